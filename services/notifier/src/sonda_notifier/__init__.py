@@ -1,0 +1,1 @@
+"""Sonda package."""
