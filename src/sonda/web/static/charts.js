@@ -1,0 +1,202 @@
+// Inline SVG charts. They scale with their container through viewBox, carry a <title>
+// per mark for hover text, and an aria-label that says what they show.
+
+import { num, s } from "./dom.js";
+
+const W = 320;
+const H = 140;
+const PAD = { top: 8, right: 8, bottom: 22, left: 8 };
+
+/**
+ * Histogram of edges (n+1) and counts (n). labelOf(edge) formats an edge for the axis.
+ * Returns null when the data cannot make a chart.
+ */
+export function histogram(hist, { label = "Histogram", labelOf = num } = {}) {
+  if (!hist || !Array.isArray(hist.counts) || !Array.isArray(hist.edges)) return null;
+  const counts = hist.counts.map((c) => (typeof c === "number" && c > 0 ? c : 0));
+  const n = counts.length;
+  if (n === 0 || hist.edges.length < n + 1) return null;
+  const max = Math.max(...counts, 1);
+  const innerW = W - PAD.left - PAD.right;
+  const innerH = H - PAD.top - PAD.bottom;
+  const bw = innerW / n;
+  const svg = s("svg", {
+    class: "chart chart-histogram",
+    viewBox: `0 0 ${W} ${H}`,
+    role: "img",
+    "aria-label": `${label}: ${n} bins from ${labelOf(hist.edges[0])} to ${labelOf(hist.edges[n])}`,
+    preserveAspectRatio: "none",
+  });
+  counts.forEach((count, i) => {
+    const bh = (count / max) * innerH;
+    svg.append(
+      s(
+        "rect",
+        {
+          class: "bar",
+          x: (PAD.left + i * bw + 0.5).toFixed(2),
+          y: (PAD.top + innerH - bh).toFixed(2),
+          width: Math.max(bw - 1, 0.5).toFixed(2),
+          height: bh.toFixed(2),
+        },
+        s("title", {}, `${labelOf(hist.edges[i])} – ${labelOf(hist.edges[i + 1])}: ${num(count)}`),
+      ),
+    );
+  });
+  const axisY = PAD.top + innerH;
+  svg.append(s("line", { class: "axis", x1: PAD.left, x2: W - PAD.right, y1: axisY, y2: axisY }));
+  svg.append(
+    s("text", { class: "tick", x: PAD.left, y: H - 6, "text-anchor": "start" }, labelOf(hist.edges[0])),
+    s("text", { class: "tick", x: W - PAD.right, y: H - 6, "text-anchor": "end" }, labelOf(hist.edges[n])),
+  );
+  return svg;
+}
+
+/** Horizontal bars for the most frequent values [{value, count, pct}]. */
+export function topValues(items, { label = "Most frequent values", limit = 8 } = {}) {
+  if (!Array.isArray(items) || items.length === 0) return null;
+  const rows = items.slice(0, limit);
+  const rowH = 22;
+  const labelW = 118;
+  const valueW = 58;
+  const height = rows.length * rowH + 4;
+  const max = Math.max(...rows.map((r) => (typeof r.count === "number" ? r.count : 0)), 1);
+  const barSpace = W - labelW - valueW;
+  const svg = s("svg", {
+    class: "chart chart-bars",
+    viewBox: `0 0 ${W} ${height}`,
+    role: "img",
+    "aria-label": `${label}: ${rows.length} values`,
+  });
+  rows.forEach((r, i) => {
+    const y = i * rowH + 2;
+    const text = r.value === null || r.value === undefined ? "(missing)" : String(r.value);
+    const short = text.length > 15 ? `${text.slice(0, 14)}…` : text;
+    const count = typeof r.count === "number" ? r.count : 0;
+    const bw = Math.max((count / max) * barSpace, 1);
+    const share = typeof r.pct === "number" ? ` (${Number(r.pct.toPrecision(3))}%)` : "";
+    svg.append(
+      s(
+        "g",
+        {},
+        s("title", {}, `${text}: ${num(count)}${share}`),
+        s("text", { class: "bar-label", x: labelW - 5, y: y + 14, "text-anchor": "end" }, short),
+        s("rect", { class: "bar", x: labelW, y: y + 3, width: bw.toFixed(2), height: rowH - 7 }),
+        s("text", { class: "bar-value", x: labelW + bw + 4, y: y + 14 }, num(count)),
+      ),
+    );
+  });
+  return svg;
+}
+
+/** Bars for a boolean column: {true, false, missing}. */
+export function booleanBars(b) {
+  if (!b) return null;
+  return topValues(
+    [
+      { value: "true", count: b.true ?? 0 },
+      { value: "false", count: b.false ?? 0 },
+      { value: "(missing)", count: b.missing ?? 0 },
+    ],
+    { label: "True, false and missing" },
+  );
+}
+
+/**
+ * Correlation heatmap of {columns, matrix}. Signed measures (Pearson, Spearman) use a
+ * diverging scale −1…1; unsigned ones (Cramér's V) a sequential 0…1 scale.
+ */
+export function heatmap(corr, { signed = true, label = "Correlation" } = {}) {
+  if (!corr || !Array.isArray(corr.columns) || !Array.isArray(corr.matrix)) return null;
+  const cols = corr.columns.map(String);
+  const n = cols.length;
+  if (n === 0) return null;
+  const cell = n <= 8 ? 44 : n <= 16 ? 30 : n <= 30 ? 20 : 14;
+  const longest = Math.min(Math.max(...cols.map((c) => c.length)), 18);
+  const margin = 12 + longest * 6.2;
+  const size = margin + n * cell + 4;
+  const svg = s("svg", {
+    id: "correlation-heatmap",
+    class: "chart chart-heatmap",
+    viewBox: `0 0 ${size} ${size}`,
+    role: "img",
+    "aria-label": `${label} heatmap of ${n} columns`,
+    style: `max-width:${Math.max(size, 240)}px`,
+  });
+  const short = (c) => (c.length > 18 ? `${c.slice(0, 17)}…` : c);
+  cols.forEach((c, i) => {
+    const mid = margin + i * cell + cell / 2;
+    svg.append(
+      s("text", { class: "heat-label", x: margin - 4, y: mid + 4, "text-anchor": "end" },
+        s("title", {}, c), short(c)),
+      s("text", {
+        class: "heat-label",
+        x: 0,
+        y: 0,
+        "text-anchor": "start",
+        transform: `translate(${mid + 4} ${margin - 4}) rotate(-90)`,
+      }, s("title", {}, c), short(c)),
+    );
+  });
+  for (let i = 0; i < n; i += 1) {
+    const row = Array.isArray(corr.matrix[i]) ? corr.matrix[i] : [];
+    for (let j = 0; j < n; j += 1) {
+      const v = row[j];
+      const ok = typeof v === "number" && Number.isFinite(v);
+      const x = margin + j * cell;
+      const y = margin + i * cell;
+      svg.append(
+        s("rect", {
+          class: ok ? "heat-cell" : "heat-cell heat-empty",
+          x, y, width: cell - 1, height: cell - 1,
+          fill: ok ? color(v, signed) : null,
+          "data-row": cols[i],
+          "data-col": cols[j],
+          "data-value": ok ? v : "",
+        }, s("title", {}, `${cols[i]} × ${cols[j]}: ${ok ? v.toFixed(3) : "not computed"}`)),
+      );
+      if (ok && cell >= 30) {
+        svg.append(s("text", {
+          class: Math.abs(v) > 0.6 ? "heat-value heat-value-dark" : "heat-value",
+          x: x + (cell - 1) / 2, y: y + cell / 2 + 3, "text-anchor": "middle",
+        }, v.toFixed(2)));
+      }
+    }
+  }
+  return svg;
+}
+
+/** Blue (−1) – white (0) – red (+1); or white (0) – purple (1) when unsigned. */
+function color(v, signed) {
+  const t = Math.max(-1, Math.min(1, v));
+  const mix = (a, b, k) => Math.round(a + (b - a) * k);
+  if (!signed) {
+    const k = Math.max(0, t);
+    return `rgb(${mix(247, 88, k)},${mix(247, 28, k)},${mix(251, 140, k)})`;
+  }
+  const k = Math.abs(t);
+  return t >= 0
+    ? `rgb(${mix(247, 178, k)},${mix(247, 24, k)},${mix(247, 43, k)})`
+    : `rgb(${mix(247, 33, k)},${mix(247, 102, k)},${mix(247, 172, k)})`;
+}
+
+/** A legend strip for the heatmap scale. */
+export function heatLegend(signed) {
+  const svg = s("svg", {
+    class: "heat-legend",
+    viewBox: "0 0 220 30",
+    role: "img",
+    "aria-label": signed ? "Scale from −1 (blue) through 0 (white) to +1 (red)" : "Scale from 0 (white) to 1 (purple)",
+  });
+  const steps = 22;
+  for (let i = 0; i < steps; i += 1) {
+    const v = signed ? -1 + (2 * i) / (steps - 1) : i / (steps - 1);
+    svg.append(s("rect", { x: 10 + i * 9, y: 2, width: 9, height: 12, fill: color(v, signed) }));
+  }
+  svg.append(
+    s("text", { class: "tick", x: 10, y: 27, "text-anchor": "start" }, signed ? "−1" : "0"),
+    s("text", { class: "tick", x: 110, y: 27, "text-anchor": "middle" }, signed ? "0" : "0.5"),
+    s("text", { class: "tick", x: 208, y: 27, "text-anchor": "end" }, "1"),
+  );
+  return svg;
+}

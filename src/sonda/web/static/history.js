@@ -1,0 +1,88 @@
+// The list of past analyses: a status filter, refresh, delete, and a click that opens
+// an analysis' report.
+
+import { api } from "./api.js";
+import { clear, h, num, when } from "./dom.js";
+
+/**
+ * Wire the list. els: {list, filter, refresh, more}; onOpen(item) opens a report,
+ * onError(err) shows an error. Returns {reload()}.
+ */
+export function setupHistory(els, { onOpen, onError }) {
+  let cursor = null;
+
+  async function load(append = false) {
+    els.list.setAttribute("aria-busy", "true");
+    try {
+      const page = await api.list({ status: els.filter.value, cursor: append ? cursor : "" });
+      const items = (page && Array.isArray(page.items) ? page.items : []).filter(Boolean);
+      cursor = page && page.next_cursor ? page.next_cursor : null;
+      if (!append) clear(els.list);
+      if (!append && items.length === 0) {
+        els.list.append(h("li", { class: "muted empty" }, "No analyses yet."));
+      }
+      els.list.append(...items.map(row));
+      els.more.hidden = !cursor;
+    } catch (err) {
+      onError(err);
+    } finally {
+      els.list.removeAttribute("aria-busy");
+    }
+  }
+
+  function row(item) {
+    const status = String(item.status || "unknown");
+    const name = item.filename || item.file_key || item.analysis_id;
+    const shape = item.rows !== null && item.rows !== undefined
+      ? `${num(item.rows)} rows × ${num(item.columns)} columns`
+      : "";
+    const progress = status === "running" || status === "pending"
+      ? ` · ${num(item.progress ?? 0)}%` : "";
+    const open = h("button", {
+      type: "button",
+      class: "link-button open-analysis",
+      "aria-label": `Open the report of ${name}`,
+      onclick: () => onOpen(item),
+    }, name);
+    const del = h("button", {
+      type: "button",
+      class: "delete-analysis danger",
+      "data-analysis-id": item.analysis_id,
+      "aria-label": `Delete the analysis of ${name}`,
+      onclick: async (event) => {
+        event.stopPropagation();
+        // No confirm dialog: deletion is soft (an event; the history is kept), and a
+        // modal would get in the way of keyboard users and automated browsers alike.
+        del.disabled = true;
+        try {
+          await api.remove(item.analysis_id);
+          li.remove();
+          if (!els.list.querySelector(".analysis-item")) {
+            els.list.append(h("li", { class: "muted empty" }, "No analyses yet."));
+          }
+        } catch (err) {
+          del.disabled = false;
+          onError(err);
+        }
+      },
+    }, "Delete");
+    const li = h("li", {
+      class: "analysis-item",
+      "data-analysis-id": item.analysis_id,
+      "data-status": status,
+    },
+      h("div", { class: "analysis-main" },
+        open,
+        h("span", { class: `status status-${status.replace(/[^a-z_]/gi, "")}` }, status)),
+      h("div", { class: "analysis-meta muted small" },
+        `${when(item.created_at)}${shape ? ` · ${shape}` : ""}${progress}`,
+        item.error_message ? h("span", { class: "analysis-error" }, ` · ${item.error_message}`) : null),
+      del);
+    return li;
+  }
+
+  els.filter.addEventListener("change", () => load(false));
+  els.refresh.addEventListener("click", () => load(false));
+  els.more.addEventListener("click", () => load(true));
+  return { reload: () => load(false) };
+}

@@ -1,0 +1,235 @@
+// The report of one finished analysis, drawn from the engine's full result JSON.
+// Every field may be missing or null (older schema versions, columns of other types),
+// so each part draws only what it finds.
+
+import { booleanBars, heatLegend, heatmap, histogram, topValues } from "./charts.js";
+import { bytes, cell, clear, duration, h, num, pct } from "./dom.js";
+
+/** Draw the whole result into container; meta is {analysis_id, filename}. */
+export function renderReport(container, result, meta = {}) {
+  clear(container);
+  const r = result || {};
+  container.append(
+    header(r, meta),
+    overview(r.dataset || {}),
+    alerts(r.alerts),
+    columns(r.columns),
+    correlations(r.correlations),
+    sample(r.sample),
+    approximations(r.approximations),
+  );
+}
+
+function section(id, title, ...body) {
+  const headingId = `${id}-title`;
+  return h("section", { class: "report-section", "aria-labelledby": headingId },
+    h("h3", { id: headingId }, title), ...body);
+}
+
+function header(r, meta) {
+  const d = r.dataset || {};
+  const name = meta.filename || meta.file_key || "Dataset";
+  const bits = [d.format, d.encoding, d.delimiter ? `delimiter “${d.delimiter}”` : null,
+    d.decimal ? `decimal “${d.decimal}”` : null, d.sheet ? `sheet “${d.sheet}”` : null]
+    .filter(Boolean);
+  return h("div", { class: "report-header" },
+    h("h2", { id: "report-title" }, name),
+    h("p", { class: "muted" },
+      meta.analysis_id ? h("span", { "data-testid": "report-analysis-id" }, `Analysis ${meta.analysis_id}`) : null,
+      bits.length ? ` · ${bits.join(", ")}` : null,
+      d.approximate ? h("span", { class: "badge badge-approx", title: "Some figures were estimated from a sample or a sketch" }, "approximate") : null));
+}
+
+/** One overview figure; data-value keeps the raw number for scripts and tests. */
+function stat(label, value, testid, note, raw) {
+  return h("div", { class: "stat-card" },
+    h("div", { class: "stat-label" }, label),
+    h("div", { class: "stat-value", "data-testid": testid, "data-value": raw }, value),
+    note ? h("div", { class: "stat-note" }, note) : null);
+}
+
+function overview(d) {
+  return section("overview", "Overview",
+    h("div", { class: "stat-grid", id: "dataset-overview" },
+      stat("Rows", num(d.rows), "dataset-rows", null, d.rows),
+      stat("Columns", num(d.columns), "dataset-columns", null, d.columns),
+      stat("Missing cells", num(d.missing_cells), "dataset-missing", pct(d.missing_cells_pct), d.missing_cells),
+      stat("Duplicate rows", num(d.duplicate_rows), "dataset-duplicates", pct(d.duplicate_rows_pct), d.duplicate_rows),
+      stat("Memory", bytes(d.memory_bytes), "dataset-memory", null, d.memory_bytes),
+      stat("File size", bytes(d.file_size), "dataset-file-size", null, d.file_size)));
+}
+
+const SEVERITY_ORDER = { critical: 0, error: 0, high: 0, warning: 1, medium: 1, info: 2, low: 2 };
+
+function severityClass(sev) {
+  const v = String(sev || "info").toLowerCase().replace(/[^a-z]/g, "");
+  if (["critical", "error", "high"].includes(v)) return "severity-high";
+  if (["warning", "warn", "medium"].includes(v)) return "severity-warning";
+  return "severity-info";
+}
+
+function alerts(list) {
+  const items = Array.isArray(list) ? [...list] : [];
+  items.sort((a, b) => (SEVERITY_ORDER[String(a.severity).toLowerCase()] ?? 3)
+    - (SEVERITY_ORDER[String(b.severity).toLowerCase()] ?? 3));
+  const body = items.length
+    ? h("ul", { class: "alert-list" }, items.map((a) => {
+        const where = a.column ?? (Array.isArray(a.columns) ? a.columns.join(", ") : "");
+        const text = a.message || [a.type, where].filter(Boolean).join(": ");
+        return h("li", { class: `alert ${severityClass(a.severity)}`, "data-severity": a.severity || "info" },
+          h("span", { class: "alert-severity" }, String(a.severity || "info")),
+          h("span", { class: "alert-type" }, String(a.type || "")),
+          h("span", { class: "alert-message" }, text));
+      }))
+    : h("p", { class: "muted" }, "No alerts: nothing unusual was found.");
+  return section("alerts-section", `Alerts (${items.length})`, h("div", { id: "alerts" }, body));
+}
+
+function columns(list) {
+  const cols = Array.isArray(list) ? list : [];
+  return section("columns", `Columns (${cols.length})`,
+    h("div", { class: "column-grid", id: "column-cards" }, cols.map(columnCard)));
+}
+
+function kv(rows) {
+  const shown = rows.filter(([, v]) => v !== null && v !== undefined && v !== "—");
+  return h("dl", { class: "kv" }, shown.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
+
+function epochLabel(v) {
+  if (typeof v === "string") return v.replace("T", " ").replace(/(\.\d+)?(Z|[+-]\d\d:?\d\d)?$/, "");
+  if (typeof v !== "number") return String(v);
+  const ms = Math.abs(v) > 1e11 ? v : v * 1000; // Seconds or milliseconds since the epoch.
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function columnCard(c) {
+  const st = c.stats || null;
+  const dt = c.datetime || null;
+  const tx = c.text || null;
+  const main = [
+    ["Missing", c.missing === undefined ? null : `${num(c.missing)} (${pct(c.missing_pct)})`],
+    ["Distinct", c.distinct === undefined ? null : `${num(c.distinct)} (${pct(c.distinct_pct)})`],
+  ];
+  if (st) {
+    main.push(["Mean", num(st.mean)], ["Std", num(st.std)], ["Min", num(st.min)],
+      ["Median", num(st.median)], ["Max", num(st.max)]);
+  }
+  if (dt) main.push(["From", dt.min ? epochLabel(dt.min) : null], ["To", dt.max ? epochLabel(dt.max) : null]);
+  if (tx) main.push(["Length", `${num(tx.length_min)}–${num(tx.length_max)} (mean ${num(tx.length_mean)})`]);
+  if (c.boolean) main.push(["True", num(c.boolean.true)], ["False", num(c.boolean.false)]);
+
+  let chart = null;
+  if (st && c.histogram) chart = histogram(c.histogram, { label: `Histogram of ${c.name}` });
+  if (!chart && dt && dt.histogram) {
+    chart = histogram(dt.histogram, { label: `Dates in ${c.name}`, labelOf: epochLabel });
+  }
+  if (!chart && c.boolean) chart = booleanBars(c.boolean);
+  if (!chart && c.top_values) chart = topValues(c.top_values, { label: `Most frequent values of ${c.name}` });
+  if (!chart && c.histogram) chart = histogram(c.histogram, { label: `Histogram of ${c.name}` });
+
+  const semantic = Array.isArray(c.semantic) ? c.semantic : [];
+  return h("article", { class: "column-card", "data-column": c.name, "data-type": c.type || "" },
+    h("header", { class: "column-head" },
+      h("h4", { class: "column-name", title: String(c.name) }, String(c.name)),
+      h("span", { class: `badge type-${String(c.type || "unknown").replace(/[^a-z_]/gi, "")}` }, c.type || "unknown"),
+      semantic.map((t) => h("span", { class: "badge badge-semantic" }, String(t))),
+      c.unique ? h("span", { class: "badge badge-unique" }, "unique") : null,
+      c.approximate ? h("span", { class: "badge badge-approx" }, "approx.") : null),
+    kv(main),
+    chart ? h("figure", { class: "column-chart" }, chart) : h("p", { class: "muted small" }, "No chart for this column."),
+    more(c));
+}
+
+/** Every remaining statistic, folded away so the card stays short. */
+function more(c) {
+  const rows = [["Count", num(c.count)], ["Memory", bytes(c.memory_bytes)]];
+  const st = c.stats;
+  if (st) {
+    for (const k of ["range", "sum", "variance", "iqr", "mad", "cv", "skewness", "kurtosis",
+      "zeros", "negatives", "infinite", "outliers_iqr"]) {
+      if (st[k] !== undefined && st[k] !== null) rows.push([k.replace("_", " "), num(st[k])]);
+    }
+    const q = st.quantiles || {};
+    for (const [k, v] of Object.entries(q)) rows.push([k, num(v)]);
+  }
+  if (c.text) {
+    for (const k of ["entropy", "imbalance", "words_mean"]) {
+      if (c.text[k] !== undefined && c.text[k] !== null) rows.push([k.replace("_", " "), num(c.text[k])]);
+    }
+  }
+  if (c.datetime) {
+    rows.push(["Range", duration(c.datetime.range_seconds)]);
+    if (c.datetime.frequency) rows.push(["Frequency", String(c.datetime.frequency)]);
+  }
+  if (c.boolean) rows.push(["Missing (bool)", num(c.boolean.missing)]);
+  const tv = Array.isArray(c.top_values) ? c.top_values.slice(0, 10) : [];
+  return h("details", { class: "column-more" },
+    h("summary", {}, "More statistics"),
+    kv(rows),
+    tv.length ? h("table", { class: "mini-table" },
+      h("caption", {}, "Most frequent values"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Value"), h("th", { scope: "col" }, "Count"), h("th", { scope: "col" }, "%"))),
+      h("tbody", {}, tv.map((t) => h("tr", {}, h("td", {}, cell(t.value)), h("td", {}, num(t.count)), h("td", {}, pct(t.pct)))))) : null);
+}
+
+const METHODS = [
+  ["pearson", "Pearson", true],
+  ["spearman", "Spearman", true],
+  ["cramers_v", "Cramér's V", false],
+];
+
+function correlations(corr) {
+  const c = corr || {};
+  const available = METHODS.filter(([key]) => c[key] && Array.isArray(c[key].columns) && c[key].columns.length > 0);
+  if (available.length === 0) {
+    return section("correlations", "Correlations",
+      h("p", { class: "muted", id: "correlation-empty" }, "Not enough columns to correlate."), ratio(c.correlation_ratio));
+  }
+  const holder = h("div", { class: "heatmap-holder" });
+  const legend = h("div", { class: "heatmap-legend" });
+  const select = h("select", { id: "correlation-method", "aria-controls": "correlation-heatmap" },
+    available.map(([key, label]) => h("option", { value: key }, label)));
+  const draw = () => {
+    const [key, label, signed] = available.find(([k]) => k === select.value) || available[0];
+    clear(holder).append(heatmap(c[key], { signed, label }) || h("p", { class: "muted" }, "Nothing to draw."));
+    clear(legend).append(heatLegend(signed));
+  };
+  select.addEventListener("change", draw);
+  draw();
+  return section("correlations", "Correlations",
+    h("div", { class: "toolbar" }, h("label", { for: "correlation-method" }, "Measure "), select, legend),
+    holder, ratio(c.correlation_ratio));
+}
+
+/** Correlation ratio (η) between a categorical and a numeric column, as a small table. */
+function ratio(list) {
+  if (!Array.isArray(list) || list.length === 0) return null;
+  const rows = list.filter((x) => x && typeof x === "object").slice(0, 30);
+  if (rows.length === 0) return null;
+  const keys = [...new Set(rows.flatMap((x) => Object.keys(x)))];
+  return h("table", { class: "mini-table", id: "correlation-ratio" },
+    h("caption", {}, "Correlation ratio (η)"),
+    h("thead", {}, h("tr", {}, keys.map((k) => h("th", { scope: "col" }, k)))),
+    h("tbody", {}, rows.map((x) => h("tr", {}, keys.map((k) => h("td", {}, typeof x[k] === "number" ? num(x[k]) : cell(x[k])))))));
+}
+
+function sample(smp) {
+  const cols = smp && Array.isArray(smp.columns) ? smp.columns : [];
+  const rows = smp && Array.isArray(smp.rows) ? smp.rows : [];
+  const table = cols.length
+    ? h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Sample rows" },
+        h("table", { class: "data-table" },
+          h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, String(c))))),
+          h("tbody", {}, rows.map((row) => h("tr", {}, (Array.isArray(row) ? row : []).map((v) =>
+            h("td", { class: v === null || v === undefined ? "null-cell" : null }, v === null || v === undefined ? "null" : cell(v))))))))
+    : h("p", { class: "muted" }, "No sample rows.");
+  return section("sample", `Sample rows (${rows.length})`, h("div", { id: "sample-rows" }, table));
+}
+
+function approximations(list) {
+  if (!Array.isArray(list) || list.length === 0) return null;
+  return section("approximations", "Approximations",
+    h("ul", { class: "note-list" }, list.map((a) => h("li", {}, typeof a === "string" ? a : a.message || cell(a)))));
+}
+
