@@ -1,0 +1,62 @@
+"""Values the event store takes and returns (msgspec Structs, so they cross any boundary as JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from sonda_events.contract import AnyEvent
+
+#: What ``EventStore.record`` did with one incoming event:
+#: ``stored`` (new, at ``position``), ``duplicate`` (its id was already stored at ``position``),
+#: ``gap`` (its version is ahead of the stream: an earlier event is missing, try again later),
+#: ``conflict`` (another event id already holds that version: reject it).
+RecordStatus = Literal["stored", "duplicate", "gap", "conflict"]
+
+
+class AppendResult(msgspec.Struct, kw_only=True, frozen=True):
+    """Outcome of ``EventStore.append``."""
+
+    #: Global position of each event passed in, in the same order (the original one for duplicates).
+    positions: list[int]
+    #: Version of the stream after the append.
+    stream_version: int
+    #: How many events were new (0 when every one was already stored).
+    stored: int
+
+
+class Incoming(msgspec.Struct, kw_only=True, frozen=True):
+    """One event the recorder received, with where it came from."""
+
+    event: AnyEvent
+    #: JetStream stream sequence of the message (kept as metadata, never as a key).
+    stream_sequence: int | None = None
+
+
+class RecordOutcome(msgspec.Struct, kw_only=True, frozen=True):
+    """What happened to one ``Incoming`` (see ``RecordStatus``)."""
+
+    status: RecordStatus
+    #: Global position for ``stored`` and ``duplicate``; None otherwise.
+    position: int | None = None
+    #: Version the stream was at when the event was refused (``gap`` and ``conflict``).
+    stream_version: int | None = None
+
+    @property
+    def settled(self) -> bool:
+        """True when the message can be acknowledged (the store holds the event)."""
+        return self.status in ("stored", "duplicate")
+
+
+class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
+    """A message no consumer could use, kept with the reason for an operator to inspect."""
+
+    id: int
+    subject: str
+    payload: bytes
+    error_code: str
+    reason: str
+    stream_sequence: int | None
+    recorded_at: datetime

@@ -1,0 +1,241 @@
+"""The append-only event store: one ``events`` table in Postgres or SQLite, the same code for both.
+
+Guarantees (each has a test in ``tests/events/store``):
+
+- an event id is stored once; appending or recording it again returns its original position;
+- per stream, versions are contiguous from 1 and a stale expected version writes nothing;
+- an append or a record batch commits as a whole or not at all;
+- positions become visible in order (one writer at a time, see ``dialects``), so a reader tailing
+  by position never skips an event;
+- the database refuses UPDATE and DELETE on ``events`` (migration ``rev_0001``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sonda_events.contract import AnyEvent, RecordedEvent
+from sonda_events.errors import EventStoreError, StoreUnavailableError
+from sonda_events.store import migrate
+from sonda_events.store.dialects import WRITE_OPTION, create_engine, take_writer_turn
+from sonda_events.store.models import AppendResult, DeadLetter, Incoming, RecordOutcome
+from sonda_events.store.planning import RecordPlan, plan_append
+from sonda_events.store.rows import dead_letter, event_row, recorded_event
+from sonda_events.store.schema import dead_letters, events
+
+_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError)
+
+
+@asynccontextmanager
+async def _guard() -> AsyncIterator[None]:
+    """Connection-level failures become the retryable ``StoreUnavailableError``."""
+    try:
+        yield
+    except _UNAVAILABLE as error:
+        raise StoreUnavailableError(f"event store unavailable: {error}") from error
+    except exc.IntegrityError as error:  # only a writer bypassing the writer turn can cause this
+        raise EventStoreError(f"event store constraint violated: {error.orig}") from error
+
+
+class EventStore:
+    """Append and read events; see the module docstring for the guarantees."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        #: Shared with projections, which write their rows and checkpoint in one transaction.
+        self.engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+
+    @classmethod
+    async def open(
+        cls, url: str, *, echo: bool = False, pool_size: int = 10, migrate: bool = True
+    ) -> EventStore:
+        """Connect and (by default) bring the schema to the latest migration."""
+        engine = create_engine(url, echo=echo, pool_size=pool_size)
+        if migrate:
+            try:
+                async with _guard():
+                    await _migrate(engine)
+            except BaseException:
+                await engine.dispose()
+                raise
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailableError`` unless the database answers."""
+        async with _guard(), self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with _guard(), self._writer.begin() as conn:
+            await take_writer_turn(conn)
+            yield conn
+
+    async def append(
+        self,
+        events_: Sequence[AnyEvent],
+        *,
+        expected_version: int | None = None,
+        stream_sequence: int | None = None,
+    ) -> AppendResult:
+        """Append events of one stream atomically.
+
+        Raises:
+            ConcurrencyError: ``expected_version`` is stale or the versions do not continue the
+                stream; nothing of the batch is written.
+        """
+        if not events_:
+            raise ValueError("append needs at least one event")
+        stream_id = events_[0].analysis_id
+        if any(event.analysis_id != stream_id for event in events_):
+            raise ValueError("append takes events of one stream; use record() for many")
+        async with self._write() as conn:
+            stored = await _stored_ids(conn, [event.event_id for event in events_])
+            current = (await _stream_versions(conn, [stream_id])).get(stream_id, 0)
+            new = plan_append(events_, stored, current, expected_version)
+            positions = dict(stored)
+            if new:
+                first = await _last_position(conn) + 1
+                now = datetime.now(UTC)
+                rows = [
+                    event_row(e, position=first + i, stream_sequence=stream_sequence, recorded_at=now)
+                    for i, e in enumerate(new)
+                ]
+                await conn.execute(events.insert(), rows)
+                positions.update((e.event_id, first + i) for i, e in enumerate(new))
+        return AppendResult(
+            positions=[positions[event.event_id] for event in events_],
+            stream_version=current + len(new),
+            stored=len(new),
+        )
+
+    async def record(self, batch: Sequence[Incoming]) -> list[RecordOutcome]:
+        """Store a batch of events of many streams in one transaction; one outcome per event.
+
+        Events that continue their stream are stored; the others are reported (``duplicate``,
+        ``gap``, ``conflict``) and left for the caller to ack, retry or reject.
+        """
+        if not batch:
+            return []
+        async with self._write() as conn:
+            stored = await _stored_ids(conn, [incoming.event.event_id for incoming in batch])
+            streams = {incoming.event.analysis_id for incoming in batch}
+            plan = RecordPlan(batch, stored, await _stream_versions(conn, streams))
+            first = 1
+            if plan.to_write:
+                first = await _last_position(conn) + 1
+                now = datetime.now(UTC)
+                rows = [
+                    event_row(
+                        incoming.event,
+                        position=first + offset,
+                        stream_sequence=incoming.stream_sequence,
+                        recorded_at=now,
+                    )
+                    for offset, (_, incoming) in enumerate(plan.to_write)
+                ]
+                await conn.execute(events.insert(), rows)
+        return plan.assign(first)
+
+    async def record_dead_letter(
+        self,
+        *,
+        subject: str,
+        payload: bytes,
+        error_code: str,
+        reason: str,
+        stream_sequence: int | None,
+    ) -> None:
+        """Keep a message no consumer could use, with the reason."""
+        async with _guard(), self._writer.begin() as conn:
+            await conn.execute(
+                dead_letters.insert(),
+                {
+                    "subject": subject[:1024],
+                    "payload": payload,
+                    "error_code": error_code[:64],
+                    "reason": reason,
+                    "stream_sequence": stream_sequence,
+                    "recorded_at": datetime.now(UTC),
+                },
+            )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def read_stream(self, analysis_id: uuid.UUID, *, after_version: int = 0) -> list[RecordedEvent]:
+        """Events of one analysis in version order."""
+        query = (
+            sa.select(events)
+            .where(events.c.stream_id == analysis_id, events.c.version > after_version)
+            .order_by(events.c.version)
+        )
+        async with _guard(), self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [recorded_event(row) for row in rows]
+
+    async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """Up to ``limit`` events after ``after_position``, in position order.
+
+        Safe for tailing: a later call never returns a position at or below one already returned.
+        """
+        query = (
+            sa.select(events)
+            .where(events.c.position > after_position)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        async with _guard(), self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [recorded_event(row) for row in rows]
+
+    async def stream_version(self, analysis_id: uuid.UUID) -> int:
+        """Version of the last event of an analysis; 0 if it has none."""
+        async with _guard(), self.engine.connect() as conn:
+            return (await _stream_versions(conn, [analysis_id])).get(analysis_id, 0)
+
+    async def last_position(self) -> int:
+        """Position of the newest event; 0 for an empty store."""
+        async with _guard(), self.engine.connect() as conn:
+            return await _last_position(conn)
+
+    async def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
+        """The newest dead letters first."""
+        query = sa.select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+        async with _guard(), self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [dead_letter(row) for row in rows]
+
+
+async def _migrate(engine: AsyncEngine) -> None:
+    await migrate.upgrade(engine)
+
+
+async def _stored_ids(conn: AsyncConnection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    query = sa.select(events.c.event_id, events.c.position).where(events.c.event_id.in_(list(ids)))
+    return {row.event_id: row.position for row in await conn.execute(query)}
+
+
+async def _stream_versions(conn: AsyncConnection, stream_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    query = (
+        sa.select(events.c.stream_id, sa.func.max(events.c.version))
+        .where(events.c.stream_id.in_(list(stream_ids)))
+        .group_by(events.c.stream_id)
+    )
+    return {stream_id: version for stream_id, version in await conn.execute(query)}
+
+
+async def _last_position(conn: AsyncConnection) -> int:
+    result = await conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0)))
+    return int(result or 0)
