@@ -54,6 +54,8 @@ class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
     """A message no consumer could use, kept with the reason for an operator to inspect."""
 
     id: int
+    #: Which consumer gave up on it (None when unknown).
+    consumer: str | None
     subject: str
     payload: bytes
     error_code: str

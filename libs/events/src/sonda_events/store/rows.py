@@ -70,6 +70,7 @@ def recorded_event(row: Row[Any]) -> RecordedEvent:
 def dead_letter(row: Row[Any]) -> DeadLetter:
     return DeadLetter(
         id=row.id,
+        consumer=row.consumer,
         subject=row.subject,
         payload=bytes(row.payload),
         error_code=row.error_code,

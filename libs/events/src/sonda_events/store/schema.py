@@ -39,6 +39,8 @@ dead_letters = sa.Table(
     "dead_letters",
     metadata,
     sa.Column("id", PositionType, primary_key=True, autoincrement=True),
+    #: The consumer that gave up on the message (None when unknown).
+    sa.Column("consumer", sa.String(256), nullable=True),
     sa.Column("subject", sa.String(1024), nullable=False),
     sa.Column("payload", sa.LargeBinary(), nullable=False),
     sa.Column("error_code", sa.String(64), nullable=False),

@@ -157,12 +157,14 @@ class EventStore:
         error_code: str,
         reason: str,
         stream_sequence: int | None,
+        consumer: str | None = None,
     ) -> None:
-        """Keep a message no consumer could use, with the reason."""
+        """Keep a message no consumer could use, with the reason (``consumer``: who gave up)."""
         async with _guard(), self._writer.begin() as conn:
             await conn.execute(
                 dead_letters.insert(),
                 {
+                    "consumer": consumer[:256] if consumer else None,
                     "subject": subject[:1024],
                     "payload": payload,
                     "error_code": error_code[:64],

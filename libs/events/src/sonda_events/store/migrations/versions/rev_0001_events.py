@@ -59,6 +59,7 @@ def upgrade() -> None:
     op.create_table(
         "dead_letters",
         sa.Column("id", _position, primary_key=True, autoincrement=True),
+        sa.Column("consumer", sa.String(256), nullable=True),
         sa.Column("subject", sa.String(1024), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.Column("error_code", sa.String(64), nullable=False),
