@@ -9,6 +9,23 @@ import { followAnalysis } from "./live.js";
 import { renderReport } from "./report.js";
 
 const STATUS_POLL_MS = 2000;
+const MAX_NOT_FOUND_POLLS = 10;
+// The notifier can announce completion before the query service has projected the
+// result, so "not found yet" is retried for a while before it is shown as an error.
+const NOT_READY = new Set([404, 409, 425, 503]);
+const READY_RETRIES_MS = [250, 500, 750, 1000, 1500, 2000, 3000, 4000];
+
+async function whenReady(load, isCurrent) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await load();
+    } catch (err) {
+      const retry = err instanceof ApiError && NOT_READY.has(err.status);
+      if (!retry || attempt >= READY_RETRIES_MS.length || !isCurrent()) throw err;
+      await new Promise((resolve) => setTimeout(resolve, READY_RETRIES_MS[attempt]));
+    }
+  }
+}
 
 function elements() {
   const $ = (id) => document.getElementById(id);
@@ -132,6 +149,7 @@ function createApp(el) {
       if (done || run !== state.run) return;
       done = true;
       stopFollowing();
+      el.connection.textContent = "";
       setAnalysis(100, "completed", "");
       history?.reload();
       showReport(analysisId, meta, run);
@@ -140,6 +158,7 @@ function createApp(el) {
       if (done || run !== state.run) return;
       done = true;
       stopFollowing();
+      el.connection.textContent = "";
       el.stage.textContent = "Failed";
       el.message.textContent = "";
       history?.reload();
@@ -152,15 +171,23 @@ function createApp(el) {
       onConnection: (s) => {
         if (run !== state.run) return;
         el.connection.textContent = CONNECTION_TEXT[s] || "";
-        // The socket is gone for good: fall back to asking the query service.
-        if (s === "lost" && !state.poller) {
-          state.poller = setInterval(() => poll(analysisId, run, finishOk, finishFailed), STATUS_POLL_MS);
+        // While the socket is down, ask the query service instead, so a notifier outage
+        // never leaves the page waiting.
+        if ((s === "retrying" || s === "lost") && !state.poller) {
+          const misses = { count: 0 };
+          state.poller = setInterval(
+            () => poll(analysisId, run, misses, finishOk, finishFailed),
+            STATUS_POLL_MS,
+          );
+        } else if (s === "open" && state.poller) {
+          clearInterval(state.poller);
+          state.poller = null;
         }
       },
     });
   }
 
-  async function poll(analysisId, run, finishOk, finishFailed) {
+  async function poll(analysisId, run, misses, finishOk, finishFailed) {
     try {
       const st = await api.status(analysisId);
       if (run !== state.run || !st) return;
@@ -168,8 +195,12 @@ function createApp(el) {
       setAnalysis(st.progress, st.stage || status, st.message);
       if (status === "completed") finishOk();
       else if (status === "failed") finishFailed(st.error_message, st.error_code);
-    } catch {
-      // Keep polling: the status endpoint may be briefly unavailable too.
+      else if (status === "deleted") finishFailed("This analysis was deleted.", "deleted");
+    } catch (err) {
+      // A fresh analysis may not be projected yet; only a lasting "not found" is final.
+      if (err instanceof ApiError && err.status === 404 && ++misses.count >= MAX_NOT_FOUND_POLLS) {
+        finishFailed(err.message, err.code);
+      }
     }
   }
 
@@ -180,7 +211,7 @@ function createApp(el) {
     el.llmTokens.textContent = "";
     el.copy.disabled = true;
     try {
-      const answer = await api.results(analysisId);
+      const answer = await whenReady(() => api.results(analysisId), () => run === state.run);
       if (run !== state.run) return;
       const result = answer && answer.results ? answer.results : answer;
       renderReport(el.reportBody, result, {
@@ -194,7 +225,7 @@ function createApp(el) {
       if (run === state.run) el.report.setAttribute("aria-busy", "false");
     }
     try {
-      const summary = await api.llmSummary(analysisId);
+      const summary = await whenReady(() => api.llmSummary(analysisId), () => run === state.run);
       if (run !== state.run) return;
       el.llm.textContent = (summary && summary.text) || "No summary.";
       if (summary && typeof summary.tokens === "number") {

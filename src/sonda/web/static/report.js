@@ -3,12 +3,13 @@
 // so each part draws only what it finds.
 
 import { booleanBars, heatLegend, heatmap, histogram, topValues } from "./charts.js";
-import { bytes, cell, clear, duration, h, num, pct } from "./dom.js";
+import { bytes, cell, clear, duration, h, num, pct, when } from "./dom.js";
+import { withPercentShares } from "./normalize.js";
 
 /** Draw the whole result into container; meta is {analysis_id, filename}. */
 export function renderReport(container, result, meta = {}) {
   clear(container);
-  const r = result || {};
+  const r = withPercentShares(result || {});
   container.append(
     header(r, meta),
     overview(r.dataset || {}),
@@ -16,7 +17,7 @@ export function renderReport(container, result, meta = {}) {
     columns(r.columns),
     correlations(r.correlations),
     sample(r.sample),
-    approximations(r.approximations),
+    approximations(r.approximations, r.dataset || {}),
   );
 }
 
@@ -32,12 +33,16 @@ function header(r, meta) {
   const bits = [d.format, d.encoding, d.delimiter ? `delimiter “${d.delimiter}”` : null,
     d.decimal ? `decimal “${d.decimal}”` : null, d.sheet ? `sheet “${d.sheet}”` : null]
     .filter(Boolean);
+  const timing = [r.profiled_at ? `profiled ${when(r.profiled_at)}` : null,
+    typeof r.duration_seconds === "number" ? `in ${num(r.duration_seconds)} s` : null].filter(Boolean);
   return h("div", { class: "report-header" },
     h("h2", { id: "report-title" }, name),
     h("p", { class: "muted" },
       meta.analysis_id ? h("span", { "data-testid": "report-analysis-id" }, `Analysis ${meta.analysis_id}`) : null,
       bits.length ? ` · ${bits.join(", ")}` : null,
-      d.approximate ? h("span", { class: "badge badge-approx", title: "Some figures were estimated from a sample or a sketch" }, "approximate") : null));
+      timing.length ? ` · ${timing.join(" ")}` : null,
+      d.approximate ? h("span", { class: "badge badge-approx", title: "Some figures were estimated from sketches" }, "approximate") : null,
+      d.truncated ? h("span", { class: "badge badge-approx", title: "Reading stopped at the row limit" }, "first rows only") : null));
 }
 
 /** One overview figure; data-value keeps the raw number for scripts and tests. */
@@ -143,7 +148,8 @@ function columnCard(c) {
 
 /** Every remaining statistic, folded away so the card stays short. */
 function more(c) {
-  const rows = [["Count", num(c.count)], ["Memory", bytes(c.memory_bytes)]];
+  const rows = [["Count", num(c.count)], ["Memory", bytes(c.memory_bytes)],
+    ["Storage type", c.dtype ? String(c.dtype) : null]];
   const st = c.stats;
   if (st) {
     for (const k of ["range", "sum", "variance", "iqr", "mad", "cv", "skewness", "kurtosis",
@@ -181,10 +187,11 @@ const METHODS = [
 
 function correlations(corr) {
   const c = corr || {};
-  const available = METHODS.filter(([key]) => c[key] && Array.isArray(c[key].columns) && c[key].columns.length > 0);
+  const available = METHODS.filter(([key]) => c[key] && Array.isArray(c[key].columns) && c[key].columns.length > 1);
   if (available.length === 0) {
     return section("correlations", "Correlations",
-      h("p", { class: "muted", id: "correlation-empty" }, "Not enough columns to correlate."), ratio(c.correlation_ratio));
+      h("p", { class: "muted", id: "correlation-empty" }, "Not enough columns to correlate."),
+      omitted(c.omitted_columns), ratio(c.correlation_ratio));
   }
   const holder = h("div", { class: "heatmap-holder" });
   const legend = h("div", { class: "heatmap-legend" });
@@ -199,19 +206,29 @@ function correlations(corr) {
   draw();
   return section("correlations", "Correlations",
     h("div", { class: "toolbar" }, h("label", { for: "correlation-method" }, "Measure "), select, legend),
-    holder, ratio(c.correlation_ratio));
+    holder, omitted(c.omitted_columns), ratio(c.correlation_ratio));
 }
 
-/** Correlation ratio (η) between a categorical and a numeric column, as a small table. */
+function omitted(list) {
+  if (!Array.isArray(list) || list.length === 0) return null;
+  return h("p", { class: "muted small" },
+    `Left out of the correlations (too many columns): ${list.map(String).join(", ")}.`);
+}
+
+const RATIO_LIMIT = 30;
+
+/** Correlation ratio (η) of a numeric column within the groups of a categorical one. */
 function ratio(list) {
   if (!Array.isArray(list) || list.length === 0) return null;
-  const rows = list.filter((x) => x && typeof x === "object").slice(0, 30);
+  const rows = list.filter((x) => x && typeof x === "object")
+    .sort((a, b) => (b.value ?? -1) - (a.value ?? -1));
   if (rows.length === 0) return null;
-  const keys = [...new Set(rows.flatMap((x) => Object.keys(x)))];
   return h("table", { class: "mini-table", id: "correlation-ratio" },
-    h("caption", {}, "Correlation ratio (η)"),
-    h("thead", {}, h("tr", {}, keys.map((k) => h("th", { scope: "col" }, k)))),
-    h("tbody", {}, rows.map((x) => h("tr", {}, keys.map((k) => h("td", {}, typeof x[k] === "number" ? num(x[k]) : cell(x[k])))))));
+    h("caption", {}, rows.length > RATIO_LIMIT
+      ? `Correlation ratio (η), strongest ${RATIO_LIMIT} of ${rows.length}` : "Correlation ratio (η)"),
+    h("thead", {}, h("tr", {}, ["Numeric", "By categories of", "η"].map((k) => h("th", { scope: "col" }, k)))),
+    h("tbody", {}, rows.slice(0, RATIO_LIMIT).map((x) => h("tr", {},
+      h("td", {}, cell(x.numeric)), h("td", {}, cell(x.categorical)), h("td", {}, num(x.value))))));
 }
 
 function sample(smp) {
@@ -227,9 +244,18 @@ function sample(smp) {
   return section("sample", `Sample rows (${rows.length})`, h("div", { id: "sample-rows" }, table));
 }
 
-function approximations(list) {
-  if (!Array.isArray(list) || list.length === 0) return null;
+function approximations(list, d) {
+  const items = Array.isArray(list) ? list.filter(Boolean) : [];
+  if (items.length === 0 && !d.truncated) return null;
+  const text = (a) => {
+    if (typeof a === "string") return a;
+    const what = a.figure ? h("code", {}, String(a.figure)) : null;
+    const how = [a.method, a.description].filter(Boolean).join(": ");
+    return [what, what && how ? " — " : null, how || (a.message ? String(a.message) : what ? null : cell(a))];
+  };
   return section("approximations", "Approximations",
-    h("ul", { class: "note-list" }, list.map((a) => h("li", {}, typeof a === "string" ? a : a.message || cell(a)))));
+    h("ul", { class: "note-list" },
+      d.truncated ? h("li", {}, "Only the first rows of the file were read (row limit).") : null,
+      items.map((a) => h("li", {}, text(a)))));
 }
 
