@@ -63,8 +63,16 @@ class NatsServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
-             "-sd", str(self.store_dir)],
+            [
+                nats_server_binary(),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-js",
+                "-sd",
+                str(self.store_dir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -93,7 +101,7 @@ def running_nats(store_dir: Path) -> Iterator[NatsServer]:
 
 def _admin_exec(sql: str) -> None:
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(sql)  # type: ignore[call-overload]
 
 
 @contextlib.contextmanager
@@ -145,8 +153,14 @@ class PostgresCluster:
 
     def start(self) -> None:
         self._run(
-            _pg_bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-l", str(self.data_dir / "log"),
-            "-o", f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-w",
+            "-l",
+            str(self.data_dir / "log"),
+            "-o",
+            f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
             "start",
         )
 

@@ -70,9 +70,7 @@ def upcast(raw: dict[str, Any]) -> dict[str, Any]:
     while version < cls.CURRENT_SCHEMA:
         step = UPCASTERS.get((cls.__name__, version))
         if step is None:
-            raise EventValidationError(
-                f"no upcaster for {cls.__name__} v{version}", field="$.schema_version"
-            )
+            raise EventValidationError(f"no upcaster for {cls.__name__} v{version}", field="$.schema_version")
         raw = step(raw)
         version = raw["schema_version"]
     return raw
@@ -81,7 +79,8 @@ def upcast(raw: dict[str, Any]) -> dict[str, Any]:
 def from_builtins(raw: dict[str, Any]) -> AnyEvent:
     """Validate an already-parsed envelope (e.g. a jsonb row), upcasting it if needed."""
     try:
-        return msgspec.convert(upcast(raw), AnyEvent)
+        event: AnyEvent = msgspec.convert(upcast(raw), AnyEvent)
+        return event
     except msgspec.ValidationError as exc:
         raise _validation_error(exc) from exc
 
@@ -89,9 +88,7 @@ def from_builtins(raw: dict[str, Any]) -> AnyEvent:
 def decode(payload: bytes | str) -> AnyEvent:
     """Parse and validate one event from JSON; raises ``EventValidationError``."""
     if len(payload) > MAX_EVENT_BYTES:
-        raise EventValidationError(
-            f"event is {len(payload)} bytes, more than the {MAX_EVENT_BYTES} allowed"
-        )
+        raise EventValidationError(f"event is {len(payload)} bytes, more than the {MAX_EVENT_BYTES} allowed")
     try:
         raw = _raw_decoder.decode(payload)
     except msgspec.DecodeError as exc:
@@ -103,7 +100,8 @@ def decode(payload: bytes | str) -> AnyEvent:
         if raw.get("schema_version", 1) == cls.CURRENT_SCHEMA:
             # Fast path: current schema, decode straight into the typed Struct.
             try:
-                return _decoder.decode(payload)
+                event: AnyEvent = _decoder.decode(payload)
+                return event
             except msgspec.ValidationError as exc:
                 raise _validation_error(exc) from exc
     return from_builtins(raw)

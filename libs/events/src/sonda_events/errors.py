@@ -56,9 +56,7 @@ class ConcurrencyError(EventStoreError):
     status_code = 409
 
     def __init__(self, stream_id: str, expected: int, actual: int) -> None:
-        super().__init__(
-            f"stream {stream_id}: expected version {expected}, but the stream is at {actual}"
-        )
+        super().__init__(f"stream {stream_id}: expected version {expected}, but the stream is at {actual}")
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual

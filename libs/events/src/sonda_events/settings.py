@@ -110,4 +110,4 @@ def load_settings(cls: type[S], env: Mapping[str, str] | None = None, **override
         text = str(exc)
         field = text.rsplit("`$.", 1)[-1].rstrip("`") if "`$." in text else ""
         var = field.upper() if field else "a setting"
-        raise SettingsError(f"{var}: {text.split(' - at ')[0]}") from exc
+        raise SettingsError(f"{var}: {text.split(' - at ', maxsplit=1)[0]}") from exc

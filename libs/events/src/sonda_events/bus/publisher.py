@@ -1,0 +1,210 @@
+"""Publishing events to JetStream: deduplicated, acknowledged, and ordered per analysis.
+
+Every publish carries ``Nats-Msg-Id: <event_id>`` so a re-publish inside the stream's duplicate window
+is dropped by the server, and the publisher retries until it gets a PubAck (or its deadline passes,
+so an HTTP handler can answer 503 instead of hanging). ``AnalysisWriter`` adds optimistic concurrency
+per analysis with ``Nats-Expected-Last-Subject-Sequence`` on the analysis' wildcard subject: a stale
+worker can never publish over a newer one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any, TypeVar
+
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
+
+from sonda_events import codec
+from sonda_events.contract import AnyEvent, Event, new_event
+from sonda_events.errors import BusUnavailableError, StreamVersionConflictError
+from sonda_events.logging import get_logger
+from sonda_events.subjects import STREAM_NAME, analysis_subjects, subject_for
+
+log = get_logger(__name__)
+
+CORRELATION_HEADER = "Sonda-Correlation-Id"
+WRONG_LAST_SEQUENCE = 10071
+_TRANSIENT = (
+    nats.errors.TimeoutError,
+    NoStreamResponseError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.Error,  # after APIError is handled: connection-level failures of any kind
+    TimeoutError,
+    ConnectionError,  # nats-py lets a socket reset escape while the connection is being lost
+)
+
+E = TypeVar("E", bound=Event)
+
+
+class Publisher:
+    """Publishes events; one instance per NATS connection."""
+
+    def __init__(self, js: JetStreamContext, *, request_timeout: float = 2.0, deadline: float = 30.0) -> None:
+        self._js = js
+        self._request_timeout = request_timeout
+        self._deadline = deadline
+
+    @staticmethod
+    def headers_for(event: Event, expected_last_seq: int | None = None) -> dict[str, str]:
+        headers = {"Nats-Msg-Id": str(event.event_id), CORRELATION_HEADER: event.correlation_id}
+        if expected_last_seq is not None:
+            headers["Nats-Expected-Last-Subject-Sequence"] = str(expected_last_seq)
+            headers["Nats-Expected-Last-Subject-Sequence-Subject"] = analysis_subjects(event.analysis_id)
+        return headers
+
+    async def publish(
+        self,
+        event: Event,
+        *,
+        expected_last_seq: int | None = None,
+        deadline: float | None = None,
+    ) -> PubAck:
+        """Publish one event and wait for its PubAck, retrying transient failures.
+
+        Raises:
+            StreamVersionConflictError: another event was published to this analysis first.
+            BusUnavailableError: no PubAck before the deadline.
+        """
+        payload = codec.encode(event)
+        subject = subject_for(event.analysis_id, event.type)
+        headers = self.headers_for(event, expected_last_seq)
+        give_up = time.monotonic() + (self._deadline if deadline is None else deadline)
+        delay = 0.05
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._js.publish(
+                    subject, payload, timeout=self._request_timeout, headers=dict(headers)
+                )
+            except APIError as exc:
+                if exc.err_code != WRONG_LAST_SEQUENCE:
+                    raise BusUnavailableError(f"JetStream refused the event: {exc}") from exc
+                # A retry whose first try was stored (PubAck lost) looks like a conflict: check.
+                if attempt > 1 and await self._is_stored(event):
+                    return PubAck(stream=STREAM_NAME, seq=0, duplicate=True)
+                raise StreamVersionConflictError(
+                    f"analysis {event.analysis_id}: expected last sequence {expected_last_seq}, "
+                    f"but another event was published first ({exc.description})"
+                ) from exc
+            except _TRANSIENT as exc:
+                if time.monotonic() + delay > give_up:
+                    raise BusUnavailableError(
+                        f"no acknowledgement from NATS after {attempt} attempts: {type(exc).__name__}"
+                    ) from exc
+                log.warning(
+                    "publish_retry", attempt=attempt, error=type(exc).__name__, event_id=str(event.event_id)
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def publish_many(self, events: list[AnyEvent], *, deadline: float | None = None) -> int:
+        """Pipeline many events (no per-analysis concurrency check); returns how many were new.
+
+        Used by bulk producers and benchmarks; each event still carries its ``Nats-Msg-Id``.
+        """
+        futures = []
+        for event in events:
+            futures.append(
+                await self._js.publish_async(
+                    subject_for(event.analysis_id, event.type),
+                    codec.encode(event),
+                    headers=self.headers_for(event),
+                )
+            )
+        acks = await asyncio.wait_for(
+            asyncio.gather(*futures), self._deadline if deadline is None else deadline
+        )
+        return sum(1 for ack in acks if not ack.duplicate)
+
+    async def _is_stored(self, event: Event) -> bool:
+        last = await self.last_message(event.analysis_id)
+        return last is not None and last[0].event_id == event.event_id
+
+    async def last_message(self, analysis_id: uuid.UUID) -> tuple[AnyEvent, int] | None:
+        """The newest event of an analysis still in the stream's window, with its stream sequence."""
+        try:
+            raw = await self._js._jsm.get_last_msg(STREAM_NAME, analysis_subjects(analysis_id), direct=True)
+        except NotFoundError:
+            return None
+        if raw.data is None or raw.seq is None:
+            return None
+        return codec.decode(raw.data), raw.seq
+
+
+class AnalysisWriter:
+    """Appends the next events of one analysis, with its version and the stream's last sequence.
+
+    ``resume`` reads where the analysis stands; each ``emit`` publishes version+1 expecting the last
+    sequence it knows, so two workers racing on the same analysis cannot both succeed.
+    """
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        analysis_id: uuid.UUID,
+        *,
+        producer: str,
+        correlation_id: str,
+        version: int,
+        last_seq: int,
+        causation_id: str | None = None,
+    ) -> None:
+        self.publisher = publisher
+        self.analysis_id = analysis_id
+        self.producer = producer
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self.version = version
+        self.last_seq = last_seq
+
+    @classmethod
+    async def resume(
+        cls,
+        publisher: Publisher,
+        analysis_id: uuid.UUID,
+        *,
+        producer: str,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        fallback_version: int = 0,
+    ) -> AnalysisWriter:
+        """Start after the newest event in the stream (``fallback_version`` if it aged out)."""
+        last = await publisher.last_message(analysis_id)
+        version, seq = (last[0].version, last[1]) if last else (fallback_version, 0)
+        return cls(
+            publisher,
+            analysis_id,
+            producer=producer,
+            correlation_id=correlation_id or (last[0].correlation_id if last else str(analysis_id)),
+            version=version,
+            last_seq=seq,
+            causation_id=causation_id,
+        )
+
+    async def emit(self, cls: type[E], data: Any, *, deadline: float | None = None) -> E:
+        """Publish the analysis' next event; raises ``StreamVersionConflictError`` if we are stale."""
+        event = new_event(
+            cls,
+            analysis_id=self.analysis_id,
+            version=self.version + 1,
+            data=data,
+            producer=self.producer,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+        ack = await self.publisher.publish(event, expected_last_seq=self.last_seq, deadline=deadline)
+        self.version = event.version
+        if ack.seq:
+            self.last_seq = ack.seq
+        else:  # a confirmed duplicate: read the sequence it was stored under
+            last = await self.publisher.last_message(self.analysis_id)
+            self.last_seq = last[1] if last else self.last_seq
+        return event
