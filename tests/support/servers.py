@@ -101,7 +101,7 @@ def running_nats(store_dir: Path) -> Iterator[NatsServer]:
 
 def _admin_exec(sql: str) -> None:
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[call-overload]
+        conn.execute(sql.encode())
 
 
 @contextlib.contextmanager

@@ -58,7 +58,7 @@ def one_of_each() -> list[object]:
         (AnalysisDeleted, DeletedData(reason="cleanup")),
     ]
     return [
-        new_event(cls, analysis_id=AID, version=i + 1, data=data, producer="test")
+        new_event(cls, analysis_id=AID, version=i + 1, data=data, producer="test")  # type: ignore[arg-type]
         for i, (cls, data) in enumerate(payloads)
     ]
 
