@@ -1,0 +1,26 @@
+"""Settings every HTTP service shares, on top of ``CommonSettings``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from msgspec import Meta
+from sonda_events.settings import CommonSettings
+
+
+class ServiceSettings(CommonSettings, kw_only=True):
+    """Host, port, API keys, CORS and body limits of one service process."""
+
+    #: Interface to listen on.
+    host: str = "127.0.0.1"
+    #: Port to listen on (each service has its own default).
+    port: Annotated[int, Meta(ge=0, le=65535)] = 8000
+    #: Comma-separated API keys (or ``sha256:<hex>`` digests of them); empty = auth off.
+    sonda_api_keys: str = ""
+    #: Comma-separated origins allowed by CORS; empty = same origin only.
+    sonda_cors_origins: str = ""
+    #: Largest JSON request body accepted, in KiB (uploads have their own limit).
+    sonda_max_body_kb: Annotated[int, Meta(ge=1)] = 256
+
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.sonda_cors_origins.split(",") if o.strip()]
