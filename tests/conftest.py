@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import NatsServer, fresh_postgres_database, running_nats
+from tests.support.servers import (
+    NatsServer,
+    S3Endpoint,
+    fresh_postgres_database,
+    running_moto,
+    running_nats,
+)
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +56,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     else:
         with fresh_postgres_database() as url:
             yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    """One moto S3 server over HTTP for the session (tests use their own bucket names)."""
+    with running_moto() as endpoint:
+        yield endpoint

@@ -170,3 +170,51 @@ class PostgresCluster:
     @property
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+
+@dataclass
+class S3Endpoint:
+    """A running S3-compatible endpoint (moto in server mode) and credentials it accepts."""
+
+    url: str
+    access_key_id: str = "sonda-test"
+    secret_access_key: str = "sonda-test-secret"  # moto accepts any credentials
+    region: str = "us-east-1"
+
+    def env(self, bucket: str) -> dict[str, str]:
+        """The ``CLOUDFLARE_R2_*`` variables pointing a Sonda process at this endpoint."""
+        return {
+            "CLOUDFLARE_R2_ACCESS_KEY_ID": self.access_key_id,
+            "CLOUDFLARE_R2_SECRET_ACCESS_KEY": self.secret_access_key,
+            "CLOUDFLARE_R2_ENDPOINT_URL": self.url,
+            "CLOUDFLARE_R2_BUCKET_NAME": bucket,
+            "CLOUDFLARE_R2_REGION": self.region,
+        }
+
+
+def moto_server_binary() -> list[str]:
+    candidate = Path(sys.executable).parent / "moto_server"
+    if candidate.exists():
+        return [str(candidate)]
+    return [sys.executable, "-m", "moto.server"]
+
+
+@contextlib.contextmanager
+def running_moto() -> Iterator[S3Endpoint]:
+    """moto's S3 over real HTTP on a free loopback port (not an in-process mock)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*moto_server_binary(), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, timeout=30)
+        yield S3Endpoint(url=f"http://127.0.0.1:{port}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
