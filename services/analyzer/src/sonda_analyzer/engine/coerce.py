@@ -1,0 +1,105 @@
+"""Column types forced by the options (``column_types``): values that do not fit become missing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sonda_analyzer.engine.options import ColumnTypeName
+from sonda_analyzer.engine.patterns import LOCALE_NUMBER, NUMBER, parse_locale_numbers
+from sonda_analyzer.engine.read_csv import FALSE_VALUES, TRUE_VALUES
+from sonda_analyzer.engine.result import ColumnType
+
+_TRUE = {v.lower() for v in TRUE_VALUES} | {"t", "y", "s"}
+_FALSE = {v.lower() for v in FALSE_VALUES} | {"f", "n"}
+
+
+def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr
+
+
+def _strings_to_numbers(arr: pa.Array, decimal: str) -> pa.Array:
+    encoded = pc.dictionary_encode(arr)
+    values = encoded.dictionary
+    local = pc.match_substring_regex(values, LOCALE_NUMBER[decimal])
+    parsed = pc.if_else(local, pc.cast(parse_locale_numbers(
+        pc.if_else(local, values, pa.scalar("0")), decimal), pa.float64()), None)  # fmt: skip
+    # Plain numbers in another notation ("1e5", ".5") still count.
+    plain = pc.and_(pc.invert(local), pc.match_substring_regex(values, NUMBER))
+    other = pc.cast(pc.if_else(plain, pc.utf8_trim_whitespace(values), None), pa.float64())
+    numbers = pc.coalesce(parsed, other)
+    return numbers.take(encoded.indices)
+
+
+def _strings_to_datetimes(arr: pa.Array, decimal: str) -> pa.Array:
+    import pandas as pd  # only this rare path needs it; importing it costs a second of start-up
+
+    encoded = pc.dictionary_encode(arr)
+    values = encoded.dictionary.to_pandas()
+    # Places that write decimal commas write the day first (25/12/2024).
+    parsed = pd.to_datetime(values, errors="coerce", dayfirst=decimal == ",", format="mixed")
+    stamps = pa.array(parsed.to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns"))
+    return stamps.take(encoded.indices)
+
+
+def _numbers_to_datetimes(arr: pa.Array) -> pa.Array:
+    seconds = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    finite = seconds[np.isfinite(seconds)]
+    # Epoch seconds up to the year 5000, else milliseconds.
+    scale = 1e9 if (len(finite) == 0 or np.abs(finite).max() < 1e11) else 1e6
+    nanos = np.where(np.isfinite(seconds), seconds * scale, np.nan)
+    mask = np.isnan(nanos)
+    return pa.array(np.nan_to_num(nanos).astype(np.int64), type=pa.timestamp("ns"), mask=mask)
+
+
+def coerce(
+    arr: pa.Array | pa.ChunkedArray, target: ColumnTypeName, decimal: str
+) -> tuple[pa.Array, ColumnType | None, int]:
+    """The column in ``target``'s storage type; the profile type it must keep (or None to infer);
+    and how many values did not fit and became missing."""
+    a = _combined(arr)
+    before = len(a) - a.null_count
+    t = a.type
+    forced: ColumnType | None = None
+    if target in ("numeric", "integer", "float"):
+        if pa.types.is_string(t):
+            a = _strings_to_numbers(a, decimal)
+        elif pa.types.is_boolean(t) or pa.types.is_timestamp(t) or pa.types.is_date(t):
+            a = pc.cast(pc.cast(a, pa.int64()), pa.float64())
+        if target == "integer" and not pa.types.is_integer(a.type):
+            rounded = pc.round(a)
+            if bool(pc.all(pc.equal(pc.fill_null(rounded, 0), pc.fill_null(a, 0))).as_py()):
+                a = pc.cast(a, pa.int64())
+        elif target == "float":
+            a = pc.cast(a, pa.float64())
+        forced = "numeric"
+    elif target == "boolean":
+        if pa.types.is_string(t):
+            lower = pc.utf8_lower(pc.utf8_trim_whitespace(a))
+            yes = pc.is_in(lower, pa.array(sorted(_TRUE)))
+            no = pc.is_in(lower, pa.array(sorted(_FALSE)))
+            a = pc.if_else(yes, True, pc.if_else(no, False, pa.scalar(None, pa.bool_())))
+        elif pa.types.is_integer(t) or pa.types.is_floating(t):
+            a = pc.not_equal(a, 0)
+    elif target == "datetime":
+        if pa.types.is_string(t):
+            a = _strings_to_datetimes(a, decimal)
+        elif pa.types.is_integer(t) or pa.types.is_floating(t):
+            a = _numbers_to_datetimes(a)
+    else:
+        if not pa.types.is_string(t):
+            a = _to_text(a)
+        forced = target
+    return a, forced, before - (len(a) - a.null_count)
+
+
+def _to_text(a: pa.Array) -> pa.Array:
+    if pa.types.is_floating(a.type):
+        # 3.0 → "3": an identifier read as float keeps the digits a person typed.
+        whole = pc.equal(pc.floor(a), a)
+        ints = pc.cast(pc.if_else(whole, a, 0), pa.int64(), safe=False)
+        return pc.if_else(whole, pc.cast(ints, pa.string()), pc.cast(a, pa.string()))
+    return pc.cast(a, pa.string())

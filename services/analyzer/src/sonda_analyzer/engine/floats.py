@@ -1,0 +1,72 @@
+"""Small helpers that keep every number JSON-safe (finite float or None, plain int)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+
+
+def fnum(value: float | np.floating | np.integer | None, digits: int | None = None) -> float | None:
+    """A finite Python float, or None for NaN/Infinity/None."""
+    if value is None:
+        return None
+    result = float(value)
+    if not math.isfinite(result):
+        return None
+    return round(result, digits) if digits is not None else result
+
+
+def pct(part: int | float, whole: int | float) -> float:
+    """``part / whole`` as a fraction (0–1), 0.0 for an empty whole."""
+    return float(part) / float(whole) if whole else 0.0
+
+
+def lerp_quantiles(sorted_values: Floats, probs: list[float]) -> list[float]:
+    """Quantiles of already sorted data, with numpy's default ("linear") interpolation."""
+    n = len(sorted_values)
+    if n == 0:
+        return [math.nan] * len(probs)
+    out: list[float] = []
+    for q in probs:
+        pos = q * (n - 1)
+        lo = math.floor(pos)
+        hi = min(lo + 1, n - 1)
+        t = pos - lo
+        a, b = float(sorted_values[lo]), float(sorted_values[hi])
+        diff = b - a
+        # numpy's _lerp: from the nearer end, so the result stays within [a, b] exactly.
+        out.append(b - diff * (1 - t) if t >= 0.5 else a + diff * t)
+    return out
+
+
+def histogram_counts(sorted_values: Floats, edges: Floats) -> list[int]:
+    """np.histogram's counts (last bin closed) from sorted data in O(bins log n)."""
+    inner = np.searchsorted(sorted_values, edges[1:-1], side="left")
+    bounds = np.concatenate(([0], inner, [len(sorted_values)]))
+    return [int(c) for c in np.diff(bounds)]
+
+
+def skewness(m2: float, m3: float, n: int) -> float:
+    """Adjusted Fisher–Pearson skewness (pandas ``skew``, scipy ``bias=False``) from central sums."""
+    if n < 3:
+        return math.nan
+    if m2 <= 0:
+        return 0.0
+    return (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5)
+
+
+def kurtosis(m2: float, m4: float, n: int) -> float:
+    """Bias-corrected excess kurtosis (pandas ``kurt``, scipy ``bias=False``) from central sums."""
+    if n < 4:
+        return math.nan
+    if m2 <= 0:
+        return 0.0
+    adj = 3 * (n - 1) ** 2 / ((n - 2) * (n - 3))
+    numerator = n * (n + 1) * (n - 1) * m4
+    denominator = (n - 2) * (n - 3) * m2**2
+    return numerator / denominator - adj

@@ -1,0 +1,108 @@
+"""Read a whole file into one Arrow table (the exact mode) and say what was detected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sonda_analyzer.engine.errors import ParseError, TooManyColumnsError
+from sonda_analyzer.engine.normalize import normalize_table
+from sonda_analyzer.engine.options import ProfileOptions
+from sonda_analyzer.engine.progress import ProgressReporter
+from sonda_analyzer.engine.read_csv import CsvState, csv_dialect, read_csv_table, reread_encoding
+from sonda_analyzer.engine.read_excel import read_excel
+from sonda_analyzer.engine.read_json import read_json_array, read_jsonl
+from sonda_analyzer.engine.source import Source
+
+
+@dataclass(slots=True)
+class ReadInfo:
+    """What reading detected (or was told), reported in ``dataset``."""
+
+    format: str
+    compression: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    quotechar: str | None = None
+    decimal: str | None = None
+    header: bool | None = None
+    sheet: str | None = None
+    malformed_rows: int = 0
+    truncated: bool = False
+    mixed: set[str] = field(default_factory=set)
+
+    @property
+    def locale_numbers(self) -> bool:
+        return self.format in ("csv", "tsv")
+
+
+def read_info(source: Source) -> ReadInfo:
+    return ReadInfo(format=source.format, compression=source.compression)
+
+
+def load_table(
+    source: Source, options: ProfileOptions, budget_bytes: int, reporter: ProgressReporter
+) -> tuple[pa.Table, ReadInfo]:
+    info = read_info(source)
+    fmt = source.format
+    reader = source.open()
+    reporter.bytes_source = reader.position
+    if fmt in ("csv", "tsv"):
+        table = _load_csv(source, options, info, reporter)
+    elif fmt == "json":
+        table, info.mixed = read_json_array(source, reader, budget_bytes)
+    elif fmt == "jsonl":
+        table, info.mixed = read_jsonl(source, reader)
+    elif fmt == "parquet":
+        table = _load_parquet(source, reader)
+    else:
+        reader.close()
+        table, info.mixed, info.sheet = read_excel(source, options.sheet, options.header_row, budget_bytes)
+    reporter.bytes_source = None
+    if fmt in ("json", "jsonl", "parquet", "xlsx") and table.num_columns > options.max_columns:
+        raise TooManyColumnsError(
+            f"the file has {table.num_columns} columns; at most {options.max_columns} can be profiled"
+        )
+    table = normalize_table(table)
+    # The parser's scratch blocks stay in the allocator's cache; hand them back before profiling.
+    pa.default_memory_pool().release_unused()
+    if options.max_rows is not None and table.num_rows > options.max_rows:
+        table = table.slice(0, options.max_rows)
+        info.truncated = True
+    return table, info
+
+
+def _load_csv(
+    source: Source, options: ProfileOptions, info: ReadInfo, reporter: ProgressReporter
+) -> pa.Table:
+    dialect = csv_dialect(source, options)
+    state = CsvState(dialect=dialect)
+    reader = source.open()
+    reporter.bytes_source = reader.position
+    table = read_csv_table(source, state, reader)
+    binary = [f.name for f in table.schema if pa.types.is_binary(f.type)]
+    if binary and options.encoding is None and dialect.encoding.startswith("utf-8"):
+        # The first megabyte was UTF-8 but later bytes are not: a Western file after all.
+        sample = b"".join(v for v in table.column(binary[0]).drop_null().to_pylist()[:1000] if v)
+        state = CsvState(dialect=reread_encoding(dialect, sample))
+        reader = source.open()
+        reporter.bytes_source = reader.position
+        table = read_csv_table(source, state, reader)
+    d = state.dialect
+    info.encoding, info.delimiter, info.quotechar = d.encoding, d.delimiter, d.quotechar
+    info.decimal, info.header, info.malformed_rows = d.decimal, d.header, state.malformed_rows
+    return table
+
+
+def _load_parquet(source: Source, reader: pa.NativeFile | object) -> pa.Table:
+    try:
+        if source.compression is None:
+            reader.close()  # type: ignore[attr-defined]
+            return pq.read_table(source.path)
+        with reader:  # type: ignore[attr-defined]
+            data = reader.read()  # type: ignore[attr-defined]
+        return pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ParseError(f"the Parquet file cannot be read: {exc}") from None

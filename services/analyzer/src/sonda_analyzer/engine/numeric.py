@@ -1,0 +1,136 @@
+"""Exact statistics of a numeric column (numpy on float64; one sort serves all order statistics)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sonda_analyzer.engine.floats import (
+    Floats,
+    fnum,
+    histogram_counts,
+    kurtosis,
+    lerp_quantiles,
+    pct,
+    skewness,
+)
+from sonda_analyzer.engine.result import ColumnProfile, Histogram, NumericStats, Quantiles
+from sonda_analyzer.engine.work import ColumnWork, dense_codes
+
+PROBS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+
+
+def to_float(arr: pa.ChunkedArray | pa.Array) -> Floats:
+    """float64 values with NaN for nulls (a copy only where the type or nulls require one)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if arr.type != pa.float64():
+        # Integers beyond 2**53 lose their last digits as floats, which statistics can bear.
+        arr = pc.cast(arr, pa.float64(), safe=False)
+    out: Floats = arr.to_numpy(zero_copy_only=False)
+    return out
+
+
+def numeric_stats(x: Floats, bins: int) -> tuple[NumericStats | None, Histogram | None, int, int]:
+    """Stats of values ``x`` (NaN = missing). Returns stats, histogram, count and distinct."""
+    present = x[~np.isnan(x)]
+    count = len(present)
+    if count == 0:
+        return None, None, 0, 0
+    finite_mask = np.isfinite(present)
+    finite = present[finite_mask] if not finite_mask.all() else present
+    infinite = count - len(finite)
+    neg_inf = int(np.count_nonzero(present == -np.inf)) if infinite else 0
+    s = np.sort(finite)
+    n = len(s)
+    distinct_finite = int(np.count_nonzero(s[1:] != s[:-1])) + 1 if n else 0
+    distinct = distinct_finite + (neg_inf > 0) + (infinite - neg_inf > 0)
+    zeros = int(np.count_nonzero(present == 0))
+    negatives = int(np.count_nonzero(present < 0))
+    if n == 0:
+        quantiles = Quantiles(p1=None, p5=None, p25=None, p50=None, p75=None, p95=None, p99=None)
+        stats = NumericStats(
+            min=None, max=None, range=None, mean=None, std=None, variance=None, sum=None,
+            median=None, quantiles=quantiles, iqr=None, mad=None, cv=None, skewness=None,
+            kurtosis=None, zeros=zeros, negatives=negatives, infinite=infinite, outliers_iqr=0,
+        )  # fmt: skip
+        return stats, None, count, distinct
+    total = float(s.sum())
+    mean = total / n
+    dev = s - mean
+    dev2 = dev * dev
+    m2 = float(dev2.sum())
+    m3 = float((dev2 * dev).sum())
+    m4 = float((dev2 * dev2).sum())
+    variance = m2 / (n - 1) if n > 1 else float("nan")
+    std = variance**0.5 if n > 1 else float("nan")
+    qs = lerp_quantiles(s, PROBS)
+    q1, median, q3 = qs[2], qs[3], qs[4]
+    iqr = q3 - q1
+    mad = float(np.median(np.abs(s - median)))
+    low = np.searchsorted(s, q1 - 1.5 * iqr, side="left")
+    high = n - np.searchsorted(s, q3 + 1.5 * iqr, side="right")
+    vmin, vmax = float(s[0]), float(s[-1])
+    edges = np.histogram_bin_edges(s, bins=max(1, min(bins, distinct_finite)), range=(vmin, vmax))
+    stats = NumericStats(
+        min=fnum(vmin),
+        max=fnum(vmax),
+        range=fnum(vmax - vmin),
+        mean=fnum(mean),
+        std=fnum(std),
+        variance=fnum(variance),
+        sum=fnum(total),
+        median=fnum(median),
+        quantiles=Quantiles(**{f"p{round(p * 100)}": fnum(q) for p, q in zip(PROBS, qs, strict=True)}),
+        iqr=fnum(iqr),
+        mad=fnum(mad),
+        cv=fnum(std / mean) if mean != 0 and n > 1 else None,
+        skewness=fnum(skewness(m2, m3, n)),
+        kurtosis=fnum(kurtosis(m2, m4, n)),
+        zeros=zeros,
+        negatives=negatives,
+        infinite=infinite,
+        outliers_iqr=int(low + high),
+    )
+    histogram = Histogram(edges=[float(e) for e in edges], counts=histogram_counts(s, edges))
+    return stats, histogram, count, distinct
+
+
+def profile_numeric(name: str, arr: pa.ChunkedArray, rows: int, bins: int, semantic: list[str]) -> ColumnWork:
+    x = to_float(arr)
+    stats, histogram, count, distinct = numeric_stats(x, bins)
+    missing = rows - count
+    is_int = pa.types.is_integer(arr.type)
+    hints = list(semantic)
+    col_type = "numeric"
+    if is_int and count and distinct == count and missing == 0 and count > 1:
+        # A complete, strictly increasing run of unique integers numbers the rows: an identifier.
+        if bool(np.all(np.diff(x) > 0)):
+            col_type = "identifier"
+            hints.append("sequential")
+    if stats is not None and distinct == 2 and stats.min == 0 and stats.max == 1:
+        hints.append("binary")
+    profile = ColumnProfile(
+        name=name,
+        type=col_type,  # type: ignore[arg-type]
+        dtype=str(arr.type),
+        semantic=hints,
+        count=count,
+        missing=missing,
+        missing_pct=pct(missing, rows),
+        distinct=distinct,
+        distinct_pct=pct(distinct, count),
+        unique=count > 0 and distinct == count,
+        memory_bytes=int(arr.nbytes),
+        approximate=False,
+        stats=stats,
+        histogram=histogram,
+    )
+    finite = np.where(np.isfinite(x), x, np.nan) if stats is not None and stats.infinite else x
+
+    def codes() -> tuple[np.ndarray, int]:
+        missing_mask = np.isnan(x)
+        return dense_codes(x, missing_mask if missing_mask.any() else None)
+
+    return ColumnWork(profile=profile, values=finite, codes=codes)

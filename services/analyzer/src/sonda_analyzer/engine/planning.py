@@ -1,0 +1,31 @@
+"""Exact or streaming: will the whole table, and the work on it, fit in the memory budget?"""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+
+from sonda_analyzer.engine.source import Source
+
+#: Peak memory of an exact profile per byte of content, measured on mixed CSV files (Arrow table,
+#: dictionary encodings, sorted copies and codes). A margin keeps the estimate on the safe side.
+_FACTOR = {"csv": 3.0, "tsv": 3.0, "jsonl": 3.0, "parquet": 3.0, "json": 0.0, "xlsx": 0.0}
+#: What the interpreter and libraries take before any data is read.
+BASELINE_BYTES = 200 << 20
+
+
+def estimated_bytes(source: Source) -> int:
+    size = source.content_size or source.file_size
+    if source.format == "parquet" and source.compression is None:
+        try:
+            meta = pq.ParquetFile(source.path).metadata
+            size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        except (OSError, ValueError):
+            pass
+    return int(size * _FACTOR[source.format]) + BASELINE_BYTES
+
+
+def needs_streaming(source: Source, budget_bytes: int) -> bool:
+    """JSON arrays and workbooks are always read whole (their readers refuse what cannot fit)."""
+    if source.format in ("json", "xlsx"):
+        return False
+    return estimated_bytes(source) > budget_bytes

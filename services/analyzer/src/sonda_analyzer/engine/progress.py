@@ -1,0 +1,138 @@
+"""Progress reporting: throttled updates plus a heartbeat while one long step runs.
+
+The worker turns each :class:`ProgressUpdate` into an ``AnalysisProgress`` event and an in-progress
+ack, so the engine promises a call at least every second (or every 5 %) even while pyarrow parses a
+large file in one call. Calls come from the profiling thread or from the heartbeat thread, never at
+the same time (a lock serialises them), so a callback needs no locking of its own. A callback may
+raise to abort the profile (a time limit, a lost lease): the exception leaves ``profile_file``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+import msgspec
+
+
+class ProgressUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    progress: float
+    stage: str
+    message: str
+    rows_done: int
+    bytes_done: int
+
+
+ProgressCallback = Callable[[ProgressUpdate], None]
+
+
+class ProgressReporter:
+    """Forwards progress to a callback at most every ``min_step`` points or ``interval`` seconds.
+
+    Used as a context manager: inside it a daemon thread re-sends the latest state when nothing was
+    sent for ``interval`` seconds, so a slow step still produces a heartbeat.
+    """
+
+    def __init__(
+        self,
+        callback: ProgressCallback | None,
+        *,
+        interval: float = 1.0,
+        min_step: float = 5.0,
+        bytes_source: Callable[[], int] | None = None,
+    ) -> None:
+        self._callback = callback
+        self._interval = interval
+        self._min_step = min_step
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._last_sent_at = 0.0
+        self._last_sent_progress = -100.0
+        self._state = ProgressUpdate(
+            progress=0.0, stage="reading", message="starting", rows_done=0, bytes_done=0
+        )
+        #: Reads the byte position of the input while a read runs (set by the reader).
+        self.bytes_source = bytes_source
+
+    def __enter__(self) -> ProgressReporter:
+        if self._callback is not None:
+            self._thread = threading.Thread(target=self._beat, name="sonda-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def update(
+        self,
+        progress: float,
+        stage: str,
+        message: str,
+        *,
+        rows_done: int | None = None,
+        bytes_done: int | None = None,
+        force: bool = False,
+    ) -> None:
+        """Record the state; send it when it moved enough, a second passed, or ``force``."""
+        if self._callback is None:
+            return
+        with self._lock:
+            self._raise_pending()
+            progress = max(self._state.progress, min(100.0, progress))
+            self._state = ProgressUpdate(
+                progress=round(progress, 1),
+                stage=stage,
+                message=message,
+                rows_done=self._state.rows_done if rows_done is None else rows_done,
+                bytes_done=self._state.bytes_done if bytes_done is None else bytes_done,
+            )
+            now = time.monotonic()
+            if (
+                force
+                or progress - self._last_sent_progress >= self._min_step
+                or now - self._last_sent_at >= self._interval
+            ):
+                self._send(now)
+
+    def check(self) -> None:
+        """Re-raise, in the profiling thread, an exception the callback raised in the heartbeat."""
+        with self._lock:
+            self._raise_pending()
+
+    def _raise_pending(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _send(self, now: float) -> None:
+        assert self._callback is not None
+        self._last_sent_at = now
+        self._last_sent_progress = self._state.progress
+        self._callback(self._state)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._interval / 4):
+            with self._lock:
+                now = time.monotonic()
+                if now - self._last_sent_at < self._interval:
+                    continue
+                if self.bytes_source is not None:
+                    done = self.bytes_source()
+                    if done > self._state.bytes_done:
+                        self._state = msgspec.structs.replace(self._state, bytes_done=done)
+                try:
+                    self._send(now)
+                except BaseException as exc:  # handed to the profiling thread by _raise_pending
+                    self._error = exc
+                    return

@@ -1,0 +1,201 @@
+"""Delimited text (CSV/TSV) through pyarrow's multi-threaded parser.
+
+The dialect comes from :mod:`sniff` unless the options name it; pyarrow then parses the whole file
+(type inference over every block) for exact profiles, or block by block for streaming ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from sonda_analyzer.engine.errors import EncodingError, ParseError, TooManyColumnsError
+from sonda_analyzer.engine.options import ProfileOptions
+from sonda_analyzer.engine.sniff import (
+    Dialect,
+    decode_head,
+    detect_decimal,
+    detect_delimiter,
+    detect_encoding,
+    detect_header,
+    detect_quotechar,
+    sample_records,
+    unique_names,
+    western_encoding,
+)
+from sonda_analyzer.engine.source import HEAD_BYTES, CountingReader, Source
+
+_MIN_BLOCK = 4 << 20
+_MAX_BLOCK = 1 << 30
+TRUE_VALUES = ["1", "true", "True", "TRUE", "yes", "Yes", "YES", "sim", "Sim", "SIM"]
+FALSE_VALUES = ["0", "false", "False", "FALSE", "no", "No", "NO", "não", "Não", "NÃO"]
+NULL_VALUES = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "none",
+]  # fmt: skip
+
+
+@dataclass(slots=True)
+class CsvState:
+    """What reading found out on the way, reported in the result."""
+
+    dialect: Dialect
+    malformed_rows: int = 0
+    block_size: int = _MIN_BLOCK
+    notes: list[str] = field(default_factory=list)
+
+
+def csv_dialect(source: Source, options: ProfileOptions) -> Dialect:
+    """Sniff the dialect from the first megabyte, letting every option override its guess."""
+    head = source.head(HEAD_BYTES)
+    truncated = len(head) >= HEAD_BYTES
+    encoding = options.encoding or detect_encoding(head, truncated=truncated)
+    text = decode_head(head, encoding, truncated=truncated)
+    quotechar = options.quotechar or detect_quotechar(text)
+    if options.delimiter is not None:
+        delimiter = options.delimiter
+    elif source.format == "tsv":
+        delimiter = "\t"
+    else:
+        delimiter = detect_delimiter(text, quotechar)
+    lines = text.splitlines(keepends=True)
+    skip = options.header_row if isinstance(options.header_row, int) else 0
+    records = sample_records("".join(lines[skip:]), delimiter, quotechar, 200)
+    if options.header_row == "none":
+        header = False
+    elif isinstance(options.header_row, int):
+        header = True
+    else:
+        header = detect_header(records)
+    width = _width(records)
+    if width > options.max_columns:
+        raise TooManyColumnsError(
+            f"the file has {width} columns; at most {options.max_columns} can be profiled"
+        )
+    raw_names = list(records[0]) if header and records else []
+    raw_names = (raw_names + [""] * width)[:width] if header else [""] * width
+    decimal = options.decimal or detect_decimal(records[1 if header else 0 :], delimiter == ";")
+    longest = max((len(line) for line in lines), default=0)
+    quoted_newline = len(records) < min(len(lines), 200) - 1 and quotechar in text
+    return Dialect(
+        encoding=encoding,
+        delimiter=delimiter,
+        quotechar=quotechar,
+        header=header,
+        decimal=decimal,
+        names=unique_names(raw_names),
+        skip_rows=skip,
+        newlines_in_values=quoted_newline or longest * 4 > _MIN_BLOCK,
+    )
+
+
+def _width(records: list[list[str]]) -> int:
+    if not records:
+        return 1
+    counts: dict[int, int] = {}
+    for r in records:
+        counts[len(r)] = counts.get(len(r), 0) + 1
+    return max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+
+def _options(
+    state: CsvState, column_types: dict[str, pa.DataType] | None
+) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    d = state.dialect
+
+    def on_invalid(row: object) -> str:
+        state.malformed_rows += 1
+        return "skip"
+
+    encoding = "utf8" if d.encoding in ("utf-8", "utf-8-sig", "utf8", "ascii") else d.encoding
+    read = pacsv.ReadOptions(
+        use_threads=True,
+        block_size=state.block_size,
+        skip_rows=d.skip_rows + (1 if d.header else 0),
+        column_names=d.names,
+        encoding=encoding,
+    )
+    parse = pacsv.ParseOptions(
+        delimiter=d.delimiter,
+        quote_char=d.quotechar,
+        newlines_in_values=d.newlines_in_values,
+        ignore_empty_lines=True,
+        invalid_row_handler=on_invalid,
+    )
+    convert = pacsv.ConvertOptions(
+        decimal_point=d.decimal,
+        true_values=TRUE_VALUES,
+        false_values=FALSE_VALUES,
+        null_values=NULL_VALUES,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        column_types=column_types or {},
+    )
+    return read, parse, convert
+
+
+def read_csv_table(source: Source, state: CsvState, reader: CountingReader) -> pa.Table:
+    """Parse the whole file; retries with a larger block or quoted-newline support when needed."""
+    while True:
+        read, parse, convert = _options(state, None)
+        try:
+            table = pacsv.read_csv(reader, read, parse, convert)
+        except pa.ArrowInvalid as exc:
+            if _retry(state, exc):
+                reader.close()
+                reader = source.open()
+                state.malformed_rows = 0
+                continue
+            raise ParseError(f"the file is not valid delimited text: {_clean(exc)}") from None
+        except UnicodeDecodeError as exc:
+            raise EncodingError(f"the file is not valid {state.dialect.encoding}: {exc.reason}") from None
+        finally:
+            reader.close()
+        return table
+
+
+def iter_csv_batches(
+    source: Source,
+    state: CsvState,
+    reader: CountingReader,
+    column_types: dict[str, pa.DataType],
+) -> Iterator[pa.RecordBatch]:
+    """Stream record batches with the given column types (decided from a sample)."""
+    read, parse, convert = _options(state, column_types)
+    try:
+        stream = pacsv.open_csv(reader, read, parse, convert)
+        yield from stream
+    except UnicodeDecodeError as exc:
+        raise EncodingError(f"the file is not valid {state.dialect.encoding}: {exc.reason}") from None
+    finally:
+        reader.close()
+
+
+def _retry(state: CsvState, exc: pa.ArrowInvalid) -> bool:
+    message = str(exc)
+    if "straddl" in message and state.block_size < _MAX_BLOCK:
+        state.block_size *= 8
+        return True
+    if not state.dialect.newlines_in_values and ("Expected" in message or "straddl" in message):
+        state.dialect = _replace(state.dialect, newlines_in_values=True)
+        return True
+    return False
+
+
+def _replace(dialect: Dialect, **changes: object) -> Dialect:
+    from dataclasses import replace
+
+    return replace(dialect, **changes)  # type: ignore[arg-type]
+
+
+def reread_encoding(dialect: Dialect, sample: bytes) -> Dialect:
+    """The dialect with a Western encoding, after UTF-8 was guessed but the file disagreed."""
+    return _replace(dialect, encoding=western_encoding(sample))
+
+
+def _clean(exc: Exception) -> str:
+    return re.sub(r"\s+", " ", str(exc)).strip()[:300]

@@ -1,0 +1,88 @@
+"""JSON (an array of records) and JSON Lines (one record per line)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from sonda_analyzer.engine.errors import FileTooLargeError, ParseError
+from sonda_analyzer.engine.records import table_from_columns, table_from_records
+from sonda_analyzer.engine.source import CountingReader, Source
+
+#: Python objects take many times the bytes of their JSON text.
+JSON_MEMORY_FACTOR = 12
+
+
+def read_json_array(source: Source, reader: CountingReader, budget_bytes: int) -> tuple[pa.Table, set[str]]:
+    if source.content_size * JSON_MEMORY_FACTOR > budget_bytes:
+        raise FileTooLargeError(
+            "the JSON array is too large to profile within the memory budget; "
+            "write it as JSON Lines (one record per line), which Sonda reads in chunks"
+        )
+    with reader:
+        data = reader.read()
+    try:
+        parsed: Any = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise ParseError(f"the file is not valid JSON: {exc}") from None
+    if isinstance(parsed, dict):
+        # {"data": [...]}: a wrapper object with one list of records inside
+        lists = [v for v in parsed.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise ParseError("the JSON file must hold an array of records (objects)")
+        parsed = lists[0]
+    if not isinstance(parsed, list):
+        raise ParseError("the JSON file must hold an array of records (objects)")
+    if parsed and all(isinstance(r, list) for r in parsed):
+        # An array of arrays: the first one names the columns when it is all text.
+        first = parsed[0]
+        header = all(isinstance(v, str) for v in first)
+        body = parsed[1:] if header else parsed
+        width = max(len(r) for r in parsed)
+        names = list(first) + [""] * (width - len(first)) if header else [""] * width
+        columns = [[r[j] if j < len(r) else None for r in body] for j in range(width)]
+        return table_from_columns(names, columns)
+    if parsed and not all(isinstance(r, dict) for r in parsed):
+        raise ParseError("the JSON array must hold records (objects), one per row")
+    return table_from_records(parsed)
+
+
+def read_jsonl(source: Source, reader: CountingReader) -> tuple[pa.Table, set[str]]:
+    """pyarrow's parser first (fast, threaded); a tolerant line-by-line decode if types conflict."""
+    try:
+        with reader:
+            return pajson.read_json(reader), set()
+    except pa.ArrowInvalid:
+        pass
+    with source.open() as again:
+        return table_from_records(_decode_lines(again.read()))
+
+
+def _decode_lines(data: bytes) -> list[Any]:
+    decoder = msgspec.json.Decoder()
+    records: list[Any] = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(decoder.decode(line))
+        except msgspec.DecodeError as exc:
+            raise ParseError(f"line {number} is not valid JSON: {exc}") from None
+    return records
+
+
+def iter_jsonl_batches(
+    reader: CountingReader, explicit: pa.Schema | None, block_size: int
+) -> Iterator[pa.RecordBatch]:
+    parse = pajson.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
+    try:
+        stream = pajson.open_json(
+            reader, read_options=pajson.ReadOptions(block_size=block_size), parse_options=parse
+        )
+        yield from stream
+    finally:
+        reader.close()

@@ -1,0 +1,207 @@
+"""The profile result: a versioned, documented JSON document (see docs/result-schema.md).
+
+Every float is finite or ``None`` (JSON null), every count an ``int``, every timestamp an ISO 8601
+string, so the encoded result is valid JSON for any client. Bump :data:`SCHEMA_VERSION` when a field
+changes meaning or type; adding a field with a default does not need a bump.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+ColumnType = Literal["numeric", "boolean", "datetime", "categorical", "text", "identifier", "empty"]
+Severity = Literal["info", "warning", "critical"]
+Scalar = str | int | float | bool | None
+
+
+class Quantiles(msgspec.Struct, kw_only=True):
+    p1: float | None
+    p5: float | None
+    p25: float | None
+    p50: float | None
+    p75: float | None
+    p95: float | None
+    p99: float | None
+
+
+class NumericStats(msgspec.Struct, kw_only=True):
+    min: float | None
+    max: float | None
+    range: float | None
+    mean: float | None
+    std: float | None
+    variance: float | None
+    sum: float | None
+    median: float | None
+    quantiles: Quantiles
+    iqr: float | None
+    mad: float | None
+    cv: float | None
+    skewness: float | None
+    kurtosis: float | None
+    zeros: int
+    negatives: int
+    infinite: int
+    outliers_iqr: int
+
+
+class Histogram(msgspec.Struct, kw_only=True):
+    edges: list[float]
+    counts: list[int]
+
+
+class TimeHistogram(msgspec.Struct, kw_only=True):
+    edges: list[str]
+    counts: list[int]
+
+
+class TopValue(msgspec.Struct, kw_only=True):
+    value: Scalar
+    count: int
+    pct: float
+
+
+class TextStats(msgspec.Struct, kw_only=True):
+    entropy: float | None
+    imbalance: float | None
+    length_min: int | None
+    length_mean: float | None
+    length_max: int | None
+    words_mean: float | None
+
+
+class DatetimeStats(msgspec.Struct, kw_only=True):
+    min: str | None
+    max: str | None
+    range_seconds: float | None
+    frequency: str | None
+    histogram: TimeHistogram | None
+
+
+class BooleanStats(msgspec.Struct, kw_only=True):
+    true: int
+    false: int
+    missing: int
+
+
+class ColumnProfile(msgspec.Struct, kw_only=True):
+    name: str
+    type: ColumnType
+    #: Storage type after reading (Arrow type name), e.g. "int64", "double", "string".
+    dtype: str
+    semantic: list[str]
+    count: int
+    missing: int
+    missing_pct: float
+    distinct: int
+    distinct_pct: float
+    unique: bool
+    memory_bytes: int
+    approximate: bool
+    stats: NumericStats | None = None
+    histogram: Histogram | None = None
+    top_values: list[TopValue] | None = None
+    text: TextStats | None = None
+    datetime: DatetimeStats | None = None
+    boolean: BooleanStats | None = None
+
+
+class DatasetProfile(msgspec.Struct, kw_only=True):
+    rows: int
+    columns: int
+    missing_cells: int
+    missing_cells_pct: float
+    duplicate_rows: int
+    duplicate_rows_pct: float
+    memory_bytes: int
+    file_size: int
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    decimal: str | None
+    sheet: str | None
+    approximate: bool
+    compression: str | None = None
+    quotechar: str | None = None
+    header: bool | None = None
+    #: "exact" (whole table in memory) or "streaming" (chunks + sketches).
+    mode: Literal["exact", "streaming"] = "exact"
+    #: True when ``max_rows`` stopped reading before the end of the file.
+    truncated: bool = False
+
+
+class Matrix(msgspec.Struct, kw_only=True):
+    columns: list[str]
+    matrix: list[list[float | None]]
+
+
+class CorrelationRatio(msgspec.Struct, kw_only=True):
+    numeric: str
+    categorical: str
+    value: float | None
+
+
+class Correlations(msgspec.Struct, kw_only=True):
+    pearson: Matrix
+    spearman: Matrix
+    cramers_v: Matrix
+    correlation_ratio: list[CorrelationRatio]
+    #: Columns left out because the table is wider than ``max_correlation_columns``.
+    omitted_columns: list[str] = msgspec.field(default_factory=list)
+
+
+class Alert(msgspec.Struct, kw_only=True):
+    type: str
+    column: str | None
+    columns: list[str]
+    value: float | None
+    severity: Severity
+    message: str
+
+
+class Sample(msgspec.Struct, kw_only=True):
+    columns: list[str]
+    rows: list[list[Scalar]]
+
+
+class Approximation(msgspec.Struct, kw_only=True):
+    #: Which figure is approximate, as a path: "columns[].distinct", "columns[].stats.quantiles".
+    figure: str
+    method: str
+    #: The bound as a number; ``description`` says its kind (relative, rank or count error).
+    error_bound: float
+    description: str
+
+
+class ProfileResult(msgspec.Struct, kw_only=True):
+    schema_version: int
+    profiled_at: str
+    duration_seconds: float
+    dataset: DatasetProfile
+    columns: list[ColumnProfile]
+    correlations: Correlations
+    alerts: list[Alert]
+    sample: Sample
+    approximations: list[Approximation]
+
+
+def empty_correlations() -> Correlations:
+    return Correlations(
+        pearson=Matrix(columns=[], matrix=[]),
+        spearman=Matrix(columns=[], matrix=[]),
+        cramers_v=Matrix(columns=[], matrix=[]),
+        correlation_ratio=[],
+    )
+
+
+def encode_result(result: ProfileResult) -> bytes:
+    """JSON bytes of a result (msgspec; floats were made finite when the result was built)."""
+    return msgspec.json.encode(result)
+
+
+def decode_result(data: bytes | str) -> ProfileResult:
+    return msgspec.json.decode(data, type=ProfileResult)

@@ -1,0 +1,200 @@
+"""Categorical, text and identifier columns: one dictionary encoding serves every figure.
+
+Encoding the column once gives the distinct values and their counts; lengths, words, hints and top
+values are then computed on the distinct values weighted by their counts, which is far less work
+than touching every row again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sonda_analyzer.engine.floats import fnum, pct
+from sonda_analyzer.engine.options import AlertThresholds
+from sonda_analyzer.engine.patterns import DATE, HINT_PATTERNS, NUMBER, weighted_share
+from sonda_analyzer.engine.result import ColumnProfile, ColumnType, TextStats, TopValue
+from sonda_analyzer.engine.work import ColumnWork
+
+#: Hints look at this many distinct values (the first ones met), weighted by their counts.
+HINT_SAMPLE = 20_000
+#: Cramér's V needs a contingency table; beyond this many categories it says little and costs much.
+MAX_CATEGORIES_FOR_ASSOCIATION = 100
+
+
+@dataclass(slots=True)
+class Encoded:
+    """A string column as distinct values, their counts, and a code per row."""
+
+    values: pa.Array  # distinct non-null values
+    counts: np.ndarray  # occurrences of each value
+    codes: np.ndarray  # per row: index into ``values``; missing rows get ``len(values)``
+    missing: int
+
+
+def encode(arr: pa.ChunkedArray | pa.Array) -> Encoded:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    encoded = pc.dictionary_encode(arr, null_encoding="encode")
+    dictionary = encoded.dictionary
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    counts = np.bincount(codes, minlength=len(dictionary))
+    valid = ~dictionary.is_null().to_numpy(zero_copy_only=False)
+    missing = int(counts[~valid].sum())
+    if not valid.all():
+        # Renumber so that codes index the non-null values and missing rows come last.
+        remap = np.empty(len(dictionary), dtype=np.int64)
+        n_valid = int(valid.sum())
+        remap[valid] = np.arange(n_valid)
+        remap[~valid] = n_valid
+        codes = remap[codes]
+        dictionary = dictionary.filter(pa.array(valid))
+    return Encoded(values=dictionary, counts=counts[valid], codes=codes, missing=missing)
+
+
+def top_values(values: pa.Array, counts: np.ndarray, k: int, total: int) -> list[TopValue]:
+    """The ``k`` most frequent values; ties keep the order of first appearance."""
+    if len(counts) == 0:
+        return []
+    k = min(k, len(counts))
+    idx = np.argpartition(-counts, k - 1)[:k] if k < len(counts) else np.arange(len(counts))
+    idx = idx[np.lexsort((idx, -counts[idx]))]
+    picked = values.take(pa.array(idx)).to_pylist()
+    return [
+        TopValue(value=v, count=int(counts[i]), pct=pct(int(counts[i]), total))
+        for v, i in zip(picked, idx, strict=True)
+    ]
+
+
+def entropy_bits(counts: np.ndarray) -> tuple[float | None, float | None]:
+    """Shannon entropy (bits) of the value distribution and imbalance = 1 - H / log2(k)."""
+    total = counts.sum()
+    if total == 0:
+        return None, None
+    p = counts[counts > 0] / total
+    entropy = float(-(p * np.log2(p)).sum())
+    k = len(p)
+    imbalance = 1.0 - entropy / np.log2(k) if k > 1 else 0.0
+    return fnum(entropy), fnum(max(0.0, imbalance))
+
+
+def words_per_value(values: pa.Array) -> np.ndarray:
+    """Runs of non-blank characters in each value."""
+    trimmed = pc.utf8_trim_whitespace(values)
+    words = pc.list_value_length(pc.utf8_split_whitespace(trimmed)).to_numpy(zero_copy_only=False)
+    return np.where(pc.binary_length(trimmed).to_numpy(zero_copy_only=False) == 0, 0, words)
+
+
+def mean_words(values: pa.Array, counts: np.ndarray) -> float:
+    total = counts.sum()
+    return float((words_per_value(values) * counts).sum()) / float(total) if total else 0.0
+
+
+def text_figures(values: pa.Array, counts: np.ndarray, *, with_words: bool) -> TextStats:
+    """Length (and, for text and categories, word) figures weighted by counts."""
+    total = int(counts.sum())
+    entropy, imbalance = entropy_bits(counts)
+    if total == 0:
+        return TextStats(entropy=None, imbalance=None, length_min=None, length_mean=None,
+                         length_max=None, words_mean=None)  # fmt: skip
+    lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+    return TextStats(
+        entropy=entropy,
+        imbalance=imbalance,
+        length_min=int(lengths.min()),
+        length_mean=fnum(float((lengths * counts).sum()) / total),
+        length_max=int(lengths.max()),
+        words_mean=fnum(mean_words(values, counts)) if with_words else None,
+    )
+
+
+def semantic_hints(
+    values: pa.Array, counts: np.ndarray, thresholds: AlertThresholds
+) -> tuple[list[str], dict[str, float]]:
+    """Hints from a sample of the distinct values: email, url, uuid, numbers/dates as text."""
+    sample, weights = values[:HINT_SAMPLE], counts[:HINT_SAMPLE]
+    hints: list[str] = []
+    shares: dict[str, float] = {}
+    for hint, pattern in HINT_PATTERNS.items():
+        if weighted_share(sample, weights, pattern) >= 0.9:
+            hints.append(hint)
+    number = weighted_share(sample, weights, NUMBER)
+    date = weighted_share(sample, weights, DATE) if number < thresholds.as_text_pct else 0.0
+    shares["number"], shares["date"] = number, date
+    if number >= thresholds.as_text_pct:
+        hints.append("numeric_as_text")
+    elif date >= thresholds.as_text_pct:
+        hints.append("date_as_text")
+    elif max(number, date) >= thresholds.mixed_types_pct:
+        hints.append("mixed_types")
+    return hints, shares
+
+
+def string_type(
+    count: int, distinct: int, words_mean: float, length_mean: float, hints: list[str],
+    thresholds: AlertThresholds,
+) -> ColumnType:  # fmt: skip
+    if count == 0:
+        return "empty"
+    if "uuid" in hints and distinct > thresholds.high_cardinality:
+        return "identifier"
+    if distinct <= thresholds.high_cardinality:
+        return "categorical"
+    if distinct >= 0.95 * count and words_mean <= 1.05:
+        return "identifier"
+    if words_mean >= 3 or length_mean >= 50:
+        return "text"
+    return "categorical"
+
+
+def profile_strings(
+    name: str,
+    arr: pa.ChunkedArray,
+    rows: int,
+    *,
+    top_k: int,
+    thresholds: AlertThresholds,
+    extra_hints: list[str],
+    encoded: Encoded | None = None,
+    forced: ColumnType | None = None,
+) -> ColumnWork:
+    enc = encoded or encode(arr)
+    count = int(enc.counts.sum())
+    distinct = len(enc.values)
+    hints, _ = semantic_hints(enc.values, enc.counts, thresholds)
+    hints = list(dict.fromkeys([*extra_hints, *hints]))
+    # The type needs typical words and lengths: the first distinct values tell them well enough.
+    head, head_counts = enc.values[:HINT_SAMPLE], enc.counts[:HINT_SAMPLE]
+    head_total = float(head_counts.sum()) or 1.0
+    head_length = float((pc.utf8_length(head).to_numpy(zero_copy_only=False) * head_counts).sum())
+    col_type = forced or string_type(
+        count, distinct, mean_words(head, head_counts), head_length / head_total, hints, thresholds
+    )
+    text = text_figures(enc.values, enc.counts, with_words=col_type in ("text", "categorical"))
+    profile = ColumnProfile(
+        name=name,
+        type=col_type,
+        dtype="string",
+        semantic=hints,
+        count=count,
+        missing=rows - count,
+        missing_pct=pct(rows - count, rows),
+        distinct=distinct,
+        distinct_pct=pct(distinct, count),
+        unique=count > 0 and distinct == count,
+        memory_bytes=int(arr.nbytes),
+        approximate=False,
+        top_values=top_values(enc.values, enc.counts, top_k, count) if count else None,
+        text=text if count else None,
+    )
+    codes, cardinality = enc.codes, distinct + 1
+    return ColumnWork(
+        profile=profile,
+        codes=lambda: (codes, cardinality),
+        categorical=col_type == "categorical" and 2 <= distinct <= MAX_CATEGORIES_FOR_ASSOCIATION,
+    )

@@ -1,0 +1,52 @@
+"""What profiling one column leaves behind for the table-wide steps (duplicates, correlations)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sonda_analyzer.engine.result import ColumnProfile
+
+Codes = npt.NDArray[np.int64]
+
+
+@dataclass(slots=True)
+class ColumnWork:
+    profile: ColumnProfile
+    #: float64 values, NaN where missing or infinite (numeric columns in the correlations).
+    values: npt.NDArray[np.float64] | None = None
+    #: Dense codes 0..k-1 of the values, missing rows as k; returned with k + 1. Lazy: computed only
+    #: when duplicates or associations need it.
+    codes: Callable[[], tuple[Codes, int]] | None = None
+    #: Codes for Cramér's V / correlation ratio (categorical and boolean columns only).
+    categorical: bool = False
+
+
+def dense_codes(values: npt.NDArray[np.generic], missing: npt.NDArray[np.bool_] | None) -> tuple[Codes, int]:
+    """Codes of ``values`` (sorting once), with missing rows in their own last code."""
+    n = len(values)
+    if missing is not None and missing.any():
+        present = np.flatnonzero(~missing)
+        sub = values[present]
+        order = np.argsort(sub, kind="quicksort")
+        ordered = sub[order]
+        step = np.empty(len(ordered), dtype=np.int64)
+        if len(ordered):
+            step[0] = 0
+            np.cumsum(ordered[1:] != ordered[:-1], out=step[1:])
+        k = int(step[-1]) + 1 if len(ordered) else 0
+        codes = np.full(n, k, dtype=np.int64)
+        codes[present[order]] = step
+        return codes, k + 1
+    order = np.argsort(values, kind="quicksort")
+    ordered = values[order]
+    step = np.empty(n, dtype=np.int64)
+    if n:
+        step[0] = 0
+        np.cumsum(ordered[1:] != ordered[:-1], out=step[1:])
+    codes = np.empty(n, dtype=np.int64)
+    codes[order] = step
+    return codes, (int(step[-1]) + 1 if n else 0) + 1
