@@ -53,13 +53,11 @@ def sanitise_filename(filename: str) -> str:
     """
     base = re.split(r"[/\\]", filename)[-1]
     ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
-    cleaned = _REPEATS.sub(r"\1", _UNSAFE_RUN.sub("_", ascii_name)).strip("._-")
-    stem, dot, suffix = cleaned.rpartition(".")
+    stem, dot, suffix = _UNSAFE_RUN.sub("_", ascii_name).rpartition(".")
     if not dot:
-        stem, suffix = cleaned, ""
-    suffix = suffix[:16]
-    if not stem.strip("._-"):
-        stem = DEFAULT_FILENAME
+        stem, suffix = suffix, ""
+    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix)[:16]
+    stem = _REPEATS.sub(r"\1", stem).strip("._-")
     room = MAX_FILENAME_LENGTH - (len(suffix) + 1 if suffix else 0)
     stem = stem[:room].rstrip("._-") or DEFAULT_FILENAME
     return f"{stem}.{suffix}" if suffix else stem

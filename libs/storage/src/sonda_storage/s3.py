@@ -73,6 +73,7 @@ class S3Storage:
         region: str = "auto",
         addressing_style: Literal["path", "virtual", "auto"] = "path",
         create_bucket: bool = True,
+        max_attempts: int = 3,
     ) -> None:
         self.bucket = bucket
         self.endpoint_url = endpoint_url or None
@@ -87,7 +88,7 @@ class S3Storage:
             s3={"addressing_style": addressing_style},
             connect_timeout=5,
             read_timeout=60,
-            retries={"max_attempts": 3, "mode": "standard"},
+            retries={"max_attempts": max_attempts, "mode": "standard"},
             # R2 and MinIO do not accept every checksum newer SDKs add by default, and a presigned
             # URL must not demand a checksum header a browser will not send.
             request_checksum_calculation="when_required",
