@@ -1,0 +1,62 @@
+"""``WS /api/v1/analysis/websocket/{analysis_id}[?since=<position>]``.
+
+The connection is accepted before the id is checked so a refusal arrives as a close code and reason a
+browser can read (4400 malformed id or ``since``, 4404 unknown analysis) instead of a bare failed
+handshake. With API keys enabled the app's guard has already checked ``?api_key=`` or the
+``bearer.<key>`` subprotocol; a browser that offers subprotocols must get one of them back, so the
+session answers with the first non-credential one it was offered (``sonda.v1``), or the bearer one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from sonda_events.logging import bind_context, get_logger
+from sonda_service import correlation_id_of
+
+from sonda_notifier.messages import CloseCode
+from sonda_notifier.runtime import Notifier
+from sonda_notifier.session import Session
+
+log = get_logger(__name__)
+
+
+def chosen_subprotocol(socket: WebSocket[Any, Any, Any]) -> str | None:
+    offered = [p.strip() for p in socket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+    plain = [p for p in offered if not p.startswith("bearer.")]
+    choices = plain or offered
+    return choices[0] if choices else None
+
+
+def parse_since(raw: str | None) -> int | None:
+    """``None`` when absent; raises ValueError unless a non-negative integer."""
+    if raw is None:
+        return None
+    since = int(raw)
+    if since < 0 or since > 2**53:
+        raise ValueError(raw)
+    return since
+
+
+@websocket("/api/v1/analysis/websocket/{analysis_id:str}")
+async def analysis_socket(
+    socket: WebSocket[Any, Any, Any], analysis_id: FromPath[str], notifier: NamedDependency[Notifier]
+) -> None:
+    """Live events of one analysis; see ``sonda_notifier.session`` for the protocol."""
+    await socket.accept(subprotocols=chosen_subprotocol(socket))
+    try:
+        parsed = uuid.UUID(analysis_id)
+        since = parse_since(socket.query_params.get("since"))
+    except ValueError:
+        notifier.hub.counters.refused_malformed += 1
+        await socket.close(CloseCode.MALFORMED, "malformed analysis id or since")
+        return
+    bind_context(analysis_id=parsed, correlation_id=correlation_id_of(socket.scope))
+    session = Session(
+        socket, parsed, since, hub=notifier.hub, history=notifier.history, settings=notifier.settings
+    )
+    await session.run()

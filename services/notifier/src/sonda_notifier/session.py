@@ -1,0 +1,256 @@
+"""One WebSocket connection: catch-up without gaps, live events, heartbeat and slow-client handling.
+
+Catch-up. The session joins the hub *before* it reads the history, so every live event dispatched
+after that moment is buffered, and every event dispatched before it was already stored in JetStream
+and is in the history. History and buffer together cover everything; merging them by version, and
+sending only version ``last + 1``, gives each event exactly once and in order. A live event that
+skips ahead (a hole the buffer cannot explain) triggers one more history read from ``last``; if even
+that cannot fill the hole (an event lost everywhere, or a foreign publisher skipping versions), the
+session moves on with a warning rather than stalling the client forever.
+
+What a client is sent first:
+- with ``?since=N``: every event after version N (N above the current version is treated as current);
+- without it: the current state, i.e. the history with each run of status events collapsed to its
+  last (``analysis_status`` for the latest progress, then ``analysis_completed``/``analysis_error``
+  and ``analysis_deleted`` if they happened). ``since=0`` asks for the whole history.
+
+An id with nothing in JetStream or the store gets ``sonda_ws_unknown_grace`` seconds for a first event
+(ingest publishes before it answers 202, so this only covers clock-tight races) and is then closed
+with 4404.
+
+Liveness. Every ``ping_interval`` the server queues ``{"type": "ping"}``; any message from the client
+(``{"type": "pong"}`` or anything) answers it. Silence for ``pong_timeout`` after a ping closes the
+connection with 4408. uvicorn's WebSocket protocol pings additionally drop dead TCP peers.
+
+Slow clients. Messages wait in a bounded ``Outbox``; one sender task per connection writes them, so
+nothing waits on a slow socket but its own sender. A full queue coalesces status messages; a queue
+still full, or one send blocked for ``send_timeout``, closes the connection with 4008 "slow client".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import Any
+
+from litestar.connection import WebSocket
+from litestar.exceptions import WebSocketDisconnect
+from sonda_events.contract import AnyEvent
+from sonda_events.logging import get_logger
+
+from sonda_notifier.history import History
+from sonda_notifier.hub import Hub
+from sonda_notifier.messages import PING, CloseCode, ConnectionEstablished, Outgoing, current_state, encode
+from sonda_notifier.outbox import Outbox
+from sonda_notifier.settings import NotifierSettings
+
+log = get_logger(__name__)
+
+
+class Session:
+    def __init__(
+        self,
+        socket: WebSocket[Any, Any, Any],
+        analysis_id: uuid.UUID,
+        since: int | None,
+        *,
+        hub: Hub,
+        history: History,
+        settings: NotifierSettings,
+    ) -> None:
+        self.analysis_id = analysis_id
+        self._socket = socket
+        self._since = since
+        self._hub = hub
+        self._history = history
+        self._settings = settings
+        self._outbox = Outbox(settings.sonda_ws_queue_size)
+        self._coalesced_seen = 0
+        #: Version of the newest event queued for this client.
+        self._last = 0
+        #: While True, live events wait in ``_pending`` (catch-up or gap fill in progress).
+        self._syncing = True
+        self._pending: list[AnyEvent] = []
+        self._arrived = asyncio.Event()
+        self._stop: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
+        self._resync_task: asyncio.Task[None] | None = None
+        self._send_started: float | None = None
+        self._last_heard = time.monotonic()
+
+    # -- called by the hub (never awaits) ---------------------------------------------------------
+
+    def deliver(self, event: AnyEvent, outgoing: Outgoing) -> None:
+        if self._syncing:
+            self._pending.append(event)
+            self._arrived.set()
+        else:
+            self._accept(event, outgoing)
+
+    def stop(self, code: int, reason: str) -> None:
+        """Ask the session to close with ``code``; the first reason wins."""
+        if self._stop.done():
+            return
+        if code == CloseCode.SLOW_CLIENT:
+            self._hub.counters.slow_client_closes += 1
+        elif code == CloseCode.HEARTBEAT_TIMEOUT:
+            self._hub.counters.heartbeat_timeouts += 1
+        elif code == CloseCode.UNKNOWN_ANALYSIS:
+            self._hub.counters.refused_unknown += 1
+        self._stop.set_result((code, reason))
+
+    # -- ordering ----------------------------------------------------------------------------------
+
+    def _accept(self, event: AnyEvent, outgoing: Outgoing | None = None) -> None:
+        if event.version <= self._last:
+            return  # already sent (history and live overlap)
+        if event.version > self._last + 1:
+            self._pending.append(event)
+            self._start_resync()
+            return
+        self._enqueue(outgoing or Outgoing.of_event(event))
+        self._last = event.version
+
+    def _merge(self, history: list[AnyEvent]) -> None:
+        """Queue history and buffered live events after ``_last``, in version order; end syncing."""
+        merged = {event.version: event for event in self._pending}
+        merged.update((event.version, event) for event in history)
+        self._pending = []
+        self._syncing = False
+        for version in sorted(merged):
+            if version <= self._last:
+                continue
+            if version > self._last + 1:
+                log.warning("version_gap_skipped", after=self._last, next=version)
+            self._enqueue(Outgoing.of_event(merged[version]))
+            self._last = version
+
+    def _start_resync(self) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        self._resync_task = asyncio.create_task(self._resync())
+
+    async def _resync(self) -> None:
+        try:
+            history = await self._history.read(self.analysis_id, after_version=self._last)
+        except Exception as exc:
+            log.warning("resync_failed", error=str(exc)[:200])
+            history = []
+        self._merge(history)
+
+    def _enqueue(self, outgoing: Outgoing) -> None:
+        if not self._outbox.put(outgoing):
+            self.stop(CloseCode.SLOW_CLIENT, "slow client")
+        if self._outbox.coalesced != self._coalesced_seen:
+            self._hub.counters.coalesced_messages += self._outbox.coalesced - self._coalesced_seen
+            self._coalesced_seen = self._outbox.coalesced
+
+    # -- the connection's tasks -------------------------------------------------------------------
+
+    async def _catch_up(self) -> bool:
+        deadline = time.monotonic() + self._settings.sonda_ws_unknown_grace
+        while True:
+            history = await self._history.read(self.analysis_id)
+            if history or self._pending:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.stop(CloseCode.UNKNOWN_ANALYSIS, "unknown analysis")
+                return False
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), min(remaining, 0.25))
+        current = max(e.version for e in history + self._pending)
+        since = self._since
+        if since is not None and since > current:
+            log.info("since_ahead_of_analysis", since=since, current=current)
+            since = current
+        established = ConnectionEstablished(
+            analysis_id=str(self.analysis_id),
+            position=current,
+            since=self._since,
+            instance_id=self._hub.instance_id,
+            ping_interval=self._settings.sonda_ws_ping_interval,
+        )
+        self._enqueue(Outgoing(encode(established)))
+        if since is None:
+            for event in current_state(history):
+                self._enqueue(Outgoing.of_event(event))
+            self._last = history[-1].version if history else 0
+            self._merge([])
+        else:
+            self._last = since
+            self._merge(history)
+        return True
+
+    async def _watch(self) -> None:
+        """Catch up, then ping on schedule and close clients that stop answering or reading."""
+        if not await self._catch_up():
+            return
+        settings = self._settings
+        interval, pong_timeout = settings.sonda_ws_ping_interval, settings.sonda_ws_pong_timeout
+        tick = max(0.02, min(interval, pong_timeout, settings.sonda_ws_send_timeout) / 4)
+        next_ping = time.monotonic() + interval
+        ping_sent: float | None = None
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            if self._send_started is not None and now - self._send_started > settings.sonda_ws_send_timeout:
+                self.stop(CloseCode.SLOW_CLIENT, "slow client")
+                return
+            if ping_sent is not None:
+                if self._last_heard >= ping_sent:
+                    ping_sent = None
+                elif now - ping_sent > pong_timeout:
+                    self.stop(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
+                    return
+            if now >= next_ping:
+                self._enqueue(PING)
+                ping_sent = ping_sent or now
+                next_ping = now + interval
+
+    async def _send_loop(self) -> None:
+        while True:
+            item = await self._outbox.get()
+            self._send_started = time.monotonic()
+            await self._socket.send_text(item.text)
+            self._send_started = None
+            self._hub.counters.messages_sent += 1
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message = await self._socket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            self._last_heard = time.monotonic()
+
+    async def run(self) -> None:
+        """Serve the (accepted) connection until the client leaves or the session stops it."""
+        self._hub.join(self)
+        receiver = asyncio.create_task(self._receive_loop())
+        tasks = {receiver, asyncio.create_task(self._send_loop()), asyncio.create_task(self._watch())}
+        try:
+            waiting: set[asyncio.Future[Any]] = {*tasks, self._stop}
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._hub.leave(self)
+            if self._resync_task is not None:
+                tasks.add(self._resync_task)
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        if receiver in done or self._socket.connection_state == "disconnect":
+            return  # the client left: nothing to close
+        if self._stop.done():
+            code, reason = self._stop.result()
+        else:
+            failure = next((r for r in results if isinstance(r, Exception)), None)
+            if failure is None or isinstance(failure, WebSocketDisconnect | OSError):
+                return  # the sender found the client gone (uvicorn raises an OSError subclass)
+            log.error("session_failed", error=str(failure)[:300], error_type=type(failure).__name__)
+            code, reason = CloseCode.INTERNAL_ERROR, "internal error"
+        log.info("session_closed", code=code, reason=reason)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._socket.close(code, reason), self._settings.sonda_ws_close_timeout)

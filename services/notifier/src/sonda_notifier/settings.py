@@ -1,0 +1,44 @@
+"""Notifier settings, read from the environment (``SONDA_WS_PING_INTERVAL=5`` etc.)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from typing import Annotated
+
+from msgspec import Meta
+from sonda_events.settings import load_settings
+from sonda_service import ServiceSettings
+
+Seconds = Annotated[float, Meta(gt=0, le=3600)]
+
+
+class NotifierSettings(ServiceSettings, kw_only=True):
+    """How the WebSocket fan-out behaves; the defaults suit browsers behind a proxy."""
+
+    port: Annotated[int, Meta(ge=0, le=65535)] = 8003
+    #: Seconds between the server's ``{"type": "ping"}`` messages.
+    sonda_ws_ping_interval: Seconds = 20.0
+    #: Seconds a client has, after a ping, to send anything (a pong or any message) before it is closed.
+    sonda_ws_pong_timeout: Seconds = 20.0
+    #: Messages that may wait for one connection; past this, status updates are coalesced, and a
+    #: connection still over it is closed as a slow client.
+    sonda_ws_queue_size: Annotated[int, Meta(ge=4, le=100_000)] = 1024
+    #: Seconds one send may stay blocked (a client that stopped reading) before the client is closed.
+    sonda_ws_send_timeout: Seconds = 10.0
+    #: Seconds to wait for a first event before refusing an analysis id as unknown.
+    sonda_ws_unknown_grace: Annotated[float, Meta(ge=0, le=60)] = 2.0
+    #: Seconds a closing handshake may take before the connection is given up.
+    sonda_ws_close_timeout: Seconds = 5.0
+    #: Read events that aged out of JetStream from the event store (``DATABASE_URL``).
+    sonda_notifier_event_store: bool = True
+    #: Name of this instance in websocket-info and logs; empty = host, pid and a random suffix.
+    sonda_instance_id: str = ""
+
+    def instance_id(self) -> str:
+        return self.sonda_instance_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def load() -> NotifierSettings:
+    return load_settings(NotifierSettings)
