@@ -59,7 +59,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         parsed,
         pool_size=pool_size,
         max_overflow=pool_size,
-        connect_args={"connect_timeout": 5},
+        # UTC sessions: timestamps come back with ``timezone.utc`` and need no conversion.
+        connect_args={"connect_timeout": 5, "options": "-c timezone=UTC"},
         **options,
     )
 

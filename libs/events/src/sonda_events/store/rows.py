@@ -6,6 +6,7 @@ upcast to its type's current shape.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,10 +15,13 @@ from sqlalchemy import Row
 from sonda_events.codec import from_builtins
 from sonda_events.contract import AnyEvent, RecordedEvent
 from sonda_events.store.models import DeadLetter
+from sonda_events.store.schema import events
 
 
 def utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything the store writes is UTC."""
+    if value.tzinfo is UTC:
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -44,25 +48,40 @@ def event_row(
     }
 
 
-def recorded_event(row: Row[Any]) -> RecordedEvent:
-    values = row._mapping
-    metadata: dict[str, Any] = values["metadata"]
+#: The columns ``recorded_event`` reads, in this order.
+EVENT_COLUMNS = (
+    events.c.position,
+    events.c.event_id,
+    events.c.stream_id,
+    events.c.version,
+    events.c.type,
+    events.c.schema_version,
+    events.c.data,
+    events.c.metadata,
+    events.c.occurred_at,
+    events.c.recorded_at,
+)
+
+
+def recorded_event(row: Sequence[Any]) -> RecordedEvent:
+    """A row selected as ``EVENT_COLUMNS`` back into the event it was, upcast if it is older."""
+    position, event_id, stream_id, version, type_, schema_version, data, metadata, occurred, recorded = row
     envelope = {
-        "type": values["type"],
-        "event_id": values["event_id"],
-        "schema_version": values["schema_version"],
-        "analysis_id": values["stream_id"],
-        "version": values["version"],
-        "occurred_at": utc(values["occurred_at"]),
+        "type": type_,
+        "event_id": event_id,
+        "schema_version": schema_version,
+        "analysis_id": stream_id,
+        "version": version,
+        "occurred_at": utc(occurred),
         "producer": metadata["producer"],
         "correlation_id": metadata["correlation_id"],
         "causation_id": metadata.get("causation_id"),
-        "data": values["data"],
+        "data": data,
     }
     return RecordedEvent(
-        position=values["position"],
+        position=position,
         event=from_builtins(envelope),
-        recorded_at=utc(values["recorded_at"]),
+        recorded_at=utc(recorded),
         stream_sequence=metadata.get("stream_sequence"),
     )
 

@@ -13,7 +13,7 @@ Guarantees (each has a test in ``tests/events/store``):
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -27,8 +27,9 @@ from sonda_events.store import migrate
 from sonda_events.store.dialects import WRITE_OPTION, create_engine, take_writer_turn
 from sonda_events.store.models import AppendResult, DeadLetter, Incoming, RecordOutcome
 from sonda_events.store.planning import RecordPlan, plan_append
-from sonda_events.store.rows import dead_letter, event_row, recorded_event
+from sonda_events.store.rows import EVENT_COLUMNS, dead_letter, event_row, recorded_event
 from sonda_events.store.schema import dead_letters, events
+from sonda_events.store.writes import insert_rows, read_state
 
 _UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError)
 
@@ -102,18 +103,18 @@ class EventStore:
         if any(event.analysis_id != stream_id for event in events_):
             raise ValueError("append takes events of one stream; use record() for many")
         async with self._write() as conn:
-            stored = await _stored_ids(conn, [event.event_id for event in events_])
-            current = (await _stream_versions(conn, [stream_id])).get(stream_id, 0)
-            new = plan_append(events_, stored, current, expected_version)
-            positions = dict(stored)
+            state = await read_state(conn, [event.event_id for event in events_], [stream_id])
+            current = state.stream_versions.get(stream_id, 0)
+            new = plan_append(events_, state.stored_ids, current, expected_version)
+            positions = dict(state.stored_ids)
             if new:
-                first = await _last_position(conn) + 1
+                first = state.last_position + 1
                 now = datetime.now(UTC)
                 rows = [
                     event_row(e, position=first + i, stream_sequence=stream_sequence, recorded_at=now)
                     for i, e in enumerate(new)
                 ]
-                await conn.execute(events.insert(), rows)
+                await insert_rows(conn, rows)
                 positions.update((e.event_id, first + i) for i, e in enumerate(new))
         return AppendResult(
             positions=[positions[event.event_id] for event in events_],
@@ -130,12 +131,14 @@ class EventStore:
         if not batch:
             return []
         async with self._write() as conn:
-            stored = await _stored_ids(conn, [incoming.event.event_id for incoming in batch])
-            streams = {incoming.event.analysis_id for incoming in batch}
-            plan = RecordPlan(batch, stored, await _stream_versions(conn, streams))
-            first = 1
+            state = await read_state(
+                conn,
+                [incoming.event.event_id for incoming in batch],
+                list({incoming.event.analysis_id: None for incoming in batch}),
+            )
+            plan = RecordPlan(batch, state.stored_ids, state.stream_versions)
+            first = state.last_position + 1
             if plan.to_write:
-                first = await _last_position(conn) + 1
                 now = datetime.now(UTC)
                 rows = [
                     event_row(
@@ -146,7 +149,7 @@ class EventStore:
                     )
                     for offset, (_, incoming) in enumerate(plan.to_write)
                 ]
-                await conn.execute(events.insert(), rows)
+                await insert_rows(conn, rows)
         return plan.assign(first)
 
     async def record_dead_letter(
@@ -179,7 +182,7 @@ class EventStore:
     async def read_stream(self, analysis_id: uuid.UUID, *, after_version: int = 0) -> list[RecordedEvent]:
         """Events of one analysis in version order."""
         query = (
-            sa.select(events)
+            sa.select(*EVENT_COLUMNS)
             .where(events.c.stream_id == analysis_id, events.c.version > after_version)
             .order_by(events.c.version)
         )
@@ -193,7 +196,7 @@ class EventStore:
         Safe for tailing: a later call never returns a position at or below one already returned.
         """
         query = (
-            sa.select(events)
+            sa.select(*EVENT_COLUMNS)
             .where(events.c.position > after_position)
             .order_by(events.c.position)
             .limit(limit)
@@ -204,13 +207,14 @@ class EventStore:
 
     async def stream_version(self, analysis_id: uuid.UUID) -> int:
         """Version of the last event of an analysis; 0 if it has none."""
+        query = sa.select(sa.func.max(events.c.version)).where(events.c.stream_id == analysis_id)
         async with _guard(), self.engine.connect() as conn:
-            return (await _stream_versions(conn, [analysis_id])).get(analysis_id, 0)
+            return int(await conn.scalar(query) or 0)
 
     async def last_position(self) -> int:
         """Position of the newest event; 0 for an empty store."""
         async with _guard(), self.engine.connect() as conn:
-            return await _last_position(conn)
+            return int(await conn.scalar(sa.select(sa.func.max(events.c.position))) or 0)
 
     async def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
         """The newest dead letters first."""
@@ -222,22 +226,3 @@ class EventStore:
 
 async def _migrate(engine: AsyncEngine) -> None:
     await migrate.upgrade(engine)
-
-
-async def _stored_ids(conn: AsyncConnection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
-    query = sa.select(events.c.event_id, events.c.position).where(events.c.event_id.in_(list(ids)))
-    return {row.event_id: row.position for row in await conn.execute(query)}
-
-
-async def _stream_versions(conn: AsyncConnection, stream_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
-    query = (
-        sa.select(events.c.stream_id, sa.func.max(events.c.version))
-        .where(events.c.stream_id.in_(list(stream_ids)))
-        .group_by(events.c.stream_id)
-    )
-    return {stream_id: version for stream_id, version in await conn.execute(query)}
-
-
-async def _last_position(conn: AsyncConnection) -> int:
-    result = await conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0)))
-    return int(result or 0)

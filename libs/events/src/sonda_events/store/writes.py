@@ -1,0 +1,106 @@
+"""The two statements of every append, in portable SQLAlchemy Core (SQLite) or tuned for Postgres.
+
+An append, while holding the writer turn, first reads what it needs to decide (which ids are stored,
+each stream's version, the last position), then inserts the new rows. In Postgres both steps are one
+statement each with binary array parameters: a batch of 500 events costs two round trips and no
+per-row statement, which is what makes the store faster than row-by-row ``executemany``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, cast
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sonda_events.store.schema import events
+
+
+class WriteState(msgspec.Struct, frozen=True):
+    """What the database holds for one batch, read under the writer turn."""
+
+    stored_ids: dict[uuid.UUID, int]
+    stream_versions: dict[uuid.UUID, int]
+    last_position: int
+
+
+_encoder = msgspec.json.Encoder()
+
+_PG_STATE = """
+SELECT 1 AS kind, event_id AS id, position AS n FROM events WHERE event_id = ANY(%(ids)b::uuid[])
+UNION ALL
+SELECT 2, stream_id, max(version) FROM events WHERE stream_id = ANY(%(streams)b::uuid[])
+    GROUP BY stream_id
+UNION ALL
+SELECT 3, NULL::uuid, coalesce(max(position), 0) FROM events
+"""
+_PG_COLUMNS = (
+    ("position", "bigint"),
+    ("event_id", "uuid"),
+    ("stream_id", "uuid"),
+    ("version", "int"),
+    ("type", "text"),
+    ("schema_version", "int"),
+    ("data", "jsonb"),
+    ("metadata", "jsonb"),
+    ("occurred_at", "timestamptz"),
+    ("recorded_at", "timestamptz"),
+)
+# jsonb travels as text inside the binary array and is cast on the server.
+_PG_INSERT = "INSERT INTO events ({names}) SELECT * FROM unnest({arrays})".format(
+    names=", ".join(name for name, _ in _PG_COLUMNS),
+    arrays=", ".join(
+        f"%({name})b::{'text' if kind == 'jsonb' else kind}[]::{kind}[]" for name, kind in _PG_COLUMNS
+    ),
+)
+
+
+async def read_state(
+    conn: AsyncConnection, event_ids: Sequence[uuid.UUID], stream_ids: Sequence[uuid.UUID]
+) -> WriteState:
+    if conn.dialect.name == "postgresql":
+        return await _pg_read_state(conn, event_ids, stream_ids)
+    stored = sa.select(events.c.event_id, events.c.position).where(events.c.event_id.in_(event_ids))
+    versions = (
+        sa.select(events.c.stream_id, sa.func.max(events.c.version))
+        .where(events.c.stream_id.in_(stream_ids))
+        .group_by(events.c.stream_id)
+    )
+    last = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))
+    return WriteState(
+        stored_ids={row[0]: row[1] for row in await conn.execute(stored)},
+        stream_versions={row[0]: row[1] for row in await conn.execute(versions)},
+        last_position=int(await conn.scalar(last) or 0),
+    )
+
+
+async def _pg_read_state(
+    conn: AsyncConnection, event_ids: Sequence[uuid.UUID], stream_ids: Sequence[uuid.UUID]
+) -> WriteState:
+    params = {"ids": list(event_ids), "streams": list(stream_ids)}
+    result = await conn.exec_driver_sql(_PG_STATE, params)
+    stored: dict[uuid.UUID, int] = {}
+    versions: dict[uuid.UUID, int] = {}
+    last = 0
+    for kind, key, number in cast("list[tuple[int, Any, int]]", result.fetchall()):
+        if kind == 1:
+            stored[key] = number
+        elif kind == 2:
+            versions[key] = number
+        else:
+            last = number
+    return WriteState(stored_ids=stored, stream_versions=versions, last_position=last)
+
+
+async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert event rows (as built by ``rows.event_row``) in one go."""
+    if conn.dialect.name != "postgresql":
+        await conn.execute(events.insert(), rows)
+        return
+    params: dict[str, list[Any]] = {name: [row[name] for row in rows] for name, _ in _PG_COLUMNS}
+    params["data"] = [_encoder.encode(value).decode() for value in params["data"]]
+    params["metadata"] = [_encoder.encode(value).decode() for value in params["metadata"]]
+    await conn.exec_driver_sql(_PG_INSERT, params)
