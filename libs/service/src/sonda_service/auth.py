@@ -18,6 +18,8 @@ from litestar.handlers.base import BaseRouteHandler
 
 OPEN_PATH_PREFIXES = ("/api/v1/health", "/schema", "/docs", "/metrics")
 ANONYMOUS = "anonymous"
+#: Route handler option: the route authenticates its callers itself (e.g. by a signed URL).
+PUBLIC_OPT = "sonda_public"
 
 
 def digest(key: str) -> str:
@@ -75,8 +77,12 @@ def requester(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 def api_key_guard(keys: ApiKeys) -> Any:
     """A Litestar guard refusing requests without a valid key (when keys are configured)."""
 
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         if not keys.enabled or connection.scope["path"].startswith(OPEN_PATH_PREFIXES):
+            return
+        # A route that proves its caller otherwise (ingest's signed upload URL: a browser PUTs
+        # there without our key) opts out with ``opt={PUBLIC_OPT: True}``.
+        if handler.opt.get(PUBLIC_OPT):
             return
         key_id = keys.identify(presented_key(connection))
         if key_id is None:
