@@ -1,0 +1,68 @@
+"""Options several commands share, declared once so their names, env vars and help read the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_URL = "http://localhost:8000"
+
+
+def data_dir_option(f: F) -> F:
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(".sonda"),
+        show_default=True,
+        envvar="SONDA_DATA_DIR",
+        show_envvar=True,
+        help="Folder for the embedded NATS, the SQLite store, local objects and logs.",
+    )(f)
+
+
+def nats_option(f: F) -> F:
+    return click.option(
+        "--nats",
+        "nats_url",
+        metavar="URL",
+        envvar="NATS_URL",
+        show_envvar=True,
+        help="NATS server with JetStream (nats://host:4222).",
+    )(f)
+
+
+def database_option(f: F) -> F:
+    return click.option(
+        "--postgres",
+        "--database-url",
+        "database_url",
+        metavar="URL",
+        envvar="DATABASE_URL",
+        show_envvar=True,
+        help="Event store database (postgresql://user@host/db); default: SQLite in the data folder.",
+    )(f)
+
+
+def url_option(f: F) -> F:
+    return click.option(
+        "--url",
+        default=DEFAULT_URL,
+        show_default=True,
+        envvar="SONDA_URL",
+        show_envvar=True,
+        help="Where a running Sonda answers (its one origin).",
+    )(f)
+
+
+def api_key_option(f: F) -> F:
+    return click.option(
+        "--api-key",
+        envvar="SONDA_API_KEY",
+        show_envvar=True,
+        help="API key, when the services have SONDA_API_KEYS set.",
+    )(f)

@@ -1,0 +1,113 @@
+"""``sonda serve``, ``sonda gateway`` and ``sonda recorder``: one process each, as ``sonda up`` runs them."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import click
+
+from sonda.gateway.routes import DEFAULT_PORTS, SERVICES
+
+
+def _run_uvicorn(
+    app: object, *, host: str, port: int, factory: bool, forwarded_allow_ips: str | None
+) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        factory=factory,
+        host=host,
+        port=port,
+        # The sans-I/O websockets protocol: the legacy one is deprecated in websockets >= 14.
+        ws="websockets-sansio",
+        lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        # Open WebSockets would otherwise hold a shutdown forever.
+        timeout_graceful_shutdown=10,
+        access_log=False,
+    )
+
+
+@click.command()
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="Port to listen on [default: ingest 8001, analyzer 8002, notifier 8003, query 8004].",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    help="Proxies whose X-Forwarded-* headers are trusted (comma-separated, or '*') [default: 127.0.0.1].",
+)
+def serve(service: str, host: str, port: int | None, forwarded_allow_ips: str | None) -> None:
+    """Run one service alone (ingest, analyzer, notifier or query).
+
+    The service reads its settings from environment variables (DATABASE_URL, NATS_URL,
+    CLOUDFLARE_R2_*, SONDA_*) and stops gracefully on SIGTERM or Ctrl-C.
+    """
+    module = f"sonda_{service}.app"
+    if importlib.util.find_spec(f"sonda_{service}") is None or importlib.util.find_spec(module) is None:
+        raise click.ClickException(f"the {service} service is not installed (no module {module})")
+    chosen = DEFAULT_PORTS[service] if port is None else port  # type: ignore[index]
+    # The service's settings read HOST and PORT too; keep them equal to where uvicorn listens.
+    os.environ["HOST"] = host
+    os.environ["PORT"] = str(chosen)
+    _run_uvicorn(
+        f"{module}:create_app",
+        host=host,
+        port=chosen,
+        factory=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on."
+)
+@click.option("--ingest", "ingest_url", metavar="URL", envvar="SONDA_INGEST_URL", show_envvar=True)
+@click.option("--analyzer", "analyzer_url", metavar="URL", envvar="SONDA_ANALYZER_URL", show_envvar=True)
+@click.option("--notifier", "notifier_url", metavar="URL", envvar="SONDA_NOTIFIER_URL", show_envvar=True)
+@click.option("--query", "query_url", metavar="URL", envvar="SONDA_QUERY_URL", show_envvar=True)
+def gateway(
+    *,
+    host: str,
+    port: int,
+    ingest_url: str | None,
+    analyzer_url: str | None,
+    notifier_url: str | None,
+    query_url: str | None,
+) -> None:
+    """Serve the web page and route the API to the services, on one origin.
+
+    Each service URL defaults to http://127.0.0.1 on that service's default port. Request bodies
+    and WebSockets are streamed through, never buffered.
+    """
+    from sonda.gateway import Gateway, GatewaySettings
+
+    given = {
+        "sonda_ingest_url": ingest_url,
+        "sonda_analyzer_url": analyzer_url,
+        "sonda_notifier_url": notifier_url,
+        "sonda_query_url": query_url,
+    }
+    settings = GatewaySettings(**{k: v for k, v in given.items() if v})
+    _run_uvicorn(Gateway(settings.upstreams()), host=host, port=port, factory=False, forwarded_allow_ips=None)
+
+
+@click.command()
+def recorder() -> None:
+    """Run the recorder alone: store every event from NATS in the event store.
+
+    The query service runs a recorder inside by default; run more for throughput or isolation
+    (they share one durable consumer). Reads DATABASE_URL, NATS_URL and RECORDER_BATCH_SIZE.
+    """
+    from sonda_events.recorder import main
+
+    main()

