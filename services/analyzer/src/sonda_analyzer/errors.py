@@ -1,0 +1,88 @@
+"""Errors of the analyzer worker, split by what the worker does with them.
+
+- ``AnalysisFailure`` (and the engine's ``ProfileError``): the analysis itself cannot succeed as
+  asked. The worker publishes ``AnalysisFailed`` with the error's stable ``code``, its message (meant
+  for a person) and ``retryable`` (may the person try the same request again later?), then acks.
+- Everything else (storage or NATS down, a crashed profiling process, a stopping worker) is
+  transient: the handler raises, the request is nak'ed with backoff and redelivered, and after the
+  last delivery the analysis fails with ``attempts_exhausted`` and the last reason.
+"""
+
+from __future__ import annotations
+
+from sonda_events.errors import SondaError
+
+
+class AnalysisFailure(SondaError):
+    """Ends the analysis with ``AnalysisFailed`` (not retried by the worker)."""
+
+    code = "analysis_failed"
+    status_code = 422
+
+
+class EngineFailure(AnalysisFailure):
+    """An error the profiling process reported, with the engine's own code."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(message, code=code)
+        self.retryable = retryable
+
+
+class AnalysisTimeoutError(AnalysisFailure):
+    code = "timeout"
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(
+            f"the analysis took longer than this analyzer's limit of {limit_s:g} seconds and was stopped; "
+            "profiling fewer rows (options.max_rows) makes it faster"
+        )
+
+
+class MemoryLimitError(AnalysisFailure):
+    code = "out_of_memory"
+
+    def __init__(self, limit_mb: int) -> None:
+        super().__init__(
+            f"profiling this file needed more than this analyzer's memory limit of {limit_mb} MiB and was stopped"
+        )
+
+
+class SourceTooLargeError(AnalysisFailure):
+    code = "file_too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"the file is {_mib(size)}, larger than this analyzer accepts ({_mib(limit)}); "
+            "split it or profile a sample of it"
+        )
+
+
+class SourceMissingError(AnalysisFailure):
+    code = "file_not_found"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"there is no uploaded file under {key[:200]!r}; upload it before asking for an analysis"
+        )
+
+
+class InvalidFileKeyError(AnalysisFailure):
+    code = "invalid_file_key"
+
+
+class EngineCrashedError(SondaError):
+    """The profiling process died without an answer (killed, segfault): worth another attempt."""
+
+    code = "engine_crashed"
+    retryable = True
+
+
+class WorkerStoppingError(SondaError):
+    """The worker is shutting down: the request goes back to the queue for another worker."""
+
+    code = "worker_stopping"
+    retryable = True
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):,.1f} MiB"

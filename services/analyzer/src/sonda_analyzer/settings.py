@@ -1,0 +1,84 @@
+"""The analyzer's settings: the shared service ones, object storage, and the worker's limits.
+
+Read with ``load_settings(AnalyzerSettings)``; each field comes from the env var of the same name in
+upper case (``SONDA_ANALYZER_CONCURRENCY=2``). The storage fields repeat ``sonda_storage``'s
+``StorageSettings`` (msgspec Structs cannot inherit from two field-carrying bases), so this class
+satisfies ``StorageConfig`` and is handed to ``storage_from_settings`` as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from msgspec import Meta
+from sonda_events.settings import Secret
+from sonda_service import ServiceSettings
+from sonda_storage.config import AddressingStyle
+
+Seconds = Annotated[float, Meta(gt=0, le=86_400)]
+
+
+class AnalyzerSettings(ServiceSettings, kw_only=True):
+    """How the analyzer service runs its JetStream worker and its profiling processes."""
+
+    port: Annotated[int, Meta(ge=0, le=65535)] = 8002
+
+    # -- worker ----------------------------------------------------------------------------------
+    #: Analyses run at the same time by this process (one profiling process each; CPU-bound).
+    sonda_analyzer_concurrency: Annotated[int, Meta(ge=1, le=64)] = 1
+    #: Memory budget of one analysis in MiB: bigger files are profiled in streaming chunks.
+    sonda_analyzer_memory_mb: Annotated[int, Meta(ge=64)] = 1024
+    #: Hard ceiling on a profiling process' resident memory in MiB (it is killed past it and the
+    #: analysis fails with ``out_of_memory``); 0 means twice the budget plus 512 MiB of headroom.
+    sonda_analyzer_memory_limit_mb: Annotated[int, Meta(ge=0)] = 0
+    #: Largest file accepted, in MiB; bigger ones fail with ``file_too_large`` before any download.
+    sonda_analyzer_max_file_mb: Annotated[int, Meta(ge=1)] = 10 * 1024
+    #: Seconds one analysis may spend profiling before it fails with ``timeout``.
+    sonda_analyzer_timeout_s: Seconds = 1800.0
+    #: Deliveries of one request before the analysis fails with the last reason.
+    sonda_analyzer_max_deliver: Annotated[int, Meta(ge=1, le=100)] = 3
+    #: Seconds JetStream waits for an ack (or an in-progress ack) before redelivering a request.
+    sonda_analyzer_ack_wait_s: Annotated[float, Meta(ge=1, le=3600)] = 30.0
+    #: Seconds a graceful stop waits for in-flight analyses before handing them back (nak).
+    sonda_analyzer_shutdown_grace_s: Annotated[float, Meta(ge=0, le=3600)] = 20.0
+    #: Folder for downloaded files and results being written; empty = the system's temp folder.
+    sonda_analyzer_work_dir: str = ""
+    #: Durable consumer name; every analyzer instance shares it (one work queue).
+    sonda_analyzer_consumer: str = "analyzer"
+    #: Name of this instance in events, logs and /info; empty = host, pid and a random suffix.
+    sonda_instance_id: str = ""
+
+    # -- object storage (same names and meaning as sonda_storage.StorageSettings) -----------------
+    #: S3/R2 access key id.
+    cloudflare_r2_access_key_id: str = ""
+    #: S3/R2 secret access key.
+    cloudflare_r2_secret_access_key: Secret | None = None
+    #: S3/R2 endpoint (empty for AWS S3).
+    cloudflare_r2_endpoint_url: str = ""
+    #: Bucket holding uploads and results.
+    cloudflare_r2_bucket_name: str = ""
+    #: Region to sign for (R2 wants ``auto``).
+    cloudflare_r2_region: str = "auto"
+    #: ``path`` works with R2, MinIO and S3; ``virtual`` for S3 setups that need it.
+    sonda_s3_addressing_style: AddressingStyle = "path"
+    #: Create the bucket at start when it is missing.
+    sonda_s3_create_bucket: bool = True
+    #: Secret for local upload URLs (unused by the analyzer, declared for ``StorageConfig``).
+    sonda_signing_secret: Secret | None = None
+
+    def instance_id(self) -> str:
+        return self.sonda_instance_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+    def memory_limit_mb(self) -> int:
+        return self.sonda_analyzer_memory_limit_mb or 2 * self.sonda_analyzer_memory_mb + 512
+
+    def work_dir(self) -> Path | None:
+        return Path(self.sonda_analyzer_work_dir).expanduser() if self.sonda_analyzer_work_dir else None
+
+    def keep_alive_s(self) -> float:
+        """Interval of in-progress acks: three per ack wait, so one lost beat is harmless."""
+        return max(0.2, min(5.0, self.sonda_analyzer_ack_wait_s / 3))
