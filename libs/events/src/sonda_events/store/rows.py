@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_type_hints
 
+import msgspec
+import sqlalchemy as sa
 from sqlalchemy import Row
 
 from sonda_events.codec import from_builtins
-from sonda_events.contract import AnyEvent, RecordedEvent
+from sonda_events.contract import EVENT_TYPES, AnyEvent, RecordedEvent
+from sonda_events.errors import EventValidationError
 from sonda_events.store.models import DeadLetter
 from sonda_events.store.schema import events
 
@@ -56,18 +59,29 @@ EVENT_COLUMNS = (
     events.c.version,
     events.c.type,
     events.c.schema_version,
-    events.c.data,
+    # As text: decoded straight into the event's typed payload below, one msgspec pass.
+    sa.cast(events.c.data, sa.Text),
     events.c.metadata,
     events.c.occurred_at,
     events.c.recorded_at,
 )
 
 
+def _data_decoders() -> dict[str, msgspec.json.Decoder[Any]]:
+    return {name: msgspec.json.Decoder(get_type_hints(cls)["data"]) for name, cls in EVENT_TYPES.items()}
+
+
+_DATA_DECODERS = _data_decoders()
+
+
 def recorded_event(row: Sequence[Any]) -> RecordedEvent:
-    """A row selected as ``EVENT_COLUMNS`` back into the event it was, upcast if it is older."""
+    """A row selected as ``EVENT_COLUMNS`` back into the event it was, upcast if it is older.
+
+    Envelope fields come from typed columns written from a validated event, so only the payload is
+    decoded (and validated) here; an event of an older schema goes through the codec's upcasters.
+    """
     position, event_id, stream_id, version, type_, schema_version, data, metadata, occurred, recorded = row
-    envelope = {
-        "type": type_,
+    envelope: dict[str, Any] = {
         "event_id": event_id,
         "schema_version": schema_version,
         "analysis_id": stream_id,
@@ -76,11 +90,20 @@ def recorded_event(row: Sequence[Any]) -> RecordedEvent:
         "producer": metadata["producer"],
         "correlation_id": metadata["correlation_id"],
         "causation_id": metadata.get("causation_id"),
-        "data": data,
     }
+    cls = EVENT_TYPES.get(type_)
+    event: AnyEvent
+    if cls is not None and schema_version == cls.CURRENT_SCHEMA:
+        try:
+            payload = _DATA_DECODERS[type_].decode(data)
+        except msgspec.ValidationError as exc:
+            raise EventValidationError(str(exc), field="$.data") from exc
+        event = cls(**envelope, data=payload)  # type: ignore[call-arg,assignment]
+    else:
+        event = from_builtins({"type": type_, **envelope, "data": msgspec.json.decode(data)})
     return RecordedEvent(
         position=position,
-        event=from_builtins(envelope),
+        event=event,
         recorded_at=utc(recorded),
         stream_sequence=metadata.get("stream_sequence"),
     )

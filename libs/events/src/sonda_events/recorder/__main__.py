@@ -1,0 +1,3 @@
+from sonda_events.recorder.main import main
+
+main()

@@ -1,0 +1,225 @@
+"""The recorder: every event from JetStream into the event store, acknowledged only after commit.
+
+One loop fetches batches (up to ``batch_size``) while the other stores the previous one, so the
+network and the database work at the same time. Per batch:
+
+1. decode; a message that is not a valid event, or whose subject does not match its event, is
+   dead-lettered with the reason and terminated (it never stalls the consumer);
+2. ``store.record`` writes the batch in one transaction and says what happened to each event;
+3. stored and duplicate events are acked (after the commit: a crash before it means redelivery, and
+   the store's unique event id makes that harmless); a ``gap`` (an earlier version has not arrived
+   yet, e.g. another recorder instance holds it) is parked and tried again with the next batches
+   for up to ``gap_hold_s`` (the missing version usually commits milliseconds later), then nak'ed
+   with a delay; a ``conflict`` (another event already holds that version) is dead-lettered and
+   terminated;
+4. one ``flush`` per batch makes the server receive all acks before the next batch (a batched
+   double ack: one round trip instead of one per message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+
+import msgspec
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+
+from sonda_events.bus import Delivery, PullConsumer, retry_delay
+from sonda_events.errors import EventStoreError
+from sonda_events.logging import get_logger
+from sonda_events.store import EventStore, Incoming, RecordOutcome
+from sonda_events.subjects import subject_for
+
+log = get_logger(__name__)
+
+
+class RecorderStats(msgspec.Struct, kw_only=True):
+    """Counters since start (for health endpoints, tests and benchmarks)."""
+
+    batches: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    gaps: int = 0
+    conflicts: int = 0
+    dead_letters: int = 0
+    store_failures: int = 0
+
+
+@dataclass
+class _Parked:
+    delivery: Delivery
+    since: float
+
+
+class Recorder:
+    """Consumes every event subject with the durable ``recorder`` consumer; see the module docstring."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        nc: NatsClient,
+        consumer: PullConsumer,
+        *,
+        batch_size: int = 500,
+        fetch_timeout: float = 1.0,
+        max_gap_deliveries: int = 100,
+        gap_hold_s: float = 2.0,
+    ) -> None:
+        self._store = store
+        self._nc = nc
+        self._consumer = consumer
+        self._batch_size = batch_size
+        self._fetch_timeout = fetch_timeout
+        #: A version that stays missing this many deliveries is dead-lettered (≈ 8 min of retries).
+        self._max_gap_deliveries = max_gap_deliveries
+        self._gap_hold_s = gap_hold_s
+        self._parked: list[_Parked] = []
+        self.stats = RecorderStats()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Record until ``stop`` is set; what was fetched by then is still recorded and acked."""
+        await self._consumer.start()
+        batches: asyncio.Queue[list[Msg] | None] = asyncio.Queue(maxsize=1)
+        fetcher = asyncio.create_task(self._fetch(batches, stop))
+        try:
+            while True:
+                msgs: list[Msg] | None = []
+                if self._parked:  # do not wait long for new messages while some are parked
+                    with contextlib.suppress(TimeoutError):
+                        msgs = await asyncio.wait_for(batches.get(), timeout=0.02)
+                else:
+                    msgs = await batches.get()
+                if msgs is None:
+                    break
+                try:
+                    await self._handle(msgs)
+                except Exception:
+                    # Never let one batch stop the recorder: whatever was not acked comes back
+                    # after the consumer's ack wait.
+                    log.exception("batch_failed", messages=len(msgs))
+        finally:
+            if not fetcher.done():
+                fetcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetcher
+            await self._release_parked()
+            await self._consumer.close()
+
+    async def _fetch(self, batches: asyncio.Queue[list[Msg] | None], stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                msgs = await self._consumer.fetch(self._batch_size, timeout=self._fetch_timeout)
+                if msgs:
+                    await batches.put(msgs)
+        finally:
+            await batches.put(None)
+
+    async def _release_parked(self) -> None:
+        """Hand parked messages back to JetStream (on shutdown: another instance may take them)."""
+        parked, self._parked = self._parked, []
+        for item in parked:
+            with contextlib.suppress(Exception):
+                await item.delivery.msg.nak(delay=0.5)
+        with contextlib.suppress(Exception):
+            await self._nc.flush(timeout=5)
+
+    async def _handle(self, msgs: list[Msg]) -> None:
+        parked, self._parked = self._parked, []
+        since = {id(p.delivery): p.since for p in parked}
+        fresh = [d for d in [await self._decode(msg) for msg in msgs] if d is not None]
+        deliveries = [p.delivery for p in parked] + fresh
+        if not deliveries:
+            return
+        batch = [Incoming(event=d.event, stream_sequence=d.stream_sequence) for d in deliveries]
+        try:
+            outcomes = await self._store.record(batch)
+        except EventStoreError as exc:
+            # Nothing was committed: every message comes back later; the store is the system of
+            # record, so the recorder waits for it rather than dropping anything.
+            self.stats.store_failures += 1
+            delay = retry_delay(min(d.num_delivered for d in deliveries), base=0.5, cap=10.0)
+            log.warning("record_failed", error=str(exc), messages=len(deliveries), retry_in_s=delay)
+            for d in deliveries:
+                with contextlib.suppress(Exception):
+                    await d.msg.nak(delay=delay)
+            await asyncio.sleep(min(delay, 1.0))
+            return
+        now = time.monotonic()
+        for delivery, outcome in zip(deliveries, outcomes, strict=True):
+            first_seen = since.get(id(delivery), now)
+            if outcome.status == "gap" and now - first_seen < self._gap_hold_s:
+                self._parked.append(_Parked(delivery, first_seen))
+            else:
+                await self._settle(delivery, outcome)
+        # Bound memory (and ack-pending slots) held by parked messages.
+        overflow = len(self._parked) - 4 * self._batch_size
+        if overflow > 0:
+            for item in self._parked[:overflow]:
+                await self._settle(item.delivery, RecordOutcome(status="gap"))
+            del self._parked[:overflow]
+        self.stats.batches += 1
+        try:
+            await self._nc.flush(timeout=5)
+        except Exception as exc:  # acks lost with the connection mean redelivery, then duplicates
+            log.warning("ack_flush_failed", error=type(exc).__name__)
+
+    async def _decode(self, msg: Msg) -> Delivery | None:
+        try:
+            delivery = await self._consumer.decode(msg)  # dead-letters invalid events itself
+            if delivery is None:
+                self.stats.dead_letters += 1
+                return None
+            event = delivery.event
+            expected = subject_for(event.analysis_id, event.type)
+            if msg.subject != expected:
+                await self._dead_letter(
+                    delivery, "subject_mismatch", f"published on {msg.subject}, expected {expected}"
+                )
+                return None
+        except EventStoreError as exc:  # the dead letter could not be written: try again later
+            log.warning("dead_letter_failed", error=str(exc))
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=5.0)
+            return None
+        return delivery
+
+    async def _settle(self, delivery: Delivery, outcome: RecordOutcome) -> None:
+        msg = delivery.msg
+        if outcome.status == "stored":
+            self.stats.stored += 1
+            await msg.ack()
+        elif outcome.status == "duplicate":
+            self.stats.duplicates += 1
+            await msg.ack()
+        elif outcome.status == "gap" and delivery.num_delivered < self._max_gap_deliveries:
+            self.stats.gaps += 1
+            await msg.nak(delay=retry_delay(delivery.num_delivered, base=0.1, cap=5.0))
+        elif outcome.status == "gap":
+            await self._dead_letter(
+                delivery,
+                "version_gap",
+                f"version {delivery.event.version} still follows version {outcome.stream_version} "
+                f"after {delivery.num_delivered} deliveries",
+            )
+        else:
+            self.stats.conflicts += 1
+            await self._dead_letter(
+                delivery,
+                "version_conflict",
+                f"version {delivery.event.version} of analysis {delivery.event.analysis_id} "
+                "is already held by another event",
+            )
+
+    async def _dead_letter(self, delivery: Delivery, code: str, reason: str) -> None:
+        log.warning("event_rejected", event_id=str(delivery.event.event_id), code=code, reason=reason)
+        try:
+            await self._consumer.dead_letter(delivery.msg, code, reason)
+        except EventStoreError as exc:  # keep the message until its dead letter can be written
+            log.warning("dead_letter_failed", error=str(exc))
+            with contextlib.suppress(Exception):
+                await delivery.msg.nak(delay=5.0)
+            return
+        self.stats.dead_letters += 1
