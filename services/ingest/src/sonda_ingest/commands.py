@@ -1,0 +1,188 @@
+"""The analysis commands: start and delete. Checks first, then one event; nothing else is written.
+
+Every check that can refuse a request runs before the publish, so a refused request leaves no trace
+on the bus or in storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import cast
+
+from sonda_events.bus import AnalysisWriter, Publisher
+from sonda_events.contract import (
+    ANALYSIS_TYPES,
+    AnalysisDeleted,
+    AnalysisRequested,
+    AnalysisType,
+    DeletedData,
+    RequestedData,
+    new_event,
+)
+from sonda_events.errors import StreamVersionConflictError
+from sonda_events.logging import get_logger
+from sonda_storage import (
+    EmptyUploadError,
+    ObjectNotFoundError,
+    ObjectStorage,
+    UploadTooLargeError,
+    parse_upload_key,
+)
+
+from sonda_ingest.errors import AnalysisNotFoundError, IdempotencyKeyReusedError, UnknownAnalysisTypeError
+from sonda_ingest.history import AnalysisHistory
+from sonda_ingest.identity import analysis_id_for, check_idempotency_key, requested_event_id
+from sonda_ingest.options import validate_options
+from sonda_ingest.schemas import StartRequest
+
+log = get_logger(__name__)
+
+PRODUCER = "ingest"
+#: Tries of a delete that lost a race with another writer of the same analysis.
+DELETE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Started:
+    event: AnalysisRequested
+    #: True when an Idempotency-Key matched an earlier start: nothing was published.
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Deleted:
+    analysis_id: uuid.UUID
+    version: int
+    already_deleted: bool
+
+
+class AnalysisCommands:
+    def __init__(
+        self,
+        *,
+        storage: ObjectStorage,
+        publisher: Publisher,
+        history: AnalysisHistory,
+        max_upload_bytes: int,
+        publish_deadline: float,
+    ) -> None:
+        self.storage = storage
+        self.publisher = publisher
+        self.history = history
+        self.max_upload_bytes = max_upload_bytes
+        self.publish_deadline = publish_deadline
+
+    async def start(
+        self,
+        request: StartRequest,
+        *,
+        requested_by: str,
+        correlation_id: str,
+        idempotency_key: str | None = None,
+    ) -> Started:
+        """Check the request and the uploaded object, then publish ``AnalysisRequested`` (version 1).
+
+        Raises:
+            InvalidKeyError, UnknownAnalysisTypeError, InvalidOptionsError, InvalidIdempotencyKeyError,
+            ObjectNotFoundError, EmptyUploadError, UploadTooLargeError: the request is refused.
+            IdempotencyKeyReusedError: the key was used before for a different request.
+            BusUnavailableError: NATS did not acknowledge before the deadline (503).
+        """
+        _, filename = parse_upload_key(request.file_key)
+        if request.analysis_type not in ANALYSIS_TYPES:
+            known = ", ".join(ANALYSIS_TYPES)
+            raise UnknownAnalysisTypeError(
+                f"unknown analysis_type {request.analysis_type[:64]!r}; known: {known}"
+            )
+        options = validate_options(request.options)
+        key = check_idempotency_key(idempotency_key)
+        analysis_id = analysis_id_for(requested_by, key)
+        if key is not None and (earlier := await self.history.requested(analysis_id)) is not None:
+            return self._replay(earlier, request, options)
+
+        info = await self.storage.head(request.file_key)
+        if info is None:
+            raise ObjectNotFoundError(request.file_key)
+        if info.size == 0:
+            raise EmptyUploadError(request.file_key)
+        if info.size > self.max_upload_bytes:
+            raise UploadTooLargeError(self.max_upload_bytes, received=info.size)
+
+        event = new_event(
+            AnalysisRequested,
+            analysis_id=analysis_id,
+            version=1,
+            data=RequestedData(
+                file_key=request.file_key,
+                analysis_type=cast(AnalysisType, request.analysis_type),
+                options=options,
+                requested_by=requested_by,
+                filename=filename,
+                file_size=info.size,
+            ),
+            producer=PRODUCER,
+            correlation_id=correlation_id,
+            event_id=requested_event_id(analysis_id),
+        )
+        try:
+            # Expected last sequence 0: only the first event of a new analysis can be published.
+            await self.publisher.publish(event, expected_last_seq=0, deadline=self.publish_deadline)
+        except StreamVersionConflictError:
+            # Two retries with the same Idempotency-Key raced, and the other one won.
+            earlier = await self.history.requested(analysis_id) if key is not None else None
+            if earlier is None:
+                raise
+            return self._replay(earlier, request, options)
+        log.info(
+            "analysis_requested", analysis_id=str(analysis_id), file_key=request.file_key, size=info.size
+        )
+        return Started(event=event, replayed=False)
+
+    @staticmethod
+    def _replay(earlier: AnalysisRequested, request: StartRequest, options: dict[str, object]) -> Started:
+        same = (
+            earlier.data.file_key == request.file_key
+            and earlier.data.analysis_type == request.analysis_type
+            and earlier.data.options == options
+        )
+        if not same:
+            raise IdempotencyKeyReusedError(
+                f"this Idempotency-Key already started analysis {earlier.analysis_id} with a different request"
+            )
+        log.info("analysis_start_replayed", analysis_id=str(earlier.analysis_id))
+        return Started(event=earlier, replayed=True)
+
+    async def delete(self, analysis_id: uuid.UUID, *, deleted_by: str, reason: str = "") -> Deleted:
+        """Soft-delete: publish ``AnalysisDeleted`` after the analysis' newest event.
+
+        Deleting a deleted analysis changes nothing. Objects stay (the retention clean-up removes them).
+
+        Raises:
+            AnalysisNotFoundError: no analysis has this id.
+            StreamVersionConflictError: other writers kept appending through every attempt.
+        """
+        for attempt in range(1, DELETE_ATTEMPTS + 1):
+            facts = await self.history.facts(analysis_id)
+            if facts is None:
+                raise AnalysisNotFoundError(f"no analysis with id {analysis_id}")
+            if facts.deleted:
+                return Deleted(analysis_id, facts.version, already_deleted=True)
+            writer = await AnalysisWriter.resume(
+                self.publisher, analysis_id, producer=PRODUCER, fallback_version=facts.version
+            )
+            try:
+                event = await writer.emit(
+                    AnalysisDeleted,
+                    DeletedData(reason=reason[:4096], deleted_by=deleted_by),
+                    deadline=self.publish_deadline,
+                )
+            except StreamVersionConflictError:
+                if attempt == DELETE_ATTEMPTS:
+                    raise
+                await asyncio.sleep(0.05 * attempt)  # the analyzer is mid-progress: look again
+                continue
+            log.info("analysis_deleted", analysis_id=str(analysis_id), version=event.version)
+            return Deleted(analysis_id, event.version, already_deleted=False)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,67 @@
+"""Ingest settings, read from the environment (``SONDA_MAX_UPLOAD_MB=2048`` etc.).
+
+The storage fields repeat ``sonda_storage.StorageSettings`` (msgspec Structs cannot inherit from two
+field-carrying bases), so this class satisfies ``StorageConfig`` and goes to ``storage_from_settings``
+as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from msgspec import Meta
+from sonda_events.settings import Secret, load_settings
+from sonda_service import ServiceSettings
+from sonda_storage.config import AddressingStyle
+
+MIB = 1024 * 1024
+
+
+class IngestSettings(ServiceSettings, kw_only=True):
+    """Uploads, analysis commands and retention."""
+
+    port: Annotated[int, Meta(ge=0, le=65535)] = 8001
+
+    # -- uploads and commands --------------------------------------------------------------------
+    #: Largest upload accepted, in MiB (the local PUT stops reading past it; start refuses bigger objects).
+    sonda_max_upload_mb: Annotated[int, Meta(ge=1)] = 1024
+    #: Seconds an upload URL stays valid.
+    sonda_upload_url_ttl_s: Annotated[int, Meta(ge=10, le=7 * 24 * 3600)] = 3600
+    #: Seconds a command waits for NATS to acknowledge its event before answering 503.
+    sonda_publish_deadline_s: Annotated[float, Meta(gt=0, le=120)] = 5.0
+    #: Base URL clients reach Sonda at (``https://eda.example.com``); empty = the request's own origin
+    #: for upload URLs, and origin-relative paths for status and WebSocket URLs.
+    sonda_public_url: str = ""
+
+    # -- retention -------------------------------------------------------------------------------
+    #: When set, analyses older than this many days are cleaned up on a schedule.
+    sonda_retention_days: Annotated[int, Meta(ge=1, le=36_500)] | None = None
+    #: Seconds between scheduled clean-ups.
+    sonda_cleanup_interval_s: Annotated[float, Meta(gt=0, le=7 * 24 * 3600)] = 3600.0
+    #: Analyses handled by one clean-up run at most (the next run continues).
+    sonda_cleanup_batch: Annotated[int, Meta(ge=1, le=100_000)] = 500
+
+    # -- object storage (same names and meaning as sonda_storage.StorageSettings) -----------------
+    #: S3/R2 access key id.
+    cloudflare_r2_access_key_id: str = ""
+    #: S3/R2 secret access key.
+    cloudflare_r2_secret_access_key: Secret | None = None
+    #: S3/R2 endpoint (empty for AWS S3).
+    cloudflare_r2_endpoint_url: str = ""
+    #: Bucket holding uploads and results.
+    cloudflare_r2_bucket_name: str = ""
+    #: Region to sign for (R2 wants ``auto``).
+    cloudflare_r2_region: str = "auto"
+    #: ``path`` works with R2, MinIO and S3; ``virtual`` for S3 setups that need it.
+    sonda_s3_addressing_style: AddressingStyle = "path"
+    #: Create the bucket at start when it is missing.
+    sonda_s3_create_bucket: bool = True
+    #: Secret signing local upload URLs; generated once and kept in the data folder when unset.
+    sonda_signing_secret: Secret | None = None
+
+    def max_upload_bytes(self) -> int:
+        return self.sonda_max_upload_mb * MIB
+
+
+def load() -> IngestSettings:
+    return load_settings(IngestSettings)
