@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import nats
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 from litestar.testing import AsyncTestClient
 from nats.aio.client import Client as NatsClient
-from sonda_analyzer.app import create_app
 from sonda_analyzer.settings import AnalyzerSettings
 from sonda_events.settings import load_settings
 from sonda_storage import ObjectStorage, storage_from_settings
 
+from tests.analyzer.worker.datasets import BigFile
+from tests.analyzer.worker.stack import QUIET, running
 from tests.support.servers import NatsServer
 
 SettingsFactory = Callable[..., AnalyzerSettings]
@@ -30,8 +33,7 @@ def make_settings(tmp_path: Path, private_nats: NatsServer) -> SettingsFactory:
             "sonda_analyzer_work_dir": str(tmp_path / "work"),
             "sonda_analyzer_ack_wait_s": 3.0,
             "sonda_analyzer_shutdown_grace_s": 5.0,
-            "sonda_log_json": True,
-            "sonda_log_level": "warning",
+            **QUIET,
         }
         values.update(overrides)
         return load_settings(AnalyzerSettings, env={}, **values)
@@ -42,13 +44,6 @@ def make_settings(tmp_path: Path, private_nats: NatsServer) -> SettingsFactory:
 @pytest.fixture
 def settings(make_settings: SettingsFactory) -> AnalyzerSettings:
     return make_settings()
-
-
-@contextlib.asynccontextmanager
-async def running(settings: AnalyzerSettings) -> AsyncIterator[AsyncTestClient[Any]]:
-    """The analyzer app with its lifespan (worker included), stopped gracefully on exit."""
-    async with AsyncTestClient(create_app(settings)) as client:
-        yield client
 
 
 @pytest.fixture
@@ -71,3 +66,19 @@ async def nc(private_nats: NatsServer) -> AsyncIterator[NatsClient]:
     client = await nats.connect(private_nats.url)
     yield client
     await client.close()
+
+
+@pytest.fixture(scope="session")
+def big_csv(tmp_path_factory: pytest.TempPathFactory) -> BigFile:
+    rows = 2_000_000
+    rng = np.random.default_rng(2024)
+    columns = {
+        "amount": rng.normal(250.0, 80.0, rows),
+        "units": rng.integers(0, 5000, rows).astype(np.float64),
+        "ratio": rng.uniform(0.0, 1.0, rows).round(4),
+        "score": rng.exponential(3.0, rows),
+    }
+    table = pa.table({**columns, "region": pa.array(rng.choice(["north", "south", "east", "west"], rows))})
+    path = tmp_path_factory.mktemp("big") / "big.csv"
+    pacsv.write_csv(table, path)
+    return BigFile(path=path, rows=rows, columns=columns)

@@ -38,7 +38,9 @@ def make_frame(rows: int = 1500, seed: int = 7) -> pd.DataFrame:
     category = rng.choice(np.array(["norte", "sul", "leste", "oeste"], dtype=object), rows)
     category[rng.random(rows) < 0.04] = None
     city = rng.choice(np.array(["São Paulo", "Belém", "Curitiba", "Goiânia", "Maceió"], dtype=object), rows)
-    return pd.DataFrame({"preço": price, "quantidade": quantity, "taxa": rate, "categoria": category, "cidade": city})
+    return pd.DataFrame(
+        {"preço": price, "quantidade": quantity, "taxa": rate, "categoria": category, "cidade": city}
+    )
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -107,3 +109,23 @@ def check_result(result: dict[str, Any], frame: pd.DataFrame) -> None:
         assert stats["min"] == float(np.min(values)), name
         assert stats["max"] == float(np.max(values)), name
         assert math.isclose(stats["median"], float(np.median(values)), rel_tol=1e-12), name
+
+
+@dataclass(frozen=True)
+class BigFile:
+    """A CSV large enough that profiling it takes a noticeable while, with its columns in memory."""
+
+    path: Path
+    rows: int
+    columns: dict[str, np.ndarray]
+
+
+def check_big_result(result: dict[str, Any], big: BigFile) -> None:
+    assert result["dataset"]["rows"] == big.rows
+    by_name = {c["name"]: c for c in result["columns"]}
+    for name, values in big.columns.items():
+        stats = by_name[name]["stats"]
+        assert by_name[name]["missing"] == 0
+        assert math.isclose(stats["mean"], float(values.mean()), rel_tol=1e-9), name
+        assert math.isclose(stats["std"], float(values.std(ddof=1)), rel_tol=1e-9), name
+        assert (stats["min"], stats["max"]) == (float(values.min()), float(values.max())), name

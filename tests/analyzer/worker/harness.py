@@ -30,7 +30,12 @@ def request_payload(analysis_id: uuid.UUID, file_key: str, options: dict[str, An
         "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "producer": "etl-pipeline",
         "correlation_id": f"etl-{analysis_id.hex[:8]}",
-        "data": {"file_key": file_key, "analysis_type": "basic_eda", "options": options or {}, "requested_by": "etl"},
+        "data": {
+            "file_key": file_key,
+            "analysis_type": "basic_eda",
+            "options": options or {},
+            "requested_by": "etl",
+        },
     }
 
 
@@ -100,7 +105,9 @@ async def fetch_result(storage: ObjectStorage, completed: Event) -> dict[str, An
 
 def assert_consecutive(events: list[Event]) -> None:
     """Versions 1, 2, 3, ... in stream order; the first is the request."""
-    assert [e["version"] for e in events] == list(range(1, len(events) + 1)), [(e["type"], e["version"]) for e in events]
+    assert [e["version"] for e in events] == list(range(1, len(events) + 1)), [
+        (e["type"], e["version"]) for e in events
+    ]
     assert events[0]["type"] == "AnalysisRequested"
 
 

@@ -52,7 +52,7 @@ class SourceTooLargeError(AnalysisFailure):
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(
-            f"the file is {_mib(size)}, larger than this analyzer accepts ({_mib(limit)}); "
+            f"the file is {_size(size)}, more than the {_size(limit)} this analyzer accepts; "
             "split it or profile a sample of it"
         )
 
@@ -84,5 +84,5 @@ class WorkerStoppingError(SondaError):
     retryable = True
 
 
-def _mib(size: int) -> str:
-    return f"{size / (1 << 20):,.1f} MiB"
+def _size(size: int) -> str:
+    return f"{size:,} bytes ({size / (1 << 20):,.1f} MiB)"
