@@ -1,0 +1,158 @@
+"""Fan-out under pressure: two instances, a client that stops reading, a client that stops answering."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import string
+import time
+from typing import Any
+
+from sonda_events.bus import AnalysisWriter
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.notifier.conftest import Client, NotifierFactory, Producer, ws_client
+
+# About 3.5 MB fill the loopback buffers here; the burst is ~10 MB so the slow clients do block.
+BURST = 2400
+
+
+def noise(rng: random.Random, size: int = 4000) -> str:
+    """Incompressible text, so per-message deflate cannot make a burst small."""
+    return "".join(rng.choices(string.ascii_letters, k=size))
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_two_instances_each_serve_their_own_clients(
+    notifier_factory: NotifierFactory, producer: Producer
+) -> None:
+    async with (
+        notifier_factory(sonda_instance_id="east") as east,
+        notifier_factory(sonda_instance_id="west") as west,
+    ):
+        writers = [await producer.request() for _ in range(3)]
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(ws_client(instance.ws_url(writer.analysis_id)))
+                for writer in writers
+                for instance in (east, west)
+            ]
+            for client in clients:
+                assert (await client.next())["type"] == "connection_established"
+            east_info, west_info = await east.info(), await west.info()
+            assert (east_info["instance_id"], west_info["instance_id"]) == ("east", "west")
+            assert east_info["active_connections"] == west_info["active_connections"] == 3
+            await asyncio.gather(*(producer.run(w, 8) for w in writers))
+            await asyncio.gather(*(c.until_terminal() for c in clients))
+            for client in clients:
+                assert client.positions == list(range(1, 12))
+            # each instance consumed every event itself
+            assert (await east.info())["events_received"] >= 3 * 10
+            assert (await west.info())["events_received"] >= 3 * 10
+
+
+def tiny_buffer_socket(port: int) -> socket.socket:
+    """A client socket with a small receive buffer: a client that stops reading blocks the server soon."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    sock.connect(("127.0.0.1", port))
+    sock.setblocking(False)
+    return sock
+
+
+async def test_slow_clients_are_coalesced_or_closed_and_never_slow_the_others(
+    notifier_factory: NotifierFactory, producer: Producer
+) -> None:
+    rng = random.Random(7)
+    async with notifier_factory(
+        sonda_ws_queue_size=64, sonda_ws_send_timeout=3.0, sonda_ws_close_timeout=15.0
+    ) as notifier:
+        writer = await producer.request()
+        url = notifier.ws_url(writer.analysis_id)
+        fast_ws = await connect(url, compression=None, max_size=None)
+        pausing_ws = await connect(url, compression=None, max_queue=1, sock=tiny_buffer_socket(notifier.port))
+        stalled_ws = await connect(url, compression=None, max_queue=1, sock=tiny_buffer_socket(notifier.port))
+        fast, pausing, stalled = Client(fast_ws), Client(pausing_ws), Client(stalled_ws)
+        try:
+            for client in (fast, pausing, stalled):
+                await client.next()
+            fast_reading = asyncio.create_task(fast.until_terminal(timeout=60))
+            await publish_burst(producer, writer, rng)
+            await producer.complete(writer)
+
+            # the fast client got everything, in order, while the others did not read
+            await fast_reading
+            assert fast.positions == list(range(1, BURST + 4))
+
+            # the pausing client resumes: fewer progress updates, in order, and the terminal event
+            await pausing.until_terminal(timeout=30)
+            assert pausing.positions == sorted(set(pausing.positions))
+            assert pausing.events[-1]["type"] == "analysis_completed"
+            assert pausing.positions[-1] == BURST + 3
+            assert len(pausing.positions) < BURST + 3
+
+            # the client that never reads is closed as slow; what it had been sent stays in order
+            async def stalled_closed() -> bool:
+                return bool((await notifier.info())["slow_client_closes"] >= 1)
+
+            await wait_for(stalled_closed, timeout=20)
+            code, reason = await stalled.closed(timeout=20)
+            assert (code, reason) == (4008, "slow client")
+            assert stalled.positions == sorted(set(stalled.positions))
+            assert len(stalled.positions) < BURST + 3
+            info = await notifier.info()
+            assert info["coalesced_messages"] > 0
+            assert info["active_connections"] == 2
+        finally:
+            for ws in (fast_ws, pausing_ws, stalled_ws):
+                await ws.close()
+
+
+async def publish_burst(producer: Producer, writer: AnalysisWriter, rng: random.Random) -> None:
+    await producer.start(writer)
+    for i in range(BURST):
+        await producer.progress(writer, 100.0 * i / BURST, message=noise(rng))
+
+
+async def test_silent_client_is_closed_after_the_heartbeat_timeout(
+    notifier_factory: NotifierFactory, producer: Producer
+) -> None:
+    async with notifier_factory(sonda_ws_ping_interval=0.2, sonda_ws_pong_timeout=0.4) as notifier:
+        writer = await producer.request()
+        async with (
+            connect(notifier.ws_url(writer.analysis_id)) as silent,
+            ws_client(notifier.ws_url(writer.analysis_id)) as answering,
+        ):
+            await answering.next()  # connection_established
+            keep_answering = asyncio.create_task(answering.until_terminal(timeout=10))
+            started = time.monotonic()
+            pings = 0
+            try:
+                while True:  # read, but never answer
+                    message = await asyncio.wait_for(silent.recv(), 5)
+                    pings += '"ping"' in str(message)
+            except ConnectionClosed:
+                pass
+            elapsed = time.monotonic() - started
+            assert (silent.close_code, silent.close_reason) == (4408, "heartbeat timeout")
+            assert pings >= 1
+            assert 0.4 < elapsed < 3.0
+            # the client that answers pings is still served
+            await asyncio.sleep(0.5)
+            assert answering.pings >= 3
+            await producer.start(writer)
+            await producer.complete(writer)
+            await keep_answering
+            assert answering.positions == [1, 2, 3]
+            info = await notifier.info()
+            assert info["heartbeat_timeouts"] == 1
+            assert info["active_connections"] == 1
