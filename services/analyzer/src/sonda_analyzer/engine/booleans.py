@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sonda_analyzer.engine.arrays import bool_mask, valid_mask
 from sonda_analyzer.engine.floats import pct
 from sonda_analyzer.engine.result import BooleanStats, ColumnProfile, TopValue
 from sonda_analyzer.engine.work import ColumnWork
@@ -37,10 +38,10 @@ def profile_boolean(name: str, arr: pa.ChunkedArray, rows: int) -> ColumnWork:
 
     def codes() -> tuple[np.ndarray, int]:
         # false 0, true 1, missing 2
-        filled = pc.fill_null(arr, False).to_numpy(zero_copy_only=False).astype(np.int64)
-        if missing:
-            nulls = arr.is_null().to_numpy(zero_copy_only=False)
-            filled[nulls] = 2
+        filled = bool_mask(arr).astype(np.int64)
+        valid = valid_mask(arr)
+        if valid is not None:
+            filled[~valid] = 2
         return filled, 3
 
     return ColumnWork(profile=profile, codes=codes, categorical=distinct == 2)

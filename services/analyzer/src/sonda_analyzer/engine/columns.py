@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from sonda_analyzer.engine.arrays import index_array
 from sonda_analyzer.engine.booleans import profile_boolean, profile_empty
 from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.numeric import profile_numeric
@@ -51,7 +52,7 @@ def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> Colum
     encoded = encode(arr)
     if ctx.locale_numbers and forced is None and _locale_numeric(encoded.values, ctx.decimal):
         parsed = parse_locale_numbers(encoded.values, ctx.decimal)
-        numbers = pa.concat_arrays([parsed, pa.nulls(1, parsed.type)]).take(pa.array(encoded.codes))
+        numbers = pa.concat_arrays([parsed, pa.nulls(1, parsed.type)]).take(index_array(encoded.codes))
         work = profile_numeric(
             name, pa.chunked_array([numbers]), ctx.rows, options.histogram_bins, ["locale_number"]
         )

@@ -119,7 +119,13 @@ def spearman_matrix(x: Floats, pool: Executor | None = None) -> Floats:
 def cramers_v(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> float | None:
     """Cramér's V (no bias correction) of two code arrays whose last code means missing."""
     keep = (a < ka - 1) & (b < kb - 1)
-    table = np.bincount(a[keep] * kb + b[keep], minlength=ka * kb).reshape(ka, kb).astype(np.float64)
+    table = np.bincount(a[keep] * kb + b[keep], minlength=ka * kb).reshape(ka, kb)
+    return cramers_v_table(table)
+
+
+def cramers_v_table(counts: np.ndarray) -> float | None:
+    """Cramér's V of a contingency table (empty rows and columns are ignored)."""
+    table = counts.astype(np.float64)
     table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
     r, c = table.shape
     n = table.sum()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from sonda_analyzer.engine.arrays import floats
 from sonda_analyzer.engine.floats import (
     Floats,
     fnum,
@@ -19,17 +19,6 @@ from sonda_analyzer.engine.result import ColumnProfile, Histogram, NumericStats,
 from sonda_analyzer.engine.work import ColumnWork, dense_codes
 
 PROBS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
-
-
-def to_float(arr: pa.ChunkedArray | pa.Array) -> Floats:
-    """float64 values with NaN for nulls (a copy only where the type or nulls require one)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    if arr.type != pa.float64():
-        # Integers beyond 2**53 lose their last digits as floats, which statistics can bear.
-        arr = pc.cast(arr, pa.float64(), safe=False)
-    out: Floats = arr.to_numpy(zero_copy_only=False)
-    return out
 
 
 def numeric_stats(x: Floats, bins: int) -> tuple[NumericStats | None, Histogram | None, int, int]:
@@ -98,7 +87,7 @@ def numeric_stats(x: Floats, bins: int) -> tuple[NumericStats | None, Histogram 
 
 
 def profile_numeric(name: str, arr: pa.ChunkedArray, rows: int, bins: int, semantic: list[str]) -> ColumnWork:
-    x = to_float(arr)
+    x = floats(arr)
     stats, histogram, count, distinct = numeric_stats(x, bins)
     missing = rows - count
     is_int = pa.types.is_integer(arr.type)

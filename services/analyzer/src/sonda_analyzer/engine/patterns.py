@@ -6,6 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sonda_analyzer.engine.arrays import bool_mask
+
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 URL = r"^(?i:https?|ftp)://[^\s]+$"
 UUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
@@ -27,8 +29,8 @@ def weighted_share(values: pa.Array, counts: np.ndarray, pattern: str) -> float:
     total = counts.sum()
     if total == 0 or len(values) == 0:
         return 0.0
-    matches = pc.match_substring_regex(values, pattern).to_numpy(zero_copy_only=False)
-    return float(counts[matches.astype(bool)].sum()) / float(total)
+    matches = bool_mask(pc.match_substring_regex(values, pattern))
+    return float(counts[matches].sum()) / float(total)
 
 
 def all_match(values: pa.Array, pattern: str) -> bool:

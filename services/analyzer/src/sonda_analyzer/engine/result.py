@@ -175,6 +175,8 @@ class Approximation(msgspec.Struct, kw_only=True):
     #: The bound as a number; ``description`` says its kind (relative, rank or count error).
     error_bound: float
     description: str
+    #: The columns whose figure is approximate (empty for table-wide figures).
+    columns: list[str] = msgspec.field(default_factory=list)
 
 
 class ProfileResult(msgspec.Struct, kw_only=True):

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sonda_analyzer.engine.arrays import bool_array, index_array, primitive, single, valid_mask
 from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.patterns import DATE, HINT_PATTERNS, NUMBER, weighted_share
@@ -36,15 +37,15 @@ class Encoded:
 
 
 def encode(arr: pa.ChunkedArray | pa.Array) -> Encoded:
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    arr = single(arr)
     if pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.string())
     encoded = pc.dictionary_encode(arr, null_encoding="encode")
     dictionary = encoded.dictionary
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    codes = primitive(encoded.indices).astype(np.int64)
     counts = np.bincount(codes, minlength=len(dictionary))
-    valid = ~dictionary.is_null().to_numpy(zero_copy_only=False)
+    present = valid_mask(dictionary)
+    valid = present if present is not None else np.ones(len(dictionary), dtype=bool)
     missing = int(counts[~valid].sum())
     if not valid.all():
         # Renumber so that codes index the non-null values and missing rows come last.
@@ -53,7 +54,7 @@ def encode(arr: pa.ChunkedArray | pa.Array) -> Encoded:
         remap[valid] = np.arange(n_valid)
         remap[~valid] = n_valid
         codes = remap[codes]
-        dictionary = dictionary.filter(pa.array(valid))
+        dictionary = dictionary.filter(bool_array(valid))
     return Encoded(values=dictionary, counts=counts[valid], codes=codes, missing=missing)
 
 
@@ -64,7 +65,7 @@ def top_values(values: pa.Array, counts: np.ndarray, k: int, total: int) -> list
     k = min(k, len(counts))
     idx = np.argpartition(-counts, k - 1)[:k] if k < len(counts) else np.arange(len(counts))
     idx = idx[np.lexsort((idx, -counts[idx]))]
-    picked = values.take(pa.array(idx)).to_pylist()
+    picked = values.take(index_array(idx)).to_pylist()
     return [
         TopValue(value=v, count=int(counts[i]), pct=pct(int(counts[i]), total))
         for v, i in zip(picked, idx, strict=True)
@@ -86,8 +87,8 @@ def entropy_bits(counts: np.ndarray) -> tuple[float | None, float | None]:
 def words_per_value(values: pa.Array) -> np.ndarray:
     """Runs of non-blank characters in each value."""
     trimmed = pc.utf8_trim_whitespace(values)
-    words = pc.list_value_length(pc.utf8_split_whitespace(trimmed)).to_numpy(zero_copy_only=False)
-    return np.where(pc.binary_length(trimmed).to_numpy(zero_copy_only=False) == 0, 0, words)
+    words = primitive(pc.list_value_length(pc.utf8_split_whitespace(trimmed)))
+    return np.where(primitive(pc.binary_length(trimmed)) == 0, 0, words)
 
 
 def mean_words(values: pa.Array, counts: np.ndarray) -> float:
@@ -102,7 +103,7 @@ def text_figures(values: pa.Array, counts: np.ndarray, *, with_words: bool) -> T
     if total == 0:
         return TextStats(entropy=None, imbalance=None, length_min=None, length_mean=None,
                          length_max=None, words_mean=None)  # fmt: skip
-    lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+    lengths = primitive(pc.utf8_length(values))
     return TextStats(
         entropy=entropy,
         imbalance=imbalance,
@@ -171,7 +172,7 @@ def profile_strings(
     # The type needs typical words and lengths: the first distinct values tell them well enough.
     head, head_counts = enc.values[:HINT_SAMPLE], enc.counts[:HINT_SAMPLE]
     head_total = float(head_counts.sum()) or 1.0
-    head_length = float((pc.utf8_length(head).to_numpy(zero_copy_only=False) * head_counts).sum())
+    head_length = float((primitive(pc.utf8_length(head)) * head_counts).sum())
     col_type = forced or string_type(
         count, distinct, mean_words(head, head_counts), head_length / head_total, hints, thresholds
     )

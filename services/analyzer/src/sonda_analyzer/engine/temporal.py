@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sonda_analyzer.engine.arrays import ints, single, valid_mask
 from sonda_analyzer.engine.floats import histogram_counts, pct
 from sonda_analyzer.engine.result import ColumnProfile, DatetimeStats, TimeHistogram
 from sonda_analyzer.engine.work import ColumnWork, dense_codes
@@ -17,8 +18,7 @@ _FREQ_SAMPLE = 2_000
 
 def as_timestamps(arr: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, bool]:
     """A timestamp array (dates become midnight), and whether the column held dates only."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    arr = single(arr)
     if pa.types.is_date(arr.type):
         return pc.cast(arr, pa.timestamp("s")), True
     return arr, False
@@ -76,9 +76,10 @@ def profile_datetime(name: str, arr: pa.ChunkedArray, rows: int, bins: int) -> C
     stamps, date_only = as_timestamps(arr)
     unit = stamps.type.unit
     tz = stamps.type.tz
-    missing_mask = stamps.is_null().to_numpy(zero_copy_only=False)
-    ints = pc.fill_null(stamps.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
-    present = ints[~missing_mask] if missing_mask.any() else ints
+    valid = valid_mask(stamps)
+    values = ints(stamps)
+    missing_mask = ~valid if valid is not None else np.zeros(len(values), dtype=bool)
+    present = values[valid] if valid is not None else values
     count = len(present)
     hints = ["date"] if date_only else []
     stats: DatetimeStats | None = None
@@ -119,5 +120,5 @@ def profile_datetime(name: str, arr: pa.ChunkedArray, rows: int, bins: int) -> C
     )
     return ColumnWork(
         profile=profile,
-        codes=lambda: dense_codes(ints, missing_mask if missing_mask.any() else None),
+        codes=lambda: dense_codes(values, missing_mask if valid is not None else None),
     )

@@ -1,0 +1,117 @@
+"""numpy views of Arrow arrays that never import pandas.
+
+pyarrow's ``to_numpy`` goes through its pandas shim, which imports pandas (about a second on a
+cold start); these helpers read the Arrow buffers directly instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_DTYPES: dict[pa.DataType, np.dtype] = {
+    pa.int8(): np.dtype(np.int8),
+    pa.int16(): np.dtype(np.int16),
+    pa.int32(): np.dtype(np.int32),
+    pa.int64(): np.dtype(np.int64),
+    pa.uint8(): np.dtype(np.uint8),
+    pa.uint16(): np.dtype(np.uint16),
+    pa.uint32(): np.dtype(np.uint32),
+    pa.uint64(): np.dtype(np.uint64),
+    pa.float32(): np.dtype(np.float32),
+    pa.float64(): np.dtype(np.float64),
+}
+
+
+def single(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array (chunks concatenated only when there are several)."""
+    if isinstance(arr, pa.ChunkedArray):
+        if arr.num_chunks == 1:
+            return arr.chunk(0)
+        if arr.num_chunks == 0:
+            return pa.array([], type=arr.type)
+        return arr.combine_chunks()
+    return arr
+
+
+def primitive(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A numpy view of a null-free fixed-width array (numbers, timestamps, dates, booleans)."""
+    arr = single(arr)
+    t = arr.type
+    if pa.types.is_boolean(t):
+        return primitive(pc.cast(arr, pa.uint8())).astype(bool)
+    if pa.types.is_timestamp(t) or pa.types.is_date64(t) or pa.types.is_duration(t):
+        dtype = np.dtype(np.int64)
+    elif pa.types.is_date32(t):
+        dtype = np.dtype(np.int32)
+    else:
+        dtype = _DTYPES[t]
+    buffer = arr.buffers()[1]
+    if buffer is None or len(arr) == 0:
+        return np.zeros(0, dtype=dtype)
+    return np.frombuffer(buffer, dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
+
+
+def valid_mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """True where a value is present; None when nothing is missing."""
+    arr = single(arr)
+    if arr.null_count == 0:
+        return None
+    if pa.types.is_null(arr.type):
+        return np.zeros(len(arr), dtype=bool)
+    bitmap = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
+    bits = np.unpackbits(bitmap, bitorder="little", count=arr.offset + len(arr))
+    return bits[arr.offset :].astype(bool)
+
+
+def bool_mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean Arrow array as numpy bools (nulls as False)."""
+    arr = single(arr)
+    values = primitive(arr)
+    valid = valid_mask(arr)
+    return values & valid if valid is not None else values
+
+
+def floats(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """float64 values with NaN for missing ones."""
+    arr = single(arr)
+    if arr.type != pa.float64():
+        # Integers beyond 2**53 lose their last digits as floats, which statistics can bear.
+        arr = pc.cast(arr, pa.float64(), safe=False)
+    values = primitive(arr)
+    valid = valid_mask(arr)
+    if valid is None:
+        return values
+    out = values.copy()
+    out[~valid] = np.nan
+    return out
+
+
+def ints(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """int64 values (timestamps as their count of units); missing ones as 0."""
+    arr = single(arr)
+    if pa.types.is_date32(arr.type):
+        values = primitive(arr).astype(np.int64)
+    else:
+        if arr.type != pa.int64() and not pa.types.is_timestamp(arr.type):
+            arr = pc.cast(arr, pa.int64())
+        values = primitive(arr)
+    valid = valid_mask(arr)
+    if valid is None:
+        return values
+    out = values.copy()
+    out[~valid] = 0
+    return out
+
+
+def index_array(values: np.ndarray) -> pa.Array:
+    """An Arrow int64 array over numpy indices, for ``take``."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def bool_array(values: np.ndarray) -> pa.Array:
+    """An Arrow boolean array from numpy bools, for ``filter``."""
+    packed = np.packbits(np.ascontiguousarray(values, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(packed)])

@@ -1,0 +1,115 @@
+"""64-bit hashes of values and rows, for duplicate rows and distinct counts in streaming mode.
+
+A value hashes the same in every chunk (strings through pandas' SipHash, numbers through their bit
+patterns), so equal rows in different chunks give equal row hashes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sonda_analyzer.engine.arrays import bool_mask, primitive
+
+U64 = np.uint64
+_NULL = U64(0x9E3779B97F4A7C15)
+_PRIME = U64(0x100000001B3)
+
+
+def splitmix(h: np.ndarray) -> np.ndarray:
+    """A strong 64-bit mix (SplitMix64's finaliser) so nearby inputs land far apart."""
+    h = h ^ (h >> U64(30))
+    h = h * U64(0xBF58476D1CE4E5B9)
+    h = h ^ (h >> U64(27))
+    h = h * U64(0x94D049BB133111EB)
+    return h ^ (h >> U64(31))
+
+
+def string_hashes(values: list[str]) -> list[int]:
+    """The 64-bit hash of each string as :func:`value_hashes` gives it, signed (for HLL)."""
+    import pandas as pd
+
+    words = np.array(values, dtype=object)
+    hashed: list[int] = pd.util.hash_array(words, categorize=False).view(np.int64).tolist()
+    return hashed
+
+
+def value_hashes(arr: pa.Array) -> np.ndarray:
+    """One uint64 per row; missing values share one hash."""
+    t = arr.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        import pandas as pd  # SipHash of Python strings, vectorised in C
+
+        encoded = pc.dictionary_encode(arr)
+        words = encoded.dictionary.to_numpy(zero_copy_only=False)
+        per_value = pd.util.hash_array(words, categorize=False).astype(U64, copy=False)
+        indices = primitive(pc.fill_null(encoded.indices, 0)).astype(np.int64)
+        hashed = per_value[indices] if len(per_value) else np.zeros(len(arr), dtype=U64)
+    elif pa.types.is_boolean(t):
+        hashed = splitmix(primitive(pc.fill_null(arr, False)).astype(U64) + U64(1))
+    elif pa.types.is_floating(t):
+        values = primitive(pc.fill_null(pc.cast(arr, pa.float64()), 0.0)) + 0.0  # -0.0 == 0.0
+        hashed = splitmix(values.view(U64))
+    elif pa.types.is_null(t):
+        return np.full(len(arr), _NULL, dtype=U64)
+    else:  # integers, timestamps, dates: their integer value
+        values = primitive(pc.fill_null(pc.cast(arr, pa.int64()), 0))
+        hashed = splitmix(values.view(U64) + U64(7))
+    if arr.null_count:
+        hashed = np.where(bool_mask(arr.is_null()), _NULL, hashed)
+    return hashed
+
+
+def combine(row: np.ndarray | None, column: np.ndarray) -> np.ndarray:
+    """Fold a column's hashes into the running row hashes (order matters, as in a row)."""
+    if row is None:
+        return column.copy()
+    return splitmix(row * _PRIME ^ column)
+
+
+class DuplicateCounter:
+    """Counts rows whose hash was seen before, within a memory limit.
+
+    Keeps every row hash while they fit in ``limit_bytes``; past that it keeps only hashes below
+    a threshold (a fixed, random-like subset of rows, halved each time the limit is reached) and
+    scales the duplicates found among them back up. Exact up to 64-bit collisions while
+    ``level == 0``.
+    """
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit = max(1, limit_bytes // 8)
+        self.level = 0
+        self.rows = 0
+        self._parts: list[np.ndarray] = []
+        self._kept = 0
+
+    def update(self, hashes: np.ndarray) -> None:
+        self.rows += len(hashes)
+        if self.level:
+            hashes = hashes[hashes >> U64(64 - self.level) == 0]
+        self._parts.append(hashes)
+        self._kept += len(hashes)
+        while self._kept > self.limit:
+            self.level += 1
+            cut = U64(64 - self.level)
+            merged = np.concatenate(self._parts)
+            merged = merged[merged >> cut == 0]
+            self._parts, self._kept = [merged], len(merged)
+
+    def result(self) -> tuple[int, float]:
+        """Duplicates (scaled up when sampled) and the relative standard error of that figure."""
+        if not self._parts:
+            return 0, 0.0
+        kept = np.sort(np.concatenate(self._parts))
+        dups = int(np.count_nonzero(kept[1:] == kept[:-1])) if len(kept) else 0
+        scale = 1 << self.level
+        error = 0.0 if self.level == 0 else (1.0 / math.sqrt(dups) if dups else 1.0)
+        return min(self.rows, dups * scale), error
+
+    def collision_probability(self) -> float:
+        """Chance that two different rows share a 64-bit hash (birthday bound)."""
+        n = float(self.rows)
+        return min(1.0, n * n / 2.0**65)

@@ -1,0 +1,218 @@
+"""Mergeable summaries for streaming mode: exact while small, Apache DataSketches beyond.
+
+Counts, sums, moments, minimum and maximum are exact in any mode. Distinct values are counted
+exactly up to :data:`EXACT_DISTINCT` per column, then by HyperLogLog; value counts likewise, then
+by a frequent-items sketch; quantiles come from a KLL sketch (exact while it holds every value).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import datasketches as ds
+import numpy as np
+
+EXACT_DISTINCT = 65_536
+KLL_K = 400
+HLL_LG_K = 14
+FREQ_LG_MAX = 14
+#: Confidence of the HLL bounds, in standard deviations (2 → about 95 %).
+HLL_STDEVS = 2
+
+
+def kll_rank_error() -> float:
+    """Normalized rank error of a single quantile from the KLL sketch (99 % confidence)."""
+    return float(ds.kll_doubles_sketch(KLL_K).normalized_rank_error(False))
+
+
+def kll_pmf_error() -> float:
+    """Normalized rank error of a PMF / histogram bin from the KLL sketch (99 % confidence)."""
+    return float(ds.kll_doubles_sketch(KLL_K).normalized_rank_error(True))
+
+
+def hll_relative_error() -> float:
+    return abs(float(ds.hll_sketch.get_rel_err(True, False, HLL_LG_K, HLL_STDEVS)))
+
+
+@dataclass(slots=True)
+class Moments:
+    """Count, mean and central moment sums M2..M4, merged with Pébay's formulas (exact)."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    m3: float = 0.0
+    m4: float = 0.0
+    total: float = 0.0
+
+    def update(self, x: np.ndarray) -> None:
+        nb = len(x)
+        if nb == 0:
+            return
+        mean_b = float(x.mean())
+        dev = x - mean_b
+        dev2 = dev * dev
+        other = Moments(
+            n=nb,
+            mean=mean_b,
+            m2=float(dev2.sum()),
+            m3=float((dev2 * dev).sum()),
+            m4=float((dev2 * dev2).sum()),
+            total=float(x.sum()),
+        )
+        self.merge(other)
+
+    def merge(self, b: Moments) -> None:
+        if b.n == 0:
+            return
+        if self.n == 0:
+            self.n, self.mean, self.m2, self.m3, self.m4, self.total = (
+                b.n, b.mean, b.m2, b.m3, b.m4, b.total,
+            )  # fmt: skip
+            return
+        na, nb = float(self.n), float(b.n)
+        n = na + nb
+        delta = b.mean - self.mean
+        d_n = delta / n
+        m2 = self.m2 + b.m2 + delta * d_n * na * nb
+        m3 = (
+            self.m3 + b.m3
+            + d_n * d_n * delta * na * nb * (na - nb)
+            + 3.0 * d_n * (na * b.m2 - nb * self.m2)
+        )  # fmt: skip
+        m4 = (
+            self.m4 + b.m4
+            + d_n**3 * delta * na * nb * (na * na - na * nb + nb * nb)
+            + 6.0 * d_n * d_n * (na * na * b.m2 + nb * nb * self.m2)
+            + 4.0 * d_n * (na * b.m3 - nb * self.m3)
+        )  # fmt: skip
+        self.mean += d_n * nb
+        self.m2, self.m3, self.m4 = m2, m3, m4
+        self.n += b.n
+        self.total += b.total
+
+
+@dataclass(slots=True)
+class DistinctNumbers:
+    """Distinct numbers: an exact sorted set up to the cap, then HyperLogLog."""
+
+    values: np.ndarray | None = field(default_factory=lambda: np.zeros(0))
+    hll: ds.hll_sketch | None = None
+
+    def update(self, x: np.ndarray) -> None:
+        unique = np.unique(x)
+        if self.values is not None:
+            merged = np.union1d(self.values, unique)
+            if len(merged) <= EXACT_DISTINCT:
+                self.values = merged
+                return
+            self.values = None
+            unique = merged
+        if self.hll is None:
+            self.hll = ds.hll_sketch(HLL_LG_K, ds.HLL_8)
+        update = self.hll.update
+        for value in unique.tolist():
+            update(value)
+
+    @property
+    def exact(self) -> bool:
+        return self.values is not None
+
+    def estimate(self) -> int:
+        if self.values is not None:
+            return len(self.values)
+        assert self.hll is not None
+        return round(self.hll.get_estimate())
+
+
+@dataclass(slots=True)
+class ValueCounts:
+    """Counts per value: exact up to the cap, then a frequent-items sketch plus HyperLogLog.
+
+    After the switch each chunk feeds the sketch only the values it holds at least twice; a value
+    seen once in a chunk is undercounted by at most one per chunk, which :meth:`max_error` adds
+    to the sketch's own bound.
+    """
+
+    counts: dict[str, int] | None = field(default_factory=dict)
+    freq: ds.frequent_strings_sketch | None = None
+    hll: ds.hll_sketch | None = None
+    pruned_chunks: int = 0
+
+    def add_exact(self, values: list[str], counts: list[int]) -> None:
+        """Merge a chunk's counts while counting exactly (switches to sketches past the cap)."""
+        assert self.counts is not None
+        merged = self.counts
+        for v, c in zip(values, counts, strict=True):
+            merged[v] = merged.get(v, 0) + c
+        if len(merged) > EXACT_DISTINCT:
+            self._switch()
+
+    def add_sketch(self, repeated: list[str], repeated_counts: list[int], hashes: list[int]) -> None:
+        """A chunk after the switch: values it holds at least twice, and every value's hash."""
+        assert self.freq is not None and self.hll is not None
+        update_hll = self.hll.update
+        for h in hashes:
+            update_hll(h)
+        update_freq = self.freq.update
+        for v, c in zip(repeated, repeated_counts, strict=True):
+            update_freq(v, c)
+        self.pruned_chunks += 1
+
+    def _switch(self) -> None:
+        assert self.counts is not None
+        self.freq = ds.frequent_strings_sketch(FREQ_LG_MAX)
+        self.hll = ds.hll_sketch(HLL_LG_K, ds.HLL_8)
+        from sonda_analyzer.engine.rowhash import string_hashes
+
+        keys = list(self.counts)
+        for h in string_hashes(keys):
+            self.hll.update(h)
+        for v, c in self.counts.items():
+            self.freq.update(v, c)
+        self.counts = None
+
+    @property
+    def exact(self) -> bool:
+        return self.counts is not None
+
+    def distinct(self) -> int:
+        if self.counts is not None:
+            return len(self.counts)
+        assert self.hll is not None
+        return round(self.hll.get_estimate())
+
+    def top(self, k: int) -> list[tuple[str, int]]:
+        if self.counts is not None:
+            ranked = sorted(self.counts.items(), key=lambda kv: -kv[1])
+            return ranked[:k]
+        assert self.freq is not None
+        items = self.freq.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_POSITIVES)
+        return [(item[0], int(item[1])) for item in items[:k]]
+
+    def max_error(self) -> int:
+        if self.freq is None:
+            return 0
+        return int(self.freq.get_apriori_error(FREQ_LG_MAX, self.freq.total_weight)) + (self.pruned_chunks)
+
+
+def kll() -> ds.kll_doubles_sketch:
+    return ds.kll_doubles_sketch(KLL_K)
+
+
+def mad_from_sketch(sketch: ds.kll_doubles_sketch, median: float, span: float) -> float:
+    """Median absolute deviation from a quantile sketch: the t where F(m+t) - F(m-t) = 1/2."""
+    lo, hi = 0.0, max(span, 0.0)
+    if hi == 0.0:
+        return 0.0
+    for _ in range(60):
+        t = (lo + hi) / 2
+        below, above = sketch.get_cdf([median - t, median + t])[:2]
+        if above - below >= 0.5:
+            hi = t
+        else:
+            lo = t
+        if hi - lo <= 1e-12 * max(1.0, abs(median)):
+            break
+    return hi if math.isfinite(hi) else float("nan")

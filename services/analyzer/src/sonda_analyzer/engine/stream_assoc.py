@@ -1,0 +1,172 @@
+"""Correlations in streaming mode.
+
+Pearson, Cramér's V and the correlation ratio are sums over rows, so they merge exactly across
+chunks: co-moment matrices (on values shifted by a first-chunk mean, against cancellation),
+contingency tables, and per-category sums. Spearman needs ranks over all rows, so it is computed
+on a uniform sample of rows (the rows with the smallest random keys, which merges too).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sonda_analyzer.engine.arrays import floats, primitive, single, valid_mask
+from sonda_analyzer.engine.correlations import _rows, cramers_v_table, spearman_matrix
+from sonda_analyzer.engine.floats import fnum
+from sonda_analyzer.engine.result import CorrelationRatio, Correlations, Matrix
+
+#: Categories tracked per column (one more code stands for missing).
+MAX_CODES = 100
+SPEARMAN_SAMPLE = 100_000
+
+
+class StreamAssociations:
+    def __init__(self, numeric: list[str], categorical: list[str], seed: int = 20_240_601) -> None:
+        self.numeric = numeric
+        self.categorical = categorical
+        k = len(numeric)
+        self.shift: np.ndarray | None = None
+        self.n = np.zeros((k, k))
+        self.sx = np.zeros((k, k))
+        self.sxx = np.zeros((k, k))
+        self.sxy = np.zeros((k, k))
+        self._rng = np.random.default_rng(seed)
+        self.keys = np.zeros(0)
+        self.sample = np.zeros((0, k))
+        self.codes: list[dict[Any, int] | None] = [{} for _ in categorical]
+        c = len(categorical)
+        width = MAX_CODES + 1
+        self.tables = np.zeros((c, c, width, width), dtype=np.int64) if c > 1 else None
+        self.g_n = np.zeros((k, c, width))
+        self.g_s = np.zeros((k, c, width))
+        self.g_ss = np.zeros((k, c, width))
+
+    def _category_codes(self, j: int, arr: pa.Array) -> np.ndarray | None:
+        mapping = self.codes[j]
+        if mapping is None:
+            return None
+        arr = single(arr)
+        if pa.types.is_boolean(arr.type):
+            codes = primitive(arr).astype(np.int64)
+            mapping.update({False: 0, True: 1})
+        else:
+            encoded = pc.dictionary_encode(arr)
+            local = []
+            for value in encoded.dictionary.to_pylist():
+                code = mapping.setdefault(value, len(mapping))
+                local.append(code)
+            if len(mapping) > MAX_CODES:
+                self.codes[j] = None  # too many categories to say much: left out
+                return None
+            indices = encoded.indices
+            filled = pc.fill_null(indices, 0) if indices.null_count else indices
+            codes = (
+                np.asarray(local, dtype=np.int64)[primitive(filled)]
+                if local
+                else np.zeros(len(arr), dtype=np.int64)
+            )
+        valid = valid_mask(arr)
+        if valid is not None:
+            codes = np.where(valid, codes, MAX_CODES)
+        return codes
+
+    def update(self, table: pa.Table) -> None:
+        x = np.column_stack([floats(table.column(n)) for n in self.numeric]) if self.numeric else None
+        if x is not None:
+            x = np.where(np.isfinite(x), x, np.nan)
+            if self.shift is None:
+                with np.errstate(all="ignore"):
+                    means = np.array([np.nanmean(c) if (~np.isnan(c)).any() else 0.0 for c in x.T])
+                self.shift = means
+            x = x - self.shift
+            present = ~np.isnan(x)
+            m = present.astype(np.float64)
+            xz = np.where(present, x, 0.0)
+            self.n += m.T @ m
+            self.sx += xz.T @ m
+            self.sxy += xz.T @ xz
+            self.sxx += (xz * xz).T @ m
+            self._sample_rows(x)
+        codes = [self._category_codes(j, table.column(n)) for j, n in enumerate(self.categorical)]
+        width = MAX_CODES + 1
+        if self.tables is not None:
+            for a in range(len(codes)):
+                for b in range(a + 1, len(codes)):
+                    ca, cb = codes[a], codes[b]
+                    if ca is None or cb is None:
+                        continue
+                    counts = np.bincount(ca * width + cb, minlength=width * width)
+                    self.tables[a, b] += counts.reshape(width, width)
+        if x is None:
+            return
+        for j, cj in enumerate(codes):
+            if cj is None:
+                continue
+            for i in range(len(self.numeric)):
+                keep = ~np.isnan(x[:, i]) & (cj < MAX_CODES)
+                groups, values = cj[keep], x[keep, i]
+                self.g_n[i, j] += np.bincount(groups, minlength=width)
+                self.g_s[i, j] += np.bincount(groups, weights=values, minlength=width)
+                self.g_ss[i, j] += np.bincount(groups, weights=values * values, minlength=width)
+
+    def _sample_rows(self, x: np.ndarray) -> None:
+        keys = self._rng.random(len(x))
+        keys = np.concatenate([self.keys, keys])
+        rows = np.concatenate([self.sample, x + self.shift])
+        if len(keys) > SPEARMAN_SAMPLE:
+            keep = np.argpartition(keys, SPEARMAN_SAMPLE)[:SPEARMAN_SAMPLE]
+            keys, rows = keys[keep], rows[keep]
+        self.keys, self.sample = keys, rows
+
+    def result(self, numeric_ok: set[str], categorical_ok: set[str]) -> Correlations:
+        num = [i for i, name in enumerate(self.numeric) if name in numeric_ok]
+        cat = [j for j, name in enumerate(self.categorical)
+               if name in categorical_ok and self.codes[j] is not None]  # fmt: skip
+        with np.errstate(invalid="ignore", divide="ignore"):
+            n = self.n
+            cov = self.sxy - self.sx * self.sx.T / n
+            var = self.sxx - self.sx * self.sx / n
+            pearson = cov / np.sqrt(var * var.T)
+            pearson[n < 2] = np.nan
+        sub = np.ix_(num, num)
+        spearman = spearman_matrix(self.sample[:, num]) if len(num) >= 2 else np.ones((len(num),) * 2)
+        cv: list[list[float | None]] = [[None] * len(cat) for _ in cat]
+        for a_pos, a in enumerate(cat):
+            cv[a_pos][a_pos] = 1.0
+            for b_pos in range(a_pos + 1, len(cat)):
+                b = cat[b_pos]
+                assert self.tables is not None
+                table = self.tables[a, b][:MAX_CODES, :MAX_CODES]
+                cv[a_pos][b_pos] = cv[b_pos][a_pos] = cramers_v_table(table)
+        ratios = [
+            CorrelationRatio(
+                numeric=self.numeric[i], categorical=self.categorical[j], value=self._ratio(i, j)
+            )  # fmt: skip
+            for i in num
+            for j in cat
+        ]
+        names = [self.numeric[i] for i in num]
+        return Correlations(
+            pearson=Matrix(columns=names, matrix=_rows(pearson[sub]) if num else []),
+            spearman=Matrix(columns=names, matrix=_rows(spearman) if num else []),
+            cramers_v=Matrix(columns=[self.categorical[j] for j in cat], matrix=cv),
+            correlation_ratio=ratios,
+        )
+
+    def _ratio(self, i: int, j: int) -> float | None:
+        sizes, sums, squares = self.g_n[i, j], self.g_s[i, j], self.g_ss[i, j]
+        total_n = sizes.sum()
+        if total_n < 2:
+            return None
+        mean = sums.sum() / total_n
+        total = squares.sum() - total_n * mean * mean
+        if total <= 0:
+            return None
+        used = sizes > 0
+        between = float((sums[used] ** 2 / sizes[used]).sum() - total_n * mean * mean)
+        return fnum(min(1.0, math.sqrt(max(0.0, between) / total)))

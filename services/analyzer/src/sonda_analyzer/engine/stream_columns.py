@@ -1,0 +1,401 @@
+"""Per-column accumulators of streaming mode, and their final figures.
+
+Each accumulator takes one chunk at a time, returns the chunk's per-row value hashes (for the
+duplicate-row count) and, at the end, builds the same :class:`ColumnProfile` as exact mode, with
+``approximate`` set where a sketch stands in for an exact figure.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sonda_analyzer.engine.arrays import (
+    bool_array,
+    floats,
+    ints,
+    primitive,
+    single,
+    valid_mask,
+)
+from sonda_analyzer.engine.floats import fnum, kurtosis, pct, skewness
+from sonda_analyzer.engine.numeric import PROBS
+from sonda_analyzer.engine.options import AlertThresholds
+from sonda_analyzer.engine.result import (
+    BooleanStats,
+    ColumnProfile,
+    DatetimeStats,
+    Histogram,
+    NumericStats,
+    Quantiles,
+    TextStats,
+    TimeHistogram,
+    TopValue,
+)
+from sonda_analyzer.engine.rowhash import splitmix, value_hashes
+from sonda_analyzer.engine.sketches import (
+    DistinctNumbers,
+    Moments,
+    ValueCounts,
+    kll,
+    mad_from_sketch,
+)
+from sonda_analyzer.engine.strings import (
+    HINT_SAMPLE,
+    entropy_bits,
+    mean_words,
+    semantic_hints,
+    string_type,
+    words_per_value,
+)
+from sonda_analyzer.engine.temporal import _SECONDS, as_timestamps, frequency, iso
+
+
+@dataclass(slots=True)
+class Settings:
+    bins: int
+    top_k: int
+    thresholds: AlertThresholds
+
+
+def _edges(lo: float, hi: float, bins: int) -> np.ndarray:
+    return np.histogram_bin_edges(np.array([lo, hi]), bins=bins, range=(lo, hi))
+
+
+def _sketch_counts(sketch: object, edges: np.ndarray, n: int) -> list[int]:
+    """Histogram counts from a quantile sketch's PMF, rounded so they add up to ``n``."""
+    pmf = sketch.get_pmf([float(e) for e in edges[1:-1]])  # type: ignore[attr-defined]
+    raw = np.array(pmf) * n
+    counts = np.floor(raw).astype(np.int64)
+    short = n - int(counts.sum())
+    if short > 0:
+        counts[np.argsort(-(raw - counts))[:short]] += 1
+    return [int(c) for c in counts]
+
+
+@dataclass(slots=True)
+class NumericAcc:
+    name: str
+    dtype: pa.DataType
+    rows: int = 0
+    missing: int = 0
+    zeros: int = 0
+    negatives: int = 0
+    pos_inf: int = 0
+    neg_inf: int = 0
+    lo: float = math.inf
+    hi: float = -math.inf
+    sequential: bool = True
+    last: float = -math.inf
+    moments: Moments = field(default_factory=Moments)
+    sketch: object = field(default_factory=kll)
+    distinct: DistinctNumbers = field(default_factory=DistinctNumbers)
+    semantic: list[str] = field(default_factory=list)
+
+    def update(self, arr: pa.Array) -> np.ndarray:
+        x = floats(arr)
+        self.rows += len(x)
+        present = x[~np.isnan(x)]
+        self.missing += len(x) - len(present)
+        if self.sequential:
+            ok = len(present) == len(x) and (len(x) == 0 or present[0] > self.last)
+            self.sequential = ok and bool(np.all(np.diff(present) > 0))
+            if len(present):
+                self.last = float(present[-1])
+        finite = present[np.isfinite(present)]
+        self.pos_inf += int(np.count_nonzero(present == np.inf))
+        self.neg_inf += int(np.count_nonzero(present == -np.inf))
+        self.zeros += int(np.count_nonzero(present == 0))
+        self.negatives += int(np.count_nonzero(present < 0))
+        if len(finite):
+            self.lo = min(self.lo, float(finite.min()))
+            self.hi = max(self.hi, float(finite.max()))
+            self.moments.update(finite)
+            self.sketch.update(finite)  # type: ignore[attr-defined]
+        if len(present):
+            self.distinct.update(present)
+        return value_hashes(arr)
+
+    def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
+        m = self.moments
+        n = m.n
+        count = self.rows - self.missing
+        approx: set[str] = set()
+        distinct = self.distinct.estimate()
+        if not self.distinct.exact:
+            approx.add("distinct")
+        stats = histogram = None
+        if count:
+            infinite = self.pos_inf + self.neg_inf
+            sketch = self.sketch
+            estimating = bool(sketch.is_estimation_mode()) if n else False  # type: ignore[attr-defined]
+            if n:
+                qs = [float(q) for q in sketch.get_quantiles(PROBS)]  # type: ignore[attr-defined]
+                median = qs[3]
+                iqr = qs[4] - qs[2]
+                cdf = sketch.get_cdf([qs[2] - 1.5 * iqr, qs[4] + 1.5 * iqr])  # type: ignore[attr-defined]
+                outliers = round(n * (cdf[0] + 1.0 - cdf[1]))
+                mad = mad_from_sketch(sketch, median, self.hi - self.lo)  # type: ignore[arg-type]
+                bins = max(1, min(s.bins, distinct))
+                edges = _edges(self.lo, self.hi, bins)
+                histogram = Histogram(
+                    edges=[float(e) for e in edges], counts=_sketch_counts(sketch, edges, n)
+                )
+                if estimating:
+                    approx.update({"quantiles", "histogram"})
+                approx.add("outliers_iqr")  # fences from quantiles, counted from the sketch
+            else:
+                qs, median, iqr, mad, outliers = [math.nan] * 7, math.nan, math.nan, math.nan, 0
+            variance = m.m2 / (n - 1) if n > 1 else math.nan
+            std = math.sqrt(variance) if n > 1 else math.nan
+            stats = NumericStats(
+                min=fnum(self.lo) if n else None,
+                max=fnum(self.hi) if n else None,
+                range=fnum(self.hi - self.lo) if n else None,
+                mean=fnum(m.mean) if n else None,
+                std=fnum(std),
+                variance=fnum(variance),
+                sum=fnum(m.total) if n else None,
+                median=fnum(median),
+                quantiles=Quantiles(
+                    **{f"p{round(p * 100)}": fnum(q) for p, q in zip(PROBS, qs, strict=True)}
+                ),
+                iqr=fnum(iqr),
+                mad=fnum(mad),
+                cv=fnum(std / m.mean) if n > 1 and m.mean != 0 else None,
+                skewness=fnum(skewness(m.m2, m.m3, n)),
+                kurtosis=fnum(kurtosis(m.m2, m.m4, n)),
+                zeros=self.zeros,
+                negatives=self.negatives,
+                infinite=infinite,
+                outliers_iqr=int(outliers),
+            )
+        is_int = pa.types.is_integer(self.dtype)
+        ident = is_int and self.sequential and count > 1 and self.missing == 0
+        hints = [*self.semantic, *(["sequential"] if ident else [])]
+        if stats is not None and distinct == 2 and stats.min == 0 and stats.max == 1:
+            hints.append("binary")
+        profile = ColumnProfile(
+            name=self.name,
+            type="identifier" if ident else "numeric",
+            dtype=str(self.dtype),
+            semantic=hints,
+            count=count,
+            missing=self.missing,
+            missing_pct=pct(self.missing, self.rows),
+            distinct=distinct,
+            distinct_pct=pct(distinct, count),
+            unique=count > 0 and distinct >= count,
+            memory_bytes=0,
+            approximate=bool(approx),
+            stats=stats,
+            histogram=histogram,
+        )
+        return profile, approx
+
+
+@dataclass(slots=True)
+class StringAcc:
+    name: str
+    rows: int = 0
+    missing: int = 0
+    length_min: int | None = None
+    length_max: int | None = None
+    length_sum: int = 0
+    words_sum: int = 0
+    words_counted: bool = True
+    counts: ValueCounts = field(default_factory=ValueCounts)
+    hints: list[str] | None = None
+    head_words: float = 0.0
+    head_length: float = 0.0
+    extra_hints: list[str] = field(default_factory=list)
+
+    def update(self, arr: pa.Array, thresholds: AlertThresholds) -> np.ndarray:
+        arr = single(arr)
+        self.rows += len(arr)
+        self.missing += arr.null_count
+        encoded = pc.dictionary_encode(arr)
+        dictionary = encoded.dictionary
+        indices = encoded.indices
+        codes = primitive(pc.fill_null(indices, 0) if indices.null_count else indices)
+        valid = valid_mask(indices)
+        counts = np.bincount(codes[valid] if valid is not None else codes, minlength=len(dictionary))
+        import pandas as pd
+
+        words_np = dictionary.to_numpy(zero_copy_only=False)
+        value_hash = pd.util.hash_array(words_np, categorize=False)
+        if len(dictionary):
+            lengths = primitive(pc.utf8_length(dictionary))
+            lo, hi = int(lengths.min()), int(lengths.max())
+            self.length_min = lo if self.length_min is None else min(self.length_min, lo)
+            self.length_max = hi if self.length_max is None else max(self.length_max, hi)
+            self.length_sum += int((lengths * counts).sum())
+        if self.hints is None:
+            head, head_counts = dictionary[:HINT_SAMPLE], counts[:HINT_SAMPLE]
+            self.hints, _ = semantic_hints(head, head_counts, thresholds)
+            total = float(head_counts.sum()) or 1.0
+            self.head_words = mean_words(head, head_counts)
+            self.head_length = float((primitive(pc.utf8_length(head)) * head_counts).sum()) / total
+            # Words are counted for text and categories only; a column of identifiers skips them.
+            self.words_counted = self.head_words > 1.05 or len(dictionary) <= 0.95 * max(1, int(counts.sum()))
+        if self.words_counted and len(dictionary):
+            self.words_sum += int((words_per_value(dictionary) * counts).sum())
+        if self.counts.exact:
+            self.counts.add_exact(dictionary.to_pylist(), counts.tolist())
+        else:
+            repeated = counts >= 2
+            self.counts.add_sketch(
+                dictionary.filter(bool_array(repeated)).to_pylist(),
+                counts[repeated].tolist(),
+                value_hash.view(np.int64).tolist(),
+            )
+        hashed = value_hash.astype(np.uint64)[codes] if len(dictionary) else np.zeros(len(arr), np.uint64)
+        if valid is not None:
+            hashed = np.where(valid, hashed, np.uint64(0x9E3779B97F4A7C15))
+        return hashed
+
+    def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
+        count = self.rows - self.missing
+        distinct = self.counts.distinct()
+        approx: set[str] = set()
+        if not self.counts.exact:
+            approx.update({"distinct", "top_values"})
+        hints = list(dict.fromkeys([*self.extra_hints, *(self.hints or [])]))
+        col_type = string_type(count, distinct, self.head_words, self.head_length, hints, s.thresholds)
+        words_mean = self.words_sum / count if count and self.words_counted else None
+        entropy = imbalance = None
+        if self.counts.counts is not None:
+            entropy, imbalance = entropy_bits(np.array(list(self.counts.counts.values())))
+        text = TextStats(
+            entropy=entropy,
+            imbalance=imbalance,
+            length_min=self.length_min,
+            length_mean=fnum(self.length_sum / count) if count else None,
+            length_max=self.length_max,
+            words_mean=fnum(words_mean) if col_type in ("text", "categorical") else None,
+        )
+        tops = [TopValue(value=v, count=c, pct=pct(c, count)) for v, c in self.counts.top(s.top_k)]
+        profile = ColumnProfile(
+            name=self.name,
+            type=col_type,
+            dtype="string",
+            semantic=hints,
+            count=count,
+            missing=self.missing,
+            missing_pct=pct(self.missing, self.rows),
+            distinct=distinct,
+            distinct_pct=pct(distinct, count),
+            unique=count > 0 and distinct >= count,
+            memory_bytes=0,
+            approximate=bool(approx),
+            top_values=tops or None,
+            text=text if count else None,
+        )
+        return profile, approx
+
+
+@dataclass(slots=True)
+class BooleanAcc:
+    name: str
+    rows: int = 0
+    trues: int = 0
+    falses: int = 0
+
+    def update(self, arr: pa.Array) -> np.ndarray:
+        self.rows += len(arr)
+        t = int(pc.sum(arr).as_py() or 0)
+        present = len(arr) - arr.null_count
+        self.trues += t
+        self.falses += present - t
+        return value_hashes(arr)
+
+    def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
+        count = self.trues + self.falses
+        missing = self.rows - count
+        distinct = int(self.trues > 0) + int(self.falses > 0)
+        tops = sorted([(True, self.trues), (False, self.falses)], key=lambda kv: -kv[1])
+        profile = ColumnProfile(
+            name=self.name, type="boolean", dtype="bool", semantic=[], count=count,
+            missing=missing, missing_pct=pct(missing, self.rows), distinct=distinct,
+            distinct_pct=pct(distinct, count), unique=count > 0 and distinct == count,
+            memory_bytes=0, approximate=False,
+            top_values=[TopValue(value=v, count=c, pct=pct(c, count)) for v, c in tops if c] or None,
+            boolean=BooleanStats(true=self.trues, false=self.falses, missing=missing),
+        )  # fmt: skip
+        return profile, set()
+
+
+@dataclass(slots=True)
+class DatetimeAcc:
+    name: str
+    dtype: pa.DataType
+    rows: int = 0
+    missing: int = 0
+    lo: int | None = None
+    hi: int | None = None
+    unit: str = "s"
+    tz: str | None = None
+    date_only: bool = False
+    distinct: DistinctNumbers = field(default_factory=DistinctNumbers)
+    sketch: object = field(default_factory=kll)
+    first_unique: np.ndarray | None = None
+
+    def update(self, arr: pa.Array) -> np.ndarray:
+        stamps, self.date_only = as_timestamps(arr)
+        self.unit, self.tz = stamps.type.unit, stamps.type.tz
+        self.rows += len(stamps)
+        valid = valid_mask(stamps)
+        values = ints(stamps)
+        present = values[valid] if valid is not None else values
+        self.missing += len(values) - len(present)
+        if len(present):
+            lo, hi = int(present.min()), int(present.max())
+            self.lo = lo if self.lo is None else min(self.lo, lo)
+            self.hi = hi if self.hi is None else max(self.hi, hi)
+            self.distinct.update(present)
+            self.sketch.update(present.astype(np.float64))  # type: ignore[attr-defined]
+            if self.first_unique is None:
+                self.first_unique = np.unique(present)
+        hashed = splitmix(values.view(np.uint64) + np.uint64(7))
+        if valid is not None:
+            hashed = np.where(valid, hashed, np.uint64(0x9E3779B97F4A7C15))
+        return hashed
+
+    def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
+        count = self.rows - self.missing
+        distinct = self.distinct.estimate()
+        approx: set[str] = set()
+        stats = None
+        if count and self.lo is not None and self.hi is not None:
+            if self.distinct.values is not None:
+                freq = frequency(self.distinct.values.astype(np.int64), self.unit)
+            else:
+                approx.update({"distinct", "frequency"})
+                assert self.first_unique is not None
+                freq = frequency(self.first_unique, self.unit)
+            edges = _edges(float(self.lo), float(self.hi), max(1, min(s.bins, distinct)))
+            counts = _sketch_counts(self.sketch, edges, count)
+            if self.sketch.is_estimation_mode():  # type: ignore[attr-defined]
+                approx.add("histogram")
+            stats = DatetimeStats(
+                min=iso(self.lo, self.unit, date_only=self.date_only, tz=self.tz),
+                max=iso(self.hi, self.unit, date_only=self.date_only, tz=self.tz),
+                range_seconds=(self.hi - self.lo) * _SECONDS[self.unit],
+                frequency=freq,
+                histogram=TimeHistogram(
+                    edges=[iso(round(e), self.unit, date_only=False, tz=self.tz) for e in edges],
+                    counts=counts,
+                ),
+            )
+        profile = ColumnProfile(
+            name=self.name, type="datetime", dtype=str(self.dtype),
+            semantic=["date"] if self.date_only else [], count=count, missing=self.missing,
+            missing_pct=pct(self.missing, self.rows), distinct=distinct,
+            distinct_pct=pct(distinct, count), unique=count > 0 and distinct >= count,
+            memory_bytes=0, approximate=bool(approx), datetime=stats,
+        )  # fmt: skip
+        return profile, approx

@@ -1,0 +1,197 @@
+"""Chunked reading for streaming mode: a typed sample first, then batches with those types.
+
+pyarrow's streaming readers infer types from their first block only, so a value that does not fit
+later (a decimal in an integer column, a word in a date column) stops the read. The types are
+therefore fixed from a sample up front, and a conflict found later widens that column
+(:class:`TypeConflict`) and restarts the pass.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from sonda_analyzer.engine.errors import ParseError, TooManyColumnsError
+from sonda_analyzer.engine.load import ReadInfo, read_info
+from sonda_analyzer.engine.normalize import normalize_table
+from sonda_analyzer.engine.options import ProfileOptions
+from sonda_analyzer.engine.patterns import LOCALE_NUMBER, all_match
+from sonda_analyzer.engine.read_csv import CsvState, _options, csv_dialect, iter_csv_batches
+from sonda_analyzer.engine.read_json import iter_jsonl_batches
+from sonda_analyzer.engine.source import CountingReader, Source
+
+_CSV_COLUMN = re.compile(r"CSV column #(\d+): CSV conversion error to (\w+)")
+_JSON_COLUMN = re.compile(r"Column\(/([^/)]+)[^)]*\) changed from (\w+) to (\w+)")
+
+
+class TypeConflict(Exception):  # noqa: N818 - a signal to restart, not an error for callers
+    """A later chunk holds a value the column's type cannot; restart with ``new_type``."""
+
+    def __init__(self, column: str, new_type: pa.DataType) -> None:
+        super().__init__(f"column {column!r} needs {new_type}")
+        self.column = column
+        self.new_type = new_type
+
+
+Opened = tuple[Iterator[pa.RecordBatch], CountingReader | None]
+
+
+@dataclass(slots=True)
+class StreamPlan:
+    info: ReadInfo
+    #: The first rows, normalised: the types every batch is read with, and the sample rows.
+    sample: pa.Table
+    types: dict[str, pa.DataType]
+    #: Text columns of delimited files whose values are numbers in the file's locale.
+    locale_columns: set[str] = field(default_factory=set)
+    #: Opens a pass over the file with the given types: its batches and its byte counter.
+    open_batches: Callable[[dict[str, pa.DataType]], Opened] = lambda _: (iter(()), None)
+    #: Delimited text: counts the malformed lines skipped while reading.
+    csv_state: CsvState | None = None
+    #: Parquet: rows in the file, for progress (the other formats report bytes).
+    total_rows: int | None = None
+
+
+def block_bytes(budget_bytes: int) -> int:
+    """Chunk size: small against the budget (a chunk is worked on in several copies)."""
+    return int(min(64 << 20, max(1 << 20, budget_bytes // 24)))
+
+
+def _types_of(sample: pa.Table) -> dict[str, pa.DataType]:
+    # A column without a value in the sample may hold anything later: read it as text.
+    return {f.name: (pa.string() if pa.types.is_null(f.type) else f.type) for f in sample.schema}
+
+
+def _cut_lines(head: bytes) -> bytes:
+    end = head.rfind(b"\n")
+    return head[: end + 1] if end >= 0 else head
+
+
+def plan_stream(source: Source, options: ProfileOptions, budget_bytes: int) -> StreamPlan:
+    fmt = source.format
+    block = block_bytes(budget_bytes)
+    info = read_info(source)
+    if fmt in ("csv", "tsv"):
+        return _plan_csv(source, options, info, block)
+    if fmt == "jsonl":
+        return _plan_jsonl(source, info, block)
+    if fmt == "parquet":
+        return _plan_parquet(source, info, block)
+    raise ParseError(f"{fmt} files are not read in chunks")  # planning never sends them here
+
+
+def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: int) -> StreamPlan:
+    dialect = csv_dialect(source, options)
+    state = CsvState(dialect=dialect, block_size=block)
+    head = _cut_lines(source.head(min(block, 16 << 20)))
+    read, parse, convert = _options(state, None)
+    try:
+        raw = pacsv.read_csv(io.BytesIO(head), read, parse, convert)
+    except pa.ArrowInvalid as exc:
+        raise ParseError(f"the file is not valid delimited text: {exc}") from None
+    sample = normalize_table(raw)
+    info.encoding, info.delimiter, info.quotechar = (
+        dialect.encoding, dialect.delimiter, dialect.quotechar,
+    )  # fmt: skip
+    info.decimal, info.header = dialect.decimal, dialect.header
+    locale = {
+        f.name
+        for f in sample.schema
+        if pa.types.is_string(f.type)
+        and sample.column(f.name).null_count < sample.num_rows
+        and all_match(sample.column(f.name).drop_null().unique(), LOCALE_NUMBER[dialect.decimal])
+    }
+
+    def open_batches(types: dict[str, pa.DataType]) -> Opened:
+        reader = source.open()
+        state.malformed_rows = 0
+        return _csv_batches(source, state, reader, types), reader
+
+    plan = StreamPlan(info=info, sample=sample, types=_types_of(raw), locale_columns=locale, csv_state=state)
+    plan.open_batches = open_batches
+    return plan
+
+
+def _csv_batches(
+    source: Source, state: CsvState, reader: CountingReader, types: dict[str, pa.DataType]
+) -> Iterator[pa.RecordBatch]:
+    names = state.dialect.names
+    try:
+        yield from iter_csv_batches(source, state, reader, types)
+    except pa.ArrowInvalid as exc:
+        match = _CSV_COLUMN.search(str(exc))
+        if match is None:
+            raise ParseError(f"the file is not valid delimited text: {exc}") from None
+        name = names[int(match.group(1))]
+        old = types.get(name, pa.string())
+        widened = pa.float64() if pa.types.is_integer(old) else pa.string()
+        raise TypeConflict(name, widened) from None
+
+
+def _plan_jsonl(source: Source, info: ReadInfo, block: int) -> StreamPlan:
+    head = _cut_lines(source.head(min(block, 16 << 20)))
+    try:
+        raw = pajson.read_json(io.BytesIO(head))
+    except pa.ArrowInvalid as exc:
+        raise ParseError(f"the start of the file is not JSON Lines Sonda can read in chunks: {exc}") from None
+    types = _types_of(raw)
+
+    def open_batches(given: dict[str, pa.DataType]) -> Opened:
+        reader = source.open()
+        schema = pa.schema([pa.field(n, t) for n, t in given.items()])
+        return _json_batches(reader, schema, block), reader
+
+    plan = StreamPlan(info=info, sample=normalize_table(raw), types=types)
+    plan.open_batches = open_batches
+    return plan
+
+
+def _json_batches(reader: CountingReader, schema: pa.Schema, block: int) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from iter_jsonl_batches(reader, schema, block)
+    except pa.ArrowInvalid as exc:
+        match = _JSON_COLUMN.search(str(exc))
+        if match is None:
+            raise ParseError(f"the file is not valid JSON Lines: {exc}") from None
+        name = match.group(1)
+        old = schema.field(name).type if name in schema.names else pa.string()
+        to_number = match.group(2) == "number" and match.group(3) == "number"
+        widened = pa.float64() if pa.types.is_integer(old) and to_number else pa.string()
+        raise TypeConflict(name, widened) from None
+
+
+def _plan_parquet(source: Source, info: ReadInfo, block: int) -> StreamPlan:
+    if source.compression is not None:
+        raise ParseError("a compressed Parquet file this large is not supported; upload it as is")
+    try:
+        parquet = pq.ParquetFile(source.path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ParseError(f"the Parquet file cannot be read: {exc}") from None
+    meta = parquet.metadata
+    total = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    rows_per_batch = max(1024, int(block / max(1.0, total / max(1, meta.num_rows))))
+    first = next(parquet.iter_batches(batch_size=min(rows_per_batch, 10_000)), None)
+    sample = pa.Table.from_batches([first]) if first is not None else parquet.schema_arrow.empty_table()
+
+    def open_batches(_: dict[str, pa.DataType]) -> Opened:
+        return parquet.iter_batches(batch_size=rows_per_batch), None
+
+    plan = StreamPlan(
+        info=info, sample=normalize_table(sample), types=_types_of(sample), total_rows=meta.num_rows
+    )
+    plan.open_batches = open_batches
+    return plan
+
+
+def check_width(plan: StreamPlan, options: ProfileOptions) -> None:
+    if plan.sample.num_columns > options.max_columns:
+        raise TooManyColumnsError(
+            f"the file has {plan.sample.num_columns} columns; at most {options.max_columns} can be profiled"
+        )

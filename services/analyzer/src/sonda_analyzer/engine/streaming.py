@@ -1,0 +1,389 @@
+"""Streaming mode: one pass over the file in chunks, with memory bounded by the budget.
+
+Only summaries stay in memory: exact counts and moments, sketches for quantiles, distinct values
+and frequent values, co-moment matrices, a row sample for Spearman, and row hashes for duplicate
+rows. The result lists each approximate figure with its method and error bound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts
+from sonda_analyzer.engine.coerce import coerce
+from sonda_analyzer.engine.dataset import sample_rows
+from sonda_analyzer.engine.errors import ParseError
+from sonda_analyzer.engine.floats import pct
+from sonda_analyzer.engine.normalize import normalize_table
+from sonda_analyzer.engine.options import ProfileOptions
+from sonda_analyzer.engine.patterns import LOCALE_NUMBER, all_match, parse_locale_numbers
+from sonda_analyzer.engine.progress import ProgressReporter
+from sonda_analyzer.engine.result import (
+    SCHEMA_VERSION,
+    Approximation,
+    ColumnProfile,
+    DatasetProfile,
+    ProfileResult,
+    empty_correlations,
+)
+from sonda_analyzer.engine.rowhash import DuplicateCounter, combine
+from sonda_analyzer.engine.sketches import (
+    EXACT_DISTINCT,
+    FREQ_LG_MAX,
+    HLL_LG_K,
+    KLL_K,
+    hll_relative_error,
+    kll_pmf_error,
+    kll_rank_error,
+)
+from sonda_analyzer.engine.source import Source
+from sonda_analyzer.engine.stream_assoc import MAX_CODES, SPEARMAN_SAMPLE, StreamAssociations
+from sonda_analyzer.engine.stream_columns import (
+    BooleanAcc,
+    DatetimeAcc,
+    NumericAcc,
+    Settings,
+    StringAcc,
+)
+from sonda_analyzer.engine.stream_read import StreamPlan, TypeConflict, check_width, plan_stream
+from sonda_analyzer.engine.strings import MAX_CATEGORIES_FOR_ASSOCIATION
+
+_MAX_RESTARTS = 50
+
+
+class Accumulator(Protocol):
+    name: str
+
+    def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]: ...
+
+
+@dataclass(slots=True)
+class EmptyAcc:
+    name: str
+    dtype: pa.DataType
+    rows: int = 0
+
+    def update(self, arr: pa.Array) -> np.ndarray:
+        self.rows += len(arr)
+        return np.full(len(arr), np.uint64(0x9E3779B97F4A7C15), dtype=np.uint64)
+
+    def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
+        profile = ColumnProfile(
+            name=self.name, type="empty", dtype=str(self.dtype), semantic=[], count=0,
+            missing=self.rows, missing_pct=1.0 if self.rows else 0.0, distinct=0,
+            distinct_pct=0.0, unique=False, memory_bytes=0, approximate=False,
+        )  # fmt: skip
+        return profile, set()
+
+
+@dataclass(slots=True)
+class _Pass:
+    """Everything one pass over the file accumulates."""
+
+    accs: list[object] = field(default_factory=list)
+    memory: list[int] = field(default_factory=list)
+    rows: int = 0
+    bytes_in_memory: int = 0
+    assoc: StreamAssociations | None = None
+    first: pa.Table | None = None
+
+
+def _prepare(
+    batch: pa.RecordBatch, plan: StreamPlan, options: ProfileOptions, overrides: dict[str, pa.DataType]
+) -> pa.Table:
+    table = normalize_table(batch)
+    decimal = plan.info.decimal or "."
+    for name in plan.locale_columns:
+        if name in overrides or name not in table.column_names:
+            continue
+        column = table.column(name)
+        if column.null_count == len(column):
+            continue
+        if not all_match(pc.unique(column.drop_null()), LOCALE_NUMBER[decimal]):
+            raise TypeConflict(name, pa.string())  # not every value is a number after all
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, parse_locale_numbers(column.combine_chunks(), decimal))
+    for name, target in options.column_types.items():
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            coerced, _, _ = coerce(table.column(i), target, decimal)
+            table = table.set_column(i, name, coerced)
+    return table
+
+
+def _new_acc(name: str, t: pa.DataType, extra: list[str]) -> object:
+    if pa.types.is_null(t):
+        return EmptyAcc(name, t)
+    if pa.types.is_boolean(t):
+        return BooleanAcc(name)
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return NumericAcc(name, t, semantic=extra)
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return DatetimeAcc(name, t)
+    return StringAcc(name, extra_hints=extra)
+
+
+def _association_columns(table: pa.Table, max_columns: int) -> tuple[list[str], list[str]]:
+    numeric: list[tuple[int, int, str]] = []
+    categorical: list[tuple[int, int, str]] = []
+    for name in table.column_names:
+        column = table.column(name)
+        t = column.type
+        count = len(column) - column.null_count
+        if pa.types.is_integer(t) or pa.types.is_floating(t):
+            numeric.append((-count, 0, name))
+        elif pa.types.is_boolean(t) or pa.types.is_string(t):
+            distinct = len(pc.unique(column.drop_null()))
+            if 2 <= distinct <= min(MAX_CODES, MAX_CATEGORIES_FOR_ASSOCIATION):
+                categorical.append((-count, distinct, name))
+    numeric.sort()
+    categorical.sort()
+    return (
+        [n for *_, n in numeric[:max_columns]],
+        [n for *_, n in categorical[: max(2, max_columns // 2)]],
+    )
+
+
+def _one_pass(
+    plan: StreamPlan,
+    options: ProfileOptions,
+    overrides: dict[str, pa.DataType],
+    reporter: ProgressReporter,
+    file_size: int,
+    dups: DuplicateCounter,
+) -> _Pass:
+    state = _Pass()
+    settings_thresholds = options.thresholds
+    batches, reader = plan.open_batches({**plan.types, **overrides})
+    for batch in batches:
+        if options.max_rows is not None and state.rows >= options.max_rows:
+            plan.info.truncated = True
+            break
+        if options.max_rows is not None and state.rows + batch.num_rows > options.max_rows:
+            batch = batch.slice(0, options.max_rows - state.rows)
+        table = _prepare(batch, plan, options, overrides)
+        if state.first is None:
+            state.first = table.slice(0, options.sample_rows)
+            state.accs = [
+                _new_acc(n, table.column(n).type, ["mixed_types"] if n in plan.info.mixed else [])
+                for n in table.column_names
+            ]
+            state.memory = [0] * table.num_columns
+            if options.correlations:
+                num, cat = _association_columns(table, options.max_correlation_columns)
+                state.assoc = StreamAssociations(num, cat)
+        if table.column_names != [a.name for a in state.accs]:  # type: ignore[attr-defined]
+            raise ParseError("the columns change in the middle of the file")
+        row_hash: np.ndarray | None = None
+        for i, acc in enumerate(state.accs):
+            column = table.column(i)
+            state.memory[i] += int(column.nbytes)
+            if isinstance(acc, StringAcc):
+                if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                    raise TypeConflict(acc.name, pa.string())
+                hashed = acc.update(column.combine_chunks(), settings_thresholds)
+            else:
+                hashed = acc.update(column.combine_chunks())  # type: ignore[attr-defined]
+            row_hash = combine(row_hash, hashed)
+        if row_hash is not None:
+            dups.update(row_hash)
+        if state.assoc is not None:
+            state.assoc.update(table)
+        state.rows += table.num_rows
+        state.bytes_in_memory += int(table.nbytes)
+        if plan.total_rows:
+            done = state.rows / plan.total_rows
+            position = int(file_size * done)
+        else:
+            position = reader.position() if reader is not None else 0
+            done = position / file_size if file_size else 0.0
+        reporter.update(
+            2.0 + 93.0 * min(1.0, done), "profiling", f"{state.rows:,} rows read",
+            rows_done=state.rows, bytes_done=position,
+        )  # fmt: skip
+    if reader is not None:
+        reader.close()
+    return state
+
+
+def profile_streaming(
+    source: Source, options: ProfileOptions, budget_bytes: int, reporter: ProgressReporter
+) -> ProfileResult:
+    reporter.update(1.0, "reading", f"reading the {source.format} file in chunks", force=True)
+    plan = plan_stream(source, options, budget_bytes)
+    check_width(plan, options)
+    overrides: dict[str, pa.DataType] = {}
+    for _ in range(_MAX_RESTARTS):
+        dups = DuplicateCounter(budget_bytes // 4)
+        try:
+            state = _one_pass(plan, options, overrides, reporter, source.file_size, dups)
+            break
+        except TypeConflict as conflict:
+            overrides[conflict.column] = conflict.new_type
+            plan.locale_columns.discard(conflict.column)
+    else:
+        raise ParseError("the column types keep changing through the file")
+    reporter.update(96.0, "finishing", "combining the summaries", force=True)
+    return _result(plan, options, state, dups, source.file_size)
+
+
+def _result(
+    plan: StreamPlan,
+    options: ProfileOptions,
+    state: _Pass,
+    dups: DuplicateCounter,
+    file_size: int,
+) -> ProfileResult:
+    settings = Settings(options.histogram_bins, options.top_values, options.thresholds)
+    rows = state.rows
+    columns: list[ColumnProfile] = []
+    approx: dict[str, list[str]] = {}
+    top_error = 0
+    for acc, memory in zip(state.accs, state.memory, strict=True):
+        profile, figures = acc.finish(settings)  # type: ignore[attr-defined]
+        profile.memory_bytes = memory
+        columns.append(profile)
+        for figure in figures:
+            approx.setdefault(figure, []).append(profile.name)
+        if isinstance(acc, StringAcc):
+            top_error = max(top_error, acc.counts.max_error())
+    duplicates, dup_error = dups.result()
+    missing_cells = sum(c.missing for c in columns)
+    if state.assoc is not None and rows > 1:
+        kinds = {c.name: c for c in columns}
+        numeric_ok = {n for n, c in kinds.items() if c.type == "numeric" and c.distinct > 1}
+        categorical_ok = {
+            n for n, c in kinds.items() if c.type in ("categorical", "boolean") and c.distinct >= 2
+        }
+        correlations = state.assoc.result(numeric_ok, categorical_ok)
+    else:
+        correlations = empty_correlations()
+    info = plan.info
+    if plan.csv_state is not None:
+        info.malformed_rows = plan.csv_state.malformed_rows
+    dataset = DatasetProfile(
+        rows=rows,
+        columns=len(columns),
+        missing_cells=missing_cells,
+        missing_cells_pct=pct(missing_cells, rows * len(columns)),
+        duplicate_rows=duplicates,
+        duplicate_rows_pct=pct(duplicates, rows),
+        memory_bytes=state.bytes_in_memory,
+        file_size=file_size,
+        format=info.format,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        decimal=info.decimal,
+        sheet=info.sheet,
+        approximate=True,
+        compression=info.compression,
+        quotechar=info.quotechar,
+        header=info.header,
+        mode="streaming",
+        truncated=info.truncated,
+    )
+    alerts = [a for c in columns for a in column_alerts(c, rows, options.thresholds)]
+    alerts = dataset_alerts(dataset, correlations, options.thresholds, info.malformed_rows) + alerts
+    sample = sample_rows(state.first if state.first is not None else plan.sample, options.sample_rows)
+    return ProfileResult(
+        schema_version=SCHEMA_VERSION,
+        profiled_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        duration_seconds=0.0,
+        dataset=dataset,
+        columns=columns,
+        correlations=correlations,
+        alerts=alerts,
+        sample=sample,
+        approximations=_approximations(approx, dups, dup_error, top_error, correlations),
+    )
+
+
+def _approximations(
+    figures: dict[str, list[str]],
+    dups: DuplicateCounter,
+    dup_error: float,
+    top_error: int,
+    correlations: object,
+) -> list[Approximation]:
+    out: list[Approximation] = []
+    rank, pmf = kll_rank_error(), kll_pmf_error()
+    kll_method = f"KLL quantile sketch (Apache DataSketches, k={KLL_K})"
+    if "quantiles" in figures:
+        out.append(Approximation(
+            figure="columns[].stats.quantiles", method=kll_method, error_bound=rank,
+            description=f"rank error: each quantile (also median, IQR, MAD) is a value whose rank "
+            f"is within ±{rank:.2%} of the column's count, at 99 % confidence",
+            columns=figures["quantiles"],
+        ))  # fmt: skip
+    if "outliers_iqr" in figures:
+        out.append(Approximation(
+            figure="columns[].stats.outliers_iqr", method=kll_method + ", CDF at the IQR fences",
+            error_bound=2 * pmf,
+            description=f"the count is within ±{2 * pmf:.2%} of the column's count, at 99 % "
+            "confidence, given the fences",
+            columns=figures["outliers_iqr"],
+        ))  # fmt: skip
+    if "histogram" in figures:
+        out.append(Approximation(
+            figure="columns[].histogram", method=kll_method + ", PMF over the bin edges",
+            error_bound=pmf,
+            description=f"each bin's count is within ±{pmf:.2%} of the column's count, at 99 % "
+            "confidence",
+            columns=figures["histogram"],
+        ))  # fmt: skip
+    if "distinct" in figures:
+        rel = hll_relative_error()
+        out.append(Approximation(
+            figure="columns[].distinct",
+            method=f"HyperLogLog (Apache DataSketches, lg_k={HLL_LG_K}); exact up to "
+            f"{EXACT_DISTINCT:,} distinct values",
+            error_bound=rel,
+            description=f"relative error within ±{rel:.2%} at about 95 % confidence",
+            columns=figures["distinct"],
+        ))  # fmt: skip
+    if "top_values" in figures:
+        out.append(Approximation(
+            figure="columns[].top_values",
+            method=f"frequent items sketch (Apache DataSketches, lg_max_map_size={FREQ_LG_MAX}); "
+            "chunks feed it the values they hold at least twice",
+            error_bound=float(top_error),
+            description=f"each count is low by at most {top_error:,} occurrences; entropy and "
+            "imbalance of these columns are not computed (null)",
+            columns=figures["top_values"],
+        ))  # fmt: skip
+    if "frequency" in figures:
+        out.append(Approximation(
+            figure="columns[].datetime.frequency", method="inferred from the first chunk",
+            error_bound=0.0, description="the usual step between the first chunk's instants",
+            columns=figures["frequency"],
+        ))  # fmt: skip
+    if dups.level:
+        out.append(Approximation(
+            figure="dataset.duplicate_rows",
+            method=f"64-bit row hashes, 1 in {1 << dups.level} hash values kept to stay in memory",
+            error_bound=dup_error,
+            description="relative standard error of the scaled-up count",
+        ))  # fmt: skip
+    else:
+        out.append(Approximation(
+            figure="dataset.duplicate_rows", method="64-bit row hashes, all kept",
+            error_bound=dups.collision_probability(),
+            description="probability that a hash collision adds a false duplicate",
+        ))  # fmt: skip
+    spearman = getattr(getattr(correlations, "spearman", None), "columns", [])
+    if spearman:
+        bound = 3.0 / math.sqrt(SPEARMAN_SAMPLE)
+        out.append(Approximation(
+            figure="correlations.spearman",
+            method=f"Spearman on a uniform sample of up to {SPEARMAN_SAMPLE:,} rows",
+            error_bound=bound,
+            description=f"absolute error within about ±{bound:.3f} (three standard errors)",
+        ))  # fmt: skip
+    return out
