@@ -12,7 +12,9 @@ What a client is sent first:
 - with ``?since=N``: every event after version N (N above the current version is treated as current);
 - without it: the current state, i.e. the history with each run of status events collapsed to its
   last (``analysis_status`` for the latest progress, then ``analysis_completed``/``analysis_error``
-  and ``analysis_deleted`` if they happened). ``since=0`` asks for the whole history.
+  and ``analysis_deleted`` if they happened), then every later event. ``since=0`` asks for the whole
+  history; a client that connects before the first event is served as ``since=0`` (it has seen the
+  state "nothing", so every event is news to it).
 
 An id with nothing in JetStream or the store gets ``sonda_ws_unknown_grace`` seconds for a first event
 (ingest publishes before it answers 202, so this only covers clock-tight races) and is then closed
@@ -151,10 +153,13 @@ class Session:
 
     async def _catch_up(self) -> bool:
         deadline = time.monotonic() + self._settings.sonda_ws_unknown_grace
+        since = self._since
         while True:
             history = await self._history.read(self.analysis_id)
             if history or self._pending:
                 break
+            # Connected before the first event: the state then was "nothing", so every event is news.
+            since = 0 if since is None else since
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.stop(CloseCode.UNKNOWN_ANALYSIS, "unknown analysis")
@@ -163,7 +168,6 @@ class Session:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), min(remaining, 0.25))
         current = max(e.version for e in history + self._pending)
-        since = self._since
         if since is not None and since > current:
             log.info("since_ahead_of_analysis", since=since, current=current)
             since = current
