@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,8 @@ from sonda_events.settings import load_settings
 from sonda_storage import ObjectStorage, storage_from_settings
 
 from tests.analyzer.worker.datasets import BigFile
-from tests.analyzer.worker.stack import QUIET, running
+from tests.analyzer.worker.stack import QUIET, SettingsFactory, running
 from tests.support.servers import NatsServer
-
-SettingsFactory = Callable[..., AnalyzerSettings]
 
 
 @pytest.fixture

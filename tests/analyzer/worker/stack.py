@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from sonda_storage import ObjectStorage, storage_from_settings
 
 from tests.support.servers import free_port, running_nats
 
+SettingsFactory = Callable[..., AnalyzerSettings]
 QUIET = {"sonda_log_level": "warning", "sonda_log_json": True}
 
 

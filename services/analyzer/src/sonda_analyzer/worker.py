@@ -2,8 +2,9 @@
 
 Per request (a durable work-queue consumer shared by every analyzer instance):
 
-1. Read where the analysis stands (its last event in the stream). One already finished
-   (Completed, Failed or Deleted) is a stale or duplicate delivery: acked and skipped.
+1. Read where the analysis stands (see ``standing``). One already finished (Completed, Failed or
+   Deleted) is a stale delivery, and a second request for the same analysis a duplicate: both are
+   acked and skipped.
 2. Append ``AnalysisStarted`` (this worker, attempt = deliveries so far), check the options, the
    key and the size, download the file, profile it in a separate process (see ``profiler``) while
    in-progress acks and throttled ``AnalysisProgress`` events go out.
@@ -45,7 +46,6 @@ from sonda_events.contract import (
     AnalysisFailed,
     AnalysisRequested,
     AnalysisStarted,
-    AnyEvent,
     CompletedData,
     FailedData,
     ResultRef,
@@ -68,13 +68,12 @@ from sonda_analyzer.profiler import ProfilerPool
 from sonda_analyzer.progress import ProgressPublisher
 from sonda_analyzer.protocol import Done, Job, Progress
 from sonda_analyzer.settings import AnalyzerSettings
+from sonda_analyzer.standing import Standing, first_request_seq, read_standing
 from sonda_analyzer.status import InFlight, WorkerStatus
 
 log = get_logger(__name__)
 
 PRODUCER = "analyzer"
-#: An analysis whose last event is one of these is over: nothing left for a worker to do.
-FINISHED = frozenset({"AnalysisCompleted", "AnalysisFailed", "AnalysisDeleted"})
 EXHAUSTED_CODE = "attempts_exhausted"
 T = TypeVar("T")
 
@@ -92,6 +91,7 @@ class AnalysisWorker:
         worker_id: str,
         status: WorkerStatus,
     ) -> None:
+        self._js = js
         self._storage = storage
         self._pool = pool
         self._settings = settings
@@ -131,9 +131,18 @@ class AnalysisWorker:
         if not isinstance(event, AnalysisRequested):
             raise Reject(f"the analyzer consumes AnalysisRequested events, not {event.type}")
         async with delivery.keep_alive(self._settings.keep_alive_s()):
-            writer, last = await self.resume(event)
-            if last is not None and last.type in FINISHED:
-                log.info("analysis_already_finished", last_event=last.type, version=last.version)
+            writer, standing = await self.resume(event)
+            if standing.finished_by is not None:
+                log.info(
+                    "analysis_already_finished", finished_by=standing.finished_by, version=standing.version
+                )
+                self.status.counts.skipped += 1
+                return
+            if standing.requests > 1 and delivery.stream_sequence != await first_request_seq(
+                self._js, event.analysis_id
+            ):
+                # A second request for the same analysis: the first one's delivery owns it.
+                log.info("duplicate_request_skipped", requests=standing.requests)
                 self.status.counts.skipped += 1
                 return
             attempt = delivery.num_delivered
@@ -147,20 +156,19 @@ class AnalysisWorker:
                     self.status.counts.retried += 1
                     raise
 
-    async def resume(self, event: AnalysisRequested) -> tuple[AnalysisWriter, AnyEvent | None]:
-        """A writer positioned after the analysis' last event, and that event (None if aged out)."""
-        last = await self.publisher.last_message(event.analysis_id)
-        version, seq = (last[0].version, last[1]) if last else (event.version, 0)
+    async def resume(self, event: AnalysisRequested) -> tuple[AnalysisWriter, Standing]:
+        """Where the analysis stands, and a writer positioned after its newest event."""
+        standing = await read_standing(self._js, event.analysis_id)
         writer = AnalysisWriter(
             self.publisher,
             event.analysis_id,
             producer=PRODUCER,
             correlation_id=event.correlation_id,
             causation_id=str(event.event_id),
-            version=version,
-            last_seq=seq,
+            version=standing.version or event.version,
+            last_seq=standing.last_seq,
         )
-        return writer, (last[0] if last else None)
+        return writer, standing
 
     async def _unless_aborted(self, work: Awaitable[T]) -> T:
         task = asyncio.ensure_future(work)
@@ -288,8 +296,8 @@ class AnalysisWorker:
 
     async def fail_exhausted(self, event: AnalysisRequested, message: str, *, attempts: int) -> bool:
         """Publish ``AnalysisFailed`` unless the analysis already finished; True if published."""
-        writer, last = await self.resume(event)
-        if last is not None and last.type in FINISHED:
+        writer, standing = await self.resume(event)
+        if standing.finished_by is not None:
             return False
         try:
             await writer.emit(

@@ -1,0 +1,60 @@
+"""Per-analysis limits: time and memory. The profiling process is killed, the analysis fails with a
+stable code, and the next request is served by a fresh process."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from nats.aio.client import Client as NatsClient
+from sonda_storage import ObjectStorage
+
+from tests.analyzer.worker.datasets import BigFile, make_frame, write
+from tests.analyzer.worker.harness import assert_consecutive, publish_request, upload, wait_for_events
+from tests.analyzer.worker.stack import SettingsFactory, running
+
+
+async def _run_big_then_small(
+    settings_overrides: dict[str, object],
+    make_settings: SettingsFactory,
+    big_csv: BigFile,
+    tmp_path: Path,
+    nc: NatsClient,
+    storage: ObjectStorage,
+) -> dict[str, object]:
+    settings = make_settings(**settings_overrides)
+    js = nc.jetstream()
+    async with running(settings) as analyzer:
+        big_id, small_id = uuid.uuid4(), uuid.uuid4()
+        await publish_request(js, big_id, await upload(storage, big_csv.path))
+        small = write("csv", tmp_path / "small", make_frame(rows=100))
+        await publish_request(js, small_id, await upload(storage, small.path))
+        failed = await wait_for_events(js, big_id)
+        assert (await wait_for_events(js, small_id))[-1]["type"] == "AnalysisCompleted"
+        info = (await analyzer.get("/api/v1/analyzer/info")).json()
+    assert_consecutive(failed)
+    assert failed[-1]["type"] == "AnalysisFailed"
+    assert info["processed"] == {"completed": 1, "failed": 1, "skipped": 0, "superseded": 0, "retried": 0}
+    data: dict[str, object] = failed[-1]["data"]
+    return data
+
+
+async def test_analysis_over_the_time_limit_fails_with_timeout(
+    make_settings: SettingsFactory, big_csv: BigFile, tmp_path: Path, nc: NatsClient, storage: ObjectStorage
+) -> None:
+    data = await _run_big_then_small(
+        {"sonda_analyzer_timeout_s": 0.3}, make_settings, big_csv, tmp_path, nc, storage
+    )
+    assert data["error_code"] == "timeout"
+    assert "0.3 seconds" in str(data["error_message"])
+
+
+async def test_analysis_over_the_memory_limit_fails_with_out_of_memory(
+    make_settings: SettingsFactory, big_csv: BigFile, tmp_path: Path, nc: NatsClient, storage: ObjectStorage
+) -> None:
+    # The profiling process starts at about 80 MiB; this file needs several hundred.
+    data = await _run_big_then_small(
+        {"sonda_analyzer_memory_limit_mb": 160}, make_settings, big_csv, tmp_path, nc, storage
+    )
+    assert data["error_code"] == "out_of_memory"
+    assert "160 MiB" in str(data["error_message"])
