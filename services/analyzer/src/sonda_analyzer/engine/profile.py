@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ from sonda_analyzer.engine.columns import ColumnContext, profile_column
 from sonda_analyzer.engine.correlations import compute_correlations
 from sonda_analyzer.engine.dataset import duplicate_rows
 from sonda_analyzer.engine.dataset import sample_rows as sample_rows_of
-from sonda_analyzer.engine.errors import OutOfMemoryError
+from sonda_analyzer.engine.errors import OutOfMemoryError, ParseError
 from sonda_analyzer.engine.floats import pct
 from sonda_analyzer.engine.load import ReadInfo, load_table
 from sonda_analyzer.engine.normalize import normalize_table
@@ -85,6 +87,9 @@ def profile_file(
             raise OutOfMemoryError(
                 "the analysis ran out of memory; it can be retried on a less busy worker"
             ) from None
+        except (zlib.error, EOFError, zipfile.BadZipFile) as exc:
+            # A compressed file whose first part was sound but whose rest is cut or damaged.
+            raise ParseError(f"the compressed file is damaged or cut short: {exc}") from None
         result.profiled_at = profiled_at
         result.duration_seconds = round(time.perf_counter() - started, 3)
         reporter.update(100.0, "done", "profile complete", force=True)

@@ -45,7 +45,7 @@ def read_json_array(source: Source, reader: CountingReader, budget_bytes: int) -
         width = max(len(r) for r in parsed)
         names = list(first) + [""] * (width - len(first)) if header else [""] * width
         columns = [[r[j] if j < len(r) else None for r in body] for j in range(width)]
-        return table_from_columns(names, columns)
+        return table_from_columns(names, columns, iso_dates=True)
     if parsed and not all(isinstance(r, dict) for r in parsed):
         raise ParseError("the JSON array must hold records (objects), one per row")
     return table_from_records(parsed)

@@ -7,13 +7,32 @@ becomes text (each value written as it would be shown) and is marked ``mixed_typ
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sonda_analyzer.engine.sniff import unique_names
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$")
+
+
+def iso_timestamps(arr: pa.Array) -> pa.Array:
+    """Text that is all ISO 8601 dates/times (no offset) as timestamps, as pyarrow's JSON Lines
+    reader does; anything else unchanged."""
+    if not pa.types.is_string(arr.type) or arr.null_count == len(arr):
+        return arr
+    values = [v for v in arr.to_pylist() if v is not None]
+    if not all(_ISO.match(v) for v in values):
+        return arr
+    unit = "us" if any("." in v for v in values) else "s"
+    try:
+        return pc.cast(arr, pa.timestamp(unit))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return arr
 
 
 def _as_text(value: Any) -> str | None:
@@ -53,13 +72,20 @@ def build_column(values: list[Any]) -> tuple[pa.Array, bool]:
         return pa.array(texts, type=pa.string()), True
 
 
-def table_from_columns(names: Sequence[Any], columns: list[list[Any]]) -> tuple[pa.Table, set[str]]:
-    """A table from column-wise values; returns the names of columns whose types were mixed."""
+def table_from_columns(
+    names: Sequence[Any], columns: list[list[Any]], *, iso_dates: bool = False
+) -> tuple[pa.Table, set[str]]:
+    """A table from column-wise values; returns the names of columns whose types were mixed.
+
+    ``iso_dates``: JSON has no date type, so ISO 8601 text becomes timestamps (JSON input only).
+    """
     clean = unique_names(["" if n is None else str(n) for n in names])
     arrays: list[pa.Array] = []
     mixed: set[str] = set()
     for name, values in zip(clean, columns, strict=True):
         array, was_mixed = build_column(values)
+        if iso_dates and not was_mixed:
+            array = iso_timestamps(array)
         arrays.append(array)
         if was_mixed:
             mixed.add(name)
@@ -74,4 +100,4 @@ def table_from_records(records: list[Any]) -> tuple[pa.Table, set[str]]:
             keys.update(dict.fromkeys(record))
     names = list(keys)
     columns = [[r.get(k) if isinstance(r, dict) else None for r in records] for k in names]
-    return table_from_columns(names, columns)
+    return table_from_columns(names, columns, iso_dates=True)

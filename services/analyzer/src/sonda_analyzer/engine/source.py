@@ -7,11 +7,14 @@ a look at the content, in that order, so a misnamed file is still read correctly
 from __future__ import annotations
 
 import gzip
+import zlib
 import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
+
+import msgspec
 
 from sonda_analyzer.engine.errors import (
     EmptyFileError,
@@ -143,7 +146,7 @@ def detect_source(path: Path, forced: FormatName | None = None) -> Source:
         source = Source(path, size, "csv", compression="gzip", content_size=size)
         try:
             head = source.head(HEAD_BYTES)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
             raise ParseError(f"the gzip file is damaged: {exc}") from None
         fmt = forced or _format_of(inner_name, head)
         return Source(path, size, fmt, compression="gzip", content_size=_gzip_size(path, size))
@@ -204,6 +207,17 @@ def _reject_foreign(magic: bytes) -> None:
             raise UnsupportedFormatError(f"the file is {what}, not a table Sonda can read")
 
 
+def _looks_like_lines(text: bytes) -> bool:
+    """JSON Lines: several lines, the first one a whole JSON object (not a wrapper object)."""
+    lines = [line for line in text.splitlines()[:3] if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        return isinstance(msgspec.json.decode(lines[0]), dict)
+    except msgspec.DecodeError:
+        return False
+
+
 def _format_of(name: str, head: bytes) -> FormatName:
     _reject_foreign(head[:16])
     if head.startswith(b"PAR1"):
@@ -213,8 +227,10 @@ def _format_of(name: str, head: bytes) -> FormatName:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not stripped:
         raise EmptyFileError("the file holds only blank space")
-    if by_name in ("json", "jsonl"):
-        return "json" if stripped[:1] == b"[" else "jsonl"
+    if by_name == "jsonl":
+        return "jsonl"
+    if by_name == "json":
+        return "json" if stripped[:1] == b"[" or not _looks_like_lines(stripped) else "jsonl"
     if by_name is not None:
         return by_name
     if stripped[:1] == b"[":

@@ -1,0 +1,110 @@
+"""Table-wide figures and the four correlation measures against pandas and scipy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from scipy.stats.contingency import association
+
+from sonda_analyzer.engine import ProfileOptions, ProfileResult, profile_table
+from tests.analyzer.engine.conftest import column
+
+
+def test_dataset_figures(mixed: pd.DataFrame, mixed_result: ProfileResult) -> None:
+    ds = mixed_result.dataset
+    assert ds.rows == len(mixed)
+    assert ds.columns == mixed.shape[1]
+    assert ds.missing_cells == int(mixed.isna().sum().sum())
+    assert ds.missing_cells_pct == pytest.approx(mixed.isna().sum().sum() / mixed.size)
+    assert ds.duplicate_rows == int(mixed.duplicated().sum())
+    assert ds.format == "csv" and ds.delimiter == "," and ds.encoding == "utf-8"
+    assert ds.mode == "exact" and not ds.approximate and mixed_result.approximations == []
+    assert ds.memory_bytes > 0 and ds.file_size > 0
+    assert mixed_result.sample.columns == list(mixed.columns)
+    assert len(mixed_result.sample.rows) == 10
+    assert mixed_result.sample.rows[0][0] == int(mixed["id"].iloc[0])
+    assert mixed_result.sample.rows[2][mixed.columns.get_loc("city")] == mixed["city"].iloc[2]
+
+
+def test_duplicate_rows_match_pandas() -> None:
+    rng = np.random.default_rng(4)
+    n = 3_000
+    df = pd.DataFrame({
+        "a": rng.integers(0, 4, n),
+        "b": rng.choice(["x", "y", None], n),
+        "c": rng.integers(0, 3, n).astype(float),
+        "d": rng.random(n) < 0.5,
+    })  # fmt: skip
+    df.loc[rng.random(n) < 0.2, "c"] = np.nan
+    result = profile_table(pa.Table.from_pandas(df, preserve_index=False))
+    assert result.dataset.duplicate_rows == int(df.duplicated().sum())
+    assert any(a.type == "duplicates" for a in result.alerts)
+
+
+def _matrix(result_matrix, names: list[str]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    frame = pd.DataFrame(result_matrix.matrix, index=result_matrix.columns, columns=result_matrix.columns)
+    return frame.loc[names, names].astype(float)
+
+
+def test_pearson_and_spearman_pairwise_complete(mixed: pd.DataFrame, mixed_result: ProfileResult) -> None:
+    names = ["age", "income", "score", "noisy", "visits", "temp"]
+    corr = mixed_result.correlations
+    assert set(names) <= set(corr.pearson.columns)
+    assert "id" not in corr.pearson.columns  # an identifier says nothing about the others
+    expected_p = mixed[names].corr(method="pearson")
+    expected_s = mixed[names].corr(method="spearman")
+    np.testing.assert_allclose(_matrix(corr.pearson, names), expected_p, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(_matrix(corr.spearman, names), expected_s, rtol=1e-9, atol=1e-12)
+
+
+def test_cramers_v_matches_scipy(mixed: pd.DataFrame, mixed_result: ProfileResult) -> None:
+    cv = mixed_result.correlations.cramers_v
+    assert {"city", "segment", "status", "active"} <= set(cv.columns)
+    for a, b in [("city", "segment"), ("segment", "status"), ("active", "city")]:
+        both = mixed[[a, b]].dropna()
+        table = pd.crosstab(both[a], both[b]).to_numpy()
+        expected = association(table, method="cramer")
+        got = _matrix(cv, [a, b]).iloc[0, 1]
+        assert got == pytest.approx(expected, rel=1e-10)
+
+
+def test_correlation_ratio(mixed: pd.DataFrame, mixed_result: ProfileResult) -> None:
+    ratios = {(r.numeric, r.categorical): r.value for r in mixed_result.correlations.correlation_ratio}
+    for num, cat in [("score", "segment"), ("income", "city"), ("age", "status")]:
+        both = mixed[[num, cat]].dropna()
+        groups = both.groupby(cat)[num]
+        mean = both[num].mean()
+        between = (groups.count() * (groups.mean() - mean) ** 2).sum()
+        total = ((both[num] - mean) ** 2).sum()
+        assert ratios[(num, cat)] == pytest.approx(np.sqrt(between / total), rel=1e-9)
+    # segment is cut from score: the ratio must see it
+    assert ratios[("score", "segment")] > 0.8
+
+
+def test_high_correlation_alert(mixed_result: ProfileResult) -> None:
+    pairs = {tuple(a.columns) for a in mixed_result.alerts if a.type == "high_correlation"}
+    assert ("score", "noisy") in pairs or ("noisy", "score") in pairs
+
+
+def test_correlations_are_capped_on_wide_tables() -> None:
+    rng = np.random.default_rng(9)
+    df = pd.DataFrame({f"n{i}": rng.normal(size=200) for i in range(30)})
+    df["n0"] = df["n0"].mask(rng.random(200) < 0.5)  # fewer values: the first to leave
+    result = profile_table(pa.Table.from_pandas(df, preserve_index=False),
+                           ProfileOptions(max_correlation_columns=10))  # fmt: skip
+    corr = result.correlations
+    assert len(corr.pearson.columns) == 10
+    assert "n0" in corr.omitted_columns
+    assert len(corr.omitted_columns) == 20
+    names = corr.pearson.columns
+    np.testing.assert_allclose(_matrix(corr.pearson, names), df[names].corr(), rtol=1e-9, atol=1e-12)
+
+
+def test_correlations_can_be_switched_off(mixed_csv) -> None:  # type: ignore[no-untyped-def]
+    from sonda_analyzer.engine import profile_file
+
+    result = profile_file(mixed_csv, {"correlations": False})
+    assert result.correlations.pearson.columns == []
+    assert result.correlations.correlation_ratio == []

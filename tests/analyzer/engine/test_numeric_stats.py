@@ -1,0 +1,116 @@
+"""Every numeric figure against numpy, pandas and scipy on the same generated data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from sonda_analyzer.engine import ProfileResult, profile_table
+from tests.analyzer.engine.conftest import column
+
+NUMERIC = ["age", "income", "score", "noisy", "visits", "temp"]
+
+
+@pytest.mark.parametrize("name", NUMERIC)
+def test_moments_and_order_statistics(mixed: pd.DataFrame, mixed_result: ProfileResult, name: str) -> None:
+    series = mixed[name].astype("float64")
+    x = series.dropna().to_numpy()
+    col = column(mixed_result, name)
+    s = col.stats
+    assert col.type == "numeric"
+    assert col.count == len(x)
+    assert col.missing == int(series.isna().sum())
+    assert col.missing_pct == pytest.approx(series.isna().mean())
+    assert col.distinct == series.nunique()
+    assert col.distinct_pct == pytest.approx(series.nunique() / len(x))
+    assert col.unique == (series.nunique() == len(x))
+    assert s is not None
+    assert s.min == pytest.approx(x.min())
+    assert s.max == pytest.approx(x.max())
+    assert s.range == pytest.approx(x.max() - x.min())
+    assert s.mean == pytest.approx(np.mean(x), rel=1e-12)
+    assert s.sum == pytest.approx(np.sum(x), rel=1e-12)
+    assert s.std == pytest.approx(series.std(), rel=1e-10)
+    assert s.variance == pytest.approx(np.var(x, ddof=1), rel=1e-10)
+    assert s.median == pytest.approx(np.median(x))
+    expected_q = np.quantile(x, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
+    got_q = [s.quantiles.p1, s.quantiles.p5, s.quantiles.p25, s.quantiles.p50, s.quantiles.p75,
+             s.quantiles.p95, s.quantiles.p99]  # fmt: skip
+    np.testing.assert_allclose(got_q, expected_q, rtol=1e-12)
+    q1, q3 = np.quantile(x, [0.25, 0.75])
+    assert s.iqr == pytest.approx(q3 - q1)
+    assert s.mad == pytest.approx(np.median(np.abs(x - np.median(x))))
+    assert s.cv == pytest.approx(np.std(x, ddof=1) / np.mean(x), rel=1e-10)
+    assert s.skewness == pytest.approx(sps.skew(x, bias=False), rel=1e-8, abs=1e-12)
+    assert s.kurtosis == pytest.approx(sps.kurtosis(x, bias=False), rel=1e-8, abs=1e-12)
+    assert s.skewness == pytest.approx(series.skew(), rel=1e-8, abs=1e-12)
+    assert s.kurtosis == pytest.approx(series.kurt(), rel=1e-8, abs=1e-12)
+    assert s.zeros == int((x == 0).sum())
+    assert s.negatives == int((x < 0).sum())
+    assert s.infinite == 0
+    outliers = ((x < q1 - 1.5 * (q3 - q1)) | (x > q3 + 1.5 * (q3 - q1))).sum()
+    assert s.outliers_iqr == int(outliers)
+
+
+@pytest.mark.parametrize("name", NUMERIC)
+def test_histogram_matches_numpy(mixed: pd.DataFrame, mixed_result: ProfileResult, name: str) -> None:
+    x = mixed[name].dropna().to_numpy(dtype="float64")
+    col = column(mixed_result, name)
+    assert col.histogram is not None
+    bins = min(20, len(np.unique(x)))
+    counts, edges = np.histogram(x, bins=bins)
+    np.testing.assert_allclose(col.histogram.edges, edges)
+    assert col.histogram.counts == counts.tolist()
+    assert sum(col.histogram.counts) == col.count
+
+
+def test_infinities_and_zeros_are_counted_apart() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=500)
+    x[:7] = np.inf
+    x[7:10] = -np.inf
+    x[10:40] = 0.0
+    x[40:45] = np.nan
+    df = pd.DataFrame({"v": x})
+    result = profile_table(pa_table(df))
+    s = column(result, "v").stats
+    finite = x[np.isfinite(x)]
+    assert s is not None
+    assert s.infinite == 10
+    assert s.zeros == 30
+    assert s.negatives == int((x[~np.isnan(x)] < 0).sum())
+    assert s.mean == pytest.approx(finite.mean())
+    assert s.max == pytest.approx(finite.max())
+    assert column(result, "v").missing == 5
+    assert column(result, "v").distinct == pd.Series(x).nunique()
+    assert any(a.type == "infinite" and a.column == "v" for a in result.alerts)
+
+
+def test_integer_identifier_and_binary_hints() -> None:
+    df = pd.DataFrame({"row": np.arange(100, 400), "flag": np.arange(300) % 2, "n": np.arange(300) % 7})
+    result = profile_table(pa_table(df))
+    assert column(result, "row").type == "identifier"
+    assert "sequential" in column(result, "row").semantic
+    assert column(result, "row").stats is not None  # still described as numbers
+    assert "binary" in column(result, "flag").semantic
+    assert column(result, "n").type == "numeric"
+
+
+def test_constant_and_two_value_columns() -> None:
+    df = pd.DataFrame({"c": [4.5] * 50, "d": [1.0, 2.0] * 25})
+    result = profile_table(pa_table(df))
+    c = column(result, "c")
+    assert c.distinct == 1
+    assert c.stats is not None and c.stats.std == 0.0 and c.stats.skewness == 0.0
+    assert c.histogram is not None and c.histogram.counts == [50]
+    assert any(a.type == "constant" and a.column == "c" for a in result.alerts)
+    d = column(result, "d")
+    assert d.histogram is not None and d.histogram.counts == [25, 25]
+
+
+def pa_table(df: pd.DataFrame):  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(df, preserve_index=False)
