@@ -1,4 +1,10 @@
-"""Object storage behind one interface: local disk (the embedded default) or S3/R2/MinIO."""
+"""Object storage behind one interface: local disk (the embedded default) or S3/R2/MinIO.
+
+``S3Storage`` is imported on first use: aioboto3 takes about a second to import, which a process
+on local disk never needs to pay.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from sonda_storage.base import CHUNK_SIZE, ObjectStorage
 from sonda_storage.config import StorageConfig, StorageSettings, s3_configured, storage_from_settings
@@ -21,8 +27,19 @@ from sonda_storage.keys import (
 )
 from sonda_storage.local import LOCAL_UPLOAD_PREFIX, LocalDiskStorage
 from sonda_storage.models import ObjectInfo, PresignedUpload, PutResult
-from sonda_storage.s3 import S3Storage
 from sonda_storage.signing import UrlSigner, load_signing_secret
+
+if TYPE_CHECKING:
+    from sonda_storage.s3 import S3Storage
+
+
+def __getattr__(name: str) -> Any:
+    if name == "S3Storage":
+        from sonda_storage.s3 import S3Storage
+
+        return S3Storage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CHUNK_SIZE",

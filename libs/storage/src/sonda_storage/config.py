@@ -15,7 +15,6 @@ from sonda_events.settings import CommonSettings, Secret, SettingsError
 
 from sonda_storage.base import ObjectStorage
 from sonda_storage.local import LocalDiskStorage
-from sonda_storage.s3 import S3Storage
 from sonda_storage.signing import UrlSigner, load_signing_secret
 
 AddressingStyle = Literal["path", "virtual", "auto"]
@@ -87,6 +86,8 @@ def s3_configured(settings: StorageConfig) -> bool:
 def storage_from_settings(settings: StorageConfig) -> ObjectStorage:
     """The configured backend, not yet started (call ``await storage.start()``)."""
     if s3_configured(settings):
+        from sonda_storage.s3 import S3Storage  # only S3 deployments pay for importing aioboto3
+
         secret = settings.cloudflare_r2_secret_access_key
         return S3Storage(
             bucket=settings.cloudflare_r2_bucket_name,

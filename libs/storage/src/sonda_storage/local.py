@@ -32,8 +32,9 @@ from sonda_storage.keys import key_parts
 from sonda_storage.models import ObjectInfo, PresignedUpload, PutResult
 from sonda_storage.signing import UrlSigner
 
-#: Route of ingest that receives local uploads: ``PUT {prefix}/{key}?expires=&max=&sig=``.
-LOCAL_UPLOAD_PREFIX = "/api/v1/objects"
+#: Upload URLs are ``{prefix}/{key}?expires=&max=&sig=``: for an upload key that is ingest's route
+#: ``PUT /api/v1/uploads/<uuid>/<name>``.
+LOCAL_UPLOAD_PREFIX = "/api/v1"
 #: Bytes gathered before one write to disk (one thread hop per MiB, not per network chunk).
 FLUSH_BYTES = 1 << 20
 STALE_TEMP_S = 24 * 3600.0

@@ -33,7 +33,7 @@ class PresignedUpload(msgspec.Struct, kw_only=True, frozen=True):
     """A URL a client PUTs the file's bytes to, without credentials of its own.
 
     ``url`` is absolute for S3/R2; for local disk it is a path on the ingest service
-    (``/api/v1/objects/...``) that the caller turns into an absolute URL.
+    (``/api/v1/uploads/...``) that the caller turns into an absolute URL.
     """
 
     url: str

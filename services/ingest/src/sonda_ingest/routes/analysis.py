@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from sonda_events.logging import bind_context
 from sonda_service import correlation_id_of, requester
 
@@ -23,11 +24,13 @@ from sonda_ingest.schemas import DeleteResponse, StartRequest, StartResponse
 )
 async def start_analysis(
     request: Request[Any, Any, Any],
-    ingest: Ingest,
-    data: StartRequest,
+    ingest: NamedDependency[Ingest],
+    data: JSONBody[StartRequest],
     idempotency_key: Annotated[
         str | None,
-        Parameter(header="Idempotency-Key", description="Retries with the same key get the same analysis"),
+        HeaderParameter(
+            name="Idempotency-Key", description="Retries with the same key get the same analysis"
+        ),
     ] = None,
 ) -> Response[StartResponse]:
     """Check the upload and options, then publish ``AnalysisRequested``; 202 with where to follow it."""
@@ -63,9 +66,9 @@ async def start_analysis(
 )
 async def delete_analysis(
     request: Request[Any, Any, Any],
-    ingest: Ingest,
-    analysis_id: str,
-    reason: Annotated[str, Parameter(max_length=1000, description="Why (kept in the event)")] = "",
+    ingest: NamedDependency[Ingest],
+    analysis_id: FromPath[str],
+    reason: Annotated[str, QueryParameter(max_length=1000, description="Why (kept in the event)")] = "",
 ) -> DeleteResponse:
     """Publish ``AnalysisDeleted``; the history stays. Deleting twice changes nothing."""
     parsed = parse_analysis_id(analysis_id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from sonda_ingest.runtime import Ingest
 from sonda_ingest.schemas import CleanupReport
@@ -18,9 +19,9 @@ from sonda_ingest.schemas import CleanupReport
     status_code=200,
 )
 async def cleanup_old_analyses(
-    ingest: Ingest,
+    ingest: NamedDependency[Ingest],
     days_old: Annotated[
-        int, Parameter(ge=1, le=36_500, description="Age in days of the analyses to clean up")
+        int, QueryParameter(ge=1, le=36_500, description="Age in days of the analyses to clean up")
     ] = 7,
 ) -> CleanupReport:
     """Analyses requested more than ``days_old`` days ago: objects removed, ``AnalysisDeleted`` published."""

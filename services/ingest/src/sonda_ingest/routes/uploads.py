@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, get, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 from sonda_events.logging import bind_context, get_logger
 from sonda_service.auth import PUBLIC_OPT
 from sonda_storage import (
@@ -28,11 +29,13 @@ log = get_logger(__name__)
 @get("/api/v1/r2/presigned-upload", tags=["uploads"], summary="Get a URL to upload a file to")
 async def presigned_upload(
     request: Request[Any, Any, Any],
-    ingest: Ingest,
-    filename: Annotated[str, Parameter(description="The file's name (only its safe part is kept)")],
+    ingest: NamedDependency[Ingest],
+    filename: Annotated[str, QueryParameter(description="The file's name (only its safe part is kept)")],
     size: Annotated[
         int | None,
-        Parameter(ge=0, description="Size in bytes, when known: refused early if too big, signed in on S3"),
+        QueryParameter(
+            ge=0, description="Size in bytes, when known: refused early if too big, signed in on S3"
+        ),
     ] = None,
 ) -> PresignedUploadResponse:
     """Issue an upload key ``uploads/<uuid>/<safe name>`` and a URL to PUT the bytes to."""
@@ -71,13 +74,13 @@ async def presigned_upload(
 )
 async def receive_upload(
     request: Request[Any, Any, Any],
-    ingest: Ingest,
+    ingest: NamedDependency[Ingest],
     *,
-    upload_id: str,
-    filename: str,
-    expires: str | None = None,
-    max_bytes: Annotated[str | None, Parameter(query="max")] = None,
-    sig: str | None = None,
+    upload_id: FromPath[str],
+    filename: FromPath[str],
+    expires: FromQuery[str | None] = None,
+    max_bytes: Annotated[str | None, QueryParameter(name="max")] = None,
+    sig: FromQuery[str | None] = None,
 ) -> UploadReceipt:
     """Stream the body to disk chunk by chunk; the object appears only when complete."""
     storage = ingest.storage
