@@ -1,0 +1,1 @@
+"""A compact, token-budgeted summary of an analysis for LLM agents."""

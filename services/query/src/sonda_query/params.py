@@ -1,0 +1,87 @@
+"""Query parameters parsed by hand, so every bad value answers 422 with a problem naming it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+from sonda_query.errors import InvalidParameterError
+from sonda_query.llm.render import MIN_TOKENS, SummaryFormat
+
+ListStatus = Literal["pending", "running", "completed", "failed", "deleted"]
+LIST_STATUSES: tuple[ListStatus, ...] = ("pending", "running", "completed", "failed", "deleted")
+MAX_LIMIT = 200
+MAX_SUMMARY_TOKENS = 32_000
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def analysis_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidParameterError("analysis_id", "must be a UUID") from None
+
+
+def integer(name: str, value: str | None, *, default: int, low: int, high: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidParameterError(name, f"must be an integer, not {value[:40]!r}") from None
+    if not low <= number <= high:
+        raise InvalidParameterError(name, f"must be between {low} and {high}")
+    return number
+
+
+def flag(name: str, value: str | None) -> bool:
+    text = (value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidParameterError(name, "must be true or false")
+
+
+def timestamp(name: str, value: str | None) -> datetime | None:
+    """ISO 8601; a time without an offset is taken as UTC."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    if "T" in text:
+        text = text.replace(" ", "+")  # a "+01:00" offset arrives as " 01:00" when not URL-encoded
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidParameterError(name, "must be an ISO 8601 date or time (2026-01-31T12:00:00Z)") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def status(value: str | None) -> ListStatus | None:
+    if value is None or value == "":
+        return None
+    if value not in LIST_STATUSES:
+        raise InvalidParameterError("status", f"must be one of {', '.join(LIST_STATUSES)}")
+    return value
+
+
+def summary_format(value: str | None) -> SummaryFormat:
+    if value is None or value in ("", "markdown", "md"):
+        return "markdown"
+    if value == "json":
+        return "json"
+    raise InvalidParameterError("format", "must be markdown or json")
+
+
+def max_tokens(value: str | None) -> int:
+    return integer("max_tokens", value, default=1500, low=MIN_TOKENS, high=MAX_SUMMARY_TOKENS)
+
+
+def file_key(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if len(value) > 1024:
+        raise InvalidParameterError("file_key", "is longer than 1024 characters")
+    return value

@@ -1,0 +1,114 @@
+"""Apply events to one projection's table through a write-back cache of its rows.
+
+The live projector uses one ``Applier`` per transaction; a rebuild keeps one for the whole run and
+flushes it every few thousand events, so each analysis is read and written once per flush rather than
+once per event. Both go through the same fold, so they give the same rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sonda_events.contract import RecordedEvent
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sonda_query.projection.projections import Projection
+from sonda_query.readmodel.bulk import copy_rows
+from sonda_query.readmodel.rows import from_db, to_db
+
+#: Ids per SELECT when loading rows (keeps SQLite under its bound-parameter limit).
+_LOAD_CHUNK = 500
+
+
+def key_in(conn: AsyncConnection, column: sa.ColumnElement[Any], values: list[uuid.UUID]) -> Any:
+    """``column IN values``; one array parameter in Postgres keeps the statement short and cached."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(sa.Uuid())))
+    return column.in_(values)
+
+
+def upsert(conn: AsyncConnection, table: sa.Table) -> Any:
+    """INSERT ... ON CONFLICT (analysis_id) DO UPDATE SET every other column."""
+    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    columns = {c.name: insert.excluded[c.name] for c in table.columns if c.name != "analysis_id"}
+    return insert.on_conflict_do_update(index_elements=["analysis_id"], set_=columns)
+
+
+async def load_rows(
+    conn: AsyncConnection, projection: Projection[Any], table: sa.Table, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    wanted = list(ids)
+    found: dict[uuid.UUID, Any] = {}
+    for start in range(0, len(wanted), _LOAD_CHUNK):
+        chunk = wanted[start : start + _LOAD_CHUNK]
+        query = sa.select(table).where(key_in(conn, table.c.analysis_id, chunk))
+        for row in await conn.execute(query):
+            found[row.analysis_id] = from_db(projection.row_type, row._mapping)
+    return found
+
+
+class Applier:
+    """Folds events into cached rows; ``flush`` writes the changed ones (upsert)."""
+
+    def __init__(self, projection: Projection[Any], table: sa.Table, *, known_empty: bool = False) -> None:
+        self.projection = projection
+        self.table = table
+        self._rows: dict[uuid.UUID, Any] = {}
+        self._dirty: set[uuid.UUID] = set()
+        #: For a table that started empty (a rebuild): ids ever written, so others need no SELECT.
+        self._written: set[uuid.UUID] | None = set() if known_empty else None
+        #: Ids whose row changed since the applier was created (for cache invalidation).
+        self.changed: set[uuid.UUID] = set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._dirty)
+
+    async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> int:
+        """Fold ``events`` (in position order); returns how many changed a row."""
+        await self._load_missing(conn, {recorded.event.analysis_id for recorded in events})
+        fold = self.projection.fold
+        rows = self._rows
+        applied = 0
+        for recorded in events:
+            key = recorded.event.analysis_id
+            new = fold(rows.get(key), recorded)
+            if new is not None:
+                rows[key] = new
+                self._dirty.add(key)
+                applied += 1
+        self.changed |= self._dirty
+        return applied
+
+    async def _load_missing(self, conn: AsyncConnection, ids: set[uuid.UUID]) -> None:
+        missing = ids.difference(self._rows)
+        if self._written is not None:
+            missing &= self._written
+        if missing:
+            self._rows.update(await load_rows(conn, self.projection, self.table, missing))
+
+    async def flush(self, conn: AsyncConnection, *, evict: bool = False) -> int:
+        """Write the changed rows; with ``evict`` also forget every cached row (bounded memory)."""
+        dirty = sorted(self._dirty)  # a fixed order: concurrent writers never deadlock on rows
+        if self._written is not None and conn.dialect.name == "postgresql":
+            # A rebuild's table holds only what this applier wrote: new rows can be copied in.
+            new = [key for key in dirty if key not in self._written]
+            if new:
+                await copy_rows(conn, self.table, [to_db(self._rows[key]) for key in new])
+            dirty = [key for key in dirty if key in self._written]
+        if dirty:
+            await conn.execute(upsert(conn, self.table), [to_db(self._rows[key]) for key in dirty])
+        if self._written is not None:
+            self._written.update(self._dirty)
+        count = len(self._dirty)
+        self._dirty.clear()
+        if evict:
+            self._rows.clear()
+        return count
+
+    def cached_rows(self) -> int:
+        return len(self._rows)

@@ -1,0 +1,64 @@
+"""The projections the query service maintains, each a fold over events into one keyed table.
+
+A projection names its table, its row type and its fold; the projector, the rebuild and the verify
+step work on any of them the same way. Bump ``schema_version`` when a table's layout or a rule of the
+fold changes: the service then rebuilds that projection at start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic
+
+import sqlalchemy as sa
+from sonda_events.contract import RecordedEvent
+
+from sonda_query.projection.fold import fold_analysis, fold_result
+from sonda_query.readmodel.rows import AnalysisRow, R, ResultRow
+from sonda_query.readmodel.tables import analyses_table, results_table
+
+
+@dataclass(frozen=True)
+class Projection(Generic[R]):
+    """One read model: a table keyed by ``analysis_id`` and the fold that fills it."""
+
+    name: str
+    table_name: str
+    schema_version: int
+    row_type: type[R]
+    fold: Callable[[R | None, RecordedEvent], R | None]
+    table_factory: Callable[[sa.MetaData, str], sa.Table]
+
+    def table(self, metadata: sa.MetaData, name: str | None = None) -> sa.Table:
+        """The live table, or a copy under another name (a rebuild's shadow table)."""
+        return self.table_factory(metadata, name or self.table_name)
+
+
+ANALYSES: Projection[AnalysisRow] = Projection(
+    name="analyses",
+    table_name="analyses",
+    schema_version=1,
+    row_type=AnalysisRow,
+    fold=fold_analysis,
+    table_factory=analyses_table,
+)
+RESULTS: Projection[ResultRow] = Projection(
+    name="results",
+    table_name="analysis_results",
+    schema_version=1,
+    row_type=ResultRow,
+    fold=fold_result,
+    table_factory=results_table,
+)
+
+#: Every projection by name, in the order they are applied (and shown by ``projections status``).
+ALL: tuple[Projection[AnalysisRow] | Projection[ResultRow], ...] = (ANALYSES, RESULTS)
+
+
+def by_name(name: str) -> Projection[AnalysisRow] | Projection[ResultRow]:
+    for projection in ALL:
+        if projection.name == name:
+            return projection
+    known = ", ".join(p.name for p in ALL)
+    raise KeyError(f"unknown projection {name!r} (known: {known})")

@@ -1,0 +1,146 @@
+"""Reads of the read models: one analysis, its result row, and keyset-paged listings.
+
+Listings are ordered newest first by ``(created_at, analysis_id)``, both descending, so the order is
+total and stable while analyses are added. The cursor is opaque (base64url of the last row's key and
+a digest of the filters), so a cursor from one filter cannot be replayed against another.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import uuid
+from datetime import datetime
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sonda_query.errors import InvalidCursorError
+from sonda_query.params import ListStatus
+from sonda_query.readmodel.rows import AnalysisRow, ResultRow, from_db, utc
+from sonda_query.readmodel.tables import analyses_table, results_table
+from sonda_query.views import ListItem, ListPage
+
+
+class ListFilters(msgspec.Struct, kw_only=True, frozen=True):
+    status: ListStatus | None = None
+    file_key: str | None = None
+    #: Inclusive lower bound of ``created_at``.
+    created_after: datetime | None = None
+    #: Exclusive upper bound of ``created_at``.
+    created_before: datetime | None = None
+    include_deleted: bool = False
+
+    def digest(self) -> str:
+        return hashlib.sha256(msgspec.json.encode(self)).hexdigest()[:12]
+
+
+class _Cursor(msgspec.Struct, array_like=True, frozen=True):
+    created_at: datetime
+    analysis_id: uuid.UUID
+    filters: str
+
+
+def encode_cursor(created_at: datetime, analysis_id: uuid.UUID, filters: ListFilters) -> str:
+    raw = msgspec.json.encode(_Cursor(utc(created_at), analysis_id, filters.digest()))
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str, filters: ListFilters) -> _Cursor:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        cursor = msgspec.json.decode(raw, type=_Cursor)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise InvalidCursorError("not a cursor this service issued") from None
+    if cursor.filters != filters.digest():
+        raise InvalidCursorError("the cursor belongs to a listing with other filters")
+    return cursor
+
+
+_LIST_COLUMNS = (
+    "analysis_id",
+    "file_key",
+    "filename",
+    "status",
+    "deleted",
+    "progress",
+    "stage",
+    "created_at",
+    "completed_at",
+    "deleted_at",
+    "rows",
+    "columns",
+    "error_message",
+)
+
+
+class Reader:
+    """Queries the live read-model tables."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        metadata = sa.MetaData()
+        self._analyses = analyses_table(metadata)
+        self._results = results_table(metadata)
+
+    async def analysis(self, analysis_id: uuid.UUID) -> AnalysisRow | None:
+        table = self._analyses
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(sa.select(table).where(table.c.analysis_id == analysis_id))).first()
+        return from_db(AnalysisRow, row._mapping) if row is not None else None
+
+    async def result(self, analysis_id: uuid.UUID) -> ResultRow | None:
+        table = self._results
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(sa.select(table).where(table.c.analysis_id == analysis_id))).first()
+        return from_db(ResultRow, row._mapping) if row is not None else None
+
+    async def page(self, filters: ListFilters, *, limit: int, cursor: str | None = None) -> ListPage:
+        t = self._analyses
+        query = sa.select(*(t.c[name] for name in _LIST_COLUMNS))
+        if filters.status == "deleted":
+            query = query.where(t.c.deleted.is_(True))
+        else:
+            if filters.status is not None:
+                query = query.where(t.c.status == filters.status)
+            if not filters.include_deleted:
+                query = query.where(t.c.deleted.is_(False))
+        if filters.file_key is not None:
+            query = query.where(t.c.file_key == filters.file_key)
+        if filters.created_after is not None:
+            query = query.where(t.c.created_at >= utc(filters.created_after))
+        if filters.created_before is not None:
+            query = query.where(t.c.created_at < utc(filters.created_before))
+        if cursor:
+            after = decode_cursor(cursor, filters)
+            query = query.where(
+                sa.tuple_(t.c.created_at, t.c.analysis_id) < (after.created_at, after.analysis_id)
+            )
+        query = query.order_by(t.c.created_at.desc(), t.c.analysis_id.desc()).limit(limit + 1)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        items = [_item(row._mapping) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last.created_at, last.analysis_id, filters)
+        return ListPage(items=items, next_cursor=next_cursor)
+
+
+def _item(values: sa.RowMapping) -> ListItem:
+    return ListItem(
+        analysis_id=str(values["analysis_id"]),
+        file_key=values["file_key"],
+        filename=values["filename"],
+        status="deleted" if values["deleted"] else values["status"],
+        progress=values["progress"],
+        stage=values["stage"],
+        created_at=utc(values["created_at"]),
+        completed_at=utc(values["completed_at"]) if values["completed_at"] else None,
+        deleted_at=utc(values["deleted_at"]) if values["deleted_at"] else None,
+        rows=values["rows"],
+        columns=values["columns"],
+        error_message=values["error_message"],
+    )

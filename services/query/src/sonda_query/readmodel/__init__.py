@@ -1,0 +1,1 @@
+"""Read models of the query service: tables, rows, and how they are created."""
