@@ -188,7 +188,7 @@ class ValueCounts:
             ranked = sorted(self.counts.items(), key=lambda kv: -kv[1])
             return ranked[:k]
         assert self.freq is not None
-        items = self.freq.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_POSITIVES)
+        items = self.freq.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
         return [(item[0], int(item[1])) for item in items[:k]]
 
     def max_error(self) -> int:

@@ -168,6 +168,7 @@ def _one_pass(
             break
         if options.max_rows is not None and state.rows + batch.num_rows > options.max_rows:
             batch = batch.slice(0, options.max_rows - state.rows)
+            plan.info.truncated = True
         table = _prepare(batch, plan, options, overrides)
         if state.first is None:
             state.first = table.slice(0, options.sample_rows)
