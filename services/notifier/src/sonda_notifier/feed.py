@@ -37,14 +37,24 @@ class Feed:
         return self._sub is not None
 
     async def start(self) -> None:
+        last_seq = (await self._js.stream_info(self._stream)).state.last_seq
         self._sub = await self._js.subscribe(
             ALL_SUBJECTS,
             stream=self._stream,
             cb=self._on_message,
             ordered_consumer=True,
             deliver_policy=DeliverPolicy.NEW,
-            idle_heartbeat=2.0,
+            idle_heartbeat=1.0,  # a lost consumer is recreated within ~2 s of NATS coming back
         )
+        # nats-py recreates an ordered consumer from the last stream sequence it *delivered*, which
+        # is 0 until a first event arrives: a NATS restart before that would replay the whole stream
+        # to this instance. Start its bookkeeping at the stream's end instead (deliver policy NEW).
+        # (Private nats-py state; tests/notifier/test_outage.py fails if this stops working.)
+        jsi = getattr(getattr(self._sub, "_sub", None), "_jsi", None)
+        if jsi is not None and getattr(jsi, "_sseq", None) == 0:
+            jsi._sseq = last_seq
+        else:
+            log.warning("feed_resume_point_not_set", reason="nats-py internals changed")
         log.info("feed_started", stream=self._stream)
 
     async def stop(self) -> None:

@@ -21,7 +21,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from sonda_events import codec
 from sonda_events.contract import AnyEvent
-from sonda_events.errors import EventValidationError
+from sonda_events.errors import EventValidationError, SondaError
 from sonda_events.logging import get_logger
 from sonda_events.store import EventStore
 from sonda_events.subjects import STREAM_NAME, analysis_subjects
@@ -29,6 +29,14 @@ from sonda_events.subjects import STREAM_NAME, analysis_subjects
 log = get_logger(__name__)
 
 _STATUS = "Status"
+
+
+class HistoryUnavailableError(SondaError):
+    """Neither JetStream nor the event store could be read; the client should retry later."""
+
+    code = "history_unavailable"
+    status_code = 503
+    retryable = True
 
 
 class History:
@@ -52,18 +60,23 @@ class History:
     async def read(self, analysis_id: uuid.UUID, *, after_version: int = 0) -> list[AnyEvent]:
         """Events with a version above ``after_version``, in version order, one per version."""
         by_version: dict[int, AnyEvent] = {}
+        jetstream_failed = False
         try:
             for event in await self.from_jetstream(analysis_id):
                 # An event filed under another analysis' subject is not this analysis' history.
                 if event.version > after_version and event.analysis_id == analysis_id:
                     by_version.setdefault(event.version, event)
         except (nats.errors.Error, TimeoutError) as exc:
+            jetstream_failed = True
             log.warning("history_jetstream_failed", analysis_id=str(analysis_id), error=type(exc).__name__)
         oldest = min(by_version, default=None)
         if self._store is not None and (oldest is None or oldest > after_version + 1):
             for event in await self.from_store(analysis_id, after_version):
                 if oldest is None or event.version < oldest:  # JetStream wins where both have it
                     by_version.setdefault(event.version, event)
+        if jetstream_failed and not by_version:
+            # Saying "nothing happened" here could turn a NATS outage into "unknown analysis".
+            raise HistoryUnavailableError("the analysis history cannot be read right now")
         return [by_version[v] for v in sorted(by_version)]
 
     async def from_store(self, analysis_id: uuid.UUID, after_version: int) -> list[AnyEvent]:

@@ -33,6 +33,8 @@ class CloseCode:
     NORMAL = 1000
     GOING_AWAY = 1001
     INTERNAL_ERROR = 1011
+    #: The history cannot be read right now (NATS and the store unreachable): reconnect later.
+    TRY_AGAIN_LATER = 1013
     #: ``since`` or the analysis id is not well formed.
     MALFORMED = 4400
     #: Nothing is known about the analysis (neither in JetStream nor in the event store).

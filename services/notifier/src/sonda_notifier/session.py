@@ -42,7 +42,7 @@ from litestar.exceptions import WebSocketDisconnect
 from sonda_events.contract import AnyEvent
 from sonda_events.logging import get_logger
 
-from sonda_notifier.history import History
+from sonda_notifier.history import History, HistoryUnavailableError
 from sonda_notifier.hub import Hub
 from sonda_notifier.messages import PING, CloseCode, ConnectionEstablished, Outgoing, current_state, encode
 from sonda_notifier.outbox import Outbox
@@ -137,9 +137,10 @@ class Session:
     async def _resync(self) -> None:
         try:
             history = await self._history.read(self.analysis_id, after_version=self._last)
-        except Exception as exc:
-            log.warning("resync_failed", error=str(exc)[:200])
-            history = []
+        except HistoryUnavailableError:
+            # Skipping the hole would lose events for good; the client resumes with ``since``.
+            self.stop(CloseCode.TRY_AGAIN_LATER, "history unavailable, reconnect with since")
+            return
         self._merge(history)
 
     def _enqueue(self, outgoing: Outgoing) -> None:
@@ -155,7 +156,11 @@ class Session:
         deadline = time.monotonic() + self._settings.sonda_ws_unknown_grace
         since = self._since
         while True:
-            history = await self._history.read(self.analysis_id)
+            try:
+                history = await self._history.read(self.analysis_id)
+            except HistoryUnavailableError:
+                self.stop(CloseCode.TRY_AGAIN_LATER, "history unavailable, reconnect later")
+                return False
             if history or self._pending:
                 break
             # Connected before the first event: the state then was "nothing", so every event is news.
