@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from sonda.commands.doctor import doctor
+from sonda.commands.events import events
 from sonda.commands.serve import gateway, recorder, serve
 from sonda.commands.up import up
 
@@ -19,7 +21,7 @@ def cli() -> None:
     """
 
 
-for command in (up, serve, gateway, recorder):
+for command in (up, serve, gateway, recorder, events, doctor):
     cli.add_command(command)
 
 

@@ -80,7 +80,12 @@ async def wait_for_jetstream(url: str, timeout: float = 20.0) -> None:
     while asyncio.get_running_loop().time() < deadline:
         try:
             nc = await nats.connect(
-                url, connect_timeout=1, allow_reconnect=False, max_reconnect_attempts=0, error_cb=_quiet
+                url,
+                connect_timeout=1,
+                allow_reconnect=False,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.2,
+                error_cb=_quiet,
             )
         except (OSError, NatsError, TimeoutError) as exc:
             last = exc

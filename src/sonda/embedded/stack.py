@@ -140,6 +140,8 @@ class Stack:
         if not embedded_nats.port_is_free(port):
             raise UpError(f"NATS port {port} is in use; choose another with --nats-port")
         self.nats_url = f"nats://127.0.0.1:{port}"
+        # Remembered for the next start and for `sonda events tail --data-dir`.
+        (self.config.nats_dir / embedded_nats.PORT_FILE).write_text(f"{port}\n")
         await self.supervisor.start(
             ProcessSpec(
                 name="nats",

@@ -1,0 +1,1 @@
+"""``sonda doctor``: configuration and server checks."""

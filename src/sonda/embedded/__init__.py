@@ -1,0 +1,1 @@
+"""``sonda up``: the embedded deployment (NATS from its wheel, SQLite, local disk) and its supervisor."""
