@@ -10,16 +10,29 @@ import gzip
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from sonda_analyzer.engine import ProfileResult, profile_file
 
-WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+WORDS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+]
 
 
 def mixed_frame(rows: int = 4_000, seed: int = 3) -> pd.DataFrame:
@@ -37,7 +50,7 @@ def mixed_frame(rows: int = 4_000, seed: int = 3) -> pd.DataFrame:
         ["Recife", "Belém", "São Paulo", "Curitiba", "Natal"], rows, p=[0.4, 0.3, 0.15, 0.1, 0.05]
     )
     segment = np.where(score > 55, "premium", np.where(score > 45, "standard", "basic"))
-    status = rng.choice(["open", "closed", None], rows, p=[0.5, 0.3, 0.2])
+    status = rng.choice(np.array(["open", "closed", None], dtype=object), rows, p=[0.5, 0.3, 0.2])
     comment = [" ".join(rng.choice(WORDS, rng.integers(1, 8))) for _ in range(rows)]
     active = rng.random(rows) < 0.35
     start = np.datetime64("2023-01-01T00:00:00")
@@ -122,7 +135,8 @@ def write_text(tmp_path: Path) -> Callable[..., Path]:
     return _write
 
 
-def column(result: ProfileResult, name: str):  # type: ignore[no-untyped-def]
+def column(result: ProfileResult, name: str) -> Any:
+    """The named column's profile (typed loosely: tests read optional blocks directly)."""
     found = [c for c in result.columns if c.name == name]
     assert found, f"no column {name!r} in {[c.name for c in result.columns]}"
     return found[0]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from sonda_analyzer.engine import (
     EmptyFileError,
     EncodingError,

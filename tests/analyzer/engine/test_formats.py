@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from sonda_analyzer.engine import profile_file
+
 from tests.analyzer.engine.conftest import SUFFIX, column, mixed_frame, write
 
 FORMATS = ["csv", "tsv", "csv.gz", "zip", "json", "jsonl", "parquet", "xlsx"]

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
-
 from sonda_analyzer.engine import ProfileResult, profile_table
+
 from tests.analyzer.engine.conftest import column
 
 NUMERIC = ["age", "income", "score", "noisy", "visits", "temp"]

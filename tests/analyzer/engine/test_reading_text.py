@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from sonda_analyzer.engine import profile_file
+
 from tests.analyzer.engine.conftest import column
 
 

@@ -3,6 +3,7 @@ configurable thresholds, and progress reporting."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import threading
@@ -14,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-
 from sonda_analyzer.engine import (
     SCHEMA_VERSION,
     ProfileResult,
@@ -68,7 +68,7 @@ def test_result_is_strict_json_with_required_keys(mixed_result: ProfileResult) -
 def test_nan_and_infinity_never_reach_the_json() -> None:
     df = pd.DataFrame({"x": [np.inf, -np.inf, np.nan, 1.0], "y": [np.inf] * 4})
     result = profile_table(pa.Table.from_pandas(df, preserve_index=False))
-    doc = json.loads(encode_result(result), parse_constant=lambda t: pytest.fail(t))
+    doc = json.loads(encode_result(result), parse_constant=pytest.fail)
     y = doc["columns"][1]
     assert y["stats"]["infinite"] == 4 and y["stats"]["mean"] is None
     assert doc["sample"]["rows"][0] == [None, None]
@@ -141,7 +141,7 @@ def test_reporter_sends_a_heartbeat_while_one_step_runs() -> None:
         reporter.update(10, "reading", "a long parse", force=True)
         time.sleep(0.4)  # one long step without updates
         reporter.update(11, "reading", "still")  # throttled: under 5 points, within the interval
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(times) >= 5 and max(gaps) < 0.2
 
 

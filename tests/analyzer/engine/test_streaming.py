@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from sonda_analyzer.engine import ProfileResult, profile_file
-from sonda_analyzer.engine.result import Approximation
+from sonda_analyzer.engine.result import Approximation, Matrix
 from sonda_analyzer.engine.rowhash import DuplicateCounter
+
 from tests.analyzer.engine.conftest import column
 
 ROWS = 90_000
@@ -27,7 +27,11 @@ def stream_frame() -> pd.DataFrame:
         "normal": rng.normal(0, 5, n),
         "ints": rng.integers(-20, 200, n),
         "zeros": np.where(rng.random(n) < 0.4, 0.0, rng.exponential(2, n)),
-        "city": rng.choice(["a", "b", "c", "d", "e", None], n, p=[0.3, 0.25, 0.2, 0.15, 0.05, 0.05]),
+        "city": rng.choice(
+            np.array(["a", "b", "c", "d", "e", None], dtype=object),
+            n,
+            p=[0.3, 0.25, 0.2, 0.15, 0.05, 0.05],
+        ),
         "level": rng.choice(["low", "mid", "high"], n),
         "code": [f"K{v}" for v in rng.integers(0, 200_000, n)],  # beyond the exact cap
         "note": [" ".join(rng.choice(["ok", "late", "good", "bad"], rng.integers(1, 5))) for _ in range(n)],
@@ -144,7 +148,7 @@ def test_distinct_and_top_values_within_bounds(
 def test_correlations(pair: tuple[pd.DataFrame, ProfileResult, ProfileResult]) -> None:
     _, exact, streamed = pair
 
-    def as_frame(m):  # type: ignore[no-untyped-def]
+    def as_frame(m: Matrix) -> pd.DataFrame:
         return pd.DataFrame(m.matrix, index=m.columns, columns=m.columns, dtype=float)
 
     ep, sp = as_frame(exact.correlations.pearson), as_frame(streamed.correlations.pearson)

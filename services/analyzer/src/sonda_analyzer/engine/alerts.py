@@ -22,7 +22,7 @@ from sonda_analyzer.engine.result import (
 
 def _alert(
     kind: str, column: str | None, value: float | None, severity: Severity, message: str,
-    columns: list[str] | None = None,
+    *, columns: list[str] | None = None,
 ) -> Alert:  # fmt: skip
     return Alert(
         type=kind,

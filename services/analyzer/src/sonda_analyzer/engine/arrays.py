@@ -41,6 +41,7 @@ def primitive(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     t = arr.type
     if pa.types.is_boolean(t):
         return primitive(pc.cast(arr, pa.uint8())).astype(bool)
+    dtype: np.dtype[np.generic]
     if pa.types.is_timestamp(t) or pa.types.is_date64(t) or pa.types.is_duration(t):
         dtype = np.dtype(np.int64)
     elif pa.types.is_date32(t):

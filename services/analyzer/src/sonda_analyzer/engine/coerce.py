@@ -92,7 +92,7 @@ def coerce(
     else:
         if not pa.types.is_string(t):
             a = _to_text(a)
-        forced = target
+        forced = "text" if target == "text" else "identifier" if target == "identifier" else "categorical"
     return a, forced, before - (len(a) - a.null_count)
 
 

@@ -38,7 +38,6 @@ def average_ranks(x: Floats) -> Floats:
 def pearson_matrix(x: Floats) -> Floats:
     """Pairwise-complete Pearson correlations of the columns of ``x`` (NaN = missing)."""
     present = ~np.isnan(x)
-    k = x.shape[1]
     if present.all():
         centered = x - x.mean(axis=0)
         cov = centered.T @ centered
@@ -109,8 +108,8 @@ def spearman_matrix(x: Floats, pool: Executor | None = None) -> Floats:
         return _pair_r(ri, rj)
 
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k) if not (complete[i] and complete[j])]
-    for (i, j), r in zip(pairs, _map(pool, pair, pairs), strict=True):
-        out[i, j] = out[j, i] = r
+    for (i, j), rho in zip(pairs, _map(pool, pair, pairs), strict=True):
+        out[i, j] = out[j, i] = rho
     for i in range(k):
         out[i, i] = 1.0 if counts[i] >= 2 else np.nan
     return out

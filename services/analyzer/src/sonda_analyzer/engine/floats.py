@@ -57,7 +57,7 @@ def skewness(m2: float, m3: float, n: int) -> float:
         return math.nan
     if m2 <= 0:
         return 0.0
-    return (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5)
+    return float((n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5))
 
 
 def kurtosis(m2: float, m4: float, n: int) -> float:

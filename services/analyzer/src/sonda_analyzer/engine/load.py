@@ -14,7 +14,7 @@ from sonda_analyzer.engine.progress import ProgressReporter
 from sonda_analyzer.engine.read_csv import CsvState, csv_dialect, read_csv_table, reread_encoding
 from sonda_analyzer.engine.read_excel import read_excel
 from sonda_analyzer.engine.read_json import read_json_array, read_jsonl
-from sonda_analyzer.engine.source import Source
+from sonda_analyzer.engine.source import CountingReader, Source
 
 
 @dataclass(slots=True)
@@ -96,13 +96,13 @@ def _load_csv(
     return table
 
 
-def _load_parquet(source: Source, reader: pa.NativeFile | object) -> pa.Table:
+def _load_parquet(source: Source, reader: CountingReader) -> pa.Table:
     try:
         if source.compression is None:
-            reader.close()  # type: ignore[attr-defined]
+            reader.close()
             return pq.read_table(source.path)
-        with reader:  # type: ignore[attr-defined]
-            data = reader.read()  # type: ignore[attr-defined]
+        with reader:
+            data = reader.read()
         return pq.read_table(pa.BufferReader(data))
     except (pa.ArrowInvalid, OSError) as exc:
         raise ParseError(f"the Parquet file cannot be read: {exc}") from None

@@ -93,11 +93,11 @@ def profile_numeric(name: str, arr: pa.ChunkedArray, rows: int, bins: int, seman
     is_int = pa.types.is_integer(arr.type)
     hints = list(semantic)
     col_type = "numeric"
-    if is_int and count and distinct == count and missing == 0 and count > 1:
-        # A complete, strictly increasing run of unique integers numbers the rows: an identifier.
-        if bool(np.all(np.diff(x) > 0)):
-            col_type = "identifier"
-            hints.append("sequential")
+    # A complete, strictly increasing run of unique integers numbers the rows: an identifier.
+    unique_complete = is_int and count > 1 and distinct == count and missing == 0
+    if unique_complete and bool(np.all(np.diff(x) > 0)):
+        col_type = "identifier"
+        hints.append("sequential")
     if stats is not None and distinct == 2 and stats.min == 0 and stats.max == 1:
         hints.append("binary")
     profile = ColumnProfile(

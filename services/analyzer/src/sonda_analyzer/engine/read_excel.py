@@ -60,10 +60,8 @@ def read_excel(
         return pa.table({}), set(), chosen
     width = max(len(r) for r in rows)
     first = rows[0]
-    if header_row == "auto":
-        use_header = _looks_like_header(first, rows[1:])
-    else:
-        use_header = header_row != "none"
+    auto = header_row == "auto"
+    use_header = _looks_like_header(first, rows[1:]) if auto else header_row != "none"
     names_row: list[Any] = list(first) if use_header else []
     body = rows[1:] if use_header else rows
     names_row = names_row + [None] * (width - len(names_row))

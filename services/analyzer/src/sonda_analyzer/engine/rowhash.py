@@ -25,7 +25,8 @@ def splitmix(h: np.ndarray) -> np.ndarray:
     h = h * U64(0xBF58476D1CE4E5B9)
     h = h ^ (h >> U64(27))
     h = h * U64(0x94D049BB133111EB)
-    return h ^ (h >> U64(31))
+    out: np.ndarray = h ^ (h >> U64(31))
+    return out
 
 
 def string_hashes(values: list[str]) -> list[int]:

@@ -123,7 +123,7 @@ class DistinctNumbers:
         if self.values is not None:
             return len(self.values)
         assert self.hll is not None
-        return round(self.hll.get_estimate())
+        return round(float(self.hll.get_estimate()))
 
 
 @dataclass(slots=True)
@@ -151,7 +151,8 @@ class ValueCounts:
 
     def add_sketch(self, repeated: list[str], repeated_counts: list[int], hashes: list[int]) -> None:
         """A chunk after the switch: values it holds at least twice, and every value's hash."""
-        assert self.freq is not None and self.hll is not None
+        assert self.freq is not None
+        assert self.hll is not None
         update_hll = self.hll.update
         for h in hashes:
             update_hll(h)
@@ -181,7 +182,7 @@ class ValueCounts:
         if self.counts is not None:
             return len(self.counts)
         assert self.hll is not None
-        return round(self.hll.get_estimate())
+        return round(float(self.hll.get_estimate()))
 
     def top(self, k: int) -> list[tuple[str, int]]:
         if self.counts is not None:

@@ -22,6 +22,7 @@ _DOT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+$")
 _COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+$")
 _DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 _COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_AMBIGUOUS = re.compile(r"[+-]?\d{1,3}[.,]\d{3}")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$|^[+-]?\d{1,3}([.,]\d{3})+([.,]\d+)?$")
 _DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?")
 _BOOL = frozenset({"true", "false", "yes", "no", "sim", "não", "nao", "t", "f"})
@@ -178,17 +179,12 @@ def detect_decimal(records: list[list[str]], prefer_comma: bool = False) -> str:
     for row in records:
         for cell in row:
             value = cell.strip()
+            if _AMBIGUOUS.fullmatch(value):
+                continue  # "1.234" or "1,234" alone could be either: no vote
             if _COMMA_DECIMAL.match(value) or _DOT_THOUSANDS.match(value):
-                # "1.234" alone could be either; it votes for nothing.
-                if not re.fullmatch(r"[+-]?\d{1,3}\.\d{3}", value) and not re.fullmatch(
-                    r"[+-]?\d{1,3},\d{3}", value
-                ):
-                    comma += 1
+                comma += 1
             elif _DOT_DECIMAL.match(value) or _COMMA_THOUSANDS.match(value):
-                if not re.fullmatch(r"[+-]?\d{1,3}\.\d{3}", value) and not re.fullmatch(
-                    r"[+-]?\d{1,3},\d{3}", value
-                ):
-                    dot += 1
+                dot += 1
     return "," if comma > dot or (prefer_comma and comma == dot) else "."
 
 

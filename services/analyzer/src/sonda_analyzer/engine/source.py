@@ -7,12 +7,12 @@ a look at the content, in that order, so a misnamed file is still read correctly
 from __future__ import annotations
 
 import gzip
-import zlib
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Literal
+from typing import IO, BinaryIO, Literal, cast
 
 import msgspec
 
@@ -54,7 +54,7 @@ HEAD_BYTES = 1 << 20
 class CountingReader(io.RawIOBase):
     """A read-only stream that counts the bytes taken from the file beneath (for progress)."""
 
-    def __init__(self, inner: BinaryIO, raw: BinaryIO) -> None:
+    def __init__(self, inner: IO[bytes], raw: IO[bytes]) -> None:
         self._inner = inner
         self._raw = raw
 
@@ -97,7 +97,7 @@ class Source:
         """A fresh stream of the (decompressed) content."""
         raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by CountingReader
         if self.compression == "gzip":
-            return CountingReader(gzip.GzipFile(fileobj=raw, mode="rb"), raw)
+            return CountingReader(cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")), raw)
         if self.compression == "zip":
             archive = zipfile.ZipFile(raw)
             assert self.member is not None
@@ -109,7 +109,7 @@ class Source:
             return _read_up_to(stream, size)
 
 
-def _read_up_to(stream: BinaryIO | CountingReader, size: int) -> bytes:
+def _read_up_to(stream: IO[bytes] | CountingReader, size: int) -> bytes:
     chunks: list[bytes] = []
     left = size
     while left > 0:

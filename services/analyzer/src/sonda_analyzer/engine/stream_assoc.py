@@ -146,7 +146,7 @@ class StreamAssociations:
         ratios = [
             CorrelationRatio(
                 numeric=self.numeric[i], categorical=self.categorical[j], value=self._ratio(i, j)
-            )  # fmt: skip
+            )
             for i in num
             for j in cat
         ]

@@ -139,7 +139,7 @@ class NumericAcc:
                 iqr = qs[4] - qs[2]
                 cdf = sketch.get_cdf([qs[2] - 1.5 * iqr, qs[4] + 1.5 * iqr])  # type: ignore[attr-defined]
                 outliers = round(n * (cdf[0] + 1.0 - cdf[1]))
-                mad = mad_from_sketch(sketch, median, self.hi - self.lo)  # type: ignore[arg-type]
+                mad = mad_from_sketch(sketch, median, self.hi - self.lo)
                 bins = max(1, min(s.bins, distinct))
                 edges = _edges(self.lo, self.hi, bins)
                 histogram = Histogram(
@@ -265,7 +265,9 @@ class StringAcc:
         if not self.counts.exact:
             approx.update({"distinct", "top_values"})
         hints = list(dict.fromkeys([*self.extra_hints, *(self.hints or [])]))
-        col_type = string_type(count, distinct, self.head_words, self.head_length, hints, s.thresholds)
+        col_type = string_type(
+            count, distinct, self.head_words, self.head_length, hints=hints, thresholds=s.thresholds
+        )
         words_mean = self.words_sum / count if count and self.words_counted else None
         entropy = imbalance = None
         if self.counts.counts is not None:

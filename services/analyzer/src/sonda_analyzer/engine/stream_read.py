@@ -31,7 +31,7 @@ _CSV_COLUMN = re.compile(r"CSV column #(\d+): CSV conversion error to (\w+)")
 _JSON_COLUMN = re.compile(r"Column\(/([^/)]+)[^)]*\) changed from (\w+) to (\w+)")
 
 
-class TypeConflict(Exception):  # noqa: N818 - a signal to restart, not an error for callers
+class TypeConflict(Exception):
     """A later chunk holds a value the column's type cannot; restart with ``new_type``."""
 
     def __init__(self, column: str, new_type: pa.DataType) -> None:

@@ -156,13 +156,15 @@ def _one_pass(
     options: ProfileOptions,
     overrides: dict[str, pa.DataType],
     reporter: ProgressReporter,
+    *,
     file_size: int,
     dups: DuplicateCounter,
 ) -> _Pass:
     state = _Pass()
     settings_thresholds = options.thresholds
     batches, reader = plan.open_batches({**plan.types, **overrides})
-    for batch in batches:
+    for chunk in batches:
+        batch = chunk
         if options.max_rows is not None and state.rows >= options.max_rows:
             plan.info.truncated = True
             break
@@ -224,7 +226,7 @@ def profile_streaming(
     for _ in range(_MAX_RESTARTS):
         dups = DuplicateCounter(budget_bytes // 4)
         try:
-            state = _one_pass(plan, options, overrides, reporter, source.file_size, dups)
+            state = _one_pass(plan, options, overrides, reporter, file_size=source.file_size, dups=dups)
             break
         except TypeConflict as conflict:
             overrides[conflict.column] = conflict.new_type

@@ -137,7 +137,7 @@ def semantic_hints(
 
 
 def string_type(
-    count: int, distinct: int, words_mean: float, length_mean: float, hints: list[str],
+    count: int, distinct: int, words_mean: float, length_mean: float, *, hints: list[str],
     thresholds: AlertThresholds,
 ) -> ColumnType:  # fmt: skip
     if count == 0:
@@ -174,8 +174,9 @@ def profile_strings(
     head_total = float(head_counts.sum()) or 1.0
     head_length = float((primitive(pc.utf8_length(head)) * head_counts).sum())
     col_type = forced or string_type(
-        count, distinct, mean_words(head, head_counts), head_length / head_total, hints, thresholds
-    )
+        count, distinct, mean_words(head, head_counts), head_length / head_total,
+        hints=hints, thresholds=thresholds,
+    )  # fmt: skip
     text = text_figures(enc.values, enc.counts, with_words=col_type in ("text", "categorical"))
     profile = ColumnProfile(
         name=name,

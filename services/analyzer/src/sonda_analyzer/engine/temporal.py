@@ -25,10 +25,10 @@ def as_timestamps(arr: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, bool]:
 
 
 def iso(value: int, unit: str, *, date_only: bool, tz: str | None) -> str:
-    stamp = np.datetime64(int(value), unit)
+    stamp = np.array([int(value)], dtype=f"datetime64[{unit}]")
     if date_only:
-        return str(np.datetime_as_string(stamp, unit="D"))
-    text = str(np.datetime_as_string(stamp, unit=unit if unit != "s" else "s"))
+        return str(np.datetime_as_string(stamp, unit="D")[0])
+    text = str(np.datetime_as_string(stamp)[0])
     return text + "+00:00" if tz else text
 
 
