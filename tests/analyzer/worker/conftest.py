@@ -68,7 +68,7 @@ async def nc(private_nats: NatsServer) -> AsyncIterator[NatsClient]:
 
 @pytest.fixture(scope="session")
 def big_csv(tmp_path_factory: pytest.TempPathFactory) -> BigFile:
-    rows = 2_000_000
+    rows = 1_200_000
     rng = np.random.default_rng(2024)
     columns = {
         "amount": rng.normal(250.0, 80.0, rows),

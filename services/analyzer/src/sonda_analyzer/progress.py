@@ -1,7 +1,8 @@
-"""Progress events, throttled: at least every second or every 5 %, never a flood.
+"""Progress events, throttled: at least every second, every 5 % or at each new stage, never a flood.
 
 The engine already reports at that pace (with a heartbeat while one long step runs); this side
-drops what comes faster, so a burst of updates becomes one event. Each published update is an
+drops what comes faster, so a burst of updates becomes one event, but a new stage (reading,
+profiling, correlations, ...) is always shown at once. Each published update is an
 ``AnalysisProgress`` appended with the analysis' next version, so a conflict here means another
 worker got ahead and stops this analysis.
 """
@@ -29,6 +30,7 @@ class ProgressPublisher:
         self._min_step = min_step
         self._last_at = float("-inf")
         self._last_progress = -100.0
+        self._last_stage = ""
         self.published = 0
 
     async def __call__(self, update: Progress, *, force: bool = False) -> None:
@@ -37,10 +39,14 @@ class ProgressPublisher:
         flight = self._flight
         flight.stage, flight.progress, flight.rows_done = update.stage, progress, update.rows_done
         now = time.monotonic()
-        due = now - self._last_at >= self._interval_s or progress - self._last_progress >= self._min_step
+        due = (
+            now - self._last_at >= self._interval_s
+            or progress - self._last_progress >= self._min_step
+            or update.stage != self._last_stage
+        )
         if not (force or due):
             return
-        self._last_at, self._last_progress = now, progress
+        self._last_at, self._last_progress, self._last_stage = now, progress, update.stage
         await self._writer.emit(
             AnalysisProgress,
             ProgressData(
