@@ -97,3 +97,13 @@ async def test_stored_v1_event_is_upcast_on_read(store: EventStore) -> None:
     assert recorded.event.data.requested_by == "anonymous"
     assert recorded.event.occurred_at == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert recorded.stream_sequence is None
+
+
+def test_head_constant_matches_the_migration_scripts() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from sonda_events.store.migrate import HEAD, MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD

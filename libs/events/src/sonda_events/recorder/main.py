@@ -32,16 +32,37 @@ class RecorderSettings(CommonSettings, kw_only=True):
 
     #: Most events stored per transaction (and fetched per pull request).
     recorder_batch_size: Annotated[int, Meta(ge=1, le=5000)] = 500
+    #: Seconds before JetStream redelivers a message a recorder fetched but never acked: after a
+    #: crash, that is how long the events the dead instance held take to come back.
+    recorder_ack_wait_s: Annotated[float, Meta(ge=1, le=600)] = 10.0
 
 
-def build_recorder(store: EventStore, nc: NatsClient, *, batch_size: int = 500) -> Recorder:
-    """The recorder over one NATS connection; the query service calls this inside its process."""
+def build_recorder(
+    store: EventStore,
+    nc: NatsClient,
+    *,
+    batch_size: int = 500,
+    ack_wait_s: float = 10.0,
+    fetch_timeout: float = 1.0,
+) -> Recorder:
+    """The recorder over one NATS connection; the query service calls this inside its process.
+
+    ``fetch_timeout`` bounds how long a stop waits for the pull in flight.
+    """
     js = nc.jetstream()
-    consumer = PullConsumer(js, recorder_consumer_config(), dead_letters=StoreDeadLetterSink(store))
-    return Recorder(store, nc, consumer, batch_size=batch_size)
+    consumer = PullConsumer(
+        js, recorder_consumer_config(ack_wait_s=ack_wait_s), dead_letters=StoreDeadLetterSink(store)
+    )
+    # Parked gaps must go back (nak) well before JetStream would redeliver them anyway.
+    gap_hold_s = min(2.0, ack_wait_s / 3)
+    return Recorder(
+        store, nc, consumer, batch_size=batch_size, fetch_timeout=fetch_timeout, gap_hold_s=gap_hold_s
+    )
 
 
-def build_dead_letter_copier(store: EventStore, nc: NatsClient) -> DeadLetterCopier:
+def build_dead_letter_copier(
+    store: EventStore, nc: NatsClient, *, fetch_timeout: float = 1.0
+) -> DeadLetterCopier:
     js = nc.jetstream()
     consumer = PullConsumer(
         js,
@@ -49,7 +70,7 @@ def build_dead_letter_copier(store: EventStore, nc: NatsClient) -> DeadLetterCop
         dead_letters=StoreDeadLetterSink(store),
         stream=DEAD_LETTER_STREAM,
     )
-    return DeadLetterCopier(store, consumer)
+    return DeadLetterCopier(store, consumer, fetch_timeout=fetch_timeout)
 
 
 async def run(settings: RecorderSettings, stop: asyncio.Event) -> None:
@@ -62,7 +83,9 @@ async def run(settings: RecorderSettings, stop: asyncio.Event) -> None:
     nc = await connect_nats(settings.nats_url, name="sonda-recorder")
     try:
         await provision(nc.jetstream())
-        recorder = build_recorder(store, nc, batch_size=settings.recorder_batch_size)
+        recorder = build_recorder(
+            store, nc, batch_size=settings.recorder_batch_size, ack_wait_s=settings.recorder_ack_wait_s
+        )
         copier = build_dead_letter_copier(store, nc)
         log.info("recorder_started", nats_url=settings.nats_url)
         await asyncio.gather(recorder.run(stop), copier.run(stop))

@@ -48,6 +48,10 @@ class RecorderStats(msgspec.Struct, kw_only=True):
     store_failures: int = 0
 
 
+_MIN_RETRY_S = 0.01
+_MAX_RETRY_S = 0.2
+
+
 @dataclass
 class _Parked:
     delivery: Delivery
@@ -73,10 +77,13 @@ class Recorder:
         self._consumer = consumer
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
-        #: A version that stays missing this many deliveries is dead-lettered (≈ 8 min of retries).
+        #: A version that stays missing this many deliveries is dead-lettered (≈ 3 min of retries).
         self._max_gap_deliveries = max_gap_deliveries
         self._gap_hold_s = gap_hold_s
         self._parked: list[_Parked] = []
+        self._park_limit = 4 * batch_size
+        #: How soon parked messages are tried again: short while retries make progress.
+        self._retry_interval = _MIN_RETRY_S
         self.stats = RecorderStats()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -85,15 +92,7 @@ class Recorder:
         batches: asyncio.Queue[list[Msg] | None] = asyncio.Queue(maxsize=1)
         fetcher = asyncio.create_task(self._fetch(batches, stop))
         try:
-            while True:
-                msgs: list[Msg] | None = []
-                if self._parked:  # do not wait long for new messages while some are parked
-                    with contextlib.suppress(TimeoutError):
-                        msgs = await asyncio.wait_for(batches.get(), timeout=0.02)
-                else:
-                    msgs = await batches.get()
-                if msgs is None:
-                    break
+            while (msgs := await self._next_batch(batches)) is not None:
                 try:
                     await self._handle(msgs)
                 except Exception:
@@ -107,6 +106,22 @@ class Recorder:
                 await fetcher
             await self._release_parked()
             await self._consumer.close()
+
+    async def _next_batch(self, batches: asyncio.Queue[list[Msg] | None]) -> list[Msg] | None:
+        """The next fetched batch (None: stopping), or [] to retry only the parked messages.
+
+        With many messages parked, no new ones are taken (a bound on memory and on work per retry);
+        parked ones leave within ``gap_hold_s`` either way, so this never waits forever.
+        """
+        if not self._parked:
+            return await batches.get()
+        if len(self._parked) >= self._park_limit:
+            await asyncio.sleep(self._retry_interval)
+            return []
+        try:
+            return await asyncio.wait_for(batches.get(), timeout=self._retry_interval)
+        except TimeoutError:
+            return []
 
     async def _fetch(self, batches: asyncio.Queue[list[Msg] | None], stop: asyncio.Event) -> None:
         try:
@@ -154,12 +169,17 @@ class Recorder:
                 self._parked.append(_Parked(delivery, first_seen))
             else:
                 await self._settle(delivery, outcome)
-        # Bound memory (and ack-pending slots) held by parked messages.
-        overflow = len(self._parked) - 4 * self._batch_size
-        if overflow > 0:
-            for item in self._parked[:overflow]:
+        if any(outcome.status == "stored" for outcome in outcomes):
+            self._retry_interval = _MIN_RETRY_S
+        else:
+            self._retry_interval = min(_MAX_RETRY_S, self._retry_interval * 2)
+        # A last bound on memory held by parked messages: hand back the newest, as the oldest are
+        # the versions most likely to fill the gaps next.
+        limit = 2 * self._park_limit
+        if len(self._parked) > limit:
+            for item in self._parked[limit:]:
                 await self._settle(item.delivery, RecordOutcome(status="gap"))
-            del self._parked[:overflow]
+            del self._parked[limit:]
         self.stats.batches += 1
         try:
             await self._nc.flush(timeout=5)
@@ -196,7 +216,7 @@ class Recorder:
             await msg.ack()
         elif outcome.status == "gap" and delivery.num_delivered < self._max_gap_deliveries:
             self.stats.gaps += 1
-            await msg.nak(delay=retry_delay(delivery.num_delivered, base=0.1, cap=5.0))
+            await msg.nak(delay=retry_delay(delivery.num_delivered, base=0.25, cap=2.0))
         elif outcome.status == "gap":
             await self._dead_letter(
                 delivery,

@@ -9,20 +9,29 @@ takes its one write lock (``BEGIN IMMEDIATE``) for the same effect.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection
+import sqlalchemy as sa
+from sqlalchemy import Connection, exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sonda_events.store.dialects import WRITE_OPTION, take_migration_lock
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: Own version table, so read-model migrations of other packages can share the database.
 VERSION_TABLE = "sonda_events_alembic_version"
+#: The newest revision under ``migrations/versions`` (a test keeps the two in step). Knowing it lets a
+#: start skip Alembic entirely when the schema is already there.
+HEAD = "0001"
 
 
 def _alembic_config(connection: Connection) -> Config:
+    # Imported here: Alembic costs a third of a second at start, and only migrations need it.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -30,6 +39,8 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     command.upgrade(_alembic_config(connection), revision)
 
 
@@ -42,9 +53,25 @@ def _current(connection: Connection) -> str | None:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; a no-op when it is already there."""
+    if revision == "head" and await _stored_revision(engine) == HEAD:
+        return
     async with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
         await take_migration_lock(conn)
         await conn.run_sync(_upgrade, revision)
+
+
+async def _stored_revision(engine: AsyncEngine) -> str | None:
+    """The version table's revision without Alembic; None when the table does not exist yet."""
+    try:
+        async with engine.connect() as conn:
+            result = await conn.scalar(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
+    except exc.ProgrammingError:  # Postgres: undefined table
+        return None
+    except exc.OperationalError as error:  # SQLite: "no such table"; anything else is real
+        if "no such table" in str(error):
+            return None
+        raise
+    return str(result) if result is not None else None
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
