@@ -89,7 +89,7 @@ def gateway(
     Each service URL defaults to http://127.0.0.1 on that service's default port. Request bodies
     and WebSockets are streamed through, never buffered.
     """
-    from sonda.gateway import Gateway, GatewaySettings
+    from sonda.gateway.app import Gateway, GatewaySettings
 
     given = {
         "sonda_ingest_url": ingest_url,

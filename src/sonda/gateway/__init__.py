@@ -1,17 +1,9 @@
-"""One origin for the web page and the services: the route table and the ASGI gateway that applies it."""
+"""One origin for the web page and the services.
 
-from sonda.gateway.app import Gateway, GatewaySettings, create_app
+``routes`` holds the route table (the single source of truth, light to import); ``app`` holds the
+ASGI gateway that applies it (imported only by the process that serves it).
+"""
+
 from sonda.gateway.routes import DEFAULT_PORTS, ROUTES, SEED_PATHS, SERVICES, Route, Service, route_for
 
-__all__ = [
-    "DEFAULT_PORTS",
-    "ROUTES",
-    "SEED_PATHS",
-    "SERVICES",
-    "Gateway",
-    "GatewaySettings",
-    "Route",
-    "Service",
-    "create_app",
-    "route_for",
-]
+__all__ = ["DEFAULT_PORTS", "ROUTES", "SEED_PATHS", "SERVICES", "Route", "Service", "route_for"]

@@ -1,0 +1,1 @@
+"""A Python client of the one origin, used by ``sonda analyze``."""
