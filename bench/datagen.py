@@ -17,10 +17,35 @@ import pyarrow.csv as pacsv
 
 CITIES = [f"City {i:02d}" for i in range(60)]
 STATES = ["SP", "RJ", "MG", "BA", "PR", "RS", "PE", "CE", "PA", "SC", "GO", "MA", "AM", "ES"]
-WORDS = (
-    "data profile column value missing report fast quality sample table file number text "
-    "date city price order customer product review great bad ok delivery late early good"
-).split()
+WORDS = [
+    "data",
+    "profile",
+    "column",
+    "value",
+    "missing",
+    "report",
+    "fast",
+    "quality",
+    "sample",
+    "table",
+    "file",
+    "number",
+    "text",
+    "date",
+    "city",
+    "price",
+    "order",
+    "customer",
+    "product",
+    "review",
+    "great",
+    "bad",
+    "ok",
+    "delivery",
+    "late",
+    "early",
+    "good",
+]
 
 
 def _with_nulls(arr: pa.Array, rng: np.random.Generator, share: float) -> pa.Array:

@@ -24,15 +24,51 @@ R = TypeVar("R")
 
 def average_ranks(x: Floats) -> Floats:
     """Ranks 1..n with ties given their average rank (scipy.stats.rankdata "average")."""
-    n = len(x)
-    order = np.argsort(x, kind="quicksort")
-    s = x[order]
-    change = np.flatnonzero(s[1:] != s[:-1]) + 1
-    starts = np.concatenate(([0], change))
-    ends = np.concatenate((change, [n]))
-    ranks = np.empty(n, dtype=np.float64)
-    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
-    return ranks
+    return RankBasis.of(x, np.ones(len(x), dtype=bool)).ranks(None)
+
+
+class RankBasis:
+    """One column sorted once; average ranks over any subset of its rows then cost O(n).
+
+    A pair of columns needs ranks among the rows both have values in. Instead of sorting again
+    for every pair, the subset's ranks come from the full order: a cumulative count of kept rows
+    gives each tie group its new first rank.
+    """
+
+    def __init__(self, order: np.ndarray, starts: np.ndarray, sizes: np.ndarray, rows: int) -> None:
+        self.order = order  # row indices of the present values, sorted by value
+        self.starts = starts  # first sorted position of each group of equal values
+        self.sizes = sizes  # length of each group
+        self.rows = rows
+
+    @classmethod
+    def of(cls, x: Floats, present: np.ndarray) -> RankBasis:
+        rows = np.flatnonzero(present)
+        values = x[rows]
+        order = np.argsort(values, kind="quicksort")
+        ordered = values[order]
+        change = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        starts = np.concatenate(([0], change))
+        sizes = np.diff(np.concatenate((starts, [len(ordered)])))
+        return cls(rows[order], starts, sizes, len(x))
+
+    def ranks(self, keep_rows: np.ndarray | None) -> Floats:
+        """Average ranks (1-based) among the rows where ``keep_rows`` is True (all when None),
+        as a full-length array with NaN elsewhere."""
+        out = np.full(self.rows, np.nan)
+        if keep_rows is None:
+            avg = self.starts + (self.sizes + 1) / 2.0
+            out[self.order] = np.repeat(avg, self.sizes)
+            return out
+        kept = keep_rows[self.order]
+        cumulative = np.cumsum(kept)
+        ends = self.starts + self.sizes - 1
+        before = np.where(self.starts > 0, cumulative[self.starts - 1], 0)
+        in_group = cumulative[ends] - before
+        avg = before + (in_group + 1) / 2.0
+        ranked = np.repeat(avg, self.sizes)
+        out[self.order[kept]] = ranked[kept]
+        return out
 
 
 def pearson_matrix(x: Floats) -> Floats:
@@ -81,30 +117,24 @@ def _pair_r(a: Floats, b: Floats) -> float:
 
 
 def spearman_matrix(x: Floats, pool: Executor | None = None) -> Floats:
-    """Pairwise-complete Spearman: Pearson of average ranks among the rows both columns share.
-
-    Each column is ranked once over its own values; a pair re-ranks a column only when the other
-    column's gaps remove some of its rows.
-    """
+    """Pairwise-complete Spearman: Pearson of average ranks among the rows both columns share."""
     present = ~np.isnan(x)
     k = x.shape[1]
     counts = present.sum(axis=0)
-    ranks = np.full(x.shape, np.nan)
-    columns = [x[present[:, j], j] for j in range(k)]
-    for j, r in enumerate(_map(pool, average_ranks, columns)):
-        ranks[present[:, j], j] = r
+    bases = _map(pool, lambda j: RankBasis.of(x[:, j], present[:, j]), list(range(k)))
     complete = counts == len(x)
     out = np.full((k, k), np.nan)
     full = np.flatnonzero(complete)
     if len(full):
-        out[np.ix_(full, full)] = pearson_matrix(ranks[:, full])
+        ranks = np.column_stack([bases[j].ranks(None) for j in full])
+        out[np.ix_(full, full)] = pearson_matrix(ranks)
+        del ranks
 
     def pair(ij: tuple[int, int]) -> float:
         i, j = ij
         both = present[:, i] & present[:, j]
-        n_both = int(both.sum())
-        ri = ranks[both, i] if n_both == counts[i] else average_ranks(x[both, i])
-        rj = ranks[both, j] if n_both == counts[j] else average_ranks(x[both, j])
+        ri = bases[i].ranks(both)[both]
+        rj = bases[j].ranks(both)[both]
         return _pair_r(ri, rj)
 
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k) if not (complete[i] and complete[j])]
