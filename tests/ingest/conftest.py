@@ -93,14 +93,14 @@ async def analysis_events(
     js: JetStreamContext, analysis_id: uuid.UUID
 ) -> list[tuple[AnyEvent, dict[str, str]]]:
     """Every event of one analysis on the bus, in order, with its NATS headers."""
+    expected = await stream_messages(js, analysis_subjects(analysis_id))
+    if expected == 0:
+        return []
     sub = await js.subscribe(analysis_subjects(analysis_id), ordered_consumer=True)
     found: list[tuple[AnyEvent, dict[str, str]]] = []
     try:
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=0.5)
-            except nats.errors.TimeoutError:
-                break
+        for _ in range(expected):
+            msg = await sub.next_msg(timeout=5)
             found.append((codec.decode(msg.data), dict(msg.headers or {})))
     finally:
         await sub.unsubscribe()

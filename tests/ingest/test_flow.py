@@ -7,6 +7,7 @@ and no key (like a browser to R2), to moto's S3 or to ingest's signed local rout
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import threading
@@ -49,15 +50,40 @@ MIB = 1024 * 1024
 CSV = "cidade;valor;data\nSão Paulo;1.234,56;2024-01-02\nBelém;7,5;2024-02-03\n".encode("latin-1")
 
 
+class Servers:
+    """One ingest process per backend for the whole module, started on first use (start-up is slow)."""
+
+    def __init__(self, tmp: Path, nats_url: str, s3: S3Endpoint) -> None:
+        self.tmp, self.nats_url, self.s3 = tmp, nats_url, s3
+        self.stack = contextlib.ExitStack()
+        self.running: dict[str, IngestServer] = {}
+
+    def get(self, backend: str) -> IngestServer:
+        if backend not in self.running:
+            env = ingest_env(backend, self.tmp / backend, self.nats_url, self.s3, SONDA_API_KEYS=API_KEY)
+            self.running[backend] = self.stack.enter_context(
+                running_ingest_server(env, self.tmp / f"ingest-{backend}.log")
+            )
+        return self.running[backend]
+
+
+@pytest.fixture(scope="module")
+def servers(
+    tmp_path_factory: pytest.TempPathFactory, nats_server: NatsServer, s3_endpoint: S3Endpoint
+) -> Iterator[Servers]:
+    found = Servers(tmp_path_factory.mktemp("ingest"), nats_server.url, s3_endpoint)
+    with found.stack:
+        yield found
+
+
 @pytest.fixture(params=["local", "s3"])
-def server(
-    request: pytest.FixtureRequest, tmp_path: Path, nats_server: NatsServer, s3_endpoint: S3Endpoint
-) -> Iterator[IngestServer]:
-    env = ingest_env(
-        str(request.param), tmp_path / "data", nats_server.url, s3_endpoint, SONDA_API_KEYS=API_KEY
-    )
-    with running_ingest_server(env, tmp_path / "ingest.log") as running:
-        yield running
+def server(request: pytest.FixtureRequest, servers: Servers) -> IngestServer:
+    return servers.get(str(request.param))
+
+
+@pytest.fixture
+def local_server(servers: Servers) -> IngestServer:
+    return servers.get("local")
 
 
 async def read_object(env: dict[str, str], key: str) -> bytes:
@@ -173,15 +199,6 @@ class PeakRss:
         self._thread.join()
 
 
-@pytest.fixture(scope="module")
-def local_server(tmp_path_factory: pytest.TempPathFactory, nats_server: NatsServer) -> Iterator[IngestServer]:
-    """One local-storage ingest for the streaming tests (uvicorn start-up is the slow part)."""
-    tmp = tmp_path_factory.mktemp("ingest-local")
-    env = ingest_env("local", tmp / "data", nats_server.url)
-    with running_ingest_server(env, tmp / "ingest.log") as running:
-        yield running
-
-
 def data_dir(server: IngestServer) -> Path:
     return Path(server.env["SONDA_DATA_DIR"])
 
@@ -203,7 +220,7 @@ async def test_a_200_mb_upload_streams_to_disk_with_bounded_memory(
             digest.update(block)
             yield block
 
-    async with httpx.AsyncClient(base_url=local_server.url, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=local_server.url, headers=AUTH, timeout=120) as client:
         upload = (await client.get("/api/v1/r2/presigned-upload", params={"filename": "big.csv"})).json()
         await client.get("/api/v1/health/ready")  # warm code paths so the baseline includes them
         with PeakRss(local_server.proc.pid) as rss:
@@ -244,7 +261,7 @@ async def test_a_streamed_upload_past_the_limit_is_cut_off(local_server: IngestS
 
 
 async def test_a_client_that_disconnects_mid_upload_leaves_nothing(local_server: IngestServer) -> None:
-    async with httpx.AsyncClient(base_url=local_server.url) as client:
+    async with httpx.AsyncClient(base_url=local_server.url, headers=AUTH) as client:
         upload = (await client.get("/api/v1/r2/presigned-upload", params={"filename": "cut.csv"})).json()
 
         async def body() -> AsyncIterator[bytes]:
