@@ -124,7 +124,7 @@ async def test_presigned_put_with_a_real_http_client(storage: ObjectStorage) -> 
     assert presigned.method == "PUT"
     if isinstance(storage, LocalDiskStorage):
         # Local URLs point at ingest's own route; here we check their shape and signature.
-        assert presigned.url.startswith(f"/api/v1/objects/{key}?expires=")
+        assert presigned.url.startswith(f"/api/v1/{key}?expires=")
         query = dict(part.split("=", 1) for part in presigned.url.split("?", 1)[1].split("&"))
         assert (
             storage.verify_upload(
