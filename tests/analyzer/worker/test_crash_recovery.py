@@ -25,7 +25,7 @@ from tests.analyzer.worker.harness import (
     upload,
     wait_for_events,
 )
-from tests.analyzer.worker.stack import analyzer_process
+from tests.analyzer.worker.stack import SettingsFactory, analyzer_process, running
 from tests.support.servers import NatsServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
@@ -101,22 +101,24 @@ async def test_sigterm_lets_the_in_flight_analysis_finish(
     assert consumer.num_ack_pending == 0
 
 
-async def test_sigterm_past_the_grace_hands_the_analysis_back_at_once(
-    private_nats: NatsServer, tmp_path: Path, nc: NatsClient, storage: ObjectStorage, big_csv: BigFile
+async def test_stop_past_the_grace_hands_the_analysis_back_at_once(
+    make_settings: SettingsFactory, nc: NatsClient, storage: ObjectStorage, big_csv: BigFile
 ) -> None:
+    # In-process (the same lifespan exit uvicorn runs on SIGTERM, minus two process starts). A long
+    # ack wait: only a nak, not the ack wait running out, can bring the request back quickly.
+    settings = make_settings(sonda_analyzer_shutdown_grace_s=0.1, sonda_analyzer_ack_wait_s=120.0)
     js = nc.jetstream()
     analysis_id = uuid.uuid4()
-    # A long ack wait: only a nak (not the ack wait running out) can bring the request back quickly.
-    env = {"SONDA_ANALYZER_SHUTDOWN_GRACE_S": "0.1", "SONDA_ANALYZER_ACK_WAIT_S": "120"}
-    with analyzer_process(private_nats.url, tmp_path, **env) as worker:
-        await asyncio.to_thread(worker.start)
+    async with running(settings):
         await publish_request(js, analysis_id, await upload(storage, big_csv.path))
         await wait_for_events(js, analysis_id, until=profiling)
-        assert await asyncio.to_thread(worker.terminate) in STOPPED
-        types = [e["type"] for e in await all_events(js, analysis_id)]
-        assert "AnalysisCompleted" not in types
+    types = [e["type"] for e in await all_events(js, analysis_id)]
+    assert "AnalysisCompleted" not in types
+    consumer = await js.consumer_info("EDA", settings.sonda_analyzer_consumer)
+    assert consumer.num_ack_pending + consumer.num_pending >= 1  # handed back, not acked
 
-        await asyncio.to_thread(worker.start)
+    async with running(settings):
         await wait_for_events(js, analysis_id, timeout=30)
+        await asyncio.sleep(0.3)
         events = await all_events(js, analysis_id)
     check_ended_once(events, attempts=[1, 2])

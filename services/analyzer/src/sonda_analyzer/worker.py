@@ -78,6 +78,15 @@ EXHAUSTED_CODE = "attempts_exhausted"
 T = TypeVar("T")
 
 
+def describe(exc: BaseException) -> str:
+    """A reason fit for an event: our errors' messages; for others no paths or internals."""
+    if isinstance(exc, SondaError):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return f"an unexpected {type(exc).__name__}; the details are in the analyzer's log"
+
+
 class AnalysisWorker:
     """Consumes analysis requests until stopped; one instance per analyzer process."""
 
@@ -152,8 +161,10 @@ class AnalysisWorker:
                 except StreamVersionConflictError as exc:
                     log.info("analysis_superseded", reason=str(exc))
                     self.status.counts.superseded += 1
-                except Exception:
+                except Exception as exc:
                     self.status.counts.retried += 1
+                    if not isinstance(exc, SondaError):  # a bug or a surprise: keep its traceback
+                        log.warning("analysis_attempt_crashed", attempt=attempt, exc_info=True)
                     raise
 
     async def resume(self, event: AnalysisRequested) -> tuple[AnalysisWriter, Standing]:
@@ -287,7 +298,7 @@ class AnalysisWorker:
         event = delivery.event
         if not isinstance(event, AnalysisRequested):
             return
-        reason = exc.message if isinstance(exc, SondaError) else (str(exc) or type(exc).__name__)
+        reason = describe(exc)
         await self.fail_exhausted(
             event,
             f"the analysis did not finish after {delivery.num_delivered} attempts; the last one failed: {reason}",
