@@ -60,7 +60,7 @@ async def running_recorder(
         await store.close()
 
 
-async def wait_for_position(store: EventStore, position: int, timeout: float = 30.0) -> None:
+async def wait_for_position(store: EventStore, position: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while (last := await store.last_position()) < position:
         if time.monotonic() > deadline:

@@ -211,3 +211,18 @@ async def test_dead_letters_of_other_consumers_are_copied_into_the_store(
     assert copied.payload == b'{"type": "AnalysisRequested"}'
     assert garbage.error_code == "invalid_dead_letter"
     assert garbage.payload == b"garbage"
+
+
+async def test_recorder_over_sqlite(sqlite_url: str, nc: NatsClient, private_nats: NatsServer) -> None:
+    """The embedded default: the same recorder over the SQLite store."""
+    store = await EventStore.open(sqlite_url)
+    try:
+        streams = workload(20, 25)
+        publisher = Publisher(nc.jetstream())
+        async with running_recorder(sqlite_url, private_nats.url, batch_size=100):
+            await asyncio.gather(*(publisher.publish_many(stream) for stream in streams))
+            await wait_for_position(store, 500)
+            await _settled(nc)
+        await assert_stored_exactly_once(store, streams)
+    finally:
+        await store.close()

@@ -77,7 +77,7 @@ class Recorder:
         self._consumer = consumer
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
-        #: A version that stays missing this many deliveries is dead-lettered (≈ 3 min of retries).
+        #: A version still missing after this many deliveries is dead-lettered (several minutes).
         self._max_gap_deliveries = max_gap_deliveries
         self._gap_hold_s = gap_hold_s
         self._parked: list[_Parked] = []
@@ -124,13 +124,16 @@ class Recorder:
             return []
 
     async def _fetch(self, batches: asyncio.Queue[list[Msg] | None], stop: asyncio.Event) -> None:
-        try:
-            while not stop.is_set():
+        while not stop.is_set():
+            try:
                 msgs = await self._consumer.fetch(self._batch_size, timeout=self._fetch_timeout)
-                if msgs:
-                    await batches.put(msgs)
-        finally:
-            await batches.put(None)
+            except Exception:  # the fetch helper absorbs NATS' quirks; anything else: log, go on
+                log.exception("fetch_failed")
+                await asyncio.sleep(1.0)
+                continue
+            if msgs:
+                await batches.put(msgs)
+        await batches.put(None)  # the batch before it is still recorded and acked
 
     async def _release_parked(self) -> None:
         """Hand parked messages back to JetStream (on shutdown: another instance may take them)."""
