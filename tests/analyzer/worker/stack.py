@@ -117,6 +117,7 @@ def analyzer_process(nats_url: str, root: Path, **env: str) -> Iterator[Analyzer
         {
             "NATS_URL": nats_url,
             "SONDA_DATA_DIR": str(root / "data"),
+            "SONDA_ANALYZER_WORK_DIR": str(root / "work"),
             "HOST": "127.0.0.1",
             "PORT": str(port),
             "SONDA_LOG_LEVEL": "warning",

@@ -70,6 +70,9 @@ async def test_worker_killed_mid_analysis_completes_after_restart_exactly_once(
         profiler_pid = (await asyncio.to_thread(worker.info))["profilers"][0]["pid"]
         assert profiler_pid is not None
 
+        assert worker.proc is not None
+        dead_pid = worker.proc.pid
+        left = list((tmp_path / "work").glob(f"sonda-analysis-{dead_pid}-*"))
         worker.kill()  # SIGKILL: no cleanup, no nak, no ack
         for _ in range(50):
             if process_gone(profiler_pid):
@@ -78,6 +81,8 @@ async def test_worker_killed_mid_analysis_completes_after_restart_exactly_once(
         assert process_gone(profiler_pid), "the profiling process outlived its worker"
 
         await asyncio.to_thread(worker.start)  # JetStream redelivers after the ack wait
+        assert len(left) == 1  # the killed worker's download was there ...
+        assert not left[0].exists()  # ... and the next start removed it
         events = await wait_for_events(js, analysis_id, timeout=60)
         await asyncio.sleep(0.5)
         events = await all_events(js, analysis_id)

@@ -23,6 +23,7 @@ from sonda_analyzer.profiler import ProfilerPool
 from sonda_analyzer.settings import AnalyzerSettings
 from sonda_analyzer.status import AnalyzerInfo, ProcessInfo, WorkerStatus
 from sonda_analyzer.worker import AnalysisWorker
+from sonda_analyzer.workspace import sweep_orphans
 
 log = get_logger(__name__)
 
@@ -82,6 +83,7 @@ async def running_analyzer(settings: AnalyzerSettings) -> AsyncIterator[Analyzer
         js = nc.jetstream()
         await provision(js)
         await storage.start()
+        await asyncio.to_thread(sweep_orphans, settings.work_dir())
         status = WorkerStatus()
         worker = AnalysisWorker(js, storage, pool, settings, worker_id=worker_id, status=status)
         await worker.consumer.start()

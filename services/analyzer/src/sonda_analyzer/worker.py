@@ -23,8 +23,6 @@ crashed profiling process) raise, so the request is nak'ed with backoff; after t
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
 from collections.abc import Awaitable
 from pathlib import Path, PurePosixPath
@@ -70,6 +68,7 @@ from sonda_analyzer.protocol import Done, Job, Progress
 from sonda_analyzer.settings import AnalyzerSettings
 from sonda_analyzer.standing import Standing, first_request_seq, read_standing
 from sonda_analyzer.status import InFlight, WorkerStatus
+from sonda_analyzer.workspace import make_folder, remove_folder
 
 log = get_logger(__name__)
 
@@ -239,9 +238,7 @@ class AnalysisWorker:
         limit = self._settings.sonda_analyzer_max_file_mb << 20
         if info.size > limit:
             raise SourceTooLargeError(info.size, limit)
-        folder = Path(
-            await asyncio.to_thread(tempfile.mkdtemp, prefix="sonda-analysis-", dir=self._work_dir())
-        )
+        folder = await asyncio.to_thread(make_folder, self._settings.work_dir())
         try:
             await progress(
                 Progress(
@@ -269,17 +266,10 @@ class AnalysisWorker:
                 result_key(event.analysis_id), Path(job.result_path), content_type="application/json"
             )
         finally:
-            await asyncio.to_thread(shutil.rmtree, folder, True)
+            await asyncio.to_thread(remove_folder, folder)
         return done, ResultRef(
             key=put.key, sha256=put.sha256, size=put.size, schema_version=done.schema_version
         )
-
-    def _work_dir(self) -> str | None:
-        folder = self._settings.work_dir()
-        if folder is None:
-            return None
-        folder.mkdir(parents=True, exist_ok=True)
-        return str(folder)
 
     @staticmethod
     def _checked_key(key: str) -> str:
