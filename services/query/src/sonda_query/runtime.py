@@ -28,7 +28,7 @@ from sonda_query.llm.tokens import Tokenizer
 from sonda_query.lookup import StreamLookup
 from sonda_query.projection.projections import ALL
 from sonda_query.projection.projector import Projector
-from sonda_query.projection.rebuild import rebuild
+from sonda_query.projection.rebuild import rebuild_all
 from sonda_query.reader import Reader
 from sonda_query.readmodel import checkpoints
 from sonda_query.readmodel.schema import ensure_schema, outdated
@@ -108,9 +108,10 @@ async def running_query(settings: QuerySettings) -> AsyncIterator[Query]:
         )
         stack.push_async_callback(store.close)
         found = await ensure_schema(store.engine)
-        for projection in outdated(ALL, found):
-            log.info("projection_outdated_rebuilding", projection=projection.name)
-            await rebuild(store, projection)
+        stale = outdated(ALL, found)
+        if stale:
+            log.info("projections_outdated_rebuilding", projections=[p.name for p in stale])
+            await rebuild_all(store, stale)
         storage = storage_from_settings(settings)
         await storage.start()
         stack.push_async_callback(storage.close)

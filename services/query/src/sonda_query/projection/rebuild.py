@@ -1,11 +1,12 @@
-"""Rebuild a projection from the event store into shadow tables, verify, and swap them in.
+"""Rebuild projections from the event store into shadow tables, verify, and swap them in.
 
-1. Create an empty shadow table (``analyses__rebuild``) and fold every event into it, page by page,
-   while the live projector and readers keep using the live table.
-2. Build the shadow's indexes (Postgres; SQLite builds them during the swap).
-3. In one write transaction: lock the live checkpoint (the live projector waits), bring the live
-   table and the shadow to the same store position, compare them if asked, swap the shadow in and
-   move the checkpoint (with a new generation, so caches drop what they built from the old table).
+1. Create an empty shadow table per projection (``analyses__rebuild``) and fold every event into
+   them in one pass over the store, page by page, while the live projector and readers keep using
+   the live tables.
+2. Build the shadows' indexes (Postgres; SQLite builds them during the swap).
+3. In one write transaction: lock the live checkpoints (the live projector waits), bring the live
+   tables and the shadows to the same store position, compare them if asked, swap the shadows in and
+   move the checkpoints (with a new generation, so caches drop what they built from the old tables).
 
 Rebuilding only reads the store and writes read-model tables: it publishes nothing, so no
 notification goes out and no consumer sees the replay.
@@ -14,8 +15,9 @@ notification goes out and no consumer sees the replay.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -52,13 +54,24 @@ class RebuildReport(msgspec.Struct, kw_only=True):
     verification: Verification | None = None
 
 
+class _Target:
+    """One projection being rebuilt: its live and shadow tables and the applier filling the shadow."""
+
+    def __init__(self, projection: Projection[Any]) -> None:
+        metadata = sa.MetaData()
+        self.projection = projection
+        self.live = projection.table(metadata)
+        self.shadow = projection.table(metadata, projection.table_name + SHADOW_SUFFIX)
+        self.applier = Applier(projection, self.shadow, known_empty=True)
+
+
 class _Fill:
-    """Folds store pages into the shadow table, reading the next page while folding this one."""
+    """Folds store pages into every shadow, reading the next page while folding this one."""
 
     def __init__(
         self,
         store: EventStore,
-        applier: Applier,
+        targets: list[_Target],
         *,
         page_size: int,
         flush_every: int,
@@ -67,7 +80,7 @@ class _Fill:
         total: int,
     ) -> None:
         self.store = store
-        self.applier = applier
+        self.targets = targets
         self.page_size = page_size
         self.flush_every = flush_every
         self.max_cached = max_cached
@@ -94,20 +107,26 @@ class _Fill:
             while events := await page:
                 self.position = events[-1].position
                 page = asyncio.ensure_future(self._read(self.position, until))
-                await self.applier.apply(conn, events)
+                for target in self.targets:
+                    await target.applier.apply(conn, events)
                 self.events += len(events)
                 if flush:
                     await conn.rollback()  # end the read transaction: no snapshot held between pages
-                    if self.applier.pending >= self.flush_every:
-                        async with writer(self.store.engine).begin() as wconn:
-                            await self.applier.flush(
-                                wconn, evict=self.applier.cached_rows() > self.max_cached
-                            )
+                    await self._flush_full()
                 if self.on_progress is not None:
                     self.on_progress(self.position, max(self.total, self.position))
         finally:
             if not page.done():
                 page.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await page
+
+    async def _flush_full(self) -> None:
+        for target in self.targets:
+            applier = target.applier
+            if applier.pending >= self.flush_every:
+                async with writer(self.store.engine).begin() as wconn:
+                    await applier.flush(wconn, evict=applier.cached_rows() > self.max_cached)
 
     async def _read(self, after: int, until: int | None) -> list[RecordedEvent]:
         if until is not None and after >= until:
@@ -119,16 +138,10 @@ class _Fill:
 
 
 async def _advance_live(
-    conn: AsyncConnection,
-    store: EventStore,
-    projection: Projection[Any],
-    live: sa.Table,
-    *,
-    frm: int,
-    to: int,
+    conn: AsyncConnection, store: EventStore, target: _Target, *, frm: int, to: int
 ) -> None:
-    """Apply (frm, to] to the live table, as the live projector would have (we hold its lock)."""
-    applier = Applier(projection, live)
+    """Apply (frm, to] to a live table, as the live projector would have (we hold its lock)."""
+    applier = Applier(target.projection, target.live)
     position = frm
     while position < to:
         events = [e for e in await store.read_all(after_position=position, limit=5000) if e.position <= to]
@@ -137,12 +150,12 @@ async def _advance_live(
         await applier.apply(conn, events)
         position = events[-1].position
     await applier.flush(conn)
-    await checkpoints.advance(conn, projection.name, to)
+    await checkpoints.advance(conn, target.projection.name, to)
 
 
-async def rebuild(
+async def rebuild_all(
     store: EventStore,
-    projection: Projection[Any],
+    projections: Sequence[Projection[Any]],
     *,
     verify: bool = False,
     swap_in: bool = True,
@@ -150,27 +163,28 @@ async def rebuild(
     flush_every: int = 20_000,
     max_cached: int = 200_000,
     on_progress: ProgressCallback | None = None,
-) -> RebuildReport:
-    """Rebuild ``projection`` from the whole store; see the module docstring.
+) -> list[RebuildReport]:
+    """Rebuild ``projections`` in one pass over the store; see the module docstring.
 
     Raises:
-        RebuildInProgressError: another process is rebuilding the same projection.
+        RebuildInProgressError: another process is rebuilding one of them.
     """
     engine = store.engine
-    async with rebuild_lock(engine, projection.name):
-        await ensure_schema(engine, (projection,))
-        metadata = sa.MetaData()
-        live = projection.table(metadata)
-        shadow = projection.table(metadata, projection.table_name + SHADOW_SUFFIX)
+    targets = [_Target(p) for p in sorted(projections, key=lambda p: p.name)]
+    names = [t.projection.name for t in targets]
+    async with contextlib.AsyncExitStack() as locks:
+        for name in names:
+            await locks.enter_async_context(rebuild_lock(engine, name))
+        await ensure_schema(engine, tuple(t.projection for t in targets))
         async with writer(engine).begin() as conn:
             await take_ddl_lock(conn)
-            await drop_table(conn, shadow)  # what a crashed rebuild left behind
-            await conn.execute(sa.schema.CreateTable(shadow))
+            for target in targets:
+                await drop_table(conn, target.shadow)  # what a crashed rebuild left behind
+                await conn.execute(sa.schema.CreateTable(target.shadow))
         started = time.perf_counter()
-        applier = Applier(projection, shadow, known_empty=True)
         fill = _Fill(
             store,
-            applier,
+            targets,
             page_size=page_size,
             flush_every=flush_every,
             max_cached=max_cached,
@@ -179,44 +193,60 @@ async def rebuild(
         )
         await fill.run()
         async with writer(engine).begin() as conn:
-            await applier.flush(conn, evict=True)
-            if conn.dialect.name == "postgresql":
-                await create_indexes(conn, shadow)
+            for target in targets:
+                await target.applier.flush(conn, evict=True)
+                if conn.dialect.name == "postgresql":
+                    await create_indexes(conn, target.shadow)
+        verifications: dict[str, Verification | None] = {}
+        rows: dict[str, int] = {}
         async with writer(engine).begin() as conn:
-            live_position = (await checkpoints.read(conn, [projection.name], lock=True))[
-                projection.name
-            ].position
-            target = max(live_position, fill.position)
-            await fill.run(until=target, conn=conn)
-            await applier.flush(conn, evict=True)
-            if live_position < target:
-                await _advance_live(conn, store, projection, live, frm=live_position, to=target)
-            verification = await compare(conn, projection, live, shadow) if verify else None
-            rows = await conn.scalar(sa.select(sa.func.count()).select_from(shadow)) or 0
-            if swap_in:
-                await swap(conn, live, shadow)
-                await checkpoints.replace(
-                    conn, projection.name, position=target, schema_version=projection.schema_version
+            live = await checkpoints.read(conn, names, lock=True)
+            target_position = max([fill.position, *(c.position for c in live.values())])
+            await fill.run(until=target_position, conn=conn)
+            for target in targets:
+                name = target.projection.name
+                await target.applier.flush(conn, evict=True)
+                if live[name].position < target_position:
+                    await _advance_live(conn, store, target, frm=live[name].position, to=target_position)
+                verifications[name] = (
+                    await compare(conn, target.projection, target.live, target.shadow) if verify else None
                 )
-            else:
-                await drop_table(conn, shadow)
+                rows[name] = int(
+                    await conn.scalar(sa.select(sa.func.count()).select_from(target.shadow)) or 0
+                )
+                if swap_in:
+                    await swap(conn, target.live, target.shadow)
+                    await checkpoints.replace(
+                        conn, name, position=target_position, schema_version=target.projection.schema_version
+                    )
+                else:
+                    await drop_table(conn, target.shadow)
         seconds = time.perf_counter() - started
+    reports = []
+    for name in names:
         report = RebuildReport(
-            name=projection.name,
+            name=name,
             events=fill.events,
-            rows=int(rows),
+            rows=rows[name],
             seconds=round(seconds, 3),
             events_per_s=round(fill.events / seconds, 1) if seconds > 0 else 0.0,
-            position=target,
+            position=target_position,
             swapped=swap_in,
-            verification=verification,
+            verification=verifications[name],
         )
+        check = report.verification
         log.info(
             "projection_rebuilt",
-            projection=projection.name,
+            projection=name,
             events=report.events,
             rows=report.rows,
             seconds=report.seconds,
-            identical=None if verification is None else verification.ok,
+            identical=None if check is None else check.ok,
         )
-        return report
+        reports.append(report)
+    return reports
+
+
+async def rebuild(store: EventStore, projection: Projection[Any], **options: Any) -> RebuildReport:
+    """Rebuild one projection (see ``rebuild_all`` for the options)."""
+    return (await rebuild_all(store, [projection], **options))[0]
