@@ -37,6 +37,8 @@ def _run_uvicorn(
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
+    envvar="PORT",
+    show_envvar=True,
     help="Port to listen on [default: ingest 8001, analyzer 8002, notifier 8003, query 8004].",
 )
 @click.option(
