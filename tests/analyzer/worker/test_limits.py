@@ -1,4 +1,4 @@
-"""Per-analysis limits: time and memory. The profiling process is killed, the analysis fails with a
+"""Per-analysis limits: time, memory, and the memory budget that switches to streaming. The profiling process is killed, the analysis fails with a
 stable code, and the next request is served by a fresh process."""
 
 from __future__ import annotations
@@ -9,8 +9,14 @@ from pathlib import Path
 from nats.aio.client import Client as NatsClient
 from sonda_storage import ObjectStorage
 
-from tests.analyzer.worker.datasets import BigFile, make_frame, write
-from tests.analyzer.worker.harness import assert_consecutive, publish_request, upload, wait_for_events
+from tests.analyzer.worker.datasets import BigFile, check_result, make_frame, write
+from tests.analyzer.worker.harness import (
+    assert_consecutive,
+    fetch_result,
+    publish_request,
+    upload,
+    wait_for_events,
+)
 from tests.analyzer.worker.stack import SettingsFactory, running
 
 
@@ -58,3 +64,23 @@ async def test_analysis_over_the_memory_limit_fails_with_out_of_memory(
     )
     assert data["error_code"] == "out_of_memory"
     assert "160 MiB" in str(data["error_message"])
+
+
+async def test_file_over_the_memory_budget_is_profiled_in_streaming_mode(
+    make_settings: SettingsFactory, tmp_path: Path, nc: NatsClient, storage: ObjectStorage
+) -> None:
+    # 64 MiB is below what any file needs in exact mode, so the engine must stream it in chunks.
+    settings = make_settings(sonda_analyzer_memory_mb=64)
+    frame = make_frame(rows=3000, seed=5)
+    dataset = write("br_csv", tmp_path, frame)
+    js = nc.jetstream()
+    analysis_id = uuid.uuid4()
+    async with running(settings):
+        await publish_request(js, analysis_id, await upload(storage, dataset.path))
+        events = await wait_for_events(js, analysis_id)
+    assert_consecutive(events)
+    assert events[-1]["type"] == "AnalysisCompleted", events[-1]
+    assert events[-1]["data"]["summary"]["approximate"] is True
+    result = await fetch_result(storage, events[-1])
+    assert result["dataset"]["mode"] == "streaming"
+    check_result(result, frame)

@@ -185,6 +185,10 @@ class AnalysisWorker:
         aborted = asyncio.ensure_future(self._abort.wait())
         try:
             await asyncio.wait({task, aborted}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # our caller is cancelled: never leave the work running
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
         finally:
             aborted.cancel()
         if not task.done():
