@@ -27,7 +27,8 @@ from sonda_events.store import migrate
 from sonda_events.store.dialects import WRITE_OPTION, create_engine, take_writer_turn
 from sonda_events.store.models import AppendResult, DeadLetter, Incoming, RecordOutcome
 from sonda_events.store.planning import RecordPlan, plan_append
-from sonda_events.store.rows import EVENT_COLUMNS, dead_letter, event_row, recorded_event
+from sonda_events.store.reads import rows_after_position, rows_of_stream
+from sonda_events.store.rows import dead_letter, event_row, recorded_event
 from sonda_events.store.schema import dead_letters, events
 from sonda_events.store.writes import insert_rows, read_state
 
@@ -181,13 +182,8 @@ class EventStore:
 
     async def read_stream(self, analysis_id: uuid.UUID, *, after_version: int = 0) -> list[RecordedEvent]:
         """Events of one analysis in version order."""
-        query = (
-            sa.select(*EVENT_COLUMNS)
-            .where(events.c.stream_id == analysis_id, events.c.version > after_version)
-            .order_by(events.c.version)
-        )
         async with _guard(), self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = await rows_of_stream(conn, analysis_id, after_version)
         return [recorded_event(row) for row in rows]
 
     async def read_all(self, *, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
@@ -195,14 +191,8 @@ class EventStore:
 
         Safe for tailing: a later call never returns a position at or below one already returned.
         """
-        query = (
-            sa.select(*EVENT_COLUMNS)
-            .where(events.c.position > after_position)
-            .order_by(events.c.position)
-            .limit(limit)
-        )
         async with _guard(), self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = await rows_after_position(conn, after_position, limit)
         return [recorded_event(row) for row in rows]
 
     async def stream_version(self, analysis_id: uuid.UUID) -> int:
