@@ -81,6 +81,11 @@ class Publisher:
         while True:
             attempt += 1
             try:
+                if not self._connected():
+                    # nats-py would buffer the message while it reconnects and send it later,
+                    # possibly after this call gave up: a caller told "503" whose event still
+                    # lands. Publish only on a live connection; wait for it until the deadline.
+                    raise nats.errors.ConnectionReconnectingError()
                 return await self._js.publish(
                     subject, payload, timeout=self._request_timeout, headers=dict(headers)
                 )
@@ -104,6 +109,10 @@ class Publisher:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
+
+    def _connected(self) -> bool:
+        nc = getattr(self._js, "_nc", None)  # nats-py keeps the connection on the context
+        return nc is None or bool(nc.is_connected)
 
     async def publish_many(self, events: list[AnyEvent], *, deadline: float | None = None) -> int:
         """Pipeline many events (no per-analysis concurrency check); returns how many were new.
