@@ -68,12 +68,13 @@ from sonda_analyzer.protocol import Done, Job, Progress
 from sonda_analyzer.settings import AnalyzerSettings
 from sonda_analyzer.standing import Standing, first_request_seq, read_standing
 from sonda_analyzer.status import InFlight, WorkerStatus
-from sonda_analyzer.workspace import make_folder, remove_folder
+from sonda_analyzer.workspace import folder_bytes, make_folder, remove_folder
 
 log = get_logger(__name__)
 
 PRODUCER = "analyzer"
 EXHAUSTED_CODE = "attempts_exhausted"
+_DOWNLOAD_BEAT_S = 1.0
 T = TypeVar("T")
 
 
@@ -244,17 +245,8 @@ class AnalysisWorker:
             raise SourceTooLargeError(info.size, limit)
         folder = await asyncio.to_thread(make_folder, self._settings.work_dir())
         try:
-            await progress(
-                Progress(
-                    progress=0, stage="downloading", message="fetching the file", rows_done=0, bytes_done=0
-                ),
-                force=True,
-            )
             source = folder / PurePosixPath(key).name
-            try:
-                await self._storage.download_to(key, source)
-            except ObjectNotFoundError:
-                raise SourceMissingError(key) from None
+            await self._download(key, source, info.size, progress)
             job = Job(
                 analysis_id=str(event.analysis_id),
                 path=str(source),
@@ -274,6 +266,36 @@ class AnalysisWorker:
         return done, ResultRef(
             key=put.key, sha256=put.sha256, size=put.size, schema_version=done.schema_version
         )
+
+    async def _download(self, key: str, dest: Path, size: int, progress: ProgressPublisher) -> None:
+        """Copy the object next to the profiler, with a progress event every second meanwhile.
+
+        A large file on S3/R2 can take minutes to arrive; the bytes already in the work folder say
+        how far it got (backends write to a temporary file there, then rename it).
+        """
+        fetched = 0
+        download = asyncio.ensure_future(self._storage.download_to(key, dest))
+        try:
+            while True:
+                message = f"fetching the file: {fetched:,} of {size:,} bytes"
+                await progress(
+                    Progress(
+                        progress=0, stage="downloading", message=message, rows_done=0, bytes_done=fetched
+                    ),
+                    force=fetched == 0,
+                )
+                done, _ = await asyncio.wait({download}, timeout=_DOWNLOAD_BEAT_S)
+                if done:
+                    break
+                fetched = min(size, await asyncio.to_thread(folder_bytes, dest.parent))
+        finally:
+            if not download.done():
+                download.cancel()
+                await asyncio.gather(download, return_exceptions=True)
+        try:
+            download.result()
+        except ObjectNotFoundError:
+            raise SourceMissingError(key) from None
 
     @staticmethod
     def _checked_key(key: str) -> str:

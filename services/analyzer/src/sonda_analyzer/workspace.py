@@ -32,6 +32,16 @@ def remove_folder(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def folder_bytes(folder: Path) -> int:
+    """Bytes in the files of ``folder`` (a download in progress)."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for entry in folder.iterdir():
+            with contextlib.suppress(OSError):
+                total += entry.stat().st_size
+    return total
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
