@@ -1,0 +1,69 @@
+"""A real Chromium uploads a CSV through the page served by ``sonda up`` and reads the report.
+
+Uses the system's Chromium (``apt-get install -y chromium``), never a downloaded browser build. The
+screenshot it saves is the one the README shows.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from tests.e2e.sonda_up import SondaUp
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise RuntimeError("Chromium is not installed: apt-get install -y chromium")
+
+
+async def test_upload_through_the_page(sonda: SondaUp, sales: pd.DataFrame, sales_csv: Path) -> None:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 1500})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(sonda.url + "/")
+            await page.set_input_files("#file-input", str(sales_csv))
+
+            await expect(page.locator("#upload-progress")).to_have_attribute("value", "100", timeout=30_000)
+            await expect(page.locator("#analysis-progress")).to_have_attribute("value", "100", timeout=90_000)
+
+            report = page.locator("#report")
+            await expect(report).to_be_visible(timeout=30_000)
+            rows = page.locator("[data-testid=dataset-rows]")
+            await expect(rows).to_have_attribute("data-value", str(len(sales)), timeout=30_000)
+            await expect(page.locator(".column-card")).to_have_count(sales.shape[1])
+            chart = page.locator(".column-card[data-column=preco] svg.chart")
+            await expect(chart).to_be_visible()
+            assert await page.locator("svg.chart").count() >= 2
+            await expect(page.locator("[data-testid=llm-summary]")).to_contain_text("cidade", timeout=30_000)
+            await page.click("#refresh-analyses")
+            await expect(page.locator("#analyses-list li").first).to_be_visible(timeout=15_000)
+            assert not errors, errors
+
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SCREENSHOT), full_page=False)
+        finally:
+            await browser.close()
+    assert SCREENSHOT.stat().st_size > 10_000

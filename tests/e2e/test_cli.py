@@ -1,0 +1,63 @@
+"""The CLI against a running ``sonda up``: ``sonda analyze`` and ``sonda events tail``, as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.e2e.sonda_up import SondaUp, clean_env
+
+pytestmark = pytest.mark.slow
+
+
+def sonda_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sonda", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean_env(COLUMNS="120"),
+        check=False,
+    )
+
+
+def test_analyze_prints_a_report(sonda: SondaUp, sales: pd.DataFrame, sales_csv: Path) -> None:
+    done = sonda_cli("analyze", str(sales_csv), "--url", sonda.url)
+    assert done.returncode == 0, done.stderr
+    assert "Uploading" in done.stderr and "Analysing" in done.stderr
+    assert f"{len(sales):,}" in done.stdout
+    for column in sales.columns:
+        assert column in done.stdout
+    assert "LLM summary" in done.stdout
+
+
+def test_analyze_json_then_events_tail_shows_that_analysis(
+    sonda: SondaUp, sales: pd.DataFrame, sales_csv: Path
+) -> None:
+    done = sonda_cli("analyze", str(sales_csv), "--url", sonda.url, "--json")
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "completed"
+    assert outcome["results"]["results"]["dataset"]["rows"] == len(sales)
+    assert outcome["llm_summary"]["tokens"] > 0
+    analysis_id = outcome["analysis_id"]
+
+    tail = sonda_cli("events", "tail", "--nats", sonda.nats_url(), "--analysis", analysis_id, "--count", "3")
+    assert tail.returncode == 0, tail.stderr
+    lines = tail.stdout.splitlines()
+    assert len(lines) == 3
+    assert all(analysis_id in line for line in lines)
+    assert "v1" in lines[0] and "AnalysisRequested" in lines[0] and sales_csv.name in lines[0]
+
+
+def test_a_failed_analysis_exits_2_with_the_reason(sonda: SondaUp, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"\x00\x01 this is not parquet")
+    done = sonda_cli("analyze", str(broken), "--url", sonda.url)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "The analysis failed" in done.stderr and "Parquet" in done.stderr
