@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 from sonda_events.contract import AnyEvent
 from sonda_events.settings import load_settings
 from sonda_events.store import EventStore
@@ -37,7 +38,7 @@ def make_settings(database_url: str, data_dir: Path, nats_url: str = "", **extra
 class Harness:
     """The running app, its store and storage, and helpers to feed it events and results."""
 
-    def __init__(self, client: AsyncTestClient[Any], query: Query) -> None:
+    def __init__(self, client: httpx.AsyncClient, query: Query) -> None:
         self.client = client
         self.query = query
         self.store: EventStore = query.store
@@ -69,11 +70,33 @@ HarnessFactory = Callable[..., contextlib.AbstractAsyncContextManager[Harness]]
 
 @pytest.fixture
 def query_app(tmp_path: Path, nats_url: str) -> HarnessFactory:
+    """The app in the test's own event loop (Litestar's test client would run it in another
+    thread's loop, and block this one during each request), so tests can act while a request waits.
+    """
+
     @contextlib.asynccontextmanager
     async def factory(database_url: str, **extra: Any) -> AsyncIterator[Harness]:
         app = create_app(make_settings(database_url, tmp_path / "data", nats_url, **extra))
-        async with AsyncTestClient(app=app, timeout=30) as client:
-            yield Harness(client, app.state.query)
+        started, stop = asyncio.Event(), asyncio.Event()
+
+        async def serve() -> None:
+            # Enter and leave the lifespan in one task (anyio's cancel scopes insist on it; the
+            # fixture's setup and teardown may run in different tasks).
+            async with app.lifespan():
+                started.set()
+                await stop.wait()
+
+        server = asyncio.create_task(serve())
+        await asyncio.wait([server, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
+        if server.done():
+            server.result()  # the start failed: raise its error
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://query", timeout=30) as client:
+                yield Harness(client, app.state.query)
+        finally:
+            stop.set()
+            await server
 
     return factory
 

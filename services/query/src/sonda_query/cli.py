@@ -166,7 +166,15 @@ def rebuild_command(name: str | None, verify: bool, dry_run: bool) -> None:
             )
         except RebuildInProgressError as exc:
             raise click.ClickException(exc.message) from exc
-    Console().print(_report_table(reports))
+    out = Console()
+    out.print(_report_table(reports))
+    for report in reports:
+        check = report.verification
+        if check is not None:
+            verdict = (
+                f"{check.identical:,} rows identical" if check.ok else f"{check.differences:,} rows differ"
+            )
+            out.print(f"{report.name}: {verdict} (live {check.rows_live:,}, rebuilt {check.rows_rebuilt:,})")
     failed = [r for r in reports if r.verification is not None and not r.verification.ok]
     for report in failed:
         assert report.verification is not None

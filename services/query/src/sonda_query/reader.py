@@ -11,17 +11,33 @@ import base64
 import binascii
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sonda_events.errors import StoreUnavailableError
+from sqlalchemy import exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sonda_query.errors import InvalidCursorError
 from sonda_query.params import ListStatus
 from sonda_query.readmodel.rows import AnalysisRow, ResultRow, from_db, utc
 from sonda_query.readmodel.tables import analyses_table, results_table
 from sonda_query.views import ListItem, ListPage
+
+_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError)
+
+
+@asynccontextmanager
+async def connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A read connection; a database that cannot be reached is a 503 (retry later), not a 500."""
+    try:
+        async with engine.connect() as conn:
+            yield conn
+    except _UNAVAILABLE as error:
+        raise StoreUnavailableError("the read models are unavailable; try again later") from error
 
 
 class ListFilters(msgspec.Struct, kw_only=True, frozen=True):
@@ -87,13 +103,13 @@ class Reader:
 
     async def analysis(self, analysis_id: uuid.UUID) -> AnalysisRow | None:
         table = self._analyses
-        async with self._engine.connect() as conn:
+        async with connected(self._engine) as conn:
             row = (await conn.execute(sa.select(table).where(table.c.analysis_id == analysis_id))).first()
         return from_db(AnalysisRow, row._mapping) if row is not None else None
 
     async def result(self, analysis_id: uuid.UUID) -> ResultRow | None:
         table = self._results
-        async with self._engine.connect() as conn:
+        async with connected(self._engine) as conn:
             row = (await conn.execute(sa.select(table).where(table.c.analysis_id == analysis_id))).first()
         return from_db(ResultRow, row._mapping) if row is not None else None
 
@@ -119,7 +135,7 @@ class Reader:
                 sa.tuple_(t.c.created_at, t.c.analysis_id) < (after.created_at, after.analysis_id)
             )
         query = query.order_by(t.c.created_at.desc(), t.c.analysis_id.desc()).limit(limit + 1)
-        async with self._engine.connect() as conn:
+        async with connected(self._engine) as conn:
             rows = (await conn.execute(query)).all()
         items = [_item(row._mapping) for row in rows[:limit]]
         next_cursor = None

@@ -29,7 +29,7 @@ from sonda_query.lookup import StreamLookup
 from sonda_query.projection.projections import ALL
 from sonda_query.projection.projector import Projector
 from sonda_query.projection.rebuild import rebuild_all
-from sonda_query.reader import Reader
+from sonda_query.reader import Reader, connected
 from sonda_query.readmodel import checkpoints
 from sonda_query.readmodel.schema import ensure_schema, outdated
 from sonda_query.results import ResultObjects
@@ -77,7 +77,7 @@ class GenerationClock:
         if self._projector is not None:
             return self._projector.generation
         if time.monotonic() - self._read_at > 1.0:
-            async with self._store.engine.connect() as conn:
+            async with connected(self._store.engine) as conn:
                 found = await checkpoints.read(conn, [p.name for p in ALL])
             self._value = sum(c.generation for c in found.values())
             self._read_at = time.monotonic()

@@ -19,7 +19,7 @@ from sonda_query.llm.tokens import Tokenizer
 SummaryFormat = Literal["markdown", "json"]
 #: Tokens kept for section titles, which appear only once a section has something to show.
 SECTION_TITLES_RESERVE = 24
-MIN_TOKENS = 200
+MIN_TOKENS = 300
 
 
 class Meta(msgspec.Struct, kw_only=True, frozen=True):

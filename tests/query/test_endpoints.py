@@ -1,0 +1,179 @@
+"""Status, results and their error answers, through the HTTP app (SQLite store, local objects)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import msgspec
+import nats
+from sonda_events.bus import provision
+from sonda_events.codec import encode
+from sonda_events.subjects import subject_for
+
+from tests.query.conftest import Harness, HarnessFactory
+from tests.query.factories import Stream, wide_result
+
+STATUS = "/api/v1/analysis/status-enhanced/{}"
+RESULTS = "/api/v1/analysis/results-enhanced/{}"
+SUMMARY = "/api/v1/analysis/summary-for-llm/{}"
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    # ``type`` is left out when it is RFC 9457's default, about:blank.
+    assert {"title", "status", "detail", "code"} <= body.keys()
+    assert body.get("type", "about:blank") == "about:blank"
+    assert (body["status"], body["code"]) == (status, code)
+    return body
+
+
+async def test_status_follows_the_events(harness: Harness) -> None:
+    s = Stream()
+    await harness.append(s.requested(filename="vendas.csv"), s.started(), s.progress(42, "reading"))
+    await harness.settle()
+    body = (await harness.client.get(STATUS.format(s.analysis_id))).json()
+    assert body["status"] == "running"
+    assert (body["progress"], body["stage"], body["version"]) == (42.0, "reading", 3)
+    assert (body["filename"], body["source"]) == ("vendas.csv", "projection")
+    await harness.append(s.failed("unreadable_file", "not a table"))
+    await harness.settle()
+    body = (await harness.client.get(STATUS.format(s.analysis_id))).json()
+    assert (body["status"], body["error_code"], body["error_message"]) == (
+        "failed",
+        "unreadable_file",
+        "not a table",
+    )
+
+
+async def test_status_right_after_start_waits_for_the_projector(harness: Harness) -> None:
+    s = Stream()
+    request = asyncio.create_task(harness.client.get(STATUS.format(s.analysis_id)))
+    await asyncio.sleep(0.15)  # the request is already waiting when the event arrives
+    await harness.append(s.requested())
+    response = await request
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["source"]) == ("pending", "projection")
+
+
+async def test_status_waits_for_a_version(harness: Harness) -> None:
+    s = Stream()
+    await harness.append(s.requested(), s.started())
+    await harness.settle()
+    request = asyncio.create_task(harness.client.get(STATUS.format(s.analysis_id), params={"min_version": 3}))
+    await asyncio.sleep(0.1)
+    await harness.append(s.progress(10))
+    assert (await request).json()["version"] == 3
+
+
+async def test_status_from_the_store_and_from_jetstream_before_projection(
+    query_app: HarnessFactory, sqlite_url: str, nats_url: str
+) -> None:
+    async with query_app(sqlite_url, query_projector="false") as running:
+        stored = Stream()
+        await running.append(stored.requested(), stored.started())
+        body = (await running.client.get(STATUS.format(stored.analysis_id))).json()
+        assert (body["status"], body["source"], body["version"]) == ("running", "event_store", 2)
+
+        published = Stream()
+        event = published.requested()
+        nc = await nats.connect(nats_url)
+        try:
+            js = nc.jetstream()
+            await provision(js)
+            await js.publish(subject_for(event.analysis_id, event.type), encode(event))
+        finally:
+            await nc.close()
+        body = (await running.client.get(STATUS.format(published.analysis_id))).json()
+        assert (body["status"], body["source"]) == ("pending", "jetstream")
+
+        unknown = await running.client.get(STATUS.format(uuid.uuid4()))
+        assert_problem(unknown, 404, "analysis_not_found")
+
+
+async def test_unknown_and_invalid_ids(harness: Harness) -> None:
+    for path in (STATUS, RESULTS, SUMMARY):
+        assert_problem(await harness.client.get(path.format(uuid.uuid4())), 404, "analysis_not_found")
+        body = assert_problem(await harness.client.get(path.format("not-a-uuid")), 422, "invalid_parameter")
+        assert "analysis_id" in body["detail"]
+    bad_version = await harness.client.get(STATUS.format(uuid.uuid4()), params={"min_version": "x"})
+    assert_problem(bad_version, 422, "invalid_parameter")
+
+
+async def test_results_of_a_completed_analysis(harness: Harness) -> None:
+    s = Stream()
+    result = wide_result(6)
+    await harness.append(s.requested(filename="vendas.csv"), s.started(), await harness.completed(s, result))
+    await harness.settle()
+    response = await harness.client.get(RESULTS.format(s.analysis_id))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["results"] == result
+    assert (body["analysis_id"], body["status"], body["filename"]) == (
+        str(s.analysis_id),
+        "completed",
+        "vendas.csv",
+    )
+    assert body["summary"]["rows"] == 100
+    assert body["version"] == 3
+
+
+async def test_results_before_completion_after_failure_and_after_delete(harness: Harness) -> None:
+    running, failed, deleted = Stream(), Stream(), Stream()
+    await harness.append(running.requested(), running.started())
+    await harness.append(failed.requested(), failed.failed("timeout", "took too long"))
+    await harness.append(deleted.requested(), await harness.completed(deleted), deleted.deleted())
+    await harness.settle()
+    for path in (RESULTS, SUMMARY):
+        body = assert_problem(
+            await harness.client.get(path.format(running.analysis_id)), 409, "analysis_not_completed"
+        )
+        assert "running" in body["detail"]
+        body = assert_problem(
+            await harness.client.get(path.format(failed.analysis_id)), 409, "analysis_failed"
+        )
+        assert "took too long" in body["detail"]
+        assert_problem(await harness.client.get(path.format(deleted.analysis_id)), 410, "analysis_deleted")
+    status = (await harness.client.get(STATUS.format(deleted.analysis_id))).json()
+    assert status["status"] == "deleted" and status["deleted_at"] is not None
+
+
+async def test_a_result_object_that_does_not_match_its_checksum_is_not_served(harness: Harness) -> None:
+    s = Stream()
+    await harness.append(s.requested(), await harness.completed(s))
+    await harness.settle()
+    key = f"results/{s.analysis_id}.json"
+    await harness.storage.put_bytes(key, msgspec.json.encode(wide_result(2, seed=99)))
+    assert_problem(await harness.client.get(RESULTS.format(s.analysis_id)), 502, "result_unavailable")
+    await harness.storage.delete(key)
+    assert_problem(await harness.client.get(SUMMARY.format(s.analysis_id)), 502, "result_unavailable")
+
+
+async def test_health_endpoints(harness: Harness) -> None:
+    s = Stream()
+    await harness.append(s.requested(), s.started())
+    await harness.settle()
+    health = await harness.client.get("/api/v1/health")
+    assert health.status_code == 200
+    checks = health.json()["checks"]
+    assert checks["projection"]["detail"]["projections"]["analyses"] == {"position": 2, "lag": 0}
+    assert checks["cache"]["detail"]["kind"] == "memory"
+    database = await harness.client.get("/api/v1/health/database")
+    assert database.status_code == 200 and database.json()["detail"]["store_position"] == 2
+    storage = await harness.client.get("/api/v1/health/storage")
+    assert storage.status_code == 200 and storage.json()["detail"]["kind"] == "local"
+    ready = await harness.client.get("/api/v1/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["projection"]["detail"]["lag"] == 0
+
+
+async def test_readiness_fails_when_the_projector_stopped(query_app: HarnessFactory, sqlite_url: str) -> None:
+    async with query_app(sqlite_url) as running:
+        assert running.query.projector is not None
+        running.query.projector.stats.running = False
+        ready = await running.client.get("/api/v1/health/ready")
+        assert ready.status_code == 503
+        assert "not running" in ready.json()["checks"]["projection"]["error"]
