@@ -90,7 +90,7 @@ def query_app(tmp_path: Path, nats_url: str) -> HarnessFactory:
         await asyncio.wait([server, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
         if server.done():
             server.result()  # the start failed: raise its error
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar's precise ASGI types
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://query", timeout=30) as client:
                 yield Harness(client, app.state.query)

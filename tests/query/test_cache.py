@@ -31,7 +31,8 @@ async def redis_prefix() -> AsyncIterator[str]:
 async def fields(prefix: str, analysis_id: uuid.UUID) -> list[str]:
     client = Redis.from_url(REDIS_URL)
     try:
-        return sorted(f.decode() for f in await client.hkeys(f"{prefix}a:{analysis_id}"))
+        names = await client.hkeys(f"{prefix}a:{analysis_id}")
+        return sorted(f.decode() if isinstance(f, bytes) else f for f in names)
     finally:
         await client.aclose()
 

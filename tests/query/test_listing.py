@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sonda_events.contract import AnalysisRequested
 
 from tests.query.conftest import Harness, HarnessFactory
 from tests.query.factories import T0, Stream
@@ -48,12 +49,14 @@ async def population(
             if kind == 4:
                 events.append(s.deleted())
             await harness.append(*events)
+            requested = events[0]
+            assert isinstance(requested, AnalysisRequested)
             status = {0: "pending", 1: "running", 2: "completed", 3: "failed", 4: "completed"}[kind]
             expected.append(
                 Expected(
-                    str(s.analysis_id), events[0].occurred_at, status, kind == 4, events[0].data.file_key
+                    str(s.analysis_id), requested.occurred_at, status, kind == 4, requested.data.file_key
                 )
-            )  # type: ignore[attr-defined]
+            )
         await harness.settle()
         expected.sort(key=lambda e: (e.created_at, e.analysis_id), reverse=True)
         yield harness, expected

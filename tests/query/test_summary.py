@@ -78,16 +78,16 @@ def test_a_small_table_is_shown_whole_with_correct_figures(tokenizer: Tokenizer)
     result = wide_result(8)
     summary = summarize(result, META, fmt="markdown", max_tokens=1500, tokenizer=tokenizer)
     assert "Nothing: every column, alert and correlation is shown." in summary.text
-    rows = result["dataset"]["rows"]  # type: ignore[index]
-    for column in result["columns"]:  # type: ignore[attr-defined]
+    rows = result["dataset"]["rows"]
+    for column in result["columns"]:
         missing_pct = 100 * column["missing"] / rows
         line = next(line for line in summary.text.splitlines() if f"`{column['name']}`" in line)
         assert f"{missing_pct:.1f}% missing" in line
         assert f"{column['distinct']:,} distinct" in line
         if column["type"] == "numeric":
             assert re.search(rf"min {column['stats']['min']:.4g}\b", line)
-    cells = result["dataset"]["rows"] * result["dataset"]["columns"]  # type: ignore[index]
-    assert f"{100 * result['dataset']['missing_cells'] / cells:.1f}% of cells missing" in summary.text  # type: ignore[index]
+    cells = result["dataset"]["rows"] * result["dataset"]["columns"]
+    assert f"{100 * result['dataset']['missing_cells'] / cells:.1f}% of cells missing" in summary.text
 
 
 def test_a_result_with_missing_parts_still_summarises(tokenizer: Tokenizer) -> None:
