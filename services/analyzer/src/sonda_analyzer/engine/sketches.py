@@ -17,8 +17,8 @@ EXACT_DISTINCT = 65_536
 KLL_K = 400
 HLL_LG_K = 14
 FREQ_LG_MAX = 14
-#: Confidence of the HLL bounds, in standard deviations (2 → about 95 %).
-HLL_STDEVS = 2
+#: Confidence of the HLL bound, in standard deviations (3 → about 99.7 %).
+HLL_STDEVS = 3
 
 
 def kll_rank_error() -> float:

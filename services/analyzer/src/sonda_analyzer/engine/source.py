@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import threading
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -52,20 +53,55 @@ HEAD_BYTES = 1 << 20
 
 
 class CountingReader(io.RawIOBase):
-    """A read-only stream that counts the bytes taken from the file beneath (for progress)."""
+    """A read-only stream that counts the bytes taken from the file beneath (for progress).
+
+    It can also hold a reader back: pyarrow's streaming readers fetch dozens of blocks ahead on
+    a background thread (hundreds of megabytes with large blocks), which would break a memory
+    budget. With :meth:`limit_ahead`, a read waits while more than ``window`` bytes are delivered
+    but not yet consumed (:meth:`consumed` is called as each chunk is processed).
+    """
 
     def __init__(self, inner: IO[bytes], raw: IO[bytes]) -> None:
         self._inner = inner
         self._raw = raw
+        self._delivered = 0
+        self._consumed = 0
+        self._window: int | None = None
+        self._turn = threading.Condition()
 
     def readable(self) -> bool:
         return True
 
+    def limit_ahead(self, window: int) -> None:
+        self._window = window
+
+    def consumed(self, total: int) -> None:
+        """The consumer has processed the first ``total`` bytes of content."""
+        with self._turn:
+            self._consumed = max(self._consumed, total)
+            self._turn.notify_all()
+
+    def _wait_for_room(self) -> None:
+        if self._window is None:
+            return
+        with self._turn:
+            # The timeout keeps a reader from waiting forever if the consumer stopped counting.
+            self._turn.wait_for(
+                lambda: self._window is None or self._delivered - self._consumed <= self._window,
+                10.0,
+            )
+
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        return self._inner.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
+        self._wait_for_room()
+        n: int = self._inner.readinto(buffer)  # type: ignore[attr-defined]
+        self._delivered += n
+        return n
 
     def read(self, size: int = -1) -> bytes:
-        return self._inner.read(size)
+        self._wait_for_room()
+        data = self._inner.read(size)
+        self._delivered += len(data)
+        return data
 
     def position(self) -> int:
         """Bytes consumed from the file on disk (compressed bytes for an archive)."""
@@ -75,6 +111,9 @@ class CountingReader(io.RawIOBase):
             return 0
 
     def close(self) -> None:
+        with self._turn:  # a reader thread waiting for room must not wait on a closed stream
+            self._window = None
+            self._turn.notify_all()
         self._inner.close()
         if self._raw is not self._inner:
             self._raw.close()

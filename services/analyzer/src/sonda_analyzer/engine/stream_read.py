@@ -57,11 +57,25 @@ class StreamPlan:
     csv_state: CsvState | None = None
     #: Parquet: rows in the file, for progress (the other formats report bytes).
     total_rows: int | None = None
+    #: Bytes of content per chunk (CSV/JSON Lines readers).
+    block_bytes: int = 1 << 20
+
+
+#: Memory streaming needs whatever the chunk size: the interpreter with pyarrow, numpy and pandas,
+#: the sketches and the value counts of the columns still counted exactly.
+FIXED_BYTES = 250 << 20
+#: Chunks the reader may fetch ahead of the one being profiled.
+READ_AHEAD = 2
 
 
 def block_bytes(budget_bytes: int) -> int:
-    """Chunk size: small against the budget (a chunk is worked on in several copies)."""
-    return int(min(64 << 20, max(1 << 20, budget_bytes // 24)))
+    """Chunk size so that the chunks in flight fit in the budget beside the fixed part.
+
+    A chunk is held as text and as parsed columns while read ahead (about twice its size each)
+    and in about three copies while profiled; duplicate-row hashes take an eighth of the budget.
+    """
+    room = 0.6 * budget_bytes - FIXED_BYTES
+    return int(min(64 << 20, max(1 << 20, room / (2 * READ_AHEAD + 3))))
 
 
 def _types_of(sample: pa.Table) -> dict[str, pa.DataType]:
@@ -114,7 +128,14 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
         state.malformed_rows = 0
         return _csv_batches(source, state, reader, types), reader
 
-    plan = StreamPlan(info=info, sample=sample, types=_types_of(raw), locale_columns=locale, csv_state=state)
+    plan = StreamPlan(
+        info=info,
+        sample=sample,
+        types=_types_of(raw),
+        locale_columns=locale,
+        csv_state=state,
+        block_bytes=block,
+    )
     plan.open_batches = open_batches
     return plan
 
@@ -148,7 +169,7 @@ def _plan_jsonl(source: Source, info: ReadInfo, block: int) -> StreamPlan:
         schema = pa.schema([pa.field(n, t) for n, t in given.items()])
         return _json_batches(reader, schema, block), reader
 
-    plan = StreamPlan(info=info, sample=normalize_table(raw), types=types)
+    plan = StreamPlan(info=info, sample=normalize_table(raw), types=types, block_bytes=block)
     plan.open_batches = open_batches
     return plan
 

@@ -52,7 +52,13 @@ from sonda_analyzer.engine.stream_columns import (
     Settings,
     StringAcc,
 )
-from sonda_analyzer.engine.stream_read import StreamPlan, TypeConflict, check_width, plan_stream
+from sonda_analyzer.engine.stream_read import (
+    READ_AHEAD,
+    StreamPlan,
+    TypeConflict,
+    check_width,
+    plan_stream,
+)
 from sonda_analyzer.engine.strings import MAX_CATEGORIES_FOR_ASSOCIATION
 
 _MAX_RESTARTS = 50
@@ -163,7 +169,13 @@ def _one_pass(
     state = _Pass()
     settings_thresholds = options.thresholds
     batches, reader = plan.open_batches({**plan.types, **overrides})
-    for chunk in batches:
+    block = plan.block_bytes
+    if reader is not None:
+        reader.limit_ahead(READ_AHEAD * block)
+    for chunks, chunk in enumerate(batches, start=1):
+        if reader is not None:
+            # One chunk of the CSV/JSON readers is one block of content.
+            reader.consumed(chunks * block)
         batch = chunk
         if options.max_rows is not None and state.rows >= options.max_rows:
             plan.info.truncated = True
@@ -224,7 +236,7 @@ def profile_streaming(
     check_width(plan, options)
     overrides: dict[str, pa.DataType] = {}
     for _ in range(_MAX_RESTARTS):
-        dups = DuplicateCounter(budget_bytes // 4)
+        dups = DuplicateCounter(budget_bytes // 8)
         try:
             state = _one_pass(plan, options, overrides, reporter, file_size=source.file_size, dups=dups)
             break
@@ -348,7 +360,7 @@ def _approximations(
             method=f"HyperLogLog (Apache DataSketches, lg_k={HLL_LG_K}); exact up to "
             f"{EXACT_DISTINCT:,} distinct values",
             error_bound=rel,
-            description=f"relative error within ±{rel:.2%} at about 95 % confidence",
+            description=f"relative error within ±{rel:.2%} at about 99.7 % confidence",
             columns=figures["distinct"],
         ))  # fmt: skip
     if "top_values" in figures:
