@@ -73,10 +73,38 @@ def serve(service: str, host: str, port: int | None, forwarded_allow_ips: str | 
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on."
 )
-@click.option("--ingest", "ingest_url", metavar="URL", envvar="SONDA_INGEST_URL", show_envvar=True)
-@click.option("--analyzer", "analyzer_url", metavar="URL", envvar="SONDA_ANALYZER_URL", show_envvar=True)
-@click.option("--notifier", "notifier_url", metavar="URL", envvar="SONDA_NOTIFIER_URL", show_envvar=True)
-@click.option("--query", "query_url", metavar="URL", envvar="SONDA_QUERY_URL", show_envvar=True)
+@click.option(
+    "--ingest",
+    "ingest_url",
+    metavar="URL",
+    envvar="SONDA_INGEST_URL",
+    show_envvar=True,
+    help="Where ingest listens.",
+)
+@click.option(
+    "--analyzer",
+    "analyzer_url",
+    metavar="URL",
+    envvar="SONDA_ANALYZER_URL",
+    show_envvar=True,
+    help="Where analyzer listens.",
+)
+@click.option(
+    "--notifier",
+    "notifier_url",
+    metavar="URL",
+    envvar="SONDA_NOTIFIER_URL",
+    show_envvar=True,
+    help="Where notifier listens.",
+)
+@click.option(
+    "--query",
+    "query_url",
+    metavar="URL",
+    envvar="SONDA_QUERY_URL",
+    show_envvar=True,
+    help="Where query listens.",
+)
 def gateway(
     *,
     host: str,
