@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import msgspec
 from nats.aio.client import Client as NatsClient
 from sonda_events.bus import close_nats, connect_nats, provision
 from sonda_events.logging import get_logger
@@ -105,20 +106,9 @@ async def running_analyzer(settings: AnalyzerSettings) -> AsyncIterator[Analyzer
             warm.cancel()
             await asyncio.gather(warm, return_exceptions=True)
             await watcher.close()
-            log.info("analyzer_stopped", worker=worker_id, **{k: v for k, v in _counts(status).items()})
+            log.info("analyzer_stopped", worker=worker_id, **msgspec.structs.asdict(status.counts))
     finally:
         await pool.close()
         with contextlib.suppress(Exception):
             await storage.close()
         await close_nats(nc)
-
-
-def _counts(status: WorkerStatus) -> dict[str, int]:
-    c = status.counts
-    return {
-        "completed": c.completed,
-        "failed": c.failed,
-        "skipped": c.skipped,
-        "superseded": c.superseded,
-        "retried": c.retried,
-    }
