@@ -209,7 +209,7 @@ def fmt_table(rows: list[Measure], floor: dict[str, Measure]) -> str:
     for m in rows:
         base = floor.get(m.file)
         if m.note == "timed out":
-            ratio = "timed out"
+            ratio = f"stopped after {m.wall_s:.0f} s"
         elif base is not None and m.tool != "pyarrow":
             ratio = f"{m.wall_s / base.wall_s:.1f}x / {m.work_s / base.work_s:.1f}x"
         else:
@@ -220,6 +220,20 @@ def fmt_table(rows: list[Measure], floor: dict[str, Measure]) -> str:
             f"{m.rows_per_s:,.0f} | {ratio} |"
         )
     return "\n".join(lines)
+
+
+def shown_args(argv: list[str]) -> list[str]:
+    """The command's arguments without the work folder (a path of one machine only)."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--work-dir":
+            skip = True
+        elif not arg.startswith("--work-dir="):
+            out.append(arg)
+    return out
 
 
 def write_doc(section: str) -> None:
@@ -246,12 +260,15 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "sonda-bench")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the fast tools (median kept)")
     parser.add_argument("--ydata-timeout", type=float, default=1800.0)
+    parser.add_argument("--ydata-default-timeout", type=float, default=900.0)
     parser.add_argument("--skip-ydata", action="store_true")
     parser.add_argument("--ydata-default-1m", action="store_true",
                         help="also run ydata's default mode on 1M rows (hours)")  # fmt: skip
     parser.add_argument("--stream-gb", type=float, default=5.0, help="0 skips the streaming check")
     parser.add_argument("--stream-budget-mb", type=int, default=None)
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument("--reuse-ydata", action="store_true",
+                        help="take ydata-profiling's figures from the last run in the work folder")  # fmt: skip
     args = parser.parse_args()
     if args.run_one:
         run_one(args.run_one[0], args.run_one[1], args.budget_mb)
@@ -281,15 +298,23 @@ def main() -> None:
             plan.append(("ydata-minimal", name))
             if name != "mixed_1m.csv" or args.ydata_default_1m:
                 plan.append(("ydata-default", name))
+    saved_path = work / "measures.json"
+    saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
     for tool, name in plan:
         path = files[name]
         print(f"{tool:14s} {name} ...", end=" ", flush=True)
-        if tool.startswith("ydata"):
-            m = measure(tool, path, env, args.budget_mb, args.ydata_timeout)
+        key = f"{tool}|{name}"
+        if tool.startswith("ydata") and args.reuse_ydata and key in saved:
+            m = Measure(**saved[key])  # measured by an earlier run of this script
+        elif tool.startswith("ydata"):
+            limit = args.ydata_default_timeout if tool == "ydata-default" else args.ydata_timeout
+            m = measure(tool, path, env, args.budget_mb, limit)
         else:
             m = best_of(args.repeat, tool, path, env, args.budget_mb, 600)
         print(f"{m.wall_s:.2f}s wall, {m.work_s:.2f}s work, {m.peak_mb:,.0f} MB {m.note}", flush=True)
         results.append(m)
+        saved[key] = vars(m)
+        saved_path.write_text(json.dumps(saved, indent=1))
         if tool == "pyarrow":
             floor[name] = m
 
@@ -313,7 +338,7 @@ def main() -> None:
         "Produced by:",
         "",
         "```",
-        "uv run python bench/analyzer.py " + " ".join(sys.argv[1:]),
+        "uv run python bench/analyzer.py " + " ".join(shown_args(sys.argv[1:])),
         "```",
         "",
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "

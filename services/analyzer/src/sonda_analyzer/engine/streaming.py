@@ -8,7 +8,6 @@ rows. The result lists each approximate figure with its method and error bound.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts
+from sonda_analyzer.engine.approximations import approximations
 from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.dataset import sample_rows
 from sonda_analyzer.engine.errors import ParseError
@@ -27,31 +27,15 @@ from sonda_analyzer.engine.patterns import LOCALE_NUMBER, all_match, parse_local
 from sonda_analyzer.engine.progress import ProgressReporter
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
-    Approximation,
     ColumnProfile,
     DatasetProfile,
     ProfileResult,
     empty_correlations,
 )
 from sonda_analyzer.engine.rowhash import DuplicateCounter, combine
-from sonda_analyzer.engine.sketches import (
-    EXACT_DISTINCT,
-    FREQ_LG_MAX,
-    HLL_LG_K,
-    KLL_K,
-    hll_relative_error,
-    kll_pmf_error,
-    kll_rank_error,
-)
 from sonda_analyzer.engine.source import Source
-from sonda_analyzer.engine.stream_assoc import MAX_CODES, SPEARMAN_SAMPLE, StreamAssociations
-from sonda_analyzer.engine.stream_columns import (
-    BooleanAcc,
-    DatetimeAcc,
-    NumericAcc,
-    Settings,
-    StringAcc,
-)
+from sonda_analyzer.engine.stream_assoc import MAX_CODES, StreamAssociations
+from sonda_analyzer.engine.stream_columns import DatetimeAcc, NumericAcc, Settings
 from sonda_analyzer.engine.stream_read import (
     READ_AHEAD,
     StreamPlan,
@@ -59,6 +43,7 @@ from sonda_analyzer.engine.stream_read import (
     check_width,
     plan_stream,
 )
+from sonda_analyzer.engine.stream_text import BooleanAcc, StringAcc
 from sonda_analyzer.engine.strings import MAX_CATEGORIES_FOR_ASSOCIATION
 
 _MAX_RESTARTS = 50
@@ -316,89 +301,5 @@ def _result(
         correlations=correlations,
         alerts=alerts,
         sample=sample,
-        approximations=_approximations(approx, dups, dup_error, top_error, correlations),
+        approximations=approximations(approx, dups, dup_error, top_error, correlations),
     )
-
-
-def _approximations(
-    figures: dict[str, list[str]],
-    dups: DuplicateCounter,
-    dup_error: float,
-    top_error: int,
-    correlations: object,
-) -> list[Approximation]:
-    out: list[Approximation] = []
-    rank, pmf = kll_rank_error(), kll_pmf_error()
-    kll_method = f"KLL quantile sketch (Apache DataSketches, k={KLL_K})"
-    if "quantiles" in figures:
-        out.append(Approximation(
-            figure="columns[].stats.quantiles", method=kll_method, error_bound=rank,
-            description=f"rank error: each quantile (also median, IQR, MAD) is a value whose rank "
-            f"is within ±{rank:.2%} of the column's count, at 99 % confidence",
-            columns=figures["quantiles"],
-        ))  # fmt: skip
-    if "outliers_iqr" in figures:
-        out.append(Approximation(
-            figure="columns[].stats.outliers_iqr", method=kll_method + ", CDF at the IQR fences",
-            error_bound=2 * pmf,
-            description=f"the count is within ±{2 * pmf:.2%} of the column's count, at 99 % "
-            "confidence, given the fences",
-            columns=figures["outliers_iqr"],
-        ))  # fmt: skip
-    if "histogram" in figures:
-        out.append(Approximation(
-            figure="columns[].histogram", method=kll_method + ", PMF over the bin edges",
-            error_bound=pmf,
-            description=f"each bin's count is within ±{pmf:.2%} of the column's count, at 99 % "
-            "confidence",
-            columns=figures["histogram"],
-        ))  # fmt: skip
-    if "distinct" in figures:
-        rel = hll_relative_error()
-        out.append(Approximation(
-            figure="columns[].distinct",
-            method=f"HyperLogLog (Apache DataSketches, lg_k={HLL_LG_K}); exact up to "
-            f"{EXACT_DISTINCT:,} distinct values",
-            error_bound=rel,
-            description=f"relative error within ±{rel:.2%} at about 99.7 % confidence",
-            columns=figures["distinct"],
-        ))  # fmt: skip
-    if "top_values" in figures:
-        out.append(Approximation(
-            figure="columns[].top_values",
-            method=f"frequent items sketch (Apache DataSketches, lg_max_map_size={FREQ_LG_MAX}); "
-            "chunks feed it the values they hold at least twice",
-            error_bound=float(top_error),
-            description=f"each count is low by at most {top_error:,} occurrences; entropy and "
-            "imbalance of these columns are not computed (null)",
-            columns=figures["top_values"],
-        ))  # fmt: skip
-    if "frequency" in figures:
-        out.append(Approximation(
-            figure="columns[].datetime.frequency", method="inferred from the first chunk",
-            error_bound=0.0, description="the usual step between the first chunk's instants",
-            columns=figures["frequency"],
-        ))  # fmt: skip
-    if dups.level:
-        out.append(Approximation(
-            figure="dataset.duplicate_rows",
-            method=f"64-bit row hashes, 1 in {1 << dups.level} hash values kept to stay in memory",
-            error_bound=dup_error,
-            description="relative standard error of the scaled-up count",
-        ))  # fmt: skip
-    else:
-        out.append(Approximation(
-            figure="dataset.duplicate_rows", method="64-bit row hashes, all kept",
-            error_bound=dups.collision_probability(),
-            description="probability that a hash collision adds a false duplicate",
-        ))  # fmt: skip
-    spearman = getattr(getattr(correlations, "spearman", None), "columns", [])
-    if spearman:
-        bound = 3.0 / math.sqrt(SPEARMAN_SAMPLE)
-        out.append(Approximation(
-            figure="correlations.spearman",
-            method=f"Spearman on a uniform sample of up to {SPEARMAN_SAMPLE:,} rows",
-            error_bound=bound,
-            description=f"absolute error within about ±{bound:.3f} (three standard errors)",
-        ))  # fmt: skip
-    return out

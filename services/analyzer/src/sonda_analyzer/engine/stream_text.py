@@ -1,0 +1,158 @@
+"""Streaming accumulators of text and boolean columns (see :mod:`stream_columns`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sonda_analyzer.engine.arrays import bool_array, primitive, single, valid_mask
+from sonda_analyzer.engine.floats import fnum, pct
+from sonda_analyzer.engine.options import AlertThresholds
+from sonda_analyzer.engine.result import BooleanStats, ColumnProfile, TextStats, TopValue
+from sonda_analyzer.engine.rowhash import value_hashes
+from sonda_analyzer.engine.sketches import ValueCounts
+from sonda_analyzer.engine.stream_columns import Settings
+from sonda_analyzer.engine.strings import (
+    HINT_SAMPLE,
+    entropy_bits,
+    mean_words,
+    semantic_hints,
+    string_type,
+    words_per_value,
+)
+
+
+@dataclass(slots=True)
+class StringAcc:
+    name: str
+    rows: int = 0
+    missing: int = 0
+    length_min: int | None = None
+    length_max: int | None = None
+    length_sum: int = 0
+    words_sum: int = 0
+    words_counted: bool = True
+    counts: ValueCounts = field(default_factory=ValueCounts)
+    hints: list[str] | None = None
+    head_words: float = 0.0
+    head_length: float = 0.0
+    extra_hints: list[str] = field(default_factory=list)
+
+    def update(self, arr: pa.Array, thresholds: AlertThresholds) -> np.ndarray:
+        arr = single(arr)
+        self.rows += len(arr)
+        self.missing += arr.null_count
+        encoded = pc.dictionary_encode(arr)
+        dictionary = encoded.dictionary
+        indices = encoded.indices
+        codes = primitive(pc.fill_null(indices, 0) if indices.null_count else indices)
+        valid = valid_mask(indices)
+        counts = np.bincount(codes[valid] if valid is not None else codes, minlength=len(dictionary))
+        import pandas as pd
+
+        words_np = dictionary.to_numpy(zero_copy_only=False)
+        value_hash = pd.util.hash_array(words_np, categorize=False)
+        if len(dictionary):
+            lengths = primitive(pc.utf8_length(dictionary))
+            lo, hi = int(lengths.min()), int(lengths.max())
+            self.length_min = lo if self.length_min is None else min(self.length_min, lo)
+            self.length_max = hi if self.length_max is None else max(self.length_max, hi)
+            self.length_sum += int((lengths * counts).sum())
+        if self.hints is None:
+            head, head_counts = dictionary[:HINT_SAMPLE], counts[:HINT_SAMPLE]
+            self.hints, _ = semantic_hints(head, head_counts, thresholds)
+            total = float(head_counts.sum()) or 1.0
+            self.head_words = mean_words(head, head_counts)
+            self.head_length = float((primitive(pc.utf8_length(head)) * head_counts).sum()) / total
+            # Words are counted for text and categories only; a column of identifiers skips them.
+            self.words_counted = self.head_words > 1.05 or len(dictionary) <= 0.95 * max(1, int(counts.sum()))
+        if self.words_counted and len(dictionary):
+            self.words_sum += int((words_per_value(dictionary) * counts).sum())
+        if self.counts.exact:
+            self.counts.add_exact(dictionary.to_pylist(), counts.tolist())
+        else:
+            repeated = counts >= 2
+            self.counts.add_sketch(
+                dictionary.filter(bool_array(repeated)).to_pylist(),
+                counts[repeated].tolist(),
+                value_hash.view(np.int64).tolist(),
+            )
+        hashed = value_hash.astype(np.uint64)[codes] if len(dictionary) else np.zeros(len(arr), np.uint64)
+        if valid is not None:
+            hashed = np.where(valid, hashed, np.uint64(0x9E3779B97F4A7C15))
+        return hashed
+
+    def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
+        count = self.rows - self.missing
+        distinct = self.counts.distinct()
+        approx: set[str] = set()
+        if not self.counts.exact:
+            approx.update({"distinct", "top_values"})
+        hints = list(dict.fromkeys([*self.extra_hints, *(self.hints or [])]))
+        col_type = string_type(
+            count, distinct, self.head_words, self.head_length, hints=hints, thresholds=s.thresholds
+        )
+        words_mean = self.words_sum / count if count and self.words_counted else None
+        entropy = imbalance = None
+        if self.counts.counts is not None:
+            entropy, imbalance = entropy_bits(np.array(list(self.counts.counts.values())))
+        text = TextStats(
+            entropy=entropy,
+            imbalance=imbalance,
+            length_min=self.length_min,
+            length_mean=fnum(self.length_sum / count) if count else None,
+            length_max=self.length_max,
+            words_mean=fnum(words_mean) if col_type in ("text", "categorical") else None,
+        )
+        tops = [TopValue(value=v, count=c, pct=pct(c, count)) for v, c in self.counts.top(s.top_k)]
+        profile = ColumnProfile(
+            name=self.name,
+            type=col_type,
+            dtype="string",
+            semantic=hints,
+            count=count,
+            missing=self.missing,
+            missing_pct=pct(self.missing, self.rows),
+            distinct=distinct,
+            distinct_pct=pct(distinct, count),
+            unique=count > 0 and distinct >= count,
+            memory_bytes=0,
+            approximate=bool(approx),
+            top_values=tops or None,
+            text=text if count else None,
+        )
+        return profile, approx
+
+
+@dataclass(slots=True)
+class BooleanAcc:
+    name: str
+    rows: int = 0
+    trues: int = 0
+    falses: int = 0
+
+    def update(self, arr: pa.Array) -> np.ndarray:
+        self.rows += len(arr)
+        t = int(pc.sum(arr).as_py() or 0)
+        present = len(arr) - arr.null_count
+        self.trues += t
+        self.falses += present - t
+        return value_hashes(arr)
+
+    def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
+        count = self.trues + self.falses
+        missing = self.rows - count
+        distinct = int(self.trues > 0) + int(self.falses > 0)
+        tops = sorted([(True, self.trues), (False, self.falses)], key=lambda kv: -kv[1])
+        profile = ColumnProfile(
+            name=self.name, type="boolean", dtype="bool", semantic=[], count=count,
+            missing=missing, missing_pct=pct(missing, self.rows), distinct=distinct,
+            distinct_pct=pct(distinct, count), unique=count > 0 and distinct == count,
+            memory_bytes=0, approximate=False,
+            top_values=[TopValue(value=v, count=c, pct=pct(c, count)) for v, c in tops if c] or None,
+            boolean=BooleanStats(true=self.trues, false=self.falses, missing=missing),
+        )  # fmt: skip
+        return profile, set()
