@@ -308,3 +308,16 @@ async def test_every_endpoint_but_health_needs_a_key(
             "/api/v1/r2/presigned-upload?filename=a.csv", headers={"X-API-Key": "k2-secret"}
         )
         assert ok.status_code == 200
+
+
+async def test_openapi_describes_the_endpoints(client: Client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    paths = schema["paths"]
+    assert "/api/v1/r2/presigned-upload" in paths
+    assert "put" in paths["/api/v1/uploads/{upload_id}/{filename}"]
+    start = paths["/api/v1/analysis/start-enhanced"]["post"]
+    assert "202" in start["responses"]
+    assert any(p["name"] == "Idempotency-Key" for p in start["parameters"])
+    assert "delete" in paths["/api/v1/analysis/{analysis_id}"]
+    assert "/api/v1/maintenance/cleanup-old-analyses" in paths
+    assert {"StartRequest", "StartResponse", "CleanupReport"} <= set(schema["components"]["schemas"])
