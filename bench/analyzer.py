@@ -111,6 +111,10 @@ class Measure:
     work_s: float
     peak_mb: float
     note: str = ""
+    #: user + system CPU seconds of the whole process: steadier than wall time on a busy machine
+    cpu_s: float = 0.0
+    #: one-minute load average when the run started (2 means both cores already busy)
+    load: float = 0.0
 
     @property
     def rows_per_s(self) -> float:
@@ -126,6 +130,7 @@ def child_env(cache: Path) -> dict[str, str]:
 
 def measure(tool: str, path: Path, env: dict[str, str], budget_mb: int, timeout: float) -> Measure:
     cmd = [sys.executable, __file__, "--run-one", tool, str(path), "--budget-mb", str(budget_mb)]
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = started + timeout
@@ -136,7 +141,10 @@ def measure(tool: str, path: Path, env: dict[str, str], budget_mb: int, timeout:
         if time.perf_counter() > deadline:
             proc.kill()
             _, status, usage = os.wait4(proc.pid, 0)
-            return Measure(tool, path.name, 0, timeout, timeout, usage.ru_maxrss / 1024, "timed out")
+            cpu = usage.ru_utime + usage.ru_stime
+            return Measure(
+                tool, path.name, 0, timeout, timeout, usage.ru_maxrss / 1024, "timed out", cpu, load
+            )
         time.sleep(0.02)
     wall = time.perf_counter() - started
     out = proc.stdout.read().decode() if proc.stdout else ""
@@ -145,7 +153,9 @@ def measure(tool: str, path: Path, env: dict[str, str], budget_mb: int, timeout:
         raise RuntimeError(f"{tool} on {path.name} failed:\n{err[-3000:]}")
     data = json.loads(out.strip().splitlines()[-1])
     note = data.get("mode", "")
-    return Measure(tool, path.name, data["rows"], wall, data["work_s"], usage.ru_maxrss / 1024, note)
+    cpu = usage.ru_utime + usage.ru_stime
+    peak = usage.ru_maxrss / 1024
+    return Measure(tool, path.name, data["rows"], wall, data["work_s"], peak, note, cpu, load)
 
 
 def best_of(n: int, tool: str, path: Path, env: dict[str, str], budget_mb: int, timeout: float) -> Measure:
@@ -203,21 +213,21 @@ def in_child(env: dict[str, str], *args: str) -> None:
 
 def fmt_table(rows: list[Measure], floor: dict[str, Measure]) -> str:
     lines = [
-        "| file | tool | wall s | work s | peak RSS MB | rows/s | vs pyarrow (wall / work) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| file | tool | wall s | work s | CPU s | peak RSS MB | rows/s | vs pyarrow (wall / CPU) | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in rows:
         base = floor.get(m.file)
         if m.note == "timed out":
             ratio = f"stopped after {m.wall_s:.0f} s"
         elif base is not None and m.tool != "pyarrow":
-            ratio = f"{m.wall_s / base.wall_s:.1f}x / {m.work_s / base.work_s:.1f}x"
+            ratio = f"{m.wall_s / base.wall_s:.1f}x / {m.cpu_s / base.cpu_s:.1f}x"
         else:
             ratio = "1.0x (floor)" if m.tool == "pyarrow" else ""
         tool = m.tool + (f" ({m.note})" if m.note and m.note != "timed out" else "")
         lines.append(
-            f"| {m.file} | {tool} | {m.wall_s:.2f} | {m.work_s:.2f} | {m.peak_mb:,.0f} | "
-            f"{m.rows_per_s:,.0f} | {ratio} |"
+            f"| {m.file} | {tool} | {m.wall_s:.2f} | {m.work_s:.2f} | {m.cpu_s:.2f} | "
+            f"{m.peak_mb:,.0f} | {m.rows_per_s:,.0f} | {ratio} | {m.load:.1f} |"
         )
     return "\n".join(lines)
 
@@ -311,7 +321,11 @@ def main() -> None:
             m = measure(tool, path, env, args.budget_mb, limit)
         else:
             m = best_of(args.repeat, tool, path, env, args.budget_mb, 600)
-        print(f"{m.wall_s:.2f}s wall, {m.work_s:.2f}s work, {m.peak_mb:,.0f} MB {m.note}", flush=True)
+        print(
+            f"{m.wall_s:.2f}s wall, {m.work_s:.2f}s work, {m.cpu_s:.2f}s CPU, "
+            f"{m.peak_mb:,.0f} MB {m.note} (load {m.load:.1f})",
+            flush=True,
+        )
         results.append(m)
         saved[key] = vars(m)
         saved_path.write_text(json.dumps(saved, indent=1))
@@ -347,7 +361,9 @@ def main() -> None:
         f"tools are the median of {args.repeat} runs, ydata-profiling ran once.",
         "",
         "*wall* is the whole process (interpreter start, imports, work) with warm bytecode; *work* "
-        "excludes start-up and imports; *peak RSS* comes from `wait4`. The floor is "
+        "excludes start-up and imports; *CPU* is user + system time of the process and *peak RSS* "
+        "its high-water mark, both from `wait4`; *load* is the one-minute load average when the "
+        "run started (the machine has 2 cores: above 2, other work was competing). The floor is "
         "`pyarrow.csv.read_csv(path)` with its defaults. Sonda's run is `profile_file` (exact mode: "
         "every statistic, histograms, top values, duplicates, Pearson/Spearman/Cramér's V/"
         "correlation ratio, alerts) plus encoding the JSON result; ydata-profiling's is "
@@ -358,11 +374,16 @@ def main() -> None:
     ]
     s1, p1, y1 = (by.get((t, "mixed_1m.csv")) for t in ("sonda", "pyarrow", "ydata-minimal"))
     if s1 and p1:
-        speed = f"{y1.wall_s / s1.wall_s:.0f}x faster than ydata-profiling minimal" if y1 else ""
+        speed = (
+            f"{y1.wall_s / s1.wall_s:.0f}x faster than ydata-profiling minimal by wall time "
+            f"({y1.cpu_s / s1.cpu_s:.0f}x by CPU time)"
+            if y1 and y1.note != "timed out"
+            else ""
+        )
         lines += [
             f"Targets on 1,000,000 rows: Sonda {s1.wall_s:.2f}s wall — {speed}"
             f"{'; ' if speed else ''}{s1.wall_s / p1.wall_s:.1f}x the pyarrow parse by wall time "
-            f"({s1.work_s / p1.work_s:.1f}x by work time).",
+            f"({s1.cpu_s / p1.cpu_s:.1f}x by CPU time).",
             "",
         ]
     if not args.ydata_default_1m and not args.skip_ydata:
