@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tests.notifier.conftest import Producer, Running, ws_client
+from tests.notifier.conftest import NotifierFactory, Producer, Running, ws_client
 
 
 async def test_client_connected_before_start_sees_every_event_in_order(
@@ -113,3 +113,31 @@ async def test_many_clients_of_one_analysis_each_get_everything(
     info = await notifier.info()
     assert str(writer.analysis_id) not in info["analyses"]
     assert info["messages_sent"] >= 20 * 14
+
+
+async def test_since_ahead_of_the_analysis_is_treated_as_current(
+    notifier: Running, producer: Producer
+) -> None:
+    writer = await producer.request()
+    await producer.start(writer)
+    async with ws_client(notifier.ws_url(writer.analysis_id, since=100)) as client:
+        established = await client.next()
+        assert (established["position"], established["since"]) == (2, 100)
+        await producer.complete(writer)
+        await client.until_terminal()
+    assert client.positions == [3]
+
+
+async def test_stopping_the_notifier_closes_clients_so_they_reconnect(
+    notifier_factory: NotifierFactory, producer: Producer
+) -> None:
+    writer = await producer.request()
+    async with contextlib.AsyncExitStack() as outlives_the_server:
+        async with notifier_factory() as notifier:
+            url = notifier.ws_url(writer.analysis_id)
+            client = await outlives_the_server.enter_async_context(ws_client(url))
+            await client.next()
+            stopping = asyncio.create_task(client.closed(timeout=15))
+            await asyncio.sleep(0.05)
+        code, _ = await stopping
+    assert code in (1001, 1012)  # going away / service restart: a browser retries with ?since=
