@@ -1,7 +1,7 @@
 """The recorder: every event from JetStream into the event store, acknowledged only after commit.
 
-One loop fetches batches (up to ``batch_size``) while the other stores the previous one, so the
-network and the database work at the same time. Per batch:
+One loop fetches batches (up to ``batch_size``, with ``bus.BatchPuller``) while the other stores the
+previous one, so the network and the database work at the same time. Per batch:
 
 1. decode; a message that is not a valid event, or whose subject does not match its event, is
    dead-lettered with the reason and terminated (it never stalls the consumer);
@@ -28,10 +28,12 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
 from sonda_events.bus import Delivery, PullConsumer, retry_delay
+from sonda_events.bus.batch import BatchPuller
+from sonda_events.bus.provisioning import ensure_consumer
 from sonda_events.errors import EventStoreError
 from sonda_events.logging import get_logger
 from sonda_events.store import EventStore, Incoming, RecordOutcome
-from sonda_events.subjects import subject_for
+from sonda_events.subjects import STREAM_NAME, subject_for
 
 log = get_logger(__name__)
 
@@ -74,7 +76,9 @@ class Recorder:
     ) -> None:
         self._store = store
         self._nc = nc
+        #: Declares the durable consumer, decodes and dead-letters; the puller fetches.
         self._consumer = consumer
+        self._puller = BatchPuller(nc, STREAM_NAME, consumer.name)
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
         #: A version still missing after this many deliveries is dead-lettered (several minutes).
@@ -88,7 +92,8 @@ class Recorder:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Record until ``stop`` is set; what was fetched by then is still recorded and acked."""
-        await self._consumer.start()
+        await ensure_consumer(self._nc.jetstream(), STREAM_NAME, self._consumer.config)
+        await self._puller.start()
         batches: asyncio.Queue[list[Msg] | None] = asyncio.Queue(maxsize=1)
         fetcher = asyncio.create_task(self._fetch(batches, stop))
         try:
@@ -105,7 +110,7 @@ class Recorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await fetcher
             await self._release_parked()
-            await self._consumer.close()
+            await self._puller.close()
 
     async def _next_batch(self, batches: asyncio.Queue[list[Msg] | None]) -> list[Msg] | None:
         """The next fetched batch (None: stopping), or [] to retry only the parked messages.
@@ -126,7 +131,7 @@ class Recorder:
     async def _fetch(self, batches: asyncio.Queue[list[Msg] | None], stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                msgs = await self._consumer.fetch(self._batch_size, timeout=self._fetch_timeout)
+                msgs = await self._puller.fetch(self._batch_size, timeout=self._fetch_timeout)
             except Exception:  # the fetch helper absorbs NATS' quirks; anything else: log, go on
                 log.exception("fetch_failed")
                 await asyncio.sleep(1.0)

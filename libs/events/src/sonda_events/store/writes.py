@@ -29,14 +29,20 @@ class WriteState(msgspec.Struct, frozen=True):
 
 _encoder = msgspec.json.Encoder()
 
+# Each stream's version is its own ``max(version)`` subquery: one backward step on the
+# (stream_id, version) index, whatever the stream's length (a GROUP BY would read every version).
 _PG_STATE = """
 SELECT 1 AS kind, event_id AS id, position AS n FROM events WHERE event_id = ANY(%(ids)b::uuid[])
 UNION ALL
-SELECT 2, stream_id, max(version) FROM events WHERE stream_id = ANY(%(streams)b::uuid[])
-    GROUP BY stream_id
+SELECT 2, s.id, (SELECT max(version) FROM events WHERE stream_id = s.id)
+    FROM unnest(%(streams)b::uuid[]) AS s(id)
 UNION ALL
 SELECT 3, NULL::uuid, coalesce(max(position), 0) FROM events
 """
+# SQLite: the same per-stream lookup over a JSON array of ids (sa.Uuid stores 32 hex digits).
+_SQLITE_VERSIONS = sa.text(
+    "SELECT j.value, (SELECT max(version) FROM events WHERE stream_id = j.value) FROM json_each(:ids) AS j"
+)
 _PG_COLUMNS = (
     ("position", "bigint"),
     ("event_id", "uuid"),
@@ -64,15 +70,12 @@ async def read_state(
     if conn.dialect.name == "postgresql":
         return await _pg_read_state(conn, event_ids, stream_ids)
     stored = sa.select(events.c.event_id, events.c.position).where(events.c.event_id.in_(event_ids))
-    versions = (
-        sa.select(events.c.stream_id, sa.func.max(events.c.version))
-        .where(events.c.stream_id.in_(stream_ids))
-        .group_by(events.c.stream_id)
-    )
+    ids = _encoder.encode([stream_id.hex for stream_id in stream_ids]).decode()
+    versions = await conn.execute(_SQLITE_VERSIONS, {"ids": ids})
     last = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))
     return WriteState(
         stored_ids={row[0]: row[1] for row in await conn.execute(stored)},
-        stream_versions={row[0]: row[1] for row in await conn.execute(versions)},
+        stream_versions={uuid.UUID(row[0]): row[1] for row in versions if row[1] is not None},
         last_position=int(await conn.scalar(last) or 0),
     )
 
@@ -89,7 +92,8 @@ async def _pg_read_state(
         if kind == 1:
             stored[key] = number
         elif kind == 2:
-            versions[key] = number
+            if number is not None:  # None: a stream with no event yet
+                versions[key] = number
         else:
             last = number
     return WriteState(stored_ids=stored, stream_versions=versions, last_position=last)
