@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import uuid
 from pathlib import Path
 from typing import Any
 
+import aioboto3
 from click.testing import CliRunner
 from sonda_events.store import EventStore
 
 from sonda.cli import cli
-from tests.support.servers import free_port
+from tests.support.servers import S3Endpoint, free_port
 
 ISOLATED = {
     "NATS_URL": None,
@@ -91,3 +93,30 @@ def test_the_table_names_every_check(tmp_path: Path) -> None:
         assert name in result.output
     assert "0 failed" in result.output
     assert not (tmp_path / "new").exists(), "doctor only looks; it creates nothing"
+
+
+async def _create_bucket(s3: S3Endpoint, bucket: str) -> None:
+    session = aioboto3.Session()
+    async with session.client(
+        "s3",
+        endpoint_url=s3.url,
+        aws_access_key_id=s3.access_key_id,
+        aws_secret_access_key=s3.secret_access_key,
+        region_name=s3.region,
+    ) as client:
+        await client.create_bucket(Bucket=bucket)
+
+
+def test_s3_storage_is_written_to(tmp_path: Path, s3_endpoint: S3Endpoint) -> None:
+    bucket = f"doctor-{uuid.uuid4().hex[:8]}"
+    args = [
+        "--data-dir", str(tmp_path), "--port", str(free_port()), "--s3", s3_endpoint.url,
+        "--s3-access-key", s3_endpoint.access_key_id, "--s3-secret-key", s3_endpoint.secret_access_key,
+        "--s3-region", s3_endpoint.region,
+    ]  # fmt: skip
+    code, checks = doctor(*args, "--s3-bucket", bucket)
+    storage = by_name(checks)["Storage (S3)"]
+    assert code == 1 and storage["status"] == "fail" and "bucket" in storage["fix"]
+    asyncio.run(_create_bucket(s3_endpoint, bucket))
+    code, checks = doctor(*args, "--s3-bucket", bucket)
+    assert code == 0 and by_name(checks)["Storage (S3)"]["status"] == "ok"

@@ -20,14 +20,17 @@ async def chunks(path: Path, size: int = 256 * 1024) -> AsyncIterator[bytes]:
             yield chunk
 
 
-async def upload(client: httpx.AsyncClient, path: Path) -> str:
-    """Presigned URL, then a streamed PUT to it; returns the file key."""
+async def upload(client: httpx.AsyncClient, path: Path, *, upload_to: str | None = None) -> str:
+    """Presigned URL, then a streamed PUT to it; returns the file key.
+
+    ``upload_to``: where the URL must point (default: the one origin; the S3 endpoint with ``--s3``).
+    """
     response = await client.get("/api/v1/r2/presigned-upload", params={"filename": path.name})
     assert response.status_code == 200, response.text
     target = response.json()
-    assert target["upload_url"].startswith(str(client.base_url).rstrip("/")), (
-        "the upload must go to the one origin"
-    )
+    assert target["upload_url"].startswith(upload_to or str(client.base_url).rstrip("/")), target[
+        "upload_url"
+    ]
     put = await client.put(
         target["upload_url"], content=chunks(path), headers={"Content-Length": str(path.stat().st_size)}
     )
@@ -72,7 +75,9 @@ async def eventually(client: httpx.AsyncClient, url: str, timeout: float = 30.0)
         await asyncio.sleep(0.2)
 
 
-async def analyse(base: str, ws_base: str, path: Path) -> tuple[str, list[dict[str, Any]]]:
+async def analyse(
+    base: str, ws_base: str, path: Path, *, upload_to: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     async with httpx.AsyncClient(base_url=base, timeout=60, trust_env=False) as client:
-        analysis_id = await start(client, await upload(client, path))
+        analysis_id = await start(client, await upload(client, path, upload_to=upload_to))
         return analysis_id, await follow(ws_base, analysis_id)

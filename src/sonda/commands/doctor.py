@@ -81,6 +81,13 @@ def render(console: Console, found: list[checks.Check]) -> None:
     show_envvar=True,
     help="Secret access key of the S3 store.",
 )
+@click.option(
+    "--s3-region",
+    metavar="REGION",
+    envvar="CLOUDFLARE_R2_REGION",
+    show_envvar=True,
+    help="Region to sign S3 requests for [default: auto].",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface of the one origin.")
 @click.option(
     "--port",
@@ -101,6 +108,7 @@ def doctor(
     s3_bucket: str | None,
     s3_access_key: str | None,
     s3_secret_key: str | None,
+    s3_region: str | None,
     host: str,
     port: int,
     as_json: bool,
@@ -122,6 +130,7 @@ def doctor(
         s3_bucket=s3_bucket,
         s3_access_key=s3_access_key,
         s3_secret_key=s3_secret_key,
+        s3_region=s3_region,
     )
     found = asyncio.run(run_checks(config, port=port))
     if as_json:

@@ -109,6 +109,13 @@ def _banner(console: Console, stack: Stack) -> None:
     help="Secret access key of the S3 store.",
 )
 @click.option(
+    "--s3-region",
+    metavar="REGION",
+    envvar="CLOUDFLARE_R2_REGION",
+    show_envvar=True,
+    help="Region to sign S3 requests for [default: auto, as R2 wants; us-east-1 for MinIO and moto].",
+)
+@click.option(
     "--service-ports",
     metavar="PORTS",
     help="Internal ports of ingest,analyzer,notifier,query (e.g. 8001,8002,8003,8004) [default: free ports].",
@@ -125,6 +132,7 @@ def up(
     s3_bucket: str | None,
     s3_access_key: str | None,
     s3_secret_key: str | None,
+    s3_region: str | None,
     service_ports: str | None,
 ) -> None:
     """Run Sonda on this machine: open http://localhost:8000 and analyse a file.
@@ -148,6 +156,7 @@ def up(
         s3_bucket=s3_bucket,
         s3_access_key=s3_access_key,
         s3_secret_key=s3_secret_key,
+        s3_region=s3_region,
         service_ports=_service_ports(service_ports),
     )
     console = Console(soft_wrap=True, highlight=False)

@@ -136,7 +136,7 @@ async def check_s3(config: UpConfig) -> Check:
             endpoint_url=config.s3_endpoint,
             aws_access_key_id=config.s3_access_key,
             aws_secret_access_key=config.s3_secret_key,
-            region_name="auto",
+            region_name=config.s3_region or "auto",
         ) as s3:
             await asyncio.wait_for(s3.put_object(Bucket=config.s3_bucket, Key=key, Body=b"ok"), TIMEOUT_S)
             await s3.delete_object(Bucket=config.s3_bucket, Key=key)

@@ -32,6 +32,7 @@ class UpConfig(msgspec.Struct, kw_only=True):
     s3_bucket: str | None = None
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
+    s3_region: str | None = None
     #: Internal port of each service; missing = a free port.
     service_ports: dict[str, int] = msgspec.field(default_factory=dict)
 
@@ -93,6 +94,7 @@ def child_env(config: UpConfig, nats_url: str, base: Mapping[str, str] | None = 
         "CLOUDFLARE_R2_BUCKET_NAME": config.s3_bucket,
         "CLOUDFLARE_R2_ACCESS_KEY_ID": config.s3_access_key,
         "CLOUDFLARE_R2_SECRET_ACCESS_KEY": config.s3_secret_key,
+        "CLOUDFLARE_R2_REGION": config.s3_region,
     }
     env.update({k: v for k, v in s3.items() if v})
     return env

@@ -26,6 +26,8 @@ from sonda.embedded.supervisor import ProcessSpec, Report, Supervisor
 from sonda.gateway.routes import Service
 
 READY_TIMEOUT_S = 90.0
+#: Restarts during start after which a service is reported as failing instead of waited for.
+CRASH_LOOP = 3
 
 
 class UpError(Exception):
@@ -76,8 +78,11 @@ async def wait_ready(name: str, url: str, supervisor: Supervisor, timeout: float
                 last = f"{response.status_code} {response.text[:200]}"
             except httpx.TransportError as exc:
                 last = type(exc).__name__
-            if name not in supervisor.children:
+            child = supervisor.children.get(name)
+            if child is None:
                 return "stopped"
+            if child.restarts >= CRASH_LOOP:
+                return f"it keeps exiting (restarted {child.restarts} times)"
             await asyncio.sleep(0.2)
     return last
 
