@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sonda_analyzer.engine import ProfileResult, profile_file
+from sonda_analyzer.engine.planning import needs_streaming
 from sonda_analyzer.engine.result import Approximation, Matrix
 from sonda_analyzer.engine.rowhash import DuplicateCounter
+from sonda_analyzer.engine.source import detect_source
 
 from tests.analyzer.engine.conftest import column
 
@@ -216,3 +218,20 @@ def test_duplicate_counter_samples_hash_space_within_its_error() -> None:
     dups, rel = counter.result()
     assert counter.level > 0 and 0 < rel < 0.2
     assert abs(dups - 40_000) <= 3 * rel * 40_000
+
+
+def test_gzip_that_hides_its_size_falls_back_to_streaming(tmp_path: Path) -> None:
+    """A multi-member gzip reports only its last member's size: exact mode must not trust it."""
+    import gzip
+
+    rng = np.random.default_rng(5)
+    first = pd.DataFrame({"v": rng.normal(size=600_000)}).to_csv(index=False).encode()
+    last = b"0.5\n" * 2_000_000  # compresses to almost nothing; its size is all the trailer tells
+    path = tmp_path / "bomb.csv.gz"
+    path.write_bytes(gzip.compress(first) + gzip.compress(last))
+    source = detect_source(path)
+    assert source.content_size == len(last) < len(first) + len(last)
+    assert not needs_streaming(source, 150 << 20)  # the trailer alone would say "exact"
+    result = profile_file(path, budget_mb=150)
+    assert result.dataset.mode == "streaming"
+    assert result.dataset.rows == 2_600_000

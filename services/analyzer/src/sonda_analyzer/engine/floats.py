@@ -44,6 +44,20 @@ def lerp_quantiles(sorted_values: Floats, probs: list[float]) -> list[float]:
     return out
 
 
+def histogram_edges(values: Floats, lo: float, hi: float, bins: int) -> Floats:
+    """``np.histogram_bin_edges`` over ``[lo, hi]``, or one bin ``[lo, hi]`` where it cannot split.
+
+    numpy widens an empty range to ``lo - 0.5 .. hi + 0.5`` and refuses ranges narrower than the
+    spacing of floats there: a column holding one large value (nanosecond timestamps, 20-digit ids)
+    would make it raise "Too many bins for data range" and fail the whole profile.
+    """
+    try:
+        edges: Floats = np.histogram_bin_edges(values, bins=bins, range=(lo, hi))
+    except ValueError:
+        return np.array([lo, hi], dtype=np.float64)
+    return edges
+
+
 def histogram_counts(sorted_values: Floats, edges: Floats) -> list[int]:
     """np.histogram's counts (last bin closed) from sorted data in O(bins log n)."""
     inner = np.searchsorted(sorted_values, edges[1:-1], side="left")

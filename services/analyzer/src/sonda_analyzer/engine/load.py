@@ -43,14 +43,20 @@ def read_info(source: Source) -> ReadInfo:
 
 
 def load_table(
-    source: Source, options: ProfileOptions, budget_bytes: int, reporter: ProgressReporter
+    source: Source,
+    options: ProfileOptions,
+    budget_bytes: int,
+    reporter: ProgressReporter,
+    *,
+    content_limit: int | None = None,
 ) -> tuple[pa.Table, ReadInfo]:
+    """The whole table; ``content_limit`` bounds the decompressed bytes read (see ``Source.open``)."""
     info = read_info(source)
     fmt = source.format
-    reader = source.open()
+    reader = source.open(content_limit)
     reporter.bytes_source = reader.position
     if fmt in ("csv", "tsv"):
-        table = _load_csv(source, options, info, reporter)
+        table = _load_csv(source, options, info, reporter, content_limit)
     elif fmt == "json":
         table, info.mixed = read_json_array(source, reader, budget_bytes)
     elif fmt == "jsonl":
@@ -75,11 +81,15 @@ def load_table(
 
 
 def _load_csv(
-    source: Source, options: ProfileOptions, info: ReadInfo, reporter: ProgressReporter
+    source: Source,
+    options: ProfileOptions,
+    info: ReadInfo,
+    reporter: ProgressReporter,
+    content_limit: int | None,
 ) -> pa.Table:
     dialect = csv_dialect(source, options)
     state = CsvState(dialect=dialect)
-    reader = source.open()
+    reader = source.open(content_limit)
     reporter.bytes_source = reader.position
     table = read_csv_table(source, state, reader)
     binary = [f.name for f in table.schema if pa.types.is_binary(f.type)]
@@ -87,7 +97,7 @@ def _load_csv(
         # The first megabyte was UTF-8 but later bytes are not: a Western file after all.
         sample = b"".join(v for v in table.column(binary[0]).drop_null().to_pylist()[:1000] if v)
         state = CsvState(dialect=reread_encoding(dialect, sample))
-        reader = source.open()
+        reader = source.open(content_limit)
         reporter.bytes_source = reader.position
         table = read_csv_table(source, state, reader)
     d = state.dialect

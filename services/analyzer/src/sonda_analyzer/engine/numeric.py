@@ -10,6 +10,7 @@ from sonda_analyzer.engine.floats import (
     Floats,
     fnum,
     histogram_counts,
+    histogram_edges,
     kurtosis,
     lerp_quantiles,
     pct,
@@ -61,7 +62,7 @@ def numeric_stats(x: Floats, bins: int) -> tuple[NumericStats | None, Histogram 
     low = np.searchsorted(s, q1 - 1.5 * iqr, side="left")
     high = n - np.searchsorted(s, q3 + 1.5 * iqr, side="right")
     vmin, vmax = float(s[0]), float(s[-1])
-    edges = np.histogram_bin_edges(s, bins=max(1, min(bins, distinct_finite)), range=(vmin, vmax))
+    edges = histogram_edges(s, vmin, vmax, max(1, min(bins, distinct_finite)))
     stats = NumericStats(
         min=fnum(vmin),
         max=fnum(vmax),

@@ -24,6 +24,11 @@ def estimated_bytes(source: Source) -> int:
     return int(size * _FACTOR[source.format]) + BASELINE_BYTES
 
 
+def exact_content_limit(budget_bytes: int) -> int:
+    """The most content (decompressed bytes of delimited text) exact mode reads within the budget."""
+    return max(1 << 20, int((budget_bytes - BASELINE_BYTES) / _FACTOR["csv"]))
+
+
 def needs_streaming(source: Source, budget_bytes: int) -> bool:
     """JSON arrays and workbooks are always read whole (their readers refuse what cannot fit)."""
     if source.format in ("json", "xlsx"):

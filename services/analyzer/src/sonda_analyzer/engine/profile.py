@@ -19,12 +19,12 @@ from sonda_analyzer.engine.columns import ColumnContext, profile_column
 from sonda_analyzer.engine.correlations import compute_correlations
 from sonda_analyzer.engine.dataset import duplicate_rows
 from sonda_analyzer.engine.dataset import sample_rows as sample_rows_of
-from sonda_analyzer.engine.errors import OutOfMemoryError, ParseError
+from sonda_analyzer.engine.errors import FileTooLargeError, OutOfMemoryError, ParseError
 from sonda_analyzer.engine.floats import pct
 from sonda_analyzer.engine.load import ReadInfo, load_table
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions, parse_options
-from sonda_analyzer.engine.planning import needs_streaming
+from sonda_analyzer.engine.planning import exact_content_limit, needs_streaming
 from sonda_analyzer.engine.progress import ProgressCallback, ProgressReporter
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
@@ -33,7 +33,7 @@ from sonda_analyzer.engine.result import (
     Sample,
     empty_correlations,
 )
-from sonda_analyzer.engine.source import detect_source
+from sonda_analyzer.engine.source import ContentLimitExceeded, detect_source
 from sonda_analyzer.engine.work import ColumnWork
 
 #: Share of the progress bar that reading takes in exact mode (the parse is about a third).
@@ -69,13 +69,23 @@ def profile_file(
         source = detect_source(Path(path), opts.format)
         streaming = opts.streaming if opts.streaming is not None else needs_streaming(source, budget)
         try:
-            if streaming:
+            table = None
+            if not streaming:
+                reporter.update(1.0, "reading", f"reading the {source.format} file", force=True)
+                limit = exact_content_limit(budget) if source.compression else None
+                try:
+                    table, info = load_table(source, opts, budget, reporter, content_limit=limit)
+                except ContentLimitExceeded:
+                    # More inside the archive than it said: stream it, if its format streams.
+                    if source.format in ("json", "xlsx"):
+                        raise FileTooLargeError(
+                            "the compressed file holds more than fits in the memory budget"
+                        ) from None
+            if table is None:
                 from sonda_analyzer.engine.streaming import profile_streaming
 
                 result = profile_streaming(source, opts, budget, reporter)
             else:
-                reporter.update(1.0, "reading", f"reading the {source.format} file", force=True)
-                table, info = load_table(source, opts, budget, reporter)
                 reporter.update(
                     _READ_SHARE, "profiling", f"read {table.num_rows:,} rows",
                     rows_done=table.num_rows, bytes_done=source.file_size, force=True,

@@ -147,7 +147,7 @@ def read_csv_table(source: Source, state: CsvState, reader: CountingReader) -> p
         except pa.ArrowInvalid as exc:
             if _retry(state, exc):
                 reader.close()
-                reader = source.open()
+                reader = source.open(reader.limit)
                 state.malformed_rows = 0
                 continue
             raise ParseError(f"the file is not valid delimited text: {_clean(exc)}") from None

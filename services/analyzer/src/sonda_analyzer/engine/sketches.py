@@ -209,8 +209,9 @@ def mad_from_sketch(sketch: ds.kll_doubles_sketch, median: float, span: float) -
         return 0.0
     for _ in range(60):
         t = (lo + hi) / 2
-        below, above = sketch.get_cdf([median - t, median + t])[:2]
-        if above - below >= 0.5:
+        # share of values within [median - t, median + t]
+        inside = sketch.get_rank(median + t, True) - sketch.get_rank(median - t, False)
+        if inside >= 0.5:
             hi = t
         else:
             lo = t

@@ -52,6 +52,11 @@ _FOREIGN_MAGIC = {
 HEAD_BYTES = 1 << 20
 
 
+class ContentLimitExceeded(Exception):
+    """A compressed file holds more than its header promised (a gzip size field is only a hint):
+    exact mode stops reading and the profile starts again in streaming mode."""
+
+
 class CountingReader(io.RawIOBase):
     """A read-only stream that counts the bytes taken from the file beneath (for progress).
 
@@ -61,9 +66,10 @@ class CountingReader(io.RawIOBase):
     but not yet consumed (:meth:`consumed` is called as each chunk is processed).
     """
 
-    def __init__(self, inner: IO[bytes], raw: IO[bytes]) -> None:
+    def __init__(self, inner: IO[bytes], raw: IO[bytes], limit: int | None = None) -> None:
         self._inner = inner
         self._raw = raw
+        self._limit = limit
         self._delivered = 0
         self._consumed = 0
         self._window: int | None = None
@@ -71,6 +77,10 @@ class CountingReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    @property
+    def limit(self) -> int | None:
+        return self._limit
 
     def limit_ahead(self, window: int) -> None:
         self._window = window
@@ -91,16 +101,21 @@ class CountingReader(io.RawIOBase):
                 10.0,
             )
 
+    def _count(self, n: int) -> None:
+        self._delivered += n
+        if self._limit is not None and self._delivered > self._limit:
+            raise ContentLimitExceeded(f"more than {self._limit} bytes of content")
+
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         self._wait_for_room()
         n: int = self._inner.readinto(buffer)  # type: ignore[attr-defined]
-        self._delivered += n
+        self._count(n)
         return n
 
     def read(self, size: int = -1) -> bytes:
         self._wait_for_room()
         data = self._inner.read(size)
-        self._delivered += len(data)
+        self._count(len(data))
         return data
 
     def position(self) -> int:
@@ -132,15 +147,17 @@ class Source:
     #: Size of the decompressed content when the container says it (zip), else the file size.
     content_size: int = 0
 
-    def open(self) -> CountingReader:
-        """A fresh stream of the (decompressed) content."""
+    def open(self, limit: int | None = None) -> CountingReader:
+        """A fresh stream of the (decompressed) content; past ``limit`` bytes of a compressed
+        file it raises :class:`ContentLimitExceeded`."""
         raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by CountingReader
         if self.compression == "gzip":
-            return CountingReader(cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")), raw)
+            inner = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+            return CountingReader(inner, raw, limit)
         if self.compression == "zip":
             archive = zipfile.ZipFile(raw)
             assert self.member is not None
-            return CountingReader(archive.open(self.member), raw)
+            return CountingReader(archive.open(self.member), raw, limit)
         return CountingReader(raw, raw)
 
     def head(self, size: int = HEAD_BYTES) -> bytes:

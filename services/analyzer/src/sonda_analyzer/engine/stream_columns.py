@@ -121,8 +121,10 @@ class NumericAcc:
                 qs = [float(q) for q in sketch.get_quantiles(PROBS)]  # type: ignore[attr-defined]
                 median = qs[3]
                 iqr = qs[4] - qs[2]
-                cdf = sketch.get_cdf([qs[2] - 1.5 * iqr, qs[4] + 1.5 * iqr])  # type: ignore[attr-defined]
-                outliers = round(n * (cdf[0] + 1.0 - cdf[1]))
+                # Ranks one by one: with IQR 0 both fences are the same value.
+                below = sketch.get_rank(qs[2] - 1.5 * iqr, False)  # type: ignore[attr-defined]
+                upto = sketch.get_rank(qs[4] + 1.5 * iqr, True)  # type: ignore[attr-defined]
+                outliers = round(n * (below + 1.0 - upto))
                 mad = mad_from_sketch(sketch, median, self.hi - self.lo)
                 bins = max(1, min(s.bins, distinct))
                 edges = _edges(self.lo, self.hi, bins)

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sonda_analyzer.engine.arrays import ints, single, valid_mask
-from sonda_analyzer.engine.floats import histogram_counts, pct
+from sonda_analyzer.engine.floats import histogram_counts, histogram_edges, pct
 from sonda_analyzer.engine.result import ColumnProfile, DatetimeStats, TimeHistogram
 from sonda_analyzer.engine.work import ColumnWork, dense_codes
 
@@ -90,9 +90,7 @@ def profile_datetime(name: str, arr: pa.ChunkedArray, rows: int, bins: int) -> C
         distinct = int(np.count_nonzero(change)) + 1
         unique_sorted = s[np.concatenate(([True], change))]
         lo, hi = int(s[0]), int(s[-1])
-        edges = np.histogram_bin_edges(
-            s.astype(np.float64), bins=max(1, min(bins, distinct)), range=(float(lo), float(hi))
-        )
+        edges = histogram_edges(s.astype(np.float64), float(lo), float(hi), max(1, min(bins, distinct)))
         counts = histogram_counts(s.astype(np.float64), edges)
         stats = DatetimeStats(
             min=iso(lo, unit, date_only=date_only, tz=tz),
