@@ -3,7 +3,7 @@
 # mounted already (e.g. hashed with `htpasswd -nbB`). People sign in once in the browser; machines
 # skip this with their own API key (see default.conf.template).
 set -eu
-file=/tmp/sonda.htpasswd
+file="${SONDA_HTPASSWD_PATH:-/tmp/sonda.htpasswd}"
 if [ -n "${SONDA_WEB_HTPASSWD_FILE:-}" ] && [ -f "$SONDA_WEB_HTPASSWD_FILE" ]; then
   cp "$SONDA_WEB_HTPASSWD_FILE" "$file"
 else

@@ -36,8 +36,8 @@ def write_brazilian_csv(frame: pd.DataFrame, path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def running_sonda(data_dir: Path, *args: str) -> Iterator[SondaUp]:
-    sonda = SondaUp(data_dir).start(*args)
+def running_sonda(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[SondaUp]:
+    sonda = (SondaUp(data_dir) if env is None else SondaUp(data_dir, env=env)).start(*args)
     try:
         yield sonda
     finally:

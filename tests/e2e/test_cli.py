@@ -61,3 +61,12 @@ def test_a_failed_analysis_exits_2_with_the_reason(sonda: SondaUp, tmp_path: Pat
     done = sonda_cli("analyze", str(broken), "--url", sonda.url)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "The analysis failed" in done.stderr and "Parquet" in done.stderr
+
+
+def test_analyze_embedded_needs_no_running_sonda(sales: pd.DataFrame, sales_csv: Path) -> None:
+    done = sonda_cli("analyze", str(sales_csv), "--embedded", "--json", "--url", "http://127.0.0.1:9")
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "completed"
+    assert outcome["results"]["results"]["dataset"]["rows"] == len(sales)
+    assert "Starting a temporary Sonda" in done.stderr

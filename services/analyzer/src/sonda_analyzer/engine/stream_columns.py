@@ -18,7 +18,7 @@ from sonda_analyzer.engine.arrays import (
     ints,
     valid_mask,
 )
-from sonda_analyzer.engine.floats import fnum, kurtosis, pct, skewness
+from sonda_analyzer.engine.floats import fnum, histogram_edges, kurtosis, pct, skewness
 from sonda_analyzer.engine.numeric import PROBS
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import (
@@ -47,7 +47,7 @@ class Settings:
 
 
 def _edges(lo: float, hi: float, bins: int) -> np.ndarray:
-    return np.histogram_bin_edges(np.array([lo, hi]), bins=bins, range=(lo, hi))
+    return histogram_edges(np.array([lo, hi]), lo, hi, bins)
 
 
 def _sketch_counts(sketch: object, edges: np.ndarray, n: int) -> list[int]:
