@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import signal
+import tempfile
 import uuid
+from pathlib import Path
 
 import msgspec
+import pytest
 from nats.aio.client import Client as NatsClient
 from sonda_events import codec
 from sonda_events.bus import DeadLetter, Publisher
 from sonda_events.contract import AnalysisProgress, ProgressData, new_event
+from sonda_events.errors import StoreUnavailableError
 from sonda_events.recorder import RECORDER_CONSUMER
 from sonda_events.store import EventStore
 from sonda_events.subjects import DEAD_LETTER_SUBJECT_PREFIX, STREAM_NAME, subject_for
@@ -22,7 +28,7 @@ from tests.events.recorder.conftest import (
 )
 from tests.events.recorder.helpers import assert_stored_exactly_once, workload
 from tests.events.store.conftest import make_events
-from tests.support.servers import NatsServer
+from tests.support.servers import NatsServer, PostgresCluster
 
 
 async def _settled(nc: NatsClient) -> None:
@@ -226,3 +232,36 @@ async def test_recorder_over_sqlite(sqlite_url: str, nc: NatsClient, private_nat
         await assert_stored_exactly_once(store, streams)
     finally:
         await store.close()
+
+
+@pytest.mark.fault
+async def test_database_outage_loses_nothing(nc: NatsClient, private_nats: NatsServer) -> None:
+    """Postgres stops mid-stream: the recorder naks and waits; after the restart all is stored once."""
+    root = Path(tempfile.mkdtemp(prefix="sonda-pg-"))
+    root.chmod(0o755)  # the postgres user must reach its data folder (pytest's tmp is root-only)
+    cluster = PostgresCluster(root / "data")
+    cluster.init()
+    cluster.start()
+    try:
+        store = await EventStore.open(cluster.url)
+        streams = workload(40, 50)
+        events = sorted((e for s in streams for e in s), key=lambda e: e.version)
+        publisher = Publisher(nc.jetstream(), deadline=60)
+        async with running_recorder(cluster.url, private_nats.url, batch_size=100) as recorder:
+            await publisher.publish_many(events[:1000])
+            await wait_for_position(store, 1000)
+            cluster.stop("immediate")
+            await publisher.publish_many(events[1000:])
+            with pytest.raises(StoreUnavailableError):
+                await store.last_position()
+            await asyncio.sleep(1.0)
+            cluster.start()
+            await wait_for_position(store, len(events))
+            await _settled(nc)
+        assert recorder.stats.store_failures > 0
+        await assert_stored_exactly_once(store, streams)
+        await store.close()
+    finally:
+        with contextlib.suppress(Exception):
+            cluster.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)

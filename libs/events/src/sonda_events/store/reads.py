@@ -11,9 +11,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sonda_events.errors import StoreUnavailableError
 from sonda_events.store.rows import EVENT_COLUMNS
 from sonda_events.store.schema import events
 
@@ -29,10 +31,15 @@ async def _pg_rows(conn: AsyncConnection, query: str, params: dict[str, Any]) ->
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    async with driver.cursor(binary=True) as cursor:
-        await cursor.execute(query, params)
-        rows: Sequence[Any] = await cursor.fetchall()
-        return rows
+    try:
+        async with driver.cursor(binary=True) as cursor:
+            await cursor.execute(query, params)
+            rows: Sequence[Any] = await cursor.fetchall()
+            return rows
+    except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+        # Below SQLAlchemy here: drop the broken connection from the pool ourselves.
+        raw.invalidate(error)
+        raise StoreUnavailableError(f"event store unavailable: {error}") from error
 
 
 async def rows_after_position(conn: AsyncConnection, after: int, limit: int) -> Sequence[Any]:

@@ -215,4 +215,5 @@ class EventStore:
 
 
 async def _migrate(engine: AsyncEngine) -> None:
+    # A function of its own: inside ``open`` the name ``migrate`` is the keyword argument.
     await migrate.upgrade(engine)
