@@ -42,7 +42,7 @@ async def start_analysis(
         idempotency_key=idempotency_key,
     )
     event = started.event
-    bind_context(analysis_id=event.analysis_id, correlation_id=event.correlation_id)
+    bind_context(analysis_id=event.analysis_id, correlation_id=correlation_id, path=request.url.path)
     public = ingest.settings.sonda_public_url
     body = StartResponse(
         analysis_id=event.analysis_id,
@@ -72,7 +72,7 @@ async def delete_analysis(
 ) -> DeleteResponse:
     """Publish ``AnalysisDeleted``; the history stays. Deleting twice changes nothing."""
     parsed = parse_analysis_id(analysis_id)
-    bind_context(analysis_id=parsed, correlation_id=correlation_id_of(request.scope) or None)
+    bind_context(analysis_id=parsed, correlation_id=correlation_id_of(request.scope), path=request.url.path)
     deleted = await ingest.commands.delete(parsed, deleted_by=requester(request), reason=reason)
     return DeleteResponse(
         analysis_id=parsed, version=deleted.version, already_deleted=deleted.already_deleted

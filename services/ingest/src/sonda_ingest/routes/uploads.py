@@ -8,6 +8,7 @@ from litestar import Request, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from sonda_events.logging import bind_context, get_logger
+from sonda_service import correlation_id_of
 from sonda_service.auth import PUBLIC_OPT
 from sonda_storage import (
     EmptyUploadError,
@@ -90,7 +91,7 @@ async def receive_upload(
         )
     key = f"uploads/{upload_id}/{filename}"
     parse_upload_key(key)
-    bind_context(file_key=key)
+    bind_context(file_key=key, correlation_id=correlation_id_of(request.scope), path=request.url.path)
     signed_limit = storage.verify_upload(key, expires=expires, max_bytes=max_bytes, signature=sig)
     limit = min(signed_limit, ingest.settings.max_upload_bytes())
     declared = request.headers.get("content-length")
