@@ -22,9 +22,11 @@ async def test_private_nats_has_jetstream(nats_server: NatsServer) -> None:
 async def test_fresh_postgres_database_is_empty(pg_url: str) -> None:
     engine = create_async_engine(pg_url)
     async with engine.connect() as conn:
-        tables = (await conn.execute(sa.text(
-            "select count(*) from information_schema.tables where table_schema='public'"
-        ))).scalar_one()
+        tables = (
+            await conn.execute(
+                sa.text("select count(*) from information_schema.tables where table_schema='public'")
+            )
+        ).scalar_one()
     await engine.dispose()
     assert tables == 0
     assert psycopg.__version__
