@@ -14,7 +14,7 @@ from sonda_analyzer.engine.progress import ProgressReporter
 from sonda_analyzer.engine.read_csv import CsvState, csv_dialect, read_csv_table, reread_encoding
 from sonda_analyzer.engine.read_excel import read_excel
 from sonda_analyzer.engine.read_json import read_json_array, read_jsonl
-from sonda_analyzer.engine.source import CountingReader, Source
+from sonda_analyzer.engine.source import CountingReader, Readable, Source
 
 
 @dataclass(slots=True)
@@ -53,19 +53,19 @@ def load_table(
     """The whole table; ``content_limit`` bounds the decompressed bytes read (see ``Source.open``)."""
     info = read_info(source)
     fmt = source.format
-    reader = source.open(content_limit)
-    reporter.bytes_source = reader.position
     if fmt in ("csv", "tsv"):
         table = _load_csv(source, options, info, reporter, content_limit)
-    elif fmt == "json":
-        table, info.mixed = read_json_array(source, reader, budget_bytes)
-    elif fmt == "jsonl":
-        table, info.mixed = read_jsonl(source, reader)
-    elif fmt == "parquet":
-        table = _load_parquet(source, reader)
-    else:
-        reader.close()
+    elif fmt == "xlsx":
         table, info.mixed, info.sheet = read_excel(source, options.sheet, options.header_row, budget_bytes)
+    else:
+        reader = source.open(content_limit)
+        reporter.bytes_source = reader.position
+        if fmt == "json":
+            table, info.mixed = read_json_array(source, reader, budget_bytes)
+        elif fmt == "jsonl":
+            table, info.mixed = read_jsonl(source, reader)
+        else:
+            table = _load_parquet(source, reader)
     reporter.bytes_source = None
     if fmt in ("json", "jsonl", "parquet", "xlsx") and table.num_columns > options.max_columns:
         raise TooManyColumnsError(
@@ -87,19 +87,20 @@ def _load_csv(
     reporter: ProgressReporter,
     content_limit: int | None,
 ) -> pa.Table:
+    def opener() -> Readable:
+        stream, position = source.open_fast(content_limit)
+        reporter.bytes_source = position
+        return stream
+
     dialect = csv_dialect(source, options)
     state = CsvState(dialect=dialect)
-    reader = source.open(content_limit)
-    reporter.bytes_source = reader.position
-    table = read_csv_table(source, state, reader)
+    table = read_csv_table(state, opener)
     binary = [f.name for f in table.schema if pa.types.is_binary(f.type)]
     if binary and options.encoding is None and dialect.encoding.startswith("utf-8"):
         # The first megabyte was UTF-8 but later bytes are not: a Western file after all.
         sample = b"".join(v for v in table.column(binary[0]).drop_null().to_pylist()[:1000] if v)
         state = CsvState(dialect=reread_encoding(dialect, sample))
-        reader = source.open(content_limit)
-        reporter.bytes_source = reader.position
-        table = read_csv_table(source, state, reader)
+        table = read_csv_table(state, opener)
     d = state.dialect
     info.encoding, info.delimiter, info.quotechar = d.encoding, d.delimiter, d.quotechar
     info.decimal, info.header, info.malformed_rows = d.decimal, d.header, state.malformed_rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from typing import Any
 
 import pyarrow as pa
@@ -50,7 +52,12 @@ def read_excel(
             chosen = sheet
         else:
             raise SheetNotFoundError(f"sheet {sheet!r} does not exist; the workbook has: " + ", ".join(names))
-        rows = [list(r) for r in book[chosen].iter_rows(values_only=True)]
+        try:
+            rows = [list(r) for r in book[chosen].iter_rows(values_only=True)]
+        except (SyntaxError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError) as exc:
+            # The sheet's XML is read lazily: a damaged or forged member fails only here
+            # (xml.etree's ParseError is a SyntaxError).
+            raise ParseError(f"the Excel sheet {chosen!r} is damaged: {exc}") from None
     finally:
         book.close()
     if isinstance(header_row, int):

@@ -15,6 +15,7 @@ from sonda_analyzer.engine.source import CountingReader, Source
 
 #: Python objects take many times the bytes of their JSON text.
 JSON_MEMORY_FACTOR = 12
+NESTED_TOO_DEEPLY = "the JSON is nested too deeply to be a table of records"
 
 
 def read_json_array(source: Source, reader: CountingReader, budget_bytes: int) -> tuple[pa.Table, set[str]]:
@@ -29,6 +30,8 @@ def read_json_array(source: Source, reader: CountingReader, budget_bytes: int) -
         parsed: Any = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise ParseError(f"the file is not valid JSON: {exc}") from None
+    except RecursionError:  # msgspec's own guard against hostile nesting ([[[[...]]]])
+        raise ParseError(NESTED_TOO_DEEPLY) from None
     if isinstance(parsed, dict):
         # {"data": [...]}: a wrapper object with one list of records inside
         lists = [v for v in parsed.values() if isinstance(v, list)]
@@ -72,6 +75,8 @@ def _decode_lines(data: bytes) -> list[Any]:
             records.append(decoder.decode(line))
         except msgspec.DecodeError as exc:
             raise ParseError(f"line {number} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ParseError(f"line {number}: {NESTED_TOO_DEEPLY}") from None
     return records
 
 

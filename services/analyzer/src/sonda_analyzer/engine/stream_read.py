@@ -103,7 +103,7 @@ def plan_stream(source: Source, options: ProfileOptions, budget_bytes: int) -> S
 
 def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: int) -> StreamPlan:
     dialect = csv_dialect(source, options)
-    state = CsvState(dialect=dialect, block_size=block)
+    state = CsvState(dialect=dialect, block_size=block, skip_malformed=True)
     head = _cut_lines(source.head(min(block, 16 << 20)))
     read, parse, convert = _options(state, None)
     try:

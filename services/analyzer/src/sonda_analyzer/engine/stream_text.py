@@ -16,9 +16,9 @@ from sonda_analyzer.engine.rowhash import value_hashes
 from sonda_analyzer.engine.sketches import ValueCounts
 from sonda_analyzer.engine.stream_columns import Settings
 from sonda_analyzer.engine.strings import (
-    HINT_SAMPLE,
     entropy_bits,
     mean_words,
+    row_sample,
     semantic_hints,
     string_type,
     words_per_value,
@@ -62,11 +62,12 @@ class StringAcc:
             self.length_max = hi if self.length_max is None else max(self.length_max, hi)
             self.length_sum += int((lengths * counts).sum())
         if self.hints is None:
-            head, head_counts = dictionary[:HINT_SAMPLE], counts[:HINT_SAMPLE]
-            self.hints, _ = semantic_hints(head, head_counts, thresholds)
-            total = float(head_counts.sum()) or 1.0
-            self.head_words = mean_words(head, head_counts)
-            self.head_length = float((primitive(pc.utf8_length(head)) * head_counts).sum()) / total
+            sample = row_sample(dictionary, codes[valid] if valid is not None else codes)
+            self.hints, _ = semantic_hints(sample, thresholds)
+            ones = np.ones(len(sample), dtype=np.int64)
+            self.head_words = mean_words(sample, ones)
+            lengths = primitive(pc.utf8_length(sample))
+            self.head_length = float(lengths.mean()) if len(sample) else 0.0
             # Words are counted for text and categories only; a column of identifiers skips them.
             self.words_counted = self.head_words > 1.05 or len(dictionary) <= 0.95 * max(1, int(counts.sum()))
         if self.words_counted and len(dictionary):

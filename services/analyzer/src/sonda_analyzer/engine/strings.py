@@ -20,7 +20,7 @@ from sonda_analyzer.engine.patterns import DATE, HINT_PATTERNS, NUMBER, weighted
 from sonda_analyzer.engine.result import ColumnProfile, ColumnType, TextStats, TopValue
 from sonda_analyzer.engine.work import ColumnWork
 
-#: Hints look at this many distinct values (the first ones met), weighted by their counts.
+#: Hints and the type look at this many rows, evenly spread over the column.
 HINT_SAMPLE = 20_000
 #: Cramér's V needs a contingency table; beyond this many categories it says little and costs much.
 MAX_CATEGORIES_FOR_ASSOCIATION = 100
@@ -114,11 +114,21 @@ def text_figures(values: pa.Array, counts: np.ndarray, *, with_words: bool) -> T
     )
 
 
-def semantic_hints(
-    values: pa.Array, counts: np.ndarray, thresholds: AlertThresholds
-) -> tuple[list[str], dict[str, float]]:
-    """Hints from a sample of the distinct values: email, url, uuid, numbers/dates as text."""
-    sample, weights = values[:HINT_SAMPLE], counts[:HINT_SAMPLE]
+def row_sample(values: pa.Array, codes: np.ndarray, size: int = HINT_SAMPLE) -> pa.Array:
+    """The values of up to ``size`` present rows, evenly spaced through the column.
+
+    Rows, not distinct values: the first distinct values met are the frequent ones, so a sample
+    of them would misjudge, say, the typical number of words.
+    """
+    present = codes[codes < len(values)]
+    if len(present) > size:
+        present = present[np.linspace(0, len(present) - 1, size).astype(np.int64)]
+    return values.take(index_array(present))
+
+
+def semantic_hints(sample: pa.Array, thresholds: AlertThresholds) -> tuple[list[str], dict[str, float]]:
+    """Hints from a sample of rows: email, url, uuid, numbers or dates stored as text."""
+    weights = np.ones(len(sample), dtype=np.int64)
     hints: list[str] = []
     shares: dict[str, float] = {}
     for hint, pattern in HINT_PATTERNS.items():
@@ -167,16 +177,15 @@ def profile_strings(
     enc = encoded or encode(arr)
     count = int(enc.counts.sum())
     distinct = len(enc.values)
-    hints, _ = semantic_hints(enc.values, enc.counts, thresholds)
+    sample = row_sample(enc.values, enc.codes)
+    hints, _ = semantic_hints(sample, thresholds)
     hints = list(dict.fromkeys([*extra_hints, *hints]))
-    # The type needs typical words and lengths: the first distinct values tell them well enough.
-    head, head_counts = enc.values[:HINT_SAMPLE], enc.counts[:HINT_SAMPLE]
-    head_total = float(head_counts.sum()) or 1.0
-    head_length = float((primitive(pc.utf8_length(head)) * head_counts).sum())
+    # The type needs typical words and lengths: a sample of rows tells them well enough.
+    ones = np.ones(len(sample), dtype=np.int64)
+    length = float(primitive(pc.utf8_length(sample)).mean()) if len(sample) else 0.0
     col_type = forced or string_type(
-        count, distinct, mean_words(head, head_counts), head_length / head_total,
-        hints=hints, thresholds=thresholds,
-    )  # fmt: skip
+        count, distinct, mean_words(sample, ones), length, hints=hints, thresholds=thresholds
+    )
     text = text_figures(enc.values, enc.counts, with_words=col_type in ("text", "categorical"))
     profile = ColumnProfile(
         name=name,
