@@ -96,6 +96,6 @@ def test_result_row_only_from_completed() -> None:
     assert fold_result(None, items[0]) is None
     result = fold_result(None, items[2])
     assert isinstance(result, ResultRow)
-    assert result.summary["rows"] == 7
+    assert result.summary.rows == 7
     assert result.result_key == f"results/{s.analysis_id}.json"
     assert fold_result(result, items[2]) is None

@@ -52,62 +52,76 @@ async def load_rows(
 
 
 class Applier:
-    """Folds events into cached rows; ``flush`` writes the changed ones (upsert)."""
+    """Folds events into cached rows; ``flush`` writes the changed ones.
+
+    Rows are keyed by ``analysis_id.int`` internally: hashing an int is done in C, hashing a
+    ``uuid.UUID`` calls Python code, and a rebuild hashes keys millions of times.
+    """
 
     def __init__(self, projection: Projection[Any], table: sa.Table, *, known_empty: bool = False) -> None:
         self.projection = projection
         self.table = table
-        self._rows: dict[uuid.UUID, Any] = {}
-        self._dirty: set[uuid.UUID] = set()
-        #: For a table that started empty (a rebuild): ids ever written, so others need no SELECT.
-        self._written: set[uuid.UUID] | None = set() if known_empty else None
-        #: Ids whose row changed since the applier was created (for cache invalidation).
-        self.changed: set[uuid.UUID] = set()
+        self._rows: dict[int, Any] = {}
+        self._dirty: set[int] = set()
+        #: For a table that started empty (a rebuild): keys ever written, so others need no SELECT.
+        self._written: set[int] | None = set() if known_empty else None
+        self._changed: set[int] = set()
 
     @property
     def pending(self) -> int:
         return len(self._dirty)
 
+    @property
+    def changed(self) -> set[uuid.UUID]:
+        """Ids whose row changed since the applier was created (for cache invalidation)."""
+        return {uuid.UUID(int=key) for key in self._changed | self._dirty}
+
     async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> int:
         """Fold ``events`` (in position order); returns how many changed a row."""
-        await self._load_missing(conn, {recorded.event.analysis_id for recorded in events})
+        await self._load_missing(conn, {recorded.event.analysis_id.int for recorded in events})
         fold = self.projection.fold
         rows = self._rows
+        dirty = self._dirty
         applied = 0
         for recorded in events:
-            key = recorded.event.analysis_id
+            key = recorded.event.analysis_id.int
             new = fold(rows.get(key), recorded)
             if new is not None:
                 rows[key] = new
-                self._dirty.add(key)
+                dirty.add(key)
                 applied += 1
-        self.changed |= self._dirty
         return applied
 
-    async def _load_missing(self, conn: AsyncConnection, ids: set[uuid.UUID]) -> None:
-        missing = ids.difference(self._rows)
+    async def _load_missing(self, conn: AsyncConnection, keys: set[int]) -> None:
+        missing = keys.difference(self._rows)
         if self._written is not None:
             missing &= self._written
         if missing:
-            self._rows.update(await load_rows(conn, self.projection, self.table, missing))
+            loaded = await load_rows(conn, self.projection, self.table, [uuid.UUID(int=k) for k in missing])
+            self._rows.update((analysis_id.int, row) for analysis_id, row in loaded.items())
 
     async def flush(self, conn: AsyncConnection, *, evict: bool = False) -> int:
         """Write the changed rows; with ``evict`` also forget every cached row (bounded memory)."""
-        dirty = sorted(self._dirty)  # a fixed order: concurrent writers never deadlock on rows
+        dirty = self._dirty
+        rows = self._rows
         if self._written is not None and conn.dialect.name == "postgresql":
             # A rebuild's table holds only what this applier wrote: new rows can be copied in.
-            new = [key for key in dirty if key not in self._written]
+            written = self._written
+            new = [rows[key] for key in dirty if key not in written]
             if new:
-                await copy_rows(conn, self.table, [to_db(self._rows[key]) for key in new])
-            dirty = [key for key in dirty if key in self._written]
-        if dirty:
-            await conn.execute(upsert(conn, self.table), [to_db(self._rows[key]) for key in dirty])
+                await copy_rows(conn, self.table, new)
+            updated = sorted(key for key in dirty if key in written)
+        else:
+            updated = sorted(dirty)  # a fixed order: concurrent writers never deadlock on rows
+        if updated:
+            await conn.execute(upsert(conn, self.table), [to_db(rows[key]) for key in updated])
         if self._written is not None:
-            self._written.update(self._dirty)
-        count = len(self._dirty)
-        self._dirty.clear()
+            self._written |= dirty
+        self._changed |= dirty
+        count = len(dirty)
+        dirty.clear()
         if evict:
-            self._rows.clear()
+            rows.clear()
         return count
 
     def cached_rows(self) -> int:

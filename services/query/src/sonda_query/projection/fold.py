@@ -107,7 +107,9 @@ def fold_result(row: ResultRow | None, recorded: RecordedEvent) -> ResultRow | N
     data = event.data
     return ResultRow(
         analysis_id=event.analysis_id,
-        summary=msgspec.to_builtins(data.summary),
+        # Kept as the Struct: the JSON column's serializer (msgspec) encodes it on write, and
+        # converting it to builtins here cost more than the rest of the fold.
+        summary=data.summary,
         result_key=data.result.key,
         result_sha256=data.result.sha256,
         result_size=data.result.size,

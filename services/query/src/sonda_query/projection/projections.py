@@ -30,6 +30,12 @@ class Projection(Generic[R]):
     fold: Callable[[R | None, RecordedEvent], R | None]
     table_factory: Callable[[sa.MetaData, str], sa.Table]
 
+    def __post_init__(self) -> None:
+        # Bulk writes (COPY) send a row's fields positionally: they must be the table's columns.
+        columns = [c.name for c in self.table(sa.MetaData()).columns]
+        if list(self.row_type.__struct_fields__) != columns:
+            raise TypeError(f"{self.row_type.__name__} fields differ from the {self.table_name} columns")
+
     def table(self, metadata: sa.MetaData, name: str | None = None) -> sa.Table:
         """The live table, or a copy under another name (a rebuild's shadow table)."""
         return self.table_factory(metadata, name or self.table_name)

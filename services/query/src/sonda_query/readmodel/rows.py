@@ -57,7 +57,8 @@ class ResultRow(msgspec.Struct, kw_only=True):
     """The ``analysis_results`` read model: summary plus the claim check of the full result."""
 
     analysis_id: uuid.UUID
-    summary: dict[str, Any]
+    #: ``AnalysisSummary`` as JSON; a dict when read back, the event's Struct when just folded.
+    summary: Any
     result_key: str
     result_sha256: str
     result_size: int
