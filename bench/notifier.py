@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
@@ -147,6 +148,49 @@ async def run_clients(port: int, ids: list[str], per_analysis: int, deflate: boo
     print("RESULT " + msgspec.json.encode(report).decode(), flush=True)
 
 
+async def run_baseline(nats_url: str, analyses: int) -> None:
+    """The floor: the same events read straight from NATS by a plain subscriber process."""
+    from nats.js.api import DeliverPolicy
+    from sonda_events import codec
+    from sonda_events.subjects import ALL_SUBJECTS, STREAM_NAME
+
+    nc = await connect_nats(nats_url, name="bench-baseline")
+    latencies: list[float] = []
+    finished = asyncio.Event()
+    completed = 0
+
+    async def on_message(msg: Any) -> None:
+        nonlocal completed
+        now = time.time()
+        event = codec.decode(msg.data)
+        latencies.append((now - event.occurred_at.timestamp()) * 1000)
+        if isinstance(event, AnalysisCompleted):
+            completed += 1
+            if completed == analyses:
+                finished.set()
+
+    await nc.jetstream().subscribe(
+        ALL_SUBJECTS,
+        stream=STREAM_NAME,
+        cb=on_message,
+        ordered_consumer=True,
+        deliver_policy=DeliverPolicy.NEW,
+    )
+    print("READY", flush=True)
+    await asyncio.wait_for(finished.wait(), 600)
+    report = ClientReport(
+        connected=1,
+        completed=completed,
+        live_messages=len(latencies),
+        lost=0,
+        latencies_ms=[round(x, 3) for x in latencies],
+        connect_s=0.0,
+        closed_early=0,
+    )
+    print("RESULT " + msgspec.json.encode(report).decode(), flush=True)
+    await close_nats(nc)
+
+
 # -- environment --------------------------------------------------------------------------------
 
 
@@ -249,6 +293,9 @@ class Outcome:
     p50: float
     p90: float
     p99: float
+    #: The same events read straight from NATS by a plain subscriber process: the machine's floor.
+    nats_p50: float
+    nats_p99: float
     max: float
     messages_per_s: float
     publish_s: float
@@ -357,6 +404,21 @@ def run_scenario(scenario: Scenario) -> Outcome:
                 for share in shares
                 if share
             ]
+            baseline = subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--role",
+                    "baseline",
+                    "--nats",
+                    nats_url,
+                    "--analyses",
+                    str(scenario.analyses),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            clients.append(baseline)
             connect_started = time.perf_counter()
             for c in clients:
                 assert c.stdout is not None
@@ -364,7 +426,7 @@ def run_scenario(scenario: Scenario) -> Outcome:
                 if not line.startswith("READY"):
                     raise SystemExit(f"client process failed: {line!r}")
             connect_s = time.perf_counter() - connect_started
-            watched = [psutil.Process(c.pid) for c in clients]
+            watched = [psutil.Process(c.pid) for c in clients[:-1]]
             cpu_before = sum(notifier.cpu_times()[:2])
             clients_before = sum(sum(p.cpu_times()[:2]) for p in watched)
             started = time.perf_counter()
@@ -381,7 +443,9 @@ def run_scenario(scenario: Scenario) -> Outcome:
             cpu = sum(notifier.cpu_times()[:2]) - cpu_before
             rss = notifier.memory_info().rss
             info = httpx.get(f"http://127.0.0.1:{port}/api/v1/analysis/websocket-info").json()
+    floor = reports.pop()  # the baseline subscriber was started last
     latencies = sorted(x for r in reports for x in r.latencies_ms)
+    floor_latencies = sorted(floor.latencies_ms)
     delivered = sum(r.live_messages for r in reports)
     return Outcome(
         scenario=scenario,
@@ -393,6 +457,8 @@ def run_scenario(scenario: Scenario) -> Outcome:
         p50=statistics.median(latencies) if latencies else float("nan"),
         p90=percentile(latencies, 0.90),
         p99=percentile(latencies, 0.99),
+        nats_p50=percentile(floor_latencies, 0.5),
+        nats_p99=percentile(floor_latencies, 0.99),
         max=latencies[-1] if latencies else float("nan"),
         messages_per_s=delivered / elapsed,
         publish_s=elapsed,
@@ -412,9 +478,10 @@ def run_scenario(scenario: Scenario) -> Outcome:
 
 HEADER = (
     "| clients | analyses | events/s in | deflate | delivered | lost | p50 ms | p90 ms | p99 ms | max ms "
+    "| NATS-only p50 / p99 ms "
     "| msgs/s out | notifier CPU | notifier RSS | load avg |"
 )
-RULE = "|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+RULE = "|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 
 def row(o: Outcome) -> str:
@@ -422,7 +489,7 @@ def row(o: Outcome) -> str:
     return (
         f"| {s.clients} | {s.analyses} | {s.rate * s.analyses:.0f} | {'yes' if s.deflate else 'no'} "
         f"| {o.delivered:,} / {o.expected:,} | {o.lost} | {o.p50:.1f} | {o.p90:.1f} | {o.p99:.1f} "
-        f"| {o.max:.1f} | {o.messages_per_s:,.0f} | {o.notifier_cpu * 100:.0f}% | {o.notifier_rss_mb:.0f} MB | {o.load:.1f} |"
+        f"| {o.max:.1f} | {o.nats_p50:.1f} / {o.nats_p99:.1f} | {o.messages_per_s:,.0f} | {o.notifier_cpu * 100:.0f}% | {o.notifier_rss_mb:.0f} MB | {o.load:.1f} |"
     )
 
 
@@ -440,8 +507,11 @@ def write_docs(outcomes: list[Outcome], command: str) -> None:
             "event's `occurred_at`, stamped just before the publish (so it includes JetStream's",
             "acknowledgement, the notifier's consumer and the WebSocket hop). *Lost* counts positions",
             "a client never received (a gap or a missing `analysis_completed`); every client must end",
-            "with `analysis_completed`. *Notifier CPU* is the notifier process' CPU time over the",
-            "publishing window (100% = one core).",
+            "with `analysis_completed`. *NATS-only* is the floor the machine allows: the same events",
+            "read straight from NATS by a plain Python subscriber process running alongside. *Notifier",
+            "CPU* is the notifier process' CPU time over the publishing window (100% = one core); *load",
+            "avg* is the machine's 1-minute load average after the row (2 cores: above 2, processes",
+            "wait for a CPU, and the tail latencies of every row measure that wait too).",
             "",
             f"Measured on {cpu} cores (load average {load:.1f} at the end: other work shared the",
             "machine), with:",
@@ -482,12 +552,18 @@ def main() -> None:
     )
     parser.add_argument("--no-deflate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--write-docs", action="store_true", help=f"replace the notifier section of {DOCS}")
-    parser.add_argument("--role", default="main", choices=["main", "clients"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--role", default="main", choices=["main", "clients", "baseline"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ids", help=argparse.SUPPRESS)
     parser.add_argument("--per-analysis", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--nats", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.role == "baseline":
+        asyncio.run(run_baseline(args.nats, args.analyses))
+        return
     if args.role == "clients":
         asyncio.run(run_clients(args.port, args.ids.split(","), args.per_analysis, not args.no_deflate))
         return
