@@ -160,3 +160,42 @@ def test_degenerate_ranges_get_one_histogram_bin(text: str, streaming: bool) -> 
     assert result["dataset"]["rows"] == text.count("\n") - 1
     if column.get("histogram"):
         assert sum(column["histogram"]["counts"]) == result["dataset"]["rows"] - column["missing"]
+
+
+def _xlsx_with_broken_sheet() -> bytes:
+    import io
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in range(20):
+        book.active.append([row, f"n{row}"])
+    original = io.BytesIO()
+    book.save(original)
+    forged = io.BytesIO()
+    with zipfile.ZipFile(original) as src, zipfile.ZipFile(forged, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"</sheetData>", b"<row><c><v>1</v></c></sheetData>")
+            dst.writestr(item, content)
+    return forged.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("deep.json", b"[" * 100_000 + b"]" * 100_000),
+        ("deep.jsonl", b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"),
+        ("deep_second_line.jsonl", b'{"a": 1}\n{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"),
+        ("broken_sheet.xlsx", _xlsx_with_broken_sheet()),
+    ],
+)
+def test_hostile_structures_are_parse_errors(name: str, data: bytes) -> None:
+    """Found by the corpus: these raised RecursionError or xml's ParseError, and a one-line JSON
+    Lines file nested 100,000 deep crashed the process inside Arrow's parser (stack overflow)."""
+    outcome = _profile(data, name)
+    assert isinstance(outcome, ProfileError), outcome
+    assert outcome.code == "parse_error"
+    assert "nested too deeply" in outcome.message or "damaged" in outcome.message

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.json as pajson
 
@@ -16,6 +17,10 @@ from sonda_analyzer.engine.source import CountingReader, Source
 #: Python objects take many times the bytes of their JSON text.
 JSON_MEMORY_FACTOR = 12
 NESTED_TOO_DEEPLY = "the JSON is nested too deeply to be a table of records"
+#: Deeper text is not handed to Arrow's JSON parser (it crashes somewhere past 10,000 levels).
+MAX_ARROW_NESTING = 256
+_OPEN = np.frombuffer(b"[{", dtype=np.uint8)
+_CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
 
 
 def read_json_array(source: Source, reader: CountingReader, budget_bytes: int) -> tuple[pa.Table, set[str]]:
@@ -55,14 +60,33 @@ def read_json_array(source: Source, reader: CountingReader, budget_bytes: int) -
 
 
 def read_jsonl(source: Source, reader: CountingReader) -> tuple[pa.Table, set[str]]:
-    """pyarrow's parser first (fast, threaded); a tolerant line-by-line decode if types conflict."""
-    try:
-        with reader:
-            return pajson.read_json(reader), set()
-    except pa.ArrowInvalid:
-        pass
-    with source.open() as again:
-        return table_from_records(_decode_lines(again.read()))
+    """pyarrow's parser first (fast, threaded); a tolerant line-by-line decode if types conflict.
+
+    Arrow's parser recurses once per nesting level and overflows its stack on hostile input
+    (``{"a": [[[[...]]]]}``), killing the whole process; deeply nested text goes to msgspec,
+    which refuses it with a clean error.
+    """
+    with reader:
+        data = reader.read()
+    if max_nesting(data) <= MAX_ARROW_NESTING:
+        try:
+            return pajson.read_json(pa.BufferReader(data)), set()
+        except pa.ArrowInvalid:
+            pass
+    return table_from_records(_decode_lines(data))
+
+
+def max_nesting(data: bytes, chunk: int = 1 << 22) -> int:
+    """Deepest bracket nesting (brackets inside strings count too: an upper bound)."""
+    deepest = depth = 0
+    for start in range(0, len(data), chunk):
+        codes = np.frombuffer(data, dtype=np.uint8, count=min(chunk, len(data) - start), offset=start)
+        steps = np.isin(codes, _OPEN).astype(np.int64) - np.isin(codes, _CLOSE).astype(np.int64)
+        levels = depth + np.cumsum(steps)
+        if len(levels):
+            deepest = max(deepest, int(levels.max()))
+            depth = int(levels[-1])
+    return deepest
 
 
 def _decode_lines(data: bytes) -> list[Any]:
