@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts
+from sonda_analyzer.engine.blas import single_threaded_blas
 from sonda_analyzer.engine.columns import ColumnContext, profile_column
 from sonda_analyzer.engine.correlations import compute_correlations
 from sonda_analyzer.engine.dataset import duplicate_rows
@@ -64,7 +65,7 @@ def profile_file(
     started = time.perf_counter()
     profiled_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     budget = max(64, budget_mb) << 20
-    with ProgressReporter(on_progress) as reporter:
+    with ProgressReporter(on_progress) as reporter, single_threaded_blas():
         reporter.update(0.0, "reading", "detecting the file format", force=True)
         source = detect_source(Path(path), opts.format)
         streaming = opts.streaming if opts.streaming is not None else needs_streaming(source, budget)
@@ -140,7 +141,8 @@ def profile_table(
     """Profile a table already in memory (exact figures), e.g. one built from a DataFrame."""
     opts = options or ProfileOptions()
     loaded = _Loaded.take(normalize_table(table), opts.sample_rows)
-    return _profile_loaded(loaded, info or ReadInfo(format="arrow"), opts, ProgressReporter(None), 0)
+    with single_threaded_blas():
+        return _profile_loaded(loaded, info or ReadInfo(format="arrow"), opts, ProgressReporter(None), 0)
 
 
 def _profile_column_at(loaded: _Loaded, i: int, ctx: ColumnContext) -> ColumnWork:
