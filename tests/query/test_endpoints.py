@@ -177,3 +177,20 @@ async def test_readiness_fails_when_the_projector_stopped(query_app: HarnessFact
         ready = await running.client.get("/api/v1/health/ready")
         assert ready.status_code == 503
         assert "not running" in ready.json()["checks"]["projection"]["error"]
+
+
+async def test_openapi_documents_the_endpoints(harness: Harness) -> None:
+    schema = (await harness.client.get("/schema/openapi.json")).json()
+    paths = schema["paths"]
+    for path in (
+        "/api/v1/analysis/status-enhanced/{analysis_id}",
+        "/api/v1/analysis/results-enhanced/{analysis_id}",
+        "/api/v1/analysis/summary-for-llm/{analysis_id}",
+        "/api/v1/analysis/list",
+        "/api/v1/health",
+        "/api/v1/health/database",
+        "/api/v1/health/storage",
+    ):
+        assert path in paths, sorted(paths)
+    results = paths["/api/v1/analysis/results-enhanced/{analysis_id}"]["get"]["responses"]
+    assert {"200", "404", "409", "410", "422"} <= set(results)

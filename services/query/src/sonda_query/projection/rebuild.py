@@ -197,6 +197,10 @@ async def rebuild_all(
                 await target.applier.flush(conn, evict=True)
                 if conn.dialect.name == "postgresql":
                     await create_indexes(conn, target.shadow)
+                    # Fresh statistics, so the first queries after the swap get the index plans.
+                    await conn.execute(
+                        sa.text(f"ANALYZE {conn.dialect.identifier_preparer.quote(target.shadow.name)}")
+                    )
         verifications: dict[str, Verification | None] = {}
         rows: dict[str, int] = {}
         async with writer(engine).begin() as conn:
