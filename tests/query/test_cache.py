@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -110,4 +109,14 @@ async def test_local_cache_is_bounded_and_drops_old_versions() -> None:
     assert await cache.get(c, v2) is None
     await cache.invalidate([a])
     assert await cache.get(a, v2) is None
-    await asyncio.sleep(0)
+    assert (await cache.ping())["bytes"] == 1  # only c's entry is left
+
+
+async def test_local_cache_is_bounded_in_bytes() -> None:
+    cache = LocalCache(max_analyses=100, max_value_bytes=100, max_bytes=250)
+    ids = [uuid.uuid4() for _ in range(4)]
+    field = field_name(generation=0, version=1, name="results")
+    for analysis_id in ids:
+        await cache.set(analysis_id, field, b"x" * 100)
+    assert [await cache.get(i, field) is not None for i in ids] == [False, False, True, True]
+    assert (await cache.ping())["bytes"] == 200

@@ -35,14 +35,22 @@ def field_name(*, generation: int, version: int, name: str) -> str:
 
 
 class LocalCache:
-    """A bounded LRU of analyses (each with its few entries), for one process."""
+    """A bounded LRU of analyses (each with its few entries), for one process.
+
+    Bounded twice: by the number of analyses and by the bytes held, since one wide result can
+    weigh megabytes.
+    """
 
     kind = "memory"
 
-    def __init__(self, *, max_analyses: int = 256, max_value_bytes: int = 8 << 20) -> None:
+    def __init__(
+        self, *, max_analyses: int = 256, max_value_bytes: int = 8 << 20, max_bytes: int = 128 << 20
+    ) -> None:
         self._groups: OrderedDict[uuid.UUID, dict[str, bytes]] = OrderedDict()
         self._max_analyses = max_analyses
         self._max_value_bytes = max_value_bytes
+        self._max_bytes = max_bytes
+        self._bytes = 0
 
     async def get(self, analysis_id: uuid.UUID, field: str) -> bytes | None:
         group = self._groups.get(analysis_id)
@@ -57,27 +65,34 @@ class LocalCache:
         group = self._groups.setdefault(analysis_id, {})
         # Entries of older versions of this analysis can never be read again.
         version = field.split(":", 2)[:2]
-        for old in [f for f in group if f.split(":", 2)[:2] != version]:
-            del group[old]
+        for old in [f for f in group if f.split(":", 2)[:2] != version or f == field]:
+            self._bytes -= len(group.pop(old))
         group[field] = value
+        self._bytes += len(value)
         self._groups.move_to_end(analysis_id)
-        while len(self._groups) > self._max_analyses:
-            self._groups.popitem(last=False)
+        while len(self._groups) > self._max_analyses or (
+            self._bytes > self._max_bytes and len(self._groups) > 1
+        ):
+            _, evicted = self._groups.popitem(last=False)
+            self._bytes -= sum(len(v) for v in evicted.values())
 
     async def invalidate(self, analysis_ids: Iterable[uuid.UUID]) -> None:
         for analysis_id in analysis_ids:
-            self._groups.pop(analysis_id, None)
+            group = self._groups.pop(analysis_id, None)
+            if group is not None:
+                self._bytes -= sum(len(v) for v in group.values())
 
     async def clear(self) -> int:
         count = len(self._groups)
         self._groups.clear()
+        self._bytes = 0
         return count
 
     async def ping(self) -> dict[str, Any]:
-        return {"kind": self.kind, "analyses": len(self._groups)}
+        return {"kind": self.kind, "analyses": len(self._groups), "bytes": self._bytes}
 
     async def close(self) -> None:
-        self._groups.clear()
+        await self.clear()
 
 
 class RedisCache:

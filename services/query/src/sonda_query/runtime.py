@@ -60,7 +60,9 @@ def build_cache(settings: QuerySettings) -> Cache:
     if url:
         return RedisCache.from_url(url, prefix=settings.query_cache_prefix, ttl_s=settings.query_cache_ttl_s)
     return LocalCache(
-        max_analyses=settings.query_cache_entries, max_value_bytes=settings.query_cache_max_value_bytes
+        max_analyses=settings.query_cache_entries,
+        max_value_bytes=settings.query_cache_max_value_bytes,
+        max_bytes=settings.query_cache_max_bytes,
     )
 
 

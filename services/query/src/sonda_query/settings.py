@@ -28,6 +28,8 @@ class QuerySettings(ServiceSettings, kw_only=True):
     query_cache_entries: Annotated[int, Meta(ge=1)] = 256
     #: Largest single value (bytes) the in-process cache keeps; bigger results are not cached.
     query_cache_max_value_bytes: Annotated[int, Meta(ge=1)] = 8 * 1024 * 1024
+    #: Bytes the in-process cache holds at most, all entries together.
+    query_cache_max_bytes: Annotated[int, Meta(ge=1)] = 128 * 1024 * 1024
     #: Run the recorder (JetStream -> event store) inside this process.
     query_recorder: bool = True
     #: Run the projector (event store -> read models) inside this process.
