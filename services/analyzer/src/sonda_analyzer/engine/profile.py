@@ -149,11 +149,7 @@ def _profile_column_at(loaded: _Loaded, i: int, ctx: ColumnContext) -> ColumnWor
     column = loaded.columns[i]
     assert column is not None
     loaded.columns[i] = None
-    work = profile_column(loaded.names[i], column, ctx)
-    del column
-    # Text columns leave large scratch buffers (dictionaries, splits) in Arrow's allocator cache.
-    pa.default_memory_pool().release_unused()
-    return work
+    return profile_column(loaded.names[i], column, ctx)
 
 
 def _profile_loaded(

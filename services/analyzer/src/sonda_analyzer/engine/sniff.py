@@ -29,6 +29,9 @@ _BOOL = frozenset({"true", "false", "yes", "no", "sim", "não", "nao", "t", "f"}
 #: Single-byte encodings that charset-normalizer may name for Western text; cp1252/latin-1 read the
 #: same letters, and are what Brazilian spreadsheets actually write.
 _WESTERN = re.compile(r"^(cp125\d|latin_?\d|iso8859_\d+|mac_\w+|cp8\d\d|windows_125\d|ascii)$")
+_HIGH = re.compile(rb"[\x80-\xff]")
+#: Bytes above 0x7F a sample needs before a non-Western guess of charset-normalizer is believed.
+MIN_FOREIGN_HIGH_BYTES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,14 @@ def detect_encoding(head: bytes, *, truncated: bool) -> str:
         # A sample cut in the middle of a multi-byte letter is still UTF-8.
         if truncated and exc.start >= len(head) - 3:
             return "utf-8"
-    guess = charset_normalizer.from_bytes(head[: 256 * 1024]).best()
+    sample = head[: 256 * 1024]
+    # A few accented letters are too little evidence: charset-normalizer reads "João;1,5" in
+    # Latin-1 as Big5 ("Jo緌"). Foreign multi-byte text has many high bytes; Brazilian files few.
+    # UTF-16 without a BOM has few high bytes too, but NULs everywhere: leave it to the detector.
+    wide = sample.count(0) * 4 >= len(sample)
+    if len(_HIGH.findall(sample)) < MIN_FOREIGN_HIGH_BYTES and not wide:
+        return western_encoding(head)
+    guess = charset_normalizer.from_bytes(sample).best()
     name = guess.encoding if guess is not None else None
     if name is not None and not _WESTERN.match(name):
         return name
