@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
+import msgspec
+import numpy as np
+import pandas as pd
 import pytest
 import tiktoken
 from sonda_query.llm.facts import SEVERITY_RANK
@@ -121,3 +125,26 @@ async def test_endpoint_budget_format_and_errors(harness: Harness) -> None:
     assert again["text"] == default["text"]
     assert_problem(await harness.client.get(url, params={"max_tokens": 50}), 422, "invalid_parameter")
     assert_problem(await harness.client.get(url, params={"format": "xml"}), 422, "invalid_parameter")
+
+
+def test_a_result_from_the_real_engine(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    """The summary reads the analyzer's own result schema (not only this test's builder)."""
+    profile_file = pytest.importorskip("sonda_analyzer.engine.profile").profile_file
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {
+            "cidade": rng.choice(["São Paulo", "Rio de Janeiro", "Belo Horizonte"], 400),
+            "preço": np.where(rng.random(400) < 0.3, np.nan, rng.gamma(2.0, 50.0, 400).round(2)),
+            "quantidade": rng.integers(1, 20, 400),
+        }
+    )
+    path = tmp_path / "vendas.csv"
+    frame.to_csv(path, sep=";", decimal=",", index=False, encoding="latin-1")
+    result = msgspec.to_builtins(profile_file(path))
+    summary = summarize(result, META, fmt="markdown", max_tokens=800, tokenizer=tokenizer)
+    assert summary.tokens == independent_count(summary.text) <= 800
+    price = next(line for line in summary.text.splitlines() if "`preço`" in line)
+    assert f"{100 * frame['preço'].isna().sum() / len(frame):.1f}% missing" in price
+    assert "numeric" in price
+    assert f"min {frame['preço'].min():.4g}" in price
+    assert "`cidade`: categorical" in summary.text or "`cidade`: text" in summary.text
