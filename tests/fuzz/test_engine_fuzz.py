@@ -199,3 +199,19 @@ def test_hostile_structures_are_parse_errors(name: str, data: bytes) -> None:
     assert isinstance(outcome, ProfileError), outcome
     assert outcome.code == "parse_error"
     assert "nested too deeply" in outcome.message or "damaged" in outcome.message
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("nome;valor\nJoão;1,5\nMaria;2,5\n", "latin-1"),
+        ("nome;valor\nAção;1,5\nConceição;2,5\n", "cp1252"),
+        ("nome;valor\nJoão;1,5\nMaria;2,5\n", "utf-16-le"),
+    ],
+)
+def test_short_brazilian_files_decode_as_written(text: str, encoding: str) -> None:
+    """Found by the corpus: a few accented letters in Latin-1 were detected as Big5 ("Jo緌")."""
+    outcome = _profile(text.encode(encoding), "dados.csv")
+    assert not isinstance(outcome, ProfileError), outcome
+    names = [line.split(";")[0] for line in text.splitlines()[1:]]
+    assert [row[0] for row in outcome.sample.rows] == names
