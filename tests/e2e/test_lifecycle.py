@@ -48,7 +48,7 @@ async def test_supervision_clean_stop_and_restart(tmp_path: Path, sales_csv: Pat
     with running_sonda(data) as first:
         first.wait_healthy()
         analysis_id, messages = await analyse(first.url, first.ws_url, sales_csv)
-        assert messages[-1]["type"] == "analysis_completed"
+        assert messages[-1]["type"] == "analysis_completed", f"{messages[-1]}\n{first.logs()}"
         nats_url = first.nats_url()
 
         children = first.children()
@@ -66,7 +66,9 @@ async def test_supervision_clean_stop_and_restart(tmp_path: Path, sales_csv: Pat
         )
         assert "analyzer exited" in first.output
         again_id, again = await analyse(first.url, first.ws_url, sales_csv)
-        assert again[-1]["type"] == "analysis_completed", "the restarted analyzer must do the work"
+        assert again[-1]["type"] == "analysis_completed", (
+            f"the restarted analyzer must work: {again[-1]}\n{first.logs()}"
+        )
 
         # One sonda up per data folder.
         with pytest.raises(RuntimeError, match="already uses"):

@@ -52,7 +52,7 @@ async def test_up_on_real_servers(
         assert set(sonda.children()) == {"gateway", *SERVICES}, "no embedded NATS with --nats"
         assert private_nats.url in sonda.output
         analysis_id, messages = await analyse(sonda.url, sonda.ws_url, sales_csv, upload_to=s3_endpoint.url)
-        assert messages[-1]["type"] == "analysis_completed", messages[-1]
+        assert messages[-1]["type"] == "analysis_completed", f"{messages[-1]}\n{sonda.logs()}"
         async with httpx.AsyncClient(base_url=sonda.url, timeout=30, trust_env=False) as client:
             results = await eventually(client, f"/api/v1/analysis/results-enhanced/{analysis_id}")
             assert results.status_code == 200, results.text
