@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
-from sonda_analyzer.engine import ProfileResult, profile_table
+from sonda_analyzer.engine import ProfileResult, profile_dataframe, profile_table
 
 from tests.analyzer.engine.conftest import column
 
@@ -90,7 +90,9 @@ def test_infinities_and_zeros_are_counted_apart() -> None:
 
 def test_integer_identifier_and_binary_hints() -> None:
     df = pd.DataFrame({"row": np.arange(100, 400), "flag": np.arange(300) % 2, "n": np.arange(300) % 7})
-    result = profile_table(pa_table(df))
+    df.index = df.index * 3  # the index is not a column
+    result = profile_dataframe(df)
+    assert [c.name for c in result.columns] == ["row", "flag", "n"]
     assert column(result, "row").type == "identifier"
     assert "sequential" in column(result, "row").semantic
     assert column(result, "row").stats is not None  # still described as numbers

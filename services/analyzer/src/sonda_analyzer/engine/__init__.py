@@ -22,7 +22,7 @@ from sonda_analyzer.engine.errors import (
     UnsupportedFormatError,
 )
 from sonda_analyzer.engine.options import AlertThresholds, ProfileOptions, parse_options
-from sonda_analyzer.engine.profile import profile_file, profile_table
+from sonda_analyzer.engine.profile import profile_dataframe, profile_file, profile_table
 from sonda_analyzer.engine.progress import ProgressCallback, ProgressUpdate
 from sonda_analyzer.engine.result import SCHEMA_VERSION, ProfileResult, decode_result, encode_result
 
@@ -49,6 +49,7 @@ __all__ = [
     "decode_result",
     "encode_result",
     "parse_options",
+    "profile_dataframe",
     "profile_file",
     "profile_table",
 ]

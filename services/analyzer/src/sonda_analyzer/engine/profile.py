@@ -145,6 +145,11 @@ def profile_table(
         return _profile_loaded(loaded, info or ReadInfo(format="arrow"), opts, ProgressReporter(None), 0)
 
 
+def profile_dataframe(frame: Any, options: ProfileOptions | None = None) -> ProfileResult:
+    """Profile a pandas DataFrame (exact figures); its index is not a column."""
+    return profile_table(pa.Table.from_pandas(frame, preserve_index=False), options)
+
+
 def _profile_column_at(loaded: _Loaded, i: int, ctx: ColumnContext) -> ColumnWork:
     column = loaded.columns[i]
     assert column is not None
