@@ -45,6 +45,13 @@ class Channel:
         self._out.flush()
 
 
+def public_message(message: str, path: str) -> str:
+    """The engine's message without the worker's folder: libraries quote the path they opened
+    (``Could not open Parquet input source '/tmp/sonda-analysis-…/x.parquet'``), and clients
+    must not learn the server's file layout; the file's own name stays."""
+    return message.replace(str(Path(path).parent) + os.sep, "")
+
+
 def run_job(job: Job, channel: Channel) -> None:
     """Profile one file; every outcome ends in exactly one ``Done`` or ``Failure`` message."""
     from sonda_analyzer.engine import ProfileError, ProgressUpdate, encode_result, profile_file
@@ -71,7 +78,9 @@ def run_job(job: Job, channel: Channel) -> None:
             duration_s=round(time.perf_counter() - started, 3),
         )
     except ProfileError as exc:
-        channel.send(Failure(code=exc.code, message=exc.message, retryable=exc.retryable))
+        channel.send(
+            Failure(code=exc.code, message=public_message(exc.message, job.path), retryable=exc.retryable)
+        )
         return
     except (BrokenPipeError, KeyboardInterrupt):
         raise
