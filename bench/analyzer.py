@@ -386,6 +386,12 @@ def main() -> None:
             f"({s1.cpu_s / p1.cpu_s:.1f}x by CPU time).",
             "",
         ]
+    if args.reuse_ydata:
+        lines += [
+            "The ydata-profiling rows were measured by an earlier run of this script on the same "
+            "files (`--reuse-ydata`); they do not depend on Sonda's code.",
+            "",
+        ]
     if not args.ydata_default_1m and not args.skip_ydata:
         lines += [
             "ydata-profiling's default mode was run on the 100k and wide files only: on 1M rows its "
