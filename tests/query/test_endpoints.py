@@ -194,3 +194,18 @@ async def test_openapi_documents_the_endpoints(harness: Harness) -> None:
         assert path in paths, sorted(paths)
     results = paths["/api/v1/analysis/results-enhanced/{analysis_id}"]["get"]["responses"]
     assert {"200", "404", "409", "410", "422"} <= set(results)
+
+
+async def test_a_late_event_after_completion_keeps_the_results_served(harness: Harness) -> None:
+    s = Stream()
+    await harness.append(s.requested(), s.started(), await harness.completed(s))
+    await harness.settle()
+    first = await harness.client.get(RESULTS.format(s.analysis_id))
+    await harness.append(s.progress(99.0, "late"))  # e.g. a progress report that lost a race
+    await harness.settle()
+    again = await harness.client.get(RESULTS.format(s.analysis_id))
+    assert first.status_code == again.status_code == 200
+    assert (first.json()["version"], again.json()["version"]) == (3, 4)
+    assert again.json()["results"] == first.json()["results"]
+    status = (await harness.client.get(STATUS.format(s.analysis_id))).json()
+    assert (status["status"], status["progress"]) == ("completed", 100.0)

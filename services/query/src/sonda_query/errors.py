@@ -42,6 +42,16 @@ class AnalysisNotCompletedError(QueryError):
             self.code = "analysis_failed"
 
 
+class ResultNotReadyError(QueryError):
+    """Completed, but its result row is not projected yet (moments after the event): retry."""
+
+    code = "result_not_ready"
+    status_code = 409
+
+    def __init__(self, analysis_id: object) -> None:
+        super().__init__(f"analysis {analysis_id} is completed; its result is still being projected")
+
+
 class InvalidParameterError(QueryError):
     code = "invalid_parameter"
     status_code = 422

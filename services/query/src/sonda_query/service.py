@@ -11,7 +11,12 @@ from typing import Any
 import msgspec
 
 from sonda_query.cache import Cache, field_name
-from sonda_query.errors import AnalysisDeletedError, AnalysisNotCompletedError, AnalysisNotFoundError
+from sonda_query.errors import (
+    AnalysisDeletedError,
+    AnalysisNotCompletedError,
+    AnalysisNotFoundError,
+    ResultNotReadyError,
+)
 from sonda_query.llm.render import Meta, SummaryFormat, summarize
 from sonda_query.llm.tokens import Tokenizer
 from sonda_query.lookup import StreamLookup
@@ -105,8 +110,8 @@ class QueryService:
         if cached is not None:
             return cached
         ref = await self._reader.result(analysis_id)
-        if ref is None or ref.version < row.version:
-            raise AnalysisNotCompletedError(analysis_id, "completed", "its result is still being projected")
+        if ref is None or ref.completed_at != row.completed_at:  # the completion this row shows
+            raise ResultNotReadyError(analysis_id)
         body = _encoder.encode(
             _Results(
                 analysis_id=str(analysis_id),
@@ -130,8 +135,8 @@ class QueryService:
         if cached is not None:
             return cached
         ref = await self._reader.result(analysis_id)
-        if ref is None or ref.version < row.version:
-            raise AnalysisNotCompletedError(analysis_id, "completed", "its result is still being projected")
+        if ref is None or ref.completed_at != row.completed_at:  # the completion this row shows
+            raise ResultNotReadyError(analysis_id)
         result = msgspec.json.decode(await self._results.read(ref))
         meta = Meta(
             analysis_id=str(analysis_id),
