@@ -24,7 +24,9 @@ _RESULT_PROBLEMS = {
     **_PROBLEMS,
     409: ResponseSpec(
         data_container=Problem,
-        description="Not completed yet (analysis_not_completed) or failed (analysis_failed); retry later",
+        description=(
+            "Not completed yet (analysis_not_completed, result_not_ready: retry) or failed (analysis_failed)"
+        ),
     ),
     410: ResponseSpec(data_container=Problem, description="Soft-deleted (analysis_deleted)"),
     502: ResponseSpec(
