@@ -158,11 +158,15 @@ class Stack:
 
     async def _wait_gateway(self) -> None:
         url = f"http://127.0.0.1:{self.config.port}/"
+        deadline = asyncio.get_running_loop().time() + READY_TIMEOUT_S
         async with httpx.AsyncClient(trust_env=False, timeout=2.0) as client:
-            for _ in range(150):
+            while asyncio.get_running_loop().time() < deadline:
                 with contextlib.suppress(httpx.TransportError):
                     if (await client.get(url)).status_code == 200:
                         return
+                gateway = self.supervisor.children.get("gateway")
+                if gateway is not None and gateway.restarts >= CRASH_LOOP:
+                    break
                 await asyncio.sleep(0.1)
         raise UpError(f"the gateway did not open {url}; see {self.config.logs_dir / 'gateway.log'}")
 
