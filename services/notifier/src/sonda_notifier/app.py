@@ -6,6 +6,7 @@ Run it with ``sonda serve notifier`` or ``uvicorn --factory sonda_notifier.app:c
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
@@ -33,6 +34,12 @@ def create_app(settings: NotifierSettings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with running_notifier(settings) as notifier:
             app.state.notifier = notifier
+            # Everything imported and built so far lives as long as the process. Moving it out of the
+            # collector's sight keeps full collections small: measured with 1,000 clients on a busy
+            # 2-core machine, a full collection of the whole heap paused the event loop (and every
+            # client's messages) for up to a second.
+            gc.collect()
+            gc.freeze()
             yield
 
     async def nats_ready() -> str:
