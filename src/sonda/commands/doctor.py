@@ -33,6 +33,7 @@ async def run_checks(config: UpConfig, *, port: int) -> list[checks.Check]:
     else:
         found.append(checks.Check(name="Storage", status="ok", detail=f"local disk in {config.data}"))
     found.append(checks.check_port("Port of the origin", config.host, port, required=False))
+    found.append(checks.check_service_ports())
     found.append(checks.check_chromium())
     return found
 

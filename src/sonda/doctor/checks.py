@@ -17,7 +17,7 @@ from sonda_events.settings import CommonSettings, SettingsError, load_settings
 
 from sonda.embedded.config import UpConfig, normalise_database_url
 from sonda.embedded.nats import nats_server_binary, port_is_free
-from sonda.gateway.routes import SERVICES
+from sonda.gateway.routes import DEFAULT_PORTS, SERVICES
 
 Status = Literal["ok", "warn", "fail"]
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -143,6 +143,20 @@ def check_port(name: str, host: str, port: int, *, required: bool) -> Check:
         status="fail" if required else "warn",
         detail=f"{host}:{port} is in use",
         fix="Stop what listens there (another sonda up?) or choose another port with --port.",
+    )
+
+
+def check_service_ports(host: str = "127.0.0.1") -> Check:
+    """The default ports of ``sonda serve`` (``sonda up`` picks free ones, so busy ones only warn)."""
+
+    busy = [f"{svc} {port}" for svc, port in DEFAULT_PORTS.items() if not port_is_free(port, host)]
+    if not busy:
+        return Check(name="Service ports", status="ok", detail="8001-8004 free for `sonda serve`")
+    return Check(
+        name="Service ports",
+        status="warn",
+        detail=f"in use: {', '.join(busy)}",
+        fix="Only `sonda serve` uses these by default: pass --port (sonda up picks free ports itself).",
     )
 
 
