@@ -30,8 +30,9 @@ from nats.aio.msg import Msg
 from sonda_events.bus import Delivery, PullConsumer, retry_delay
 from sonda_events.bus.batch import BatchPuller
 from sonda_events.bus.provisioning import ensure_consumer
-from sonda_events.errors import EventStoreError
+from sonda_events.errors import EventStoreError, EventValidationError
 from sonda_events.logging import get_logger
+from sonda_events.recorder.decoding import decode_event
 from sonda_events.store import EventStore, Incoming, RecordOutcome
 from sonda_events.subjects import STREAM_NAME, subject_for
 
@@ -196,11 +197,13 @@ class Recorder:
 
     async def _decode(self, msg: Msg) -> Delivery | None:
         try:
-            delivery = await self._consumer.decode(msg)  # dead-letters invalid events itself
-            if delivery is None:
+            try:
+                event = decode_event(msg.data)
+            except EventValidationError as exc:
+                await self._consumer.dead_letter(msg, exc.code, str(exc))  # and terminates it
                 self.stats.dead_letters += 1
                 return None
-            event = delivery.event
+            delivery = Delivery(msg, event)
             expected = subject_for(event.analysis_id, event.type)
             if msg.subject != expected:
                 await self._dead_letter(
