@@ -165,24 +165,19 @@ def cramers_v_table(counts: np.ndarray) -> float | None:
     return fnum(min(1.0, np.sqrt(chi2 / n / (min(r, c) - 1))))
 
 
-def correlation_ratio(values: Floats, groups: np.ndarray, k: int) -> float | None:
-    """η: how much of a numeric column's variance the categories explain (0–1).
-
-    ``values`` and ``groups`` are the rows where both are present; ``groups`` are codes below k.
-    """
-    if len(values) < 2:
+def ratio_from_sums(sizes: np.ndarray, sums: np.ndarray, sq_total: float) -> float | None:
+    """η from per-category counts and sums of values centred on their mean, and the total sum
+    of squares of those centred values (the categories' own rows only)."""
+    n = float(sizes.sum())
+    if n < 2:
         return None
-    sizes = np.bincount(groups, minlength=k)
-    sums = np.bincount(groups, weights=values, minlength=k)
-    mean = values.mean()
-    dev = values - mean
-    total = float((dev * dev).sum())  # not np.dot: a BLAS call per pair wakes its threads
+    s = float(sums.sum())
+    total = sq_total - s * s / n
     if total <= 0:
         return None
     used = sizes > 0
-    group_means = sums[used] / sizes[used]
-    between = float((sizes[used] * (group_means - mean) ** 2).sum())
-    return fnum(min(1.0, np.sqrt(between / total)))
+    between = float((sums[used] ** 2 / sizes[used]).sum()) - s * s / n
+    return fnum(min(1.0, np.sqrt(max(0.0, between) / total)))
 
 
 def _ratios(
@@ -191,21 +186,27 @@ def _ratios(
     codes: list[tuple[np.ndarray, int]],
     pool: Executor | None = None,
 ) -> list[CorrelationRatio]:
-    complete_cat = [bool(c.max(initial=0) < k - 1) for c, k in codes]
+    """All numeric x categorical ratios with one weighted ``bincount`` per pair in most cases."""
+    cat_sizes = [np.bincount(c, minlength=k).astype(np.float64) for c, k in codes]
+    cat_missing = [np.flatnonzero(c == k - 1) for c, k in codes]
 
     def one_numeric(nw: ColumnWork) -> list[CorrelationRatio]:
         assert nw.values is not None
-        present = ~np.isnan(nw.values)
+        x = nw.values
+        present = ~np.isnan(x)
         all_present = bool(present.all())
+        centred = np.where(present, x - (x[present].mean() if present.any() else 0.0), 0.0)
+        squares = centred * centred
+        sq_all = float(squares.sum())
+        weight = None if all_present else present.astype(np.float64)
         out: list[CorrelationRatio] = []
-        for cw, (c, k), full in zip(categorical, codes, complete_cat, strict=True):
-            if all_present and full:
-                vals, groups = nw.values, c
-            else:
-                keep = present & (c < k - 1)
-                vals, groups = nw.values[keep], c[keep]
+        for cw, (c, k), sizes_all, missing in zip(categorical, codes, cat_sizes, cat_missing, strict=True):
+            sums = np.bincount(c, weights=centred, minlength=k)[: k - 1]
+            sizes = (sizes_all if weight is None else np.bincount(c, weights=weight, minlength=k))[: k - 1]
+            # rows whose category is missing leave the total (their centred values are in ``x``)
+            sq_total = sq_all - float(squares[missing].sum()) if len(missing) else sq_all
             out.append(CorrelationRatio(numeric=nw.profile.name, categorical=cw.profile.name,
-                                        value=correlation_ratio(vals, groups, k)))  # fmt: skip
+                                        value=ratio_from_sums(sizes, sums, sq_total)))  # fmt: skip
         return out
 
     return [r for rows in _map(pool, one_numeric, numeric) for r in rows]
