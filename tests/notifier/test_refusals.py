@@ -173,3 +173,28 @@ async def test_events_aged_out_of_jetstream_come_from_the_event_store(
             assert ready["checks"]["event_store"]["ok"] is True
     finally:
         await store.close()
+
+
+async def test_a_version_skipped_by_a_foreign_publisher_does_not_stall_clients(
+    notifier: Running, producer: Producer
+) -> None:
+    writer = await producer.request()
+    aid = writer.analysis_id
+    async with ws_client(notifier.ws_url(aid, since=0)) as client:
+        await client.next()
+        assert (await client.next())["position"] == 1
+        # another system publishes version 3 straight to NATS: version 2 never existed anywhere
+        skipping = new_event(
+            AnalysisProgress,
+            analysis_id=aid,
+            version=3,
+            data=ProgressData(progress=5, stage="x"),
+            producer="other",
+        )
+        await producer.publisher.publish(skipping)
+        assert (await client.next())["position"] == 3  # after one more look at the history
+        writer.version = 3
+        writer.last_seq = (await producer.publisher.last_message(aid) or (None, 0))[1]
+        await producer.complete(writer)
+        await client.until_terminal()
+    assert client.positions == [1, 3, 4]

@@ -141,6 +141,10 @@ class Session:
             # Skipping the hole would lose events for good; the client resumes with ``since``.
             self.stop(CloseCode.TRY_AGAIN_LATER, "history unavailable, reconnect with since")
             return
+        except Exception as exc:  # never leave the session buffering forever
+            log.error("resync_failed", error=str(exc)[:300], error_type=type(exc).__name__)
+            self.stop(CloseCode.INTERNAL_ERROR, "internal error")
+            return
         self._merge(history)
 
     def _enqueue(self, outgoing: Outgoing) -> None:
