@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from sonda_events import codec
+from sonda_events.contract import AnyEvent
 from sonda_events.errors import EventValidationError
 from sonda_events.subjects import STREAM_NAME, analysis_subjects, event_token, parse_subject, subject_for
 
@@ -44,6 +45,21 @@ class Standing:
         return self.counts.get(_REQUESTED, 0)
 
 
+def own_event(data: bytes | None, analysis_id: uuid.UUID, token: str) -> AnyEvent | None:
+    """The message as an event of this analysis filed under its own subject, else None.
+
+    Other systems publish on our subjects too: garbage, or a valid event of another analysis.
+    Such a message must not finish, version or own an analysis it does not belong to.
+    """
+    try:
+        event = codec.decode(data or b"")
+    except EventValidationError:
+        return None
+    if event.analysis_id != analysis_id or event_token(event.type) != token:
+        return None
+    return event
+
+
 async def read_standing(js: JetStreamContext, analysis_id: uuid.UUID) -> Standing:
     info = await js.stream_info(STREAM_NAME, subjects_filter=analysis_subjects(analysis_id))
     counts: dict[str, int] = {}
@@ -52,24 +68,41 @@ async def read_standing(js: JetStreamContext, analysis_id: uuid.UUID) -> Standin
         parsed = parse_subject(subject)
         if parsed is None or not count:
             continue
-        counts[parsed[1]] = count
+        token = parsed[1]
         try:
             raw = await js.get_last_msg(STREAM_NAME, subject, direct=True)
         except NotFoundError:  # aged out between the two reads
             continue
         last_seq = max(last_seq, raw.seq or 0)
-        try:
-            version = max(version, codec.decode(raw.data or b"").version)
-        except EventValidationError:
-            continue  # a foreign message on our subject carries no version we could trust
+        event = own_event(raw.data, analysis_id, token)
+        if event is None and token in FINISHING_TOKENS:
+            continue  # a foreign message on ".completed" finishes nothing
+        counts[token] = count
+        if event is not None:
+            version = max(version, event.version)
     return Standing(counts=counts, version=version, last_seq=last_seq)
 
 
+#: Messages on an analysis' request subject looked at before giving up on finding a valid one.
+MAX_REQUEST_SCAN = 50
+
+
 async def first_request_seq(js: JetStreamContext, analysis_id: uuid.UUID) -> int | None:
-    """Stream sequence of the analysis' first ``AnalysisRequested`` still in the window."""
+    """Stream sequence of the analysis' first valid ``AnalysisRequested`` still in the window.
+
+    Foreign messages before it (a malformed request another system then published again, fixed)
+    are passed over: otherwise the fixed request would look like a duplicate and never run.
+    """
     subject = subject_for(analysis_id, "AnalysisRequested")
-    try:
-        raw = await js.get_msg(STREAM_NAME, seq=1, subject=subject, next=True, direct=True)
-    except NotFoundError:
-        return None
-    return raw.seq
+    seq = 1
+    for _ in range(MAX_REQUEST_SCAN):
+        try:
+            raw = await js.get_msg(STREAM_NAME, seq=seq, subject=subject, next=True, direct=True)
+        except NotFoundError:
+            return None
+        if raw.seq is None:
+            return None
+        if own_event(raw.data, analysis_id, _REQUESTED) is not None:
+            return raw.seq
+        seq = raw.seq + 1
+    return None

@@ -147,9 +147,8 @@ class AnalysisWorker:
                 )
                 self.status.counts.skipped += 1
                 return
-            if standing.requests > 1 and delivery.stream_sequence != await first_request_seq(
-                self._js, event.analysis_id
-            ):
+            first = await first_request_seq(self._js, event.analysis_id) if standing.requests > 1 else None
+            if first is not None and delivery.stream_sequence != first:
                 # A second request for the same analysis: the first one's delivery owns it.
                 log.info("duplicate_request_skipped", requests=standing.requests)
                 self.status.counts.skipped += 1
