@@ -70,14 +70,22 @@ class Retention:
             rows = (await conn.execute(query)).all()
         return [(row.stream_id, utc(row.occurred_at)) for row in rows]
 
-    async def cleanup(self, days_old: int, *, now: datetime | None = None) -> CleanupReport:
-        """One run: at most ``batch`` analyses; ``more`` says whether others are due."""
+    async def cleanup(
+        self, days_old: int, *, now: datetime | None = None, stop: asyncio.Event | None = None
+    ) -> CleanupReport:
+        """One run: at most ``batch`` analyses; ``more`` says whether others are due.
+
+        ``stop``, once set, ends the run after the analysis in hand (the rest count as ``more``).
+        """
         cutoff = (now or datetime.now(UTC)) - timedelta(days=days_old)
         due = await self.due(cutoff, self.batch + 1)
         more = len(due) > self.batch
         cleaned: list[CleanedAnalysis] = []
         failures: list[CleanupFailure] = []
         for analysis_id, requested_at in due[: self.batch]:
+            if stop is not None and stop.is_set():
+                more = True
+                break
             try:
                 cleaned.append(await self._purge(analysis_id, requested_at, days_old))
             except SondaError as exc:
@@ -131,20 +139,32 @@ class Retention:
         )
 
 
+#: Seconds a stopping process gives a running clean-up to finish the analysis it is on.
+STOP_GRACE_S = 15.0
+
+
 @contextlib.asynccontextmanager
 async def scheduled(retention: Retention, days: int | None, interval_s: float) -> AsyncIterator[None]:
-    """Run ``cleanup(days)`` every ``interval_s`` while the block runs (nothing when ``days`` is None)."""
+    """Run ``cleanup(days)`` every ``interval_s`` while the block runs (nothing when ``days`` is None).
+
+    Stopping does not cancel a run in the middle of a database call or a publish (a cancelled
+    aiosqlite/SQLAlchemy call can leave the pool unable to close): the run is asked to stop after
+    the analysis it is on, and only cancelled if that takes longer than ``STOP_GRACE_S``.
+    """
     if days is None:
         yield
         return
+    stop = asyncio.Event()
 
     async def loop() -> None:
         delay = min(interval_s, 60.0)  # soon after start, then every interval
-        while True:
-            await asyncio.sleep(delay)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+                return
             delay = interval_s
             try:
-                await retention.cleanup(days)
+                await retention.cleanup(days, stop=stop)
             except Exception as exc:  # a store or bus outage: try again next time
                 log.warning("scheduled_cleanup_failed", error=str(exc)[:300], error_type=type(exc).__name__)
 
@@ -152,6 +172,8 @@ async def scheduled(retention: Retention, days: int | None, interval_s: float) -
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        try:
+            await asyncio.wait_for(task, STOP_GRACE_S)
+        except TimeoutError:
+            log.warning("scheduled_cleanup_cancelled", grace_s=STOP_GRACE_S)
