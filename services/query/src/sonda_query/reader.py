@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -101,17 +102,25 @@ class Reader:
         self._analyses = analyses_table(metadata)
         self._results = results_table(metadata)
 
+    async def _rows(self, query: sa.Select[Any]) -> list[sa.Row[Any]]:
+        # Once more on a fresh connection: a pooled one may have died with a restarted server
+        # (the read engine does not ping, see ``readmodel.engine``).
+        try:
+            async with connected(self._engine) as conn:
+                return list((await conn.execute(query)).all())
+        except StoreUnavailableError:
+            async with connected(self._engine) as conn:
+                return list((await conn.execute(query)).all())
+
     async def analysis(self, analysis_id: uuid.UUID) -> AnalysisRow | None:
         table = self._analyses
-        async with connected(self._engine) as conn:
-            row = (await conn.execute(sa.select(table).where(table.c.analysis_id == analysis_id))).first()
-        return from_db(AnalysisRow, row._mapping) if row is not None else None
+        rows = await self._rows(sa.select(table).where(table.c.analysis_id == analysis_id))
+        return from_db(AnalysisRow, rows[0]._mapping) if rows else None
 
     async def result(self, analysis_id: uuid.UUID) -> ResultRow | None:
         table = self._results
-        async with connected(self._engine) as conn:
-            row = (await conn.execute(sa.select(table).where(table.c.analysis_id == analysis_id))).first()
-        return from_db(ResultRow, row._mapping) if row is not None else None
+        rows = await self._rows(sa.select(table).where(table.c.analysis_id == analysis_id))
+        return from_db(ResultRow, rows[0]._mapping) if rows else None
 
     async def page(self, filters: ListFilters, *, limit: int, cursor: str | None = None) -> ListPage:
         t = self._analyses
@@ -135,8 +144,7 @@ class Reader:
                 sa.tuple_(t.c.created_at, t.c.analysis_id) < (after.created_at, after.analysis_id)
             )
         query = query.order_by(t.c.created_at.desc(), t.c.analysis_id.desc()).limit(limit + 1)
-        async with connected(self._engine) as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._rows(query)
         items = [_item(row._mapping) for row in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:

@@ -31,6 +31,7 @@ from sonda_query.projection.projector import Projector
 from sonda_query.projection.rebuild import rebuild_all
 from sonda_query.reader import Reader, connected
 from sonda_query.readmodel import checkpoints
+from sonda_query.readmodel.engine import read_engine
 from sonda_query.readmodel.schema import ensure_schema, outdated
 from sonda_query.results import ResultObjects
 from sonda_query.service import QueryService
@@ -135,8 +136,11 @@ async def running_query(settings: QuerySettings) -> AsyncIterator[Query]:
                 poll_s=settings.query_projector_poll_s,
                 on_change=invalidate,
             )
+        reads = read_engine(store.engine, pool_size=settings.database_pool_size)
+        if reads is not store.engine:
+            stack.push_async_callback(reads.dispose)
         service = QueryService(
-            reader=Reader(store.engine),
+            reader=Reader(reads),
             lookup=StreamLookup(store, nc.jetstream() if nc is not None else None),
             results=ResultObjects(storage),
             cache=cache,

@@ -52,6 +52,8 @@ class RebuildReport(msgspec.Struct, kw_only=True):
     position: int
     swapped: bool
     verification: Verification | None = None
+    #: Seconds spent folding the store, writing and indexing, and in the locked swap (with verify).
+    phases: dict[str, float] = msgspec.field(default_factory=dict)
 
 
 class _Target:
@@ -192,6 +194,7 @@ async def rebuild_all(
             total=await store.last_position(),
         )
         await fill.run()
+        filled = time.perf_counter()
         async with writer(engine).begin() as conn:
             for target in targets:
                 await target.applier.flush(conn, evict=True)
@@ -201,6 +204,7 @@ async def rebuild_all(
                     await conn.execute(
                         sa.text(f"ANALYZE {conn.dialect.identifier_preparer.quote(target.shadow.name)}")
                     )
+        indexed = time.perf_counter()
         verifications: dict[str, Verification | None] = {}
         rows: dict[str, int] = {}
         async with writer(engine).begin() as conn:
@@ -228,6 +232,11 @@ async def rebuild_all(
                 else:
                     await drop_table(conn, target.shadow)
         seconds = time.perf_counter() - started
+        phases = {
+            "fill": round(filled - started, 3),
+            "indexes": round(indexed - filled, 3),
+            "swap": round(started + seconds - indexed, 3),
+        }
     reports = []
     for name in names:
         report = RebuildReport(
@@ -239,6 +248,7 @@ async def rebuild_all(
             position=target_position,
             swapped=swap_in,
             verification=verifications[name],
+            phases=phases,
         )
         check = report.verification
         log.info(
@@ -247,6 +257,7 @@ async def rebuild_all(
             events=report.events,
             rows=report.rows,
             seconds=report.seconds,
+            phases=phases,
             identical=None if check is None else check.ok,
         )
         reports.append(report)
