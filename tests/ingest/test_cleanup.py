@@ -191,16 +191,18 @@ async def test_batches_report_more(
 
 
 async def test_the_schedule_runs_when_retention_days_is_set(
-    make_client: ClientFactory, sqlite_url: str, local_store: EventStore
+    make_client: ClientFactory, sqlite_url: str, local_store: EventStore, js: JetStreamContext
 ) -> None:
     env = {"DATABASE_URL": sqlite_url, "SONDA_RETENTION_DAYS": "7", "SONDA_CLEANUP_INTERVAL_S": "0.2"}
     async with make_client("local", **env) as client:
         storage = storage_from_settings(load_settings(StorageSettings, client.app.state.env))
         world = World(client, local_store, storage)
-        _, objects = await world.old_analysis(8)
-        for _ in range(100):
-            if not await world.exists(objects[0]):
+        analysis_id, objects = await world.old_analysis(8)
+        for _ in range(200):
+            left = [key for key in objects if await world.exists(key)]
+            events = await analysis_events(js, analysis_id)
+            if not left and events:
                 break
             await asyncio.sleep(0.05)
-        assert not await world.exists(objects[0])
-        assert not await world.exists(objects[1])
+        assert left == []
+        assert [type(event) for event, _ in events] == [AnalysisDeleted]
