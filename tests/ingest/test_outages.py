@@ -34,7 +34,7 @@ async def test_start_answers_503_while_nats_is_down_and_recovers(
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "bus_unavailable"
         assert response.headers["retry-after"]
-        assert elapsed < 2 + 3  # the publish deadline, not a hang
+        assert elapsed < 2 + 5  # the publish deadline (plus a loaded machine's slack), not a hang
         ready = await client.get("/api/v1/health/ready")
         assert ready.status_code == 503
         assert ready.json()["checks"]["nats"]["ok"] is False
