@@ -47,6 +47,13 @@ class InvalidFilenameError(IngestError):
     status_code = 400
 
 
+class UploadTooSlowError(IngestError):
+    """The upload body stalled or trickled (slow-loris): nothing was stored."""
+
+    code = "upload_too_slow"
+    status_code = 408
+
+
 class LocalUploadsDisabledError(IngestError):
     """Uploads go straight to S3/R2 in this deployment; ingest does not receive files."""
 

@@ -27,6 +27,10 @@ class IngestSettings(ServiceSettings, kw_only=True):
     sonda_max_upload_mb: Annotated[int, Meta(ge=1)] = 1024
     #: Seconds an upload URL stays valid.
     sonda_upload_url_ttl_s: Annotated[int, Meta(ge=10, le=7 * 24 * 3600)] = 3600
+    #: Seconds an upload may go without receiving a byte before it is stopped (408).
+    sonda_upload_idle_timeout_s: Annotated[float, Meta(gt=0, le=3600)] = 30.0
+    #: Slowest average upload rate accepted, in KiB/s, once the first idle timeout has passed.
+    sonda_upload_min_kib_per_s: Annotated[float, Meta(ge=0)] = 4.0
     #: Seconds a command waits for NATS to acknowledge its event before answering 503.
     sonda_publish_deadline_s: Annotated[float, Meta(gt=0, le=120)] = 5.0
     #: Base URL clients reach Sonda at (``https://eda.example.com``); empty = the request's own origin

@@ -21,6 +21,7 @@ from sonda_storage import (
 
 from sonda_ingest.errors import InvalidFilenameError, LocalUploadsDisabledError
 from sonda_ingest.links import absolute
+from sonda_ingest.pacing import paced
 from sonda_ingest.runtime import Ingest
 from sonda_ingest.schemas import PresignedUploadResponse, UploadReceipt
 
@@ -97,6 +98,11 @@ async def receive_upload(
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise UploadTooLargeError(limit, received=int(declared))  # refused before reading a byte
-    put_result = await storage.receive(key, request.stream(), max_bytes=limit)
+    body = paced(
+        request.stream(),
+        idle_s=ingest.settings.sonda_upload_idle_timeout_s,
+        min_bytes_per_s=ingest.settings.sonda_upload_min_kib_per_s * 1024,
+    )
+    put_result = await storage.receive(key, body, max_bytes=limit)
     log.info("upload_received", file_key=key, size=put_result.size)
     return UploadReceipt(file_key=key, size=put_result.size, sha256=put_result.sha256)
