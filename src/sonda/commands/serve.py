@@ -9,6 +9,9 @@ import click
 
 from sonda.gateway.routes import DEFAULT_PORTS, SERVICES
 
+#: Largest request line plus headers accepted; browsers send a few KiB, proxies cap at 8–64 KiB.
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+
 
 def _run_uvicorn(
     app: object, *, host: str, port: int, factory: bool, forwarded_allow_ips: str | None
@@ -22,6 +25,11 @@ def _run_uvicorn(
         port=port,
         # The sans-I/O websockets protocol: the legacy one is deprecated in websockets >= 14.
         ws="websockets-sansio",
+        # h11, not httptools: uvicorn's httptools protocol buffers request headers without any
+        # bound (a 16 MB header is accepted), so each connection could hold as much memory as a
+        # client cares to send. h11 refuses a request head larger than this (400).
+        http="h11",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         lifespan="on",
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,

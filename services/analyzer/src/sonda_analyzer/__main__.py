@@ -16,6 +16,9 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level="warning",
+        # Bounded request heads (httptools buffers headers without limit); as ``sonda serve``.
+        http="h11",
+        h11_max_incomplete_event_size=64 * 1024,
         # The lifespan's own grace (SONDA_ANALYZER_SHUTDOWN_GRACE_S) bounds the stop.
         lifespan="on",
     )
