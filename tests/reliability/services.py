@@ -1,7 +1,7 @@
 """Sonda's services as real OS processes that a fault test may kill, pause or restart.
 
-Each service runs the way ``sonda serve <name>`` runs it (uvicorn with the app factory, or the
-recorder's own entry point), with its logs written to a file the test can read afterwards. Every
+Each service runs as ``sonda serve <name>`` (or ``sonda recorder``) exactly as an operator starts it,
+with its logs written to a file the test can read afterwards. Every
 process is started with the environment of the test's private servers only: nothing leaks in from
 the machine's own ``SONDA_*``, ``NATS_*``, ``DATABASE_*`` or ``CLOUDFLARE_R2_*`` variables.
 """
@@ -58,25 +58,19 @@ class ServiceProcess:
         return self.proc.pid
 
     def argv(self) -> list[str]:
+        """Exactly what an operator runs: ``sonda serve <name>`` (or ``sonda recorder``)."""
         if self.name == "recorder":
-            return [sys.executable, "-m", "sonda_events.recorder"]
+            return [sys.executable, "-m", "sonda", "recorder"]
         return [
             sys.executable,
             "-m",
-            "uvicorn",
-            "--factory",
-            f"sonda_{self.name}.app:create_app",
+            "sonda",
+            "serve",
+            self.name,
             "--host",
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--ws",
-            "websockets-sansio",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "--timeout-graceful-shutdown",
-            "10",
         ]
 
     def spawn(self) -> None:
