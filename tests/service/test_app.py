@@ -56,6 +56,10 @@ async def test_errors_are_problem_bodies_with_stable_codes() -> None:
             "/api/v1/echo", content=b"{not json", headers={"content-type": "application/json"}
         )
         assert (r.status_code, r.json()["code"]) == (400, "malformed_json")
+        r = await client.post(
+            "/api/v1/echo", content=b'{"a": 1', headers={"content-type": "application/json"}
+        )
+        assert (r.status_code, r.json()["code"]) == (400, "malformed_json")
         r = await client.post("/api/v1/echo", json={"a": "not an int"})
         assert (r.status_code, r.json()["code"]) == (422, "validation_error")
         assert r.json()["errors"][0]["key"] == "data"

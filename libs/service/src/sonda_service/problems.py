@@ -96,7 +96,7 @@ def _validation(_: Request[Any, Any, Any], exc: LitestarValidationException) -> 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
     code = _CODES.get(status, "http_error")
-    if status == 400 and (exc.detail or "").startswith("JSON is malformed"):
+    if status == 400 and (exc.detail or "").startswith(("JSON is malformed", "Input data was truncated")):
         code = "malformed_json"
     return problem_response(status, code, exc.detail or _TITLES.get(status, "error"), headers=exc.headers)
 
