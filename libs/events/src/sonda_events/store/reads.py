@@ -39,7 +39,7 @@ async def _pg_rows(conn: AsyncConnection, query: str, params: dict[str, Any]) ->
     except (psycopg.OperationalError, psycopg.InterfaceError) as error:
         # Below SQLAlchemy here: drop the broken connection from the pool ourselves.
         raw.invalidate(error)
-        raise StoreUnavailableError(f"event store unavailable: {error}") from error
+        raise StoreUnavailableError(f"event store unavailable: {str(error).splitlines()[0][:200]}") from error
 
 
 async def rows_after_position(conn: AsyncConnection, after: int, limit: int) -> Sequence[Any]:

@@ -41,7 +41,11 @@ async def _guard() -> AsyncIterator[None]:
     try:
         yield
     except _UNAVAILABLE as error:
-        raise StoreUnavailableError(f"event store unavailable: {error}") from error
+        # The driver's first line says why; SQLAlchemy's text adds the SQL, which clients must not see.
+        reason = getattr(error, "orig", None) or error
+        raise StoreUnavailableError(
+            f"event store unavailable: {str(reason).splitlines()[0][:200]}"
+        ) from error
     except exc.IntegrityError as error:  # only a writer bypassing the writer turn can cause this
         raise EventStoreError(f"event store constraint violated: {error.orig}") from error
 
