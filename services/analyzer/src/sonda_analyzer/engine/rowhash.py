@@ -94,11 +94,12 @@ class DuplicateCounter:
         self._parts.append(hashes)
         self._kept += len(hashes)
         while self._kept > self.limit:
+            # Halve the kept hash space part by part: no moment holds two copies of everything.
             self.level += 1
             cut = U64(64 - self.level)
-            merged = np.concatenate(self._parts)
-            merged = merged[merged >> cut == 0]
-            self._parts, self._kept = [merged], len(merged)
+            for i, part in enumerate(self._parts):
+                self._parts[i] = part[part >> cut == 0]
+            self._kept = sum(len(p) for p in self._parts)
 
     def result(self) -> tuple[int, float]:
         """Duplicates (scaled up when sampled) and the relative standard error of that figure."""

@@ -221,7 +221,7 @@ def profile_streaming(
     check_width(plan, options)
     overrides: dict[str, pa.DataType] = {}
     for _ in range(_MAX_RESTARTS):
-        dups = DuplicateCounter(budget_bytes // 8)
+        dups = DuplicateCounter(budget_bytes // 10)
         try:
             state = _one_pass(plan, options, overrides, reporter, file_size=source.file_size, dups=dups)
             break
