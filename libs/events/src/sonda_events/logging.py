@@ -7,6 +7,7 @@ Handlers call ``bind_context(analysis_id=..., correlation_id=...)`` per request 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -16,12 +17,33 @@ from structlog.contextvars import bind_contextvars, clear_contextvars
 
 # Query strings of presigned URLs carry signatures; never log them.
 _REDACT_KEYS = frozenset({"upload_url", "authorization", "x-api-key", "password", "secret", "api_key"})
+HIDDEN = "**********"
+#: ``scheme://user:password@host``: credentials inside a URL (NATS_URL, DATABASE_URL, REDIS_URL).
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s:]+:[^/@\s]*@")
+#: Signing parameters of upload URLs (local ``sig``, S3 ``X-Amz-Signature`` and ``X-Amz-Credential``)
+#: and keys passed in a query (``api_key`` of a WebSocket URL).
+_SIGNED_PARAMS = re.compile(
+    r"(?i)((?:^|[?&;\s\"'])(?:sig|x-amz-signature|x-amz-credential|x-amz-security-token|api_key|token)=)"
+    r"[^&\s\"']+"
+)
+
+
+def scrub(text: str) -> str:
+    """``text`` without credentials in URLs or signatures in query strings."""
+    if "://" in text:
+        text = _URL_CREDENTIALS.sub(f"{HIDDEN}@", text)
+    if "=" in text:
+        text = _SIGNED_PARAMS.sub(rf"\1{HIDDEN}", text)
+    return text
 
 
 def _redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key in list(event_dict):
+    """Hide values of secret-named keys, and secrets inside any text (a URL in an error message)."""
+    for key, value in list(event_dict.items()):
         if key.lower() in _REDACT_KEYS:
-            event_dict[key] = "**********"
+            event_dict[key] = HIDDEN
+        elif isinstance(value, str):
+            event_dict[key] = scrub(value)
     return event_dict
 
 
@@ -37,8 +59,9 @@ def configure_logging(service: str, level: str = "info", json: bool | None = Non
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact,
+            # Tracebacks first, so the secrets scrubbed below include those inside exception text.
             structlog.processors.format_exc_info,
+            _redact,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
