@@ -35,6 +35,7 @@ from sonda_ingest.errors import AnalysisNotFoundError, IdempotencyKeyReusedError
 from sonda_ingest.history import AnalysisHistory
 from sonda_ingest.identity import analysis_id_for, check_idempotency_key, requested_event_id
 from sonda_ingest.options import validate_options
+from sonda_ingest.quota import ActiveAnalyses
 from sonda_ingest.schemas import StartRequest
 
 log = get_logger(__name__)
@@ -67,12 +68,14 @@ class AnalysisCommands:
         history: AnalysisHistory,
         max_upload_bytes: int,
         publish_deadline: float,
+        quota: ActiveAnalyses | None = None,
     ) -> None:
         self.storage = storage
         self.publisher = publisher
         self.history = history
         self.max_upload_bytes = max_upload_bytes
         self.publish_deadline = publish_deadline
+        self.quota = quota or ActiveAnalyses(history, 0)
 
     async def start(
         self,
@@ -110,35 +113,39 @@ class AnalysisCommands:
         if info.size > self.max_upload_bytes:
             raise UploadTooLargeError(self.max_upload_bytes, received=info.size)
 
-        event = new_event(
-            AnalysisRequested,
-            analysis_id=analysis_id,
-            version=1,
-            data=RequestedData(
-                file_key=request.file_key,
-                analysis_type=cast(AnalysisType, request.analysis_type),
-                options=options,
-                requested_by=requested_by,
-                filename=filename,
-                file_size=info.size,
-            ),
-            producer=PRODUCER,
-            correlation_id=correlation_id,
-            event_id=requested_event_id(analysis_id),
-        )
-        try:
-            # Expected last sequence 0: only the first event of a new analysis can be published.
-            await self.publisher.publish(event, expected_last_seq=0, deadline=self.publish_deadline)
-        except StreamVersionConflictError:
-            # Two retries with the same Idempotency-Key raced, and the other one won.
-            earlier = await self.history.requested(analysis_id) if key is not None else None
-            if earlier is None:
-                raise
-            return self._replay(earlier, request, options)
-        log.info(
-            "analysis_requested", analysis_id=str(analysis_id), file_key=request.file_key, size=info.size
-        )
-        return Started(event=event, replayed=False)
+        # One key's starts are checked and published one at a time, so two parallel requests
+        # cannot both take the last free slot.
+        async with self.quota.slot(requested_by) as active:
+            event = new_event(
+                AnalysisRequested,
+                analysis_id=analysis_id,
+                version=1,
+                data=RequestedData(
+                    file_key=request.file_key,
+                    analysis_type=cast(AnalysisType, request.analysis_type),
+                    options=options,
+                    requested_by=requested_by,
+                    filename=filename,
+                    file_size=info.size,
+                ),
+                producer=PRODUCER,
+                correlation_id=correlation_id,
+                event_id=requested_event_id(analysis_id),
+            )
+            try:
+                # Expected last sequence 0: only the first event of a new analysis can be published.
+                await self.publisher.publish(event, expected_last_seq=0, deadline=self.publish_deadline)
+            except StreamVersionConflictError:
+                # Two retries with the same Idempotency-Key raced, and the other one won.
+                earlier = await self.history.requested(analysis_id) if key is not None else None
+                if earlier is None:
+                    raise
+                return self._replay(earlier, request, options)
+            active.add(analysis_id)
+            log.info(
+                "analysis_requested", analysis_id=str(analysis_id), file_key=request.file_key, size=info.size
+            )
+            return Started(event=event, replayed=False)
 
     @staticmethod
     def _replay(earlier: AnalysisRequested, request: StartRequest, options: dict[str, object]) -> Started:

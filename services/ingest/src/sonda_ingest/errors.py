@@ -47,6 +47,13 @@ class InvalidFilenameError(IngestError):
     status_code = 400
 
 
+class TooManyActiveAnalysesError(IngestError):
+    """The API key has as many analyses in progress as it may (``SONDA_MAX_ACTIVE_ANALYSES_PER_KEY``)."""
+
+    code = "too_many_active_analyses"
+    status_code = 429
+
+
 class UploadTooSlowError(IngestError):
     """The upload body stalled or trickled (slow-loris): nothing was stored."""
 

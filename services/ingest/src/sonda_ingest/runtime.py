@@ -14,6 +14,7 @@ from sonda_storage import ObjectStorage, storage_from_settings
 
 from sonda_ingest.commands import AnalysisCommands
 from sonda_ingest.history import AnalysisHistory
+from sonda_ingest.quota import ActiveAnalyses
 from sonda_ingest.retention import Retention, scheduled
 from sonda_ingest.settings import IngestSettings
 
@@ -85,6 +86,7 @@ async def running_ingest(settings: IngestSettings) -> AsyncIterator[Ingest]:
                 history=history,
                 max_upload_bytes=settings.max_upload_bytes(),
                 publish_deadline=settings.sonda_publish_deadline_s,
+                quota=ActiveAnalyses(history, settings.sonda_max_active_analyses_per_key),
             )
             retention = Retention(
                 storage=storage,

@@ -27,6 +27,9 @@ class IngestSettings(ServiceSettings, kw_only=True):
     sonda_max_upload_mb: Annotated[int, Meta(ge=1)] = 1024
     #: Seconds an upload URL stays valid.
     sonda_upload_url_ttl_s: Annotated[int, Meta(ge=10, le=7 * 24 * 3600)] = 3600
+    #: Analyses one API key (or "anonymous" without keys) may have in progress at once, per
+    #: ingest instance; more starts answer 429. 0 = no limit.
+    sonda_max_active_analyses_per_key: Annotated[int, Meta(ge=0)] = 50
     #: Seconds an upload may go without receiving a byte before it is stopped (408).
     sonda_upload_idle_timeout_s: Annotated[float, Meta(gt=0, le=3600)] = 30.0
     #: Slowest average upload rate accepted, in KiB/s, once the first idle timeout has passed.
