@@ -14,6 +14,7 @@ from typing import Protocol
 import msgspec
 from sonda_events.contract import AnyEvent
 
+from sonda_notifier.limits import ClientSlots
 from sonda_notifier.messages import Outgoing
 
 
@@ -34,6 +35,7 @@ class Counters:
     coalesced_messages: int = 0
     refused_unknown: int = 0
     refused_malformed: int = 0
+    refused_too_many: int = 0
     events_received: int = 0
     invalid_events: int = 0
 
@@ -52,6 +54,8 @@ class WebsocketInfo(msgspec.Struct, kw_only=True):
     connections_total: int
     refused_unknown: int
     refused_malformed: int
+    #: Connections closed because their client already held ``SONDA_WS_MAX_PER_CLIENT``.
+    refused_too_many: int = 0
     #: Events this instance's own JetStream consumer received, and how many were not valid events.
     events_received: int
     invalid_events: int
@@ -61,6 +65,7 @@ class Hub:
     def __init__(self, instance_id: str) -> None:
         self.instance_id = instance_id
         self.counters = Counters()
+        self.clients = ClientSlots()
         self._topics: dict[uuid.UUID, set[Subscriber]] = {}
 
     def join(self, subscriber: Subscriber) -> None:
@@ -103,6 +108,7 @@ class Hub:
             connections_total=c.connections_total,
             refused_unknown=c.refused_unknown,
             refused_malformed=c.refused_malformed,
+            refused_too_many=c.refused_too_many,
             events_received=c.events_received,
             invalid_events=c.invalid_events,
         )

@@ -43,6 +43,8 @@ class CloseCode:
     HEARTBEAT_TIMEOUT = 4408
     #: The client does not read fast enough (mirrors 1008, policy violation).
     SLOW_CLIENT = 4008
+    #: The client already holds as many connections as it may (mirrors HTTP 429).
+    TOO_MANY_CONNECTIONS = 4429
 
 
 class Message(msgspec.Struct, tag_field="type", kw_only=True):

@@ -31,6 +31,9 @@ class NotifierSettings(ServiceSettings, kw_only=True):
     sonda_ws_unknown_grace: Annotated[float, Meta(ge=0, le=60)] = 2.0
     #: Seconds a closing handshake may take before the connection is given up.
     sonda_ws_close_timeout: Seconds = 5.0
+    #: Open WebSockets one client (API key, or address without keys) may hold on this instance;
+    #: more are closed with 4429. 0 = no limit.
+    sonda_ws_max_per_client: Annotated[int, Meta(ge=0)] = 200
     #: Read events that aged out of JetStream from the event store (``DATABASE_URL``).
     sonda_notifier_event_store: bool = True
     #: Name of this instance in websocket-info and logs; empty = host, pid and a random suffix.

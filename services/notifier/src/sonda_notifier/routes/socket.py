@@ -18,6 +18,7 @@ from litestar.params import FromPath
 from sonda_events.logging import bind_context, get_logger
 from sonda_service import correlation_id_of
 
+from sonda_notifier.limits import client_of
 from sonda_notifier.messages import CloseCode
 from sonda_notifier.runtime import Notifier
 from sonda_notifier.session import Session
@@ -56,7 +57,15 @@ async def analysis_socket(
         await socket.close(CloseCode.MALFORMED, "malformed analysis id or since")
         return
     bind_context(analysis_id=parsed, correlation_id=correlation_id_of(socket.scope))
-    session = Session(
-        socket, parsed, since, hub=notifier.hub, history=notifier.history, settings=notifier.settings
-    )
-    await session.run()
+    client = client_of(socket)
+    if not notifier.hub.clients.take(client, notifier.settings.sonda_ws_max_per_client):
+        notifier.hub.counters.refused_too_many += 1
+        await socket.close(CloseCode.TOO_MANY_CONNECTIONS, "too many connections from this client")
+        return
+    try:
+        session = Session(
+            socket, parsed, since, hub=notifier.hub, history=notifier.history, settings=notifier.settings
+        )
+        await session.run()
+    finally:
+        notifier.hub.clients.give_back(client)
