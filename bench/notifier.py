@@ -244,6 +244,8 @@ def notifier_process(nats_url: str, deflate: bool) -> Iterator[tuple[int, subpro
         **os.environ,
         "NATS_URL": nats_url,
         "SONDA_NOTIFIER_EVENT_STORE": "false",
+        # Every simulated browser connects from this one host: lift the per-client cap.
+        "SONDA_WS_MAX_PER_CLIENT": "0",
         "SONDA_LOG_LEVEL": "warning",
         "SONDA_LOG_JSON": "true",
     }
