@@ -130,7 +130,12 @@ async def run_clients(port: int, ids: list[str], per_analysis: int, deflate: boo
 
     started = time.perf_counter()
     tasks = [asyncio.create_task(client(aid)) for aid in ids for _ in range(per_analysis)]
-    await asyncio.wait_for(ready.wait(), 120)
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait([waiting, *tasks], timeout=120, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.is_set():  # a client failed (or never connected) before all were ready
+        failed = next((t.exception() for t in tasks if t.done() and t.exception()), None)
+        print(f"FAILED {failed!r}", flush=True)
+        raise SystemExit(1)
     connect_s = time.perf_counter() - started
     # These processes stand in for browsers: keep Python's full collections of 500 connections'
     # objects out of the measured latency (the notifier freezes its own start-up heap likewise).
@@ -428,30 +433,36 @@ def run_scenario(scenario: Scenario) -> Outcome:
                 text=True,
             )
             clients.append(baseline)
-            connect_started = time.perf_counter()
-            for c in clients:
-                assert c.stdout is not None
-                line = c.stdout.readline()
-                if not line.startswith("READY"):
-                    raise SystemExit(f"client process failed: {line!r}")
-            connect_s = time.perf_counter() - connect_started
-            watched = [psutil.Process(c.pid) for c in clients[:-1]]
-            cpu_before = sum(notifier.cpu_times()[:2])
-            clients_before = sum(sum(p.cpu_times()[:2]) for p in watched)
-            started = time.perf_counter()
-            published = asyncio.run(publish(nats_url, ids, scenario))
-            clients_cpu = sum(sum(p.cpu_times()[:2]) for p in watched) - clients_before
-            reports = []
-            for c in clients:
-                out, _ = c.communicate(timeout=120)
-                result = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
-                if result is None:
-                    raise SystemExit("a client process reported nothing")
-                reports.append(msgspec.json.decode(result[7:], type=ClientReport))
-            elapsed = time.perf_counter() - started
-            cpu = sum(notifier.cpu_times()[:2]) - cpu_before
-            rss = notifier.memory_info().rss
-            info = httpx.get(f"http://127.0.0.1:{port}/api/v1/analysis/websocket-info").json()
+            try:
+                connect_started = time.perf_counter()
+                for c in clients:
+                    assert c.stdout is not None
+                    line = c.stdout.readline()
+                    if not line.startswith("READY"):
+                        raise SystemExit(f"client process failed: {line!r}")
+                connect_s = time.perf_counter() - connect_started
+                watched = [psutil.Process(c.pid) for c in clients[:-1]]
+                cpu_before = sum(notifier.cpu_times()[:2])
+                clients_before = sum(sum(p.cpu_times()[:2]) for p in watched)
+                started = time.perf_counter()
+                published = asyncio.run(publish(nats_url, ids, scenario))
+                clients_cpu = sum(sum(p.cpu_times()[:2]) for p in watched) - clients_before
+                reports = []
+                for c in clients:
+                    out, _ = c.communicate(timeout=120)
+                    result = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
+                    if result is None:
+                        raise SystemExit("a client process reported nothing")
+                    reports.append(msgspec.json.decode(result[7:], type=ClientReport))
+                elapsed = time.perf_counter() - started
+                cpu = sum(notifier.cpu_times()[:2]) - cpu_before
+                rss = notifier.memory_info().rss
+                info = httpx.get(f"http://127.0.0.1:{port}/api/v1/analysis/websocket-info").json()
+            finally:
+                for c in clients:  # a failed run must not leave processes behind
+                    if c.poll() is None:
+                        c.kill()
+                        c.wait(5)
     floor = reports.pop()  # the baseline subscriber was started last
     latencies = sorted(x for r in reports for x in r.latencies_ms)
     floor_latencies = sorted(floor.latencies_ms)
