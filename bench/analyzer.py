@@ -391,7 +391,18 @@ def main() -> None:
         lines += [
             f"Targets on 1,000,000 rows: Sonda {s1.wall_s:.2f}s wall — {speed}"
             f"{'; ' if speed else ''}{s1.wall_s / p1.wall_s:.1f}x the pyarrow parse by wall time "
-            f"({s1.cpu_s / p1.cpu_s:.1f}x by CPU time).",
+            f"({s1.cpu_s / p1.cpu_s:.1f}x by CPU time). The issue's targets are at least 10x "
+            "faster than ydata-profiling's minimal mode and within 4x of the parse.",
+            "",
+            "Reading: Sonda's exact profile reads with pyarrow (about a quarter of its time), "
+            "then works column by column on Arrow buffers with numpy and pyarrow.compute (one "
+            "dictionary encoding per text column feeds distinct counts, top values, lengths and "
+            "duplicate detection; one sort per numeric column feeds quantiles, histogram and "
+            "distinct counts), and computes the correlation matrices with a few matrix products "
+            "plus O(n) re-ranking for Spearman. The identifier-like text columns (UUIDs, e-mails) "
+            "and Spearman's ranks dominate what remains. Where the load column is above 2, other "
+            "processes held the cores and wall times stretch accordingly; CPU time is the "
+            "steadier comparison.",
             "",
         ]
     if args.reuse_ydata:
