@@ -124,18 +124,21 @@ def spearman_matrix(x: Floats, pool: Executor | None = None) -> Floats:
     bases = _map(pool, lambda j: RankBasis.of(x[:, j], present[:, j]), list(range(k)))
     complete = counts == len(x)
     out = np.full((k, k), np.nan)
+    own = [basis.ranks(None) for basis in bases]  # each column ranked among its own values
     full = np.flatnonzero(complete)
     if len(full):
-        ranks = np.column_stack([bases[j].ranks(None) for j in full])
-        out[np.ix_(full, full)] = pearson_matrix(ranks)
-        del ranks
+        out[np.ix_(full, full)] = pearson_matrix(np.column_stack([own[j] for j in full]))
+
+    def ranks_within(c: int, both: np.ndarray, n_both: int) -> Floats:
+        # a column that loses no row to the pair keeps its own ranks
+        ranked: Floats = own[c][both] if n_both == counts[c] else bases[c].ranks(both)[both]
+        return ranked
 
     def pair(ij: tuple[int, int]) -> float:
         i, j = ij
         both = present[:, i] & present[:, j]
-        ri = bases[i].ranks(both)[both]
-        rj = bases[j].ranks(both)[both]
-        return _pair_r(ri, rj)
+        n_both = int(both.sum())
+        return _pair_r(ranks_within(i, both, n_both), ranks_within(j, both, n_both))
 
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k) if not (complete[i] and complete[j])]
     for (i, j), rho in zip(pairs, _map(pool, pair, pairs), strict=True):
