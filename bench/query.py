@@ -360,7 +360,11 @@ def report_table(
         check = report.verification
         note = "" if check is None else (" · identical" if check.ok else f" · {check.differences} differ")
         table.add_row(
-            label, "", "", "", f"{report.events_per_s:,.0f} events/s ({report.seconds:.1f} s){note}"
+            label,
+            "",
+            "",
+            "",
+            f"{report.events_per_s:,.0f} events/s ({report.seconds:.1f} s: {phases(report)}){note}",
         )
     return table
 
@@ -452,7 +456,7 @@ def main() -> None:
         print("timing HTTP requests …", file=sys.stderr)
         with query_server(url, nats_url, Path(tmp)) as base:
             latencies = http_latencies(base, ids, args.requests)
-    Console().print(report_table(args.analyses, events, live_rate, rebuilds, latencies))
+    Console(width=130).print(report_table(args.analyses, events, live_rate, rebuilds, latencies))
     if not args.no_doc:
         write_doc(doc_section(command, args.analyses, events, live_rate, rebuilds, latencies))
         print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)

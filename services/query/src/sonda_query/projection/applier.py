@@ -78,13 +78,16 @@ class Applier:
 
     async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> int:
         """Fold ``events`` (in position order); returns how many changed a row."""
-        await self._load_missing(conn, {recorded.event.analysis_id.int for recorded in events})
+        wanted = self.projection.event_types
+        if wanted is not None:
+            events = [recorded for recorded in events if type(recorded.event) in wanted]
+        keys = [recorded.event.analysis_id.int for recorded in events]
+        await self._load_missing(conn, set(keys))
         fold = self.projection.fold
         rows = self._rows
         dirty = self._dirty
         applied = 0
-        for recorded in events:
-            key = recorded.event.analysis_id.int
+        for key, recorded in zip(keys, events, strict=True):
             new = fold(rows.get(key), recorded)
             if new is not None:
                 rows[key] = new

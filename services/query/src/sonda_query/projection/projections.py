@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Generic
 
 import sqlalchemy as sa
-from sonda_events.contract import RecordedEvent
+from sonda_events.contract import AnalysisCompleted, Event, RecordedEvent
 
 from sonda_query.projection.fold import fold_analysis, fold_result
 from sonda_query.readmodel.rows import AnalysisRow, R, ResultRow
@@ -29,6 +29,8 @@ class Projection(Generic[R]):
     row_type: type[R]
     fold: Callable[[R | None, RecordedEvent], R | None]
     table_factory: Callable[[sa.MetaData, str], sa.Table]
+    #: Event classes the fold can change a row for (None: all); others are skipped unseen.
+    event_types: frozenset[type[Event]] | None = None
 
     def __post_init__(self) -> None:
         # Bulk writes (COPY) send a row's fields positionally: they must be the table's columns.
@@ -56,6 +58,7 @@ RESULTS: Projection[ResultRow] = Projection(
     row_type=ResultRow,
     fold=fold_result,
     table_factory=results_table,
+    event_types=frozenset({AnalysisCompleted}),
 )
 
 #: Every projection by name, in the order they are applied (and shown by ``projections status``).
