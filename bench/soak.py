@@ -133,6 +133,10 @@ def process_table(report: dict[str, Any]) -> str:
     start, end = report["rss_mb"]["start"], report["rss_mb"]["end"]
     for role in sorted(set(start) | set(end)):
         lines.append(f"{role:<24}{start.get(role, 0):>10}{end.get(role, 0):>10}")
+    roles = sorted(set(start) | set(end))
+    lines += ["", "RSS (MiB) each minute: " + ", ".join(roles)]
+    for sample in report["rss_mb"]["each_minute"]:
+        lines.append(f"  {sample['minute']:>3}: " + " ".join(f"{sample.get(r, 0):>7}" for r in roles))
     lines.append(f"\nsonda up exit code after Ctrl-C: {report['sonda_up_exit_code']}")
     return "\n".join(lines)
 
@@ -326,7 +330,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ]
             tasks.append(asyncio.create_task(soak.poller(client)))
             tasks += [asyncio.create_task(soak.websocket_client(1000 + i)) for i in range(args.websockets)]
-            await asyncio.sleep(args.minutes * 60)
+            timeline = []
+            for minute in range(1, int(args.minutes) + 1):
+                await asyncio.sleep(60)
+                timeline.append({"minute": minute, **rss_by_role(proc.pid)})
+            await asyncio.sleep(args.minutes * 60 - 60 * int(args.minutes))
             soak.stop_starting.set()
             drain_until = time.monotonic() + args.drain_s
             while len(soak.finished) < len(soak.started) and time.monotonic() < drain_until:
@@ -357,7 +365,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "checks": checks,
         "errors": dict(soak.errors),
         "latency_ms": soak.latency.summary(),
-        "rss_mb": {"start": rss_start, "end": rss_end},
+        "rss_mb": {"start": rss_start, "end": rss_end, "each_minute": timeline},
         "sonda_up_exit_code": exit_code,
         "data_dir": str(data_dir),
     }
