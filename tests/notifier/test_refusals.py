@@ -198,3 +198,21 @@ async def test_a_version_skipped_by_a_foreign_publisher_does_not_stall_clients(
         await producer.complete(writer)
         await client.until_terminal()
     assert client.positions == [1, 3, 4]
+
+
+async def test_one_client_cannot_hold_more_than_its_share_of_connections(
+    notifier_factory: NotifierFactory, producer: Producer
+) -> None:
+    async with notifier_factory(sonda_ws_max_per_client=2) as notifier:
+        writer = await producer.request()
+        url = notifier.ws_url(writer.analysis_id)
+        async with ws_client(url) as first, ws_client(url) as second:
+            await first.next()
+            await second.next()
+            async with ws_client(url) as third:
+                assert await third.closed() == (4429, "too many connections from this client")
+        # the slots were given back
+        async with ws_client(url) as again:
+            assert (await again.next())["type"] == "connection_established"
+        info = await notifier.info()
+        assert info["refused_too_many"] == 1
