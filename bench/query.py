@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 from rich.console import Console
 from rich.table import Table
@@ -80,6 +81,8 @@ class Latency:
     name: str
     samples: list[float]
     items: float
+    #: CPU time of the server process per request (ms): what the load of the machine cannot inflate.
+    server_cpu_ms: float
 
     @property
     def p50(self) -> float:
@@ -152,7 +155,7 @@ def fresh_database(admin_dsn: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def query_server(database_url: str, nats_url: str, data_dir: Path) -> Iterator[str]:
+def query_server(database_url: str, nats_url: str, data_dir: Path) -> Iterator[tuple[str, psutil.Process]]:
     port = free_port()
     env = {
         **os.environ,
@@ -175,7 +178,7 @@ def query_server(database_url: str, nats_url: str, data_dir: Path) -> Iterator[s
             if time.monotonic() > deadline:
                 raise SystemExit("the query service did not become ready")
             time.sleep(0.2)
-        yield base
+        yield base, psutil.Process(proc.pid)
     finally:
         proc.terminate()
         proc.wait(20)
@@ -254,11 +257,14 @@ async def record_workload(store: EventStore, analyses: int, seed: int) -> int:
 # -- measurements -------------------------------------------------------------------------------
 
 
-def measure(client: httpx.Client, name: str, make: Callable[[int], str], requests: int) -> Latency:
+def measure(
+    client: httpx.Client, server: psutil.Process, name: str, make: Callable[[int], str], requests: int
+) -> Latency:
     for i in range(min(100, requests)):  # warm-up: connections, plans, caches
         client.get(make(i)).raise_for_status()
     samples = []
     items = 0
+    cpu_before = sum(server.cpu_times()[:2])
     for i in range(requests):
         url = make(i)
         started = time.perf_counter()
@@ -267,10 +273,11 @@ def measure(client: httpx.Client, name: str, make: Callable[[int], str], request
         response.raise_for_status()
         body = response.json()
         items += len(body["items"]) if "items" in body else 1
-    return Latency(name, samples, items / requests)
+    cpu = sum(server.cpu_times()[:2]) - cpu_before
+    return Latency(name, samples, items / requests, 1000 * cpu / requests)
 
 
-def http_latencies(base: str, ids: list[str], requests: int) -> list[Latency]:
+def http_latencies(base: str, server: psutil.Process, ids: list[str], requests: int) -> list[Latency]:
     rng = random.Random(3)
     list_url = f"{base}/api/v1/analysis/list"
     with httpx.Client(timeout=30) as client:
@@ -287,33 +294,40 @@ def http_latencies(base: str, ids: list[str], requests: int) -> list[Latency]:
             deep_cursor = page["next_cursor"]
         after = (NOW - timedelta(days=30)).isoformat()
         return [
-            measure(client, "list, page of 50, no filter", lambda _: f"{list_url}?limit=50", requests),
+            measure(
+                client, server, "list, page of 50, no filter", lambda _: f"{list_url}?limit=50", requests
+            ),
             measure(
                 client,
+                server,
                 "list, status=completed, page of 50",
                 lambda _: f"{list_url}?limit=50&status=completed",
                 requests,
             ),
             measure(
                 client,
+                server,
                 "list, status=failed + created_after, page of 50",
                 lambda _: f"{list_url}?limit=50&status=failed&created_after={after.replace('+', '%2B')}",
                 requests,
             ),
             measure(
                 client,
+                server,
                 "list, file_key=..., page of 50",
                 lambda i: f"{list_url}?limit=50&file_key={SHARED_KEYS[i % len(SHARED_KEYS)]}",
                 requests,
             ),
             measure(
                 client,
+                server,
                 "list, status=completed, page 21 (cursor)",
                 lambda _: f"{list_url}?limit=50&status=completed&cursor={deep_cursor}",
                 requests,
             ),
             measure(
                 client,
+                server,
                 "status-enhanced by id",
                 lambda _: f"{base}/api/v1/analysis/status-enhanced/{rng.choice(ids)}",
                 requests,
@@ -349,18 +363,24 @@ def report_table(
     analyses: int, events: int, live_rate: float, rebuilds: list[RebuildReport], latencies: list[Latency]
 ) -> Table:
     table = Table(title=f"Query service: {analyses:,} analyses, {events:,} events (Postgres)")
-    for column in ("measurement", "p50 ms", "p99 ms", "mean ms", "result"):
+    for column in ("measurement", "p50 ms", "p99 ms", "mean ms", "server CPU ms", "result"):
         table.add_column(column, justify="left" if column in ("measurement", "result") else "right")
     for lat in latencies:
         table.add_row(
-            lat.name, f"{lat.p50:.2f}", f"{lat.p99:.2f}", f"{lat.mean:.2f}", f"{lat.items:.0f} items"
+            lat.name,
+            f"{lat.p50:.2f}",
+            f"{lat.p99:.2f}",
+            f"{lat.mean:.2f}",
+            f"{lat.server_cpu_ms:.2f}",
+            f"{lat.items:.0f} items",
         )
-    table.add_row("live projector", "", "", "", f"{live_rate:,.0f} events/s")
+    table.add_row("live projector", "", "", "", "", f"{live_rate:,.0f} events/s")
     for label, report in zip(("rebuild --verify (all)", "rebuild (all)"), rebuilds, strict=True):
         check = report.verification
         note = "" if check is None else (" · identical" if check.ok else f" · {check.differences} differ")
         table.add_row(
             label,
+            "",
             "",
             "",
             "",
@@ -384,13 +404,14 @@ def doc_section(
     lines = [
         "## Query service",
         "",
-        "`bench/query.py`: the event store holds the events of "
-        f"{analyses:,} analyses ({events:,} events: requested, started, progress, then completed, failed",
-        "or still running; 5% deleted; created over 90 days). The live projector projects them, then every",
-        "projection is rebuilt from the store into shadow tables and swapped in (once with `--verify`).",
-        "Latency is measured through HTTP: the query app under uvicorn in its own process (as",
-        "`sonda serve query` runs it), one httpx client sending sequential requests on a kept-alive",
-        "connection (after 100 warm-up requests), Postgres 15 on the same machine.",
+        f"`bench/query.py`: the event store holds the events of {analyses:,} analyses ({events:,} events:",
+        "requested, started, progress, then completed, failed or still running; 5% deleted; created over",
+        "90 days). The live projector projects them, then every projection is rebuilt from the store into",
+        "shadow tables and swapped in (once with `--verify`). Latency is measured through HTTP: the query",
+        "app under uvicorn in its own process (as `sonda serve query` runs it), one httpx client sending",
+        "sequential requests on a kept-alive connection (after 100 warm-up requests), Postgres 15 on the",
+        "same machine. *Server CPU* is the uvicorn process' CPU time per request, which the machine's",
+        "load does not inflate (the latencies it does).",
         "",
         f"Measured on {os.cpu_count()} cores (load average {load:.1f} at the end: other work shared the machine), with:",
         "",
@@ -398,10 +419,10 @@ def doc_section(
         command,
         "```",
         "",
-        "| Request | p50 (ms) | p99 (ms) | mean (ms) | Items |",
-        "|---|---:|---:|---:|---:|",
+        "| Request | p50 (ms) | p99 (ms) | mean (ms) | server CPU (ms/request) | Items |",
+        "|---|---:|---:|---:|---:|---:|",
         *(
-            f"| {lat.name} | {lat.p50:.2f} | {lat.p99:.2f} | {lat.mean:.2f} | {lat.items:.0f} |"
+            f"| {lat.name} | {lat.p50:.2f} | {lat.p99:.2f} | {lat.mean:.2f} | {lat.server_cpu_ms:.2f} | {lat.items:.0f} |"
             for lat in latencies
         ),
         "",
@@ -454,8 +475,8 @@ def main() -> None:
     with fresh_database(args.pg_dsn) as url, private_nats() as nats_url, tempfile.TemporaryDirectory() as tmp:
         events, live_rate, rebuilds, ids = asyncio.run(prepare(url, args.analyses, args.seed))
         print("timing HTTP requests …", file=sys.stderr)
-        with query_server(url, nats_url, Path(tmp)) as base:
-            latencies = http_latencies(base, ids, args.requests)
+        with query_server(url, nats_url, Path(tmp)) as (base, server):
+            latencies = http_latencies(base, server, ids, args.requests)
     Console(width=130).print(report_table(args.analyses, events, live_rate, rebuilds, latencies))
     if not args.no_doc:
         write_doc(doc_section(command, args.analyses, events, live_rate, rebuilds, latencies))
