@@ -1,34 +1,18 @@
-"""Ingest's option check mirrors the analyzer's ProfileOptions: same fields, defaults and verdicts."""
+"""Ingest refuses exactly the options the analyzer would refuse: one contract, the same verdicts."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import msgspec
 import pytest
 from sonda_analyzer.engine.errors import InvalidOptionsError as AnalyzerInvalidOptions
-from sonda_analyzer.engine.options import AlertThresholds, ProfileOptions, parse_options
+from sonda_analyzer.engine.options import ProfileOptions, parse_options
 from sonda_ingest.errors import InvalidOptionsError
-from sonda_ingest.options import AnalysisOptions, Thresholds, validate_options
+from sonda_ingest.options import AnalysisOptions, validate_options
 
 
-def shape(cls: type[msgspec.Struct]) -> dict[str, Any]:
-    info = msgspec.inspect.type_info(cls)
-    assert isinstance(info, msgspec.inspect.StructType)
-    # Types compared by structure: nested Structs differ only by class name and module.
-    return {
-        field.name: (field.required, field.default, re.sub(r"cls=<class '[^']+'>", "cls", repr(field.type)))
-        for field in info.fields
-    }
-
-
-@pytest.mark.parametrize(
-    ("ours", "theirs"), [(AnalysisOptions, ProfileOptions), (Thresholds, AlertThresholds)]
-)
-def test_same_fields_types_and_defaults(ours: type[msgspec.Struct], theirs: type[msgspec.Struct]) -> None:
-    assert shape(ours) == shape(theirs)
-    assert msgspec.to_builtins(ours()) == msgspec.to_builtins(theirs())
+def test_one_definition_serves_both() -> None:
+    assert AnalysisOptions is ProfileOptions
 
 
 CASES: list[dict[str, Any]] = [
