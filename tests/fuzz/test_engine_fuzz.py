@@ -21,7 +21,7 @@ from sonda_analyzer.engine import ProfileError, ProfileResult, encode_result, pr
 
 EXTENSIONS = ("csv", "tsv", "txt", "json", "jsonl", "parquet", "xlsx", "csv.gz", "zip", "")
 FUZZ = settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,

@@ -28,7 +28,7 @@ from tests.reliability.clients import started, upload_file
 from tests.reliability.services import ServiceProcess, Services, clean_env, services
 from tests.support.servers import fresh_postgres_database, running_nats
 
-EXAMPLES = int(os.environ.get("SONDA_FUZZ_EXAMPLES", "120"))
+EXAMPLES = int(os.environ.get("SONDA_FUZZ_EXAMPLES", "300"))
 #: ``type`` may be left out: RFC 9457 reads a missing ``type`` as "about:blank".
 PROBLEM_FIELDS = {"title", "status", "detail", "code"}
 

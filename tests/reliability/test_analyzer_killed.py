@@ -28,7 +28,7 @@ from tests.reliability.workload import checked_result, column, request, upload, 
 
 pytestmark = pytest.mark.fault
 
-ROWS = 1_500_000
+ROWS = 1_000_000
 ANALYZER_ENV = {
     "SONDA_ANALYZER_ACK_WAIT_S": "3",
     # A small budget makes the analyzer stream the file in chunks: many progress events, and a

@@ -32,7 +32,7 @@ from tests.reliability.workload import checked_result, request, upload, write_cs
 
 pytestmark = pytest.mark.fault
 
-ROWS = 1_500_000
+ROWS = 1_000_000
 ANALYZER_ENV = {"SONDA_ANALYZER_ACK_WAIT_S": "3", "SONDA_ANALYZER_MEMORY_MB": "64"}
 
 
