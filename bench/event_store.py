@@ -431,7 +431,7 @@ async def run(args: argparse.Namespace) -> None:
                     "",
                     result,
                     "",
-                    args.notes.strip(),
+                    reading(best(ours_rounds), best(theirs_rounds)),
                 ]
             ).rstrip()
         )
