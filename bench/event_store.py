@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,10 @@ import msgspec
 import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from nats.aio.msg import Msg
 from sonda_events.bus import Publisher, close_nats, connect_nats, provision
+from sonda_events.bus.batch import BatchPuller
+from sonda_events.bus.provisioning import ensure_consumer
 from sonda_events.contract import (
     AnalysisProgress,
     AnalysisRequested,
@@ -40,7 +43,8 @@ from sonda_events.contract import (
     RequestedData,
     new_event,
 )
-from sonda_events.recorder import RECORDER_CONSUMER
+from sonda_events.recorder import RECORDER_CONSUMER, recorder_consumer_config
+from sonda_events.recorder.decoding import decode_event
 from sonda_events.store import EventStore, Incoming
 from sonda_events.subjects import STREAM_NAME
 
@@ -191,19 +195,27 @@ async def sonda_record_and_read(url: str, events: list[AnyEvent], batch: int) ->
     ]
 
 
-async def sonda_end_to_end(url: str, nats_url: str, events: list[AnyEvent], recorders: int) -> Result:
-    store = await EventStore.open(url)  # migrated before the recorders start
+async def end_to_end(
+    nats_url: str,
+    events: list[AnyEvent],
+    *,
+    commands: list[list[str]],
+    env: dict[str, str],
+    consumer: str,
+    stored: Callable[[], Awaitable[int]],
+) -> tuple[float, float]:
+    """Start the recorder processes, publish every event, wait until all are stored.
+
+    Returns (seconds until all stored, seconds publishing took), both from the first publish.
+    """
     nc = await connect_nats(nats_url, name="bench-publisher")
     js = nc.jetstream()
     await provision(js)
-    env = {**os.environ, "DATABASE_URL": url, "NATS_URL": nats_url, "SONDA_LOG_LEVEL": "warning"}
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "sonda_events.recorder"], env=env) for _ in range(recorders)
-    ]
+    procs = [subprocess.Popen(command, env={**os.environ, **env}) for command in commands]
     try:
         while True:  # ready once the durable consumer exists and every process had time to bind
             with contextlib.suppress(Exception):
-                await js.consumer_info(STREAM_NAME, RECORDER_CONSUMER)
+                await js.consumer_info(STREAM_NAME, consumer)
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)
@@ -212,16 +224,30 @@ async def sonda_end_to_end(url: str, nats_url: str, events: list[AnyEvent], reco
         for i in range(0, len(events), 5000):
             await publisher.publish_many(events[i : i + 5000])
         published = time.perf_counter() - start
-        while await store.last_position() < len(events):
+        while await stored() < len(events):
             await asyncio.sleep(0.01)
-        elapsed = time.perf_counter() - start
-        assert await store.last_position() == len(events)
+        return time.perf_counter() - start, published
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(30)
         await close_nats(nc)
+
+
+async def sonda_end_to_end(url: str, nats_url: str, events: list[AnyEvent], recorders: int) -> Result:
+    store = await EventStore.open(url)  # migrated before the recorders start
+    try:
+        elapsed, published = await end_to_end(
+            nats_url,
+            events,
+            commands=[[sys.executable, "-m", "sonda_events.recorder"]] * recorders,
+            env={"DATABASE_URL": url, "NATS_URL": nats_url, "SONDA_LOG_LEVEL": "warning"},
+            consumer=RECORDER_CONSUMER,
+            stored=store.last_position,
+        )
+        assert await store.last_position() == len(events)
+    finally:
         await store.close()
     label = "recorder process" if recorders == 1 else f"{recorders} recorder processes"
     return Result(
@@ -235,32 +261,38 @@ async def sonda_end_to_end(url: str, nats_url: str, events: list[AnyEvent], reco
 # -- baseline: eventsourcing's PostgreSQL recorder ----------------------------------------------
 
 
+BASELINE_CONSUMER = "baseline-recorder"
+BASELINE_TABLE = "recorded_events"
+
+
+def es_recorder(params: dict[str, str], table: str) -> PostgresApplicationRecorder:
+    datastore = PostgresDatastore(
+        dbname=params["dbname"],
+        host=params.get("host", "127.0.0.1"),
+        port=params.get("port", "5432"),
+        user=params.get("user", "postgres"),
+        password=params.get("password", ""),
+        pool_size=2,
+    )
+    app_recorder = PostgresApplicationRecorder(datastore, events_table_name=table)
+    app_recorder.create_table()
+    return app_recorder
+
+
+def stored_event(event: AnyEvent) -> StoredEvent:
+    return StoredEvent(
+        originator_id=event.analysis_id,
+        originator_version=event.version,
+        topic=f"sonda_events.contract:{event.type}",
+        state=msgspec.json.encode(event),
+    )
+
+
 def baseline(params: dict[str, str], events: list[AnyEvent], batch: int) -> list[Result]:
-    def recorder(table: str) -> PostgresApplicationRecorder:
-        datastore = PostgresDatastore(
-            dbname=params["dbname"],
-            host=params.get("host", "127.0.0.1"),
-            port=params.get("port", "5432"),
-            user=params.get("user", "postgres"),
-            password=params.get("password", ""),
-            pool_size=2,
-        )
-        app_recorder = PostgresApplicationRecorder(datastore, events_table_name=table)
-        app_recorder.create_table()
-        return app_recorder
-
-    def stored(event: AnyEvent) -> StoredEvent:
-        return StoredEvent(
-            originator_id=event.analysis_id,
-            originator_version=event.version,
-            topic=f"sonda_events.contract:{event.type}",
-            state=msgspec.json.encode(event),
-        )
-
     results = []
     typed = msgspec.json.Decoder(AnyEvent)
-    per_stream = recorder("events_per_stream")
-    streams = [[stored(e) for e in stream] for stream in by_stream(events)]
+    per_stream = es_recorder(params, "events_per_stream")
+    streams = [[stored_event(e) for e in stream] for stream in by_stream(events)]
     start = time.perf_counter()
     for stream in streams:
         per_stream.insert_events(stream)
@@ -268,10 +300,10 @@ def baseline(params: dict[str, str], events: list[AnyEvent], batch: int) -> list
         Result("append", len(events), time.perf_counter() - start, "insert_events, one aggregate per call")
     )
 
-    batched = recorder("events_batched")
+    batched = es_recorder(params, "events_batched")
     start = time.perf_counter()
     for i in range(0, len(events), batch):
-        batched.insert_events([stored(e) for e in events[i : i + batch]])
+        batched.insert_events([stored_event(e) for e in events[i : i + batch]])
     results.append(
         Result("record", len(events), time.perf_counter() - start, f"insert_events, {batch} per call")
     )
@@ -288,6 +320,63 @@ def baseline(params: dict[str, str], events: list[AnyEvent], batch: int) -> list
     return results
 
 
+async def run_baseline_recorder(dsn: str, nats_url: str) -> None:
+    """The recorder's pipeline (pull 500, decode, insert, ack after commit, next batch fetched
+    meanwhile) with eventsourcing's ``insert_events`` in place of ``EventStore.record``."""
+    params = dict(part.split("=", 1) for part in dsn.split())
+    recorder = es_recorder(params, BASELINE_TABLE)
+    nc = await connect_nats(nats_url, name=BASELINE_CONSUMER)
+    js = nc.jetstream()
+    config = recorder_consumer_config()
+    config.durable_name = BASELINE_CONSUMER
+    await ensure_consumer(js, STREAM_NAME, config)
+    puller = BatchPuller(nc, STREAM_NAME, BASELINE_CONSUMER)
+    batches: asyncio.Queue[list[Msg]] = asyncio.Queue(maxsize=1)
+
+    async def fetch() -> None:
+        while True:
+            if msgs := await puller.fetch(500, timeout=1.0):
+                await batches.put(msgs)
+
+    fetcher = asyncio.create_task(fetch())
+    try:
+        while True:
+            msgs = await batches.get()
+            rows = [stored_event(decode_event(msg.data)) for msg in msgs]
+            await asyncio.to_thread(recorder.insert_events, rows)
+            for msg in msgs:
+                await msg.ack()
+            await nc.flush()
+    finally:
+        fetcher.cancel()
+
+
+async def baseline_end_to_end(dsn_params: dict[str, str], nats_url: str, events: list[AnyEvent]) -> Result:
+    dsn = " ".join(f"{k}={v}" for k, v in dsn_params.items())
+    es_recorder(dsn_params, BASELINE_TABLE).datastore.close()  # the table exists before counting
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+
+        async def stored() -> int:
+            cursor = await conn.execute(f"SELECT count(*) FROM {BASELINE_TABLE}")
+            row = await cursor.fetchone()
+            return int(row[0]) if row else 0
+
+        elapsed, _ = await end_to_end(
+            nats_url,
+            events,
+            commands=[[sys.executable, __file__, "--baseline-recorder", dsn, nats_url]],
+            env={},
+            consumer=BASELINE_CONSUMER,
+            stored=stored,
+        )
+    return Result(
+        "publish -> stored",
+        len(events),
+        elapsed,
+        "the same pipeline in a process, eventsourcing's insert_events instead of record",
+    )
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 
@@ -298,7 +387,7 @@ def table(ours: list[Result], theirs: list[Result]) -> str:
         "|---|---:|---:|---:|---:|---|",
     ]
     for r in ours:
-        key = "record" if r.name.startswith("publish") else r.name
+        key = "publish -> stored" if r.name.startswith("publish") else r.name
         other = f"{baseline_rate[key]:,.0f}" if key in baseline_rate else "-"
         lines.append(f"| {r.name} | {r.events:,} | {r.seconds:.2f} | {r.rate:,.0f} | {other} | {r.note} |")
     for r in theirs:
@@ -322,6 +411,8 @@ async def one_round(args: argparse.Namespace) -> tuple[list[Result], list[Result
         # A fresh stream each time: JetStream would drop the same event ids as duplicates.
         with private_nats() as nats_url, fresh_database(args.pg_dsn) as (url, _):
             ours.append(await sonda_end_to_end(url, nats_url, events, recorders))
+    with private_nats() as nats_url, fresh_database(args.pg_dsn) as (_, params):
+        theirs.append(await baseline_end_to_end(params, nats_url, events))
     return ours, theirs
 
 
@@ -370,7 +461,8 @@ def reading(ours: list[Result], theirs: list[Result]) -> str:
         verdict = "above" if r.rate >= 10_000 else "below"
         lines.append(
             f"- {r.name}: {r.rate:,.0f} events/s end to end, {verdict} the 10,000/s target; "
-            f"{r.rate / base['record']:.2f}x eventsourcing's batched insert alone (no bus)."
+            f"{r.rate / base['publish -> stored']:.2f}x the same pipeline on eventsourcing "
+            f"({base['publish -> stored']:,.0f}/s)."
         )
     ratio = mine["read_all"] / base["read_all"]
     lines.append(
@@ -438,6 +530,10 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--baseline-recorder"]:  # the baseline's recorder process
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_baseline_recorder(sys.argv[2], sys.argv[3]))
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
