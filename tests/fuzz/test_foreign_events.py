@@ -25,7 +25,7 @@ from sonda_events.subjects import subject_for
 
 from tests.reliability.checks import assert_analysis_consistent, by_analysis, until
 from tests.reliability.clients import watching
-from tests.reliability.conftest import Stack, stack_on
+from tests.reliability.stack import Stack, stack_on
 from tests.reliability.workload import analysis_events, request, upload, write_csv
 from tests.support.servers import NatsServer
 

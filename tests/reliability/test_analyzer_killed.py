@@ -23,7 +23,7 @@ from tests.reliability.checks import (
     by_analysis,
     until,
 )
-from tests.reliability.conftest import Stack
+from tests.reliability.stack import Stack
 from tests.reliability.workload import checked_result, column, request, upload, write_csv
 
 pytestmark = pytest.mark.fault

@@ -27,7 +27,7 @@ from tests.reliability.checks import (
     until,
 )
 from tests.reliability.clients import start_analysis, started, upload_file, watching
-from tests.reliability.conftest import Stack
+from tests.reliability.stack import Stack
 from tests.reliability.workload import write_csv
 
 pytestmark = pytest.mark.fault

@@ -27,7 +27,7 @@ from tests.reliability.checks import (
     until,
 )
 from tests.reliability.clients import started, upload_file
-from tests.reliability.conftest import Stack, create_database, stack_on
+from tests.reliability.stack import Stack, create_database, stack_on
 from tests.reliability.workload import write_csv
 from tests.support.servers import NatsServer, PostgresCluster
 

@@ -28,8 +28,8 @@ from tests.reliability.checks import (
     projections_at,
     until,
 )
-from tests.reliability.conftest import Stack
 from tests.reliability.services import ServiceProcess
+from tests.reliability.stack import Stack
 from tests.reliability.workload import analysis_events, interleaved
 
 pytestmark = pytest.mark.fault

@@ -26,8 +26,8 @@ from tests.reliability.checks import (
     stream_events,
     until,
 )
-from tests.reliability.conftest import Stack
 from tests.reliability.services import ServiceProcess
+from tests.reliability.stack import Stack
 from tests.reliability.workload import checked_result, request, upload, write_csv
 
 pytestmark = pytest.mark.fault
