@@ -20,7 +20,7 @@ from sonda_events.store.rows import EVENT_COLUMNS
 from sonda_events.store.schema import events
 
 _PG_SELECT = (
-    "SELECT position, event_id, stream_id, version, type, schema_version, data::text, metadata, "
+    "SELECT position, event_id, stream_id, version, type, schema_version, data::text, metadata::text, "
     "occurred_at, recorded_at FROM events "
 )
 _PG_AFTER_POSITION = _PG_SELECT + "WHERE position > %(after)s ORDER BY position LIMIT %(limit)s"

@@ -61,7 +61,7 @@ EVENT_COLUMNS = (
     events.c.schema_version,
     # As text: decoded straight into the event's typed payload below, one msgspec pass.
     sa.cast(events.c.data, sa.Text),
-    events.c.metadata,
+    sa.cast(events.c.metadata, sa.Text),
     events.c.occurred_at,
     events.c.recorded_at,
 )
@@ -74,22 +74,35 @@ def _data_decoders() -> dict[str, msgspec.json.Decoder[Any]]:
 _DATA_DECODERS = _data_decoders()
 
 
+class _Metadata(msgspec.Struct):
+    """The ``metadata`` column (unknown keys are ignored, so it can grow)."""
+
+    producer: str
+    correlation_id: str
+    causation_id: str | None = None
+    stream_sequence: int | None = None
+
+
+_metadata = msgspec.json.Decoder(_Metadata)
+
+
 def recorded_event(row: Sequence[Any]) -> RecordedEvent:
     """A row selected as ``EVENT_COLUMNS`` back into the event it was, upcast if it is older.
 
     Envelope fields come from typed columns written from a validated event, so only the payload is
     decoded (and validated) here; an event of an older schema goes through the codec's upcasters.
     """
-    position, event_id, stream_id, version, type_, schema_version, data, metadata, occurred, recorded = row
+    position, event_id, stream_id, version, type_, schema_version, data, meta_json, occurred, recorded = row
+    metadata = _metadata.decode(meta_json)
     envelope: dict[str, Any] = {
         "event_id": event_id,
         "schema_version": schema_version,
         "analysis_id": stream_id,
         "version": version,
         "occurred_at": utc(occurred),
-        "producer": metadata["producer"],
-        "correlation_id": metadata["correlation_id"],
-        "causation_id": metadata.get("causation_id"),
+        "producer": metadata.producer,
+        "correlation_id": metadata.correlation_id,
+        "causation_id": metadata.causation_id,
     }
     cls = EVENT_TYPES.get(type_)
     event: AnyEvent
@@ -105,7 +118,7 @@ def recorded_event(row: Sequence[Any]) -> RecordedEvent:
         position=position,
         event=event,
         recorded_at=utc(recorded),
-        stream_sequence=metadata.get("stream_sequence"),
+        stream_sequence=metadata.stream_sequence,
     )
 
 
