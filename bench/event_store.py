@@ -48,6 +48,10 @@ from sonda_events.recorder.decoding import decode_event
 from sonda_events.store import EventStore, Incoming
 from sonda_events.subjects import STREAM_NAME
 
+#: Reads are timed as the fastest of a few passes: the first read of freshly inserted rows also
+#: sets their hint bits (a write), a one-off cost that a replay of older events does not pay.
+READ_PASSES = 3
+
 
 @dataclass
 class Result:
@@ -182,12 +186,14 @@ async def sonda_record_and_read(url: str, events: list[AnyEvent], batch: int) ->
         assert all(o.status == "stored" for o in outcomes)
     recorded = time.perf_counter() - start
 
-    start = time.perf_counter()
-    position, count = 0, 0
-    while page := await store.read_all(after_position=position, limit=1000):
-        position, count = page[-1].position, count + len(page)
-    read = time.perf_counter() - start
-    assert count == len(events)
+    read = float("inf")
+    for _ in range(READ_PASSES):
+        start = time.perf_counter()
+        position, count = 0, 0
+        while page := await store.read_all(after_position=position, limit=1000):
+            position, count = page[-1].position, count + len(page)
+        read = min(read, time.perf_counter() - start)
+        assert count == len(events)
     await store.close()
     return [
         Result("record", len(events), recorded, f"{batch} events of many streams per transaction"),
@@ -327,13 +333,16 @@ def baseline(params: dict[str, str], events: list[AnyEvent], batch: int) -> list
         Result("record", len(events), time.perf_counter() - start, f"insert_events, {batch} per call")
     )
 
-    start = time.perf_counter()
-    position, count = 1, 0
-    while notifications := batched.select_notifications(position, 1000):
-        position, count = notifications[-1].id + 1, count + len(notifications)
-        for notification in notifications:  # decode to typed events like ours, for a fair comparison
-            typed.decode(notification.state)
-    results.append(Result("read_all", count, time.perf_counter() - start, "select_notifications, 1000"))
+    read = float("inf")
+    for _ in range(READ_PASSES):
+        start = time.perf_counter()
+        position, count = 1, 0
+        while notifications := batched.select_notifications(position, 1000):
+            position, count = notifications[-1].id + 1, count + len(notifications)
+            for notification in notifications:  # decode to typed events like ours: a fair comparison
+                typed.decode(notification.state)
+        read = min(read, time.perf_counter() - start)
+    results.append(Result("read_all", count, read, "select_notifications, 1000"))
     per_stream.datastore.close()
     batched.datastore.close()
     return results
@@ -459,7 +468,8 @@ end-to-end rows, a fresh private nats-server (JetStream on disk):
 
 - *append*: `EventStore.append` of one analysis' events per call, `expected_version=0`;
 - *record*: `EventStore.record` of batches of 500 events of many analyses (the recorder's path);
-- *read_all*: `EventStore.read_all` pages of 1,000, decoded to typed events;
+- *read_all*: `EventStore.read_all` pages of 1,000, decoded to typed events (the fastest of 3
+  passes, for both: the first read of new rows also sets their hint bits);
 - *publish -> stored*: the events published with `publish_async` (`Publisher.publish_many`) to
   JetStream while `python -m sonda_events.recorder` (1 or 2 processes) records them; timed from
   the first publish until the store holds every event;
