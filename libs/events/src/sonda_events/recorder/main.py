@@ -53,8 +53,10 @@ def build_recorder(
     consumer = PullConsumer(
         js, recorder_consumer_config(ack_wait_s=ack_wait_s), dead_letters=StoreDeadLetterSink(store)
     )
-    # Parked gaps must go back (nak) well before JetStream would redeliver them anyway.
-    gap_hold_s = min(2.0, ack_wait_s / 3)
+    # A gap is usually an event another instance holds: it commits within milliseconds, or (if
+    # that instance died) comes back after the ack wait. Parked messages must be handed back
+    # before JetStream would redeliver them anyway.
+    gap_hold_s = ack_wait_s * 0.6
     return Recorder(
         store, nc, consumer, batch_size=batch_size, fetch_timeout=fetch_timeout, gap_hold_s=gap_hold_s
     )

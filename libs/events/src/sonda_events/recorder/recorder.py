@@ -73,7 +73,7 @@ class Recorder:
         batch_size: int = 500,
         fetch_timeout: float = 1.0,
         max_gap_deliveries: int = 100,
-        gap_hold_s: float = 2.0,
+        gap_hold_s: float = 6.0,
     ) -> None:
         self._store = store
         self._nc = nc
@@ -86,7 +86,8 @@ class Recorder:
         self._max_gap_deliveries = max_gap_deliveries
         self._gap_hold_s = gap_hold_s
         self._parked: list[_Parked] = []
-        self._park_limit = 4 * batch_size
+        #: Parked messages held in memory at most (about 1 KiB each); above it the newest go back.
+        self._park_limit = 10 * batch_size
         #: How soon parked messages are tried again: short while retries make progress.
         self._retry_interval = _MIN_RETRY_S
         self.stats = RecorderStats()
@@ -116,14 +117,11 @@ class Recorder:
     async def _next_batch(self, batches: asyncio.Queue[list[Msg] | None]) -> list[Msg] | None:
         """The next fetched batch (None: stopping), or [] to retry only the parked messages.
 
-        With many messages parked, no new ones are taken (a bound on memory and on work per retry);
-        parked ones leave within ``gap_hold_s`` either way, so this never waits forever.
+        New messages keep being taken while some are parked: the missing versions are among them
+        (e.g. redelivered after a crashed instance's ack wait).
         """
         if not self._parked:
             return await batches.get()
-        if len(self._parked) >= self._park_limit:
-            await asyncio.sleep(self._retry_interval)
-            return []
         try:
             return await asyncio.wait_for(batches.get(), timeout=self._retry_interval)
         except TimeoutError:
@@ -182,9 +180,9 @@ class Recorder:
             self._retry_interval = _MIN_RETRY_S
         else:
             self._retry_interval = min(_MAX_RETRY_S, self._retry_interval * 2)
-        # A last bound on memory held by parked messages: hand back the newest, as the oldest are
-        # the versions most likely to fill the gaps next.
-        limit = 2 * self._park_limit
+        # Bound the memory held by parked messages: hand back the newest, as the oldest are the
+        # versions most likely to fill the gaps next.
+        limit = self._park_limit
         if len(self._parked) > limit:
             for item in self._parked[limit:]:
                 await self._settle(item.delivery, RecordOutcome(status="gap"))
