@@ -30,7 +30,7 @@ _PG_STREAM = _PG_SELECT + "WHERE stream_id = %(stream)s AND version > %(after)s 
 async def _pg_rows(conn: AsyncConnection, query: str, params: dict[str, Any]) -> Sequence[Any]:
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
-    assert driver is not None
+    assert isinstance(driver, psycopg.AsyncConnection)
     try:
         async with driver.cursor(binary=True) as cursor:
             await cursor.execute(query, params)

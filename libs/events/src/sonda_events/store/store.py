@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -24,15 +25,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sonda_events.contract import AnyEvent, RecordedEvent
 from sonda_events.errors import EventStoreError, StoreUnavailableError
 from sonda_events.store import migrate
-from sonda_events.store.dialects import WRITE_OPTION, create_engine, take_writer_turn
+from sonda_events.store.dialects import WRITE_OPTION, create_engine
 from sonda_events.store.models import AppendResult, DeadLetter, Incoming, RecordOutcome
 from sonda_events.store.planning import RecordPlan, plan_append
 from sonda_events.store.reads import rows_after_position, rows_of_stream
 from sonda_events.store.rows import dead_letter, event_row, recorded_event
 from sonda_events.store.schema import dead_letters, events
-from sonda_events.store.writes import insert_rows, read_state
+from sonda_events.store.writes import insert_and_commit, take_turn_and_read_state
 
-_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError)
+# psycopg's own errors too: the hot paths talk to the driver connection directly.
+_UNAVAILABLE = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+    OSError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 @asynccontextmanager
@@ -46,8 +55,8 @@ async def _guard() -> AsyncIterator[None]:
         raise StoreUnavailableError(
             f"event store unavailable: {str(reason).splitlines()[0][:200]}"
         ) from error
-    except exc.IntegrityError as error:  # only a writer bypassing the writer turn can cause this
-        raise EventStoreError(f"event store constraint violated: {error.orig}") from error
+    except (exc.IntegrityError, psycopg.IntegrityError) as error:  # only a writer skipping the turn
+        raise EventStoreError(f"event store constraint violated: {error}") from error
 
 
 class EventStore:
@@ -85,8 +94,8 @@ class EventStore:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
+        # The writer turn is taken by the first statement (``take_turn_and_read_state``).
         async with _guard(), self._writer.begin() as conn:
-            await take_writer_turn(conn)
             yield conn
 
     async def append(
@@ -108,7 +117,7 @@ class EventStore:
         if any(event.analysis_id != stream_id for event in events_):
             raise ValueError("append takes events of one stream; use record() for many")
         async with self._write() as conn:
-            state = await read_state(conn, [event.event_id for event in events_], [stream_id])
+            state = await take_turn_and_read_state(conn, [event.event_id for event in events_], [stream_id])
             current = state.stream_versions.get(stream_id, 0)
             new = plan_append(events_, state.stored_ids, current, expected_version)
             positions = dict(state.stored_ids)
@@ -119,7 +128,7 @@ class EventStore:
                     event_row(e, position=first + i, stream_sequence=stream_sequence, recorded_at=now)
                     for i, e in enumerate(new)
                 ]
-                await insert_rows(conn, rows)
+                await insert_and_commit(conn, rows)
                 positions.update((e.event_id, first + i) for i, e in enumerate(new))
         return AppendResult(
             positions=[positions[event.event_id] for event in events_],
@@ -136,7 +145,7 @@ class EventStore:
         if not batch:
             return []
         async with self._write() as conn:
-            state = await read_state(
+            state = await take_turn_and_read_state(
                 conn,
                 [incoming.event.event_id for incoming in batch],
                 list({incoming.event.analysis_id: None for incoming in batch}),
@@ -154,7 +163,7 @@ class EventStore:
                     )
                     for offset, (_, incoming) in enumerate(plan.to_write)
                 ]
-                await insert_rows(conn, rows)
+                await insert_and_commit(conn, rows)
         return plan.assign(first)
 
     async def record_dead_letter(

@@ -1,9 +1,11 @@
-"""The two statements of every append, in portable SQLAlchemy Core (SQLite) or tuned for Postgres.
+"""The two steps of every append, in portable SQLAlchemy Core (SQLite) or tuned for Postgres.
 
-An append, while holding the writer turn, first reads what it needs to decide (which ids are stored,
-each stream's version, the last position), then inserts the new rows. In Postgres both steps are one
-statement each with binary array parameters: a batch of 500 events costs two round trips and no
-per-row statement, which is what makes the store faster than row-by-row ``executemany``.
+An append first takes the writer turn and reads what it needs to decide (which ids are stored,
+each stream's version, the last position), then inserts the new rows and commits. In Postgres each
+step is one round trip: the lock and the state query go out together in psycopg's pipeline mode
+(the state query runs after the lock is granted, so its snapshot sees every earlier writer), and
+the insert (one ``INSERT … SELECT FROM unnest(…)`` with binary array parameters) goes out with the
+commit. Under a busy database, round trips are what a batch waits for.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sonda_events.store.dialects import WRITER_LOCK_KEY, driver_connection
 from sonda_events.store.schema import events
 
 
@@ -43,6 +46,7 @@ SELECT 3, NULL::uuid, coalesce(max(position), 0) FROM events
 _SQLITE_VERSIONS = sa.text(
     "SELECT j.value, (SELECT max(version) FROM events WHERE stream_id = j.value) FROM json_each(:ids) AS j"
 )
+_PG_LOCK = "SELECT pg_advisory_xact_lock(%(key)s)"
 _PG_COLUMNS = (
     ("position", "bigint"),
     ("event_id", "uuid"),
@@ -64,11 +68,13 @@ _PG_INSERT = "INSERT INTO events ({names}) SELECT * FROM unnest({arrays})".forma
 )
 
 
-async def read_state(
+async def take_turn_and_read_state(
     conn: AsyncConnection, event_ids: Sequence[uuid.UUID], stream_ids: Sequence[uuid.UUID]
 ) -> WriteState:
+    """Wait for the writer turn (see ``dialects``), then read the state of these ids and streams."""
     if conn.dialect.name == "postgresql":
         return await _pg_read_state(conn, event_ids, stream_ids)
+    # SQLite: the write connection's BEGIN IMMEDIATE already holds the database's one write lock.
     stored = sa.select(events.c.event_id, events.c.position).where(events.c.event_id.in_(event_ids))
     ids = _encoder.encode([stream_id.hex for stream_id in stream_ids]).decode()
     versions = await conn.execute(_SQLITE_VERSIONS, {"ids": ids})
@@ -84,11 +90,15 @@ async def _pg_read_state(
     conn: AsyncConnection, event_ids: Sequence[uuid.UUID], stream_ids: Sequence[uuid.UUID]
 ) -> WriteState:
     params = {"ids": list(event_ids), "streams": list(stream_ids)}
-    result = await conn.exec_driver_sql(_PG_STATE, params)
+    driver = await driver_connection(conn)
+    async with driver.pipeline():
+        await driver.execute(_PG_LOCK, {"key": WRITER_LOCK_KEY})
+        cursor = await driver.execute(_PG_STATE, params)
+        rows = await cursor.fetchall()
     stored: dict[uuid.UUID, int] = {}
     versions: dict[uuid.UUID, int] = {}
     last = 0
-    for kind, key, number in cast("list[tuple[int, Any, int]]", result.fetchall()):
+    for kind, key, number in cast("list[tuple[int, Any, int]]", rows):
         if kind == 1:
             stored[key] = number
         elif kind == 2:
@@ -99,12 +109,19 @@ async def _pg_read_state(
     return WriteState(stored_ids=stored, stream_versions=versions, last_position=last)
 
 
-async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Insert event rows (as built by ``rows.event_row``) in one go."""
+async def insert_and_commit(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert event rows (as built by ``rows.event_row``) in one go and commit.
+
+    In SQLite the commit is left to the transaction's context (the same thing, one step later).
+    """
     if conn.dialect.name != "postgresql":
         await conn.execute(events.insert(), rows)
         return
     params: dict[str, list[Any]] = {name: [row[name] for row in rows] for name, _ in _PG_COLUMNS}
     params["data"] = [_encoder.encode(value).decode() for value in params["data"]]
     params["metadata"] = [_encoder.encode(value).decode() for value in params["metadata"]]
-    await conn.exec_driver_sql(_PG_INSERT, params)
+    driver = await driver_connection(conn)
+    async with driver.pipeline():
+        await driver.execute(_PG_INSERT, params)
+        # SQLAlchemy's own commit at the end of the transaction block then finds nothing to do.
+        await driver.commit()
