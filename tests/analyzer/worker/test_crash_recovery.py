@@ -118,7 +118,9 @@ async def test_stop_past_the_grace_hands_the_analysis_back_at_once(
         await publish_request(js, analysis_id, await upload(storage, big_csv.path))
         await wait_for_events(js, analysis_id, until=profiling)
     types = [e["type"] for e in await all_events(js, analysis_id)]
-    assert "AnalysisCompleted" not in types
+    # On a fast machine the profile can finish as the stop comes: the Completed event is then on
+    # the bus although the request was handed back, and the next worker must skip it.
+    raced = "AnalysisCompleted" in types
     consumer = await js.consumer_info("EDA", settings.sonda_analyzer_consumer)
     assert consumer.num_ack_pending + consumer.num_pending >= 1  # handed back, not acked
 
@@ -126,4 +128,4 @@ async def test_stop_past_the_grace_hands_the_analysis_back_at_once(
         await wait_for_events(js, analysis_id, timeout=30)
         await asyncio.sleep(0.3)
         events = await all_events(js, analysis_id)
-    check_ended_once(events, attempts=[1, 2])
+    check_ended_once(events, attempts=[1] if raced else [1, 2])

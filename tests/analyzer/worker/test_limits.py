@@ -3,6 +3,7 @@ stable code, and the next request is served by a fresh process."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -37,7 +38,12 @@ async def _run_big_then_small(
         await publish_request(js, small_id, await upload(storage, small.path))
         failed = await wait_for_events(js, big_id)
         assert (await wait_for_events(js, small_id))[-1]["type"] == "AnalysisCompleted"
-        info = (await analyzer.get("/api/v1/analyzer/info")).json()
+        # The counters move when the handler returns, just after its event is on the bus.
+        for _ in range(50):
+            info = (await analyzer.get("/api/v1/analyzer/info")).json()
+            if sum(info["processed"].values()) >= 2:
+                break
+            await asyncio.sleep(0.1)
     assert_consecutive(failed)
     assert failed[-1]["type"] == "AnalysisFailed"
     assert info["processed"] == {"completed": 1, "failed": 1, "skipped": 0, "superseded": 0, "retried": 0}
