@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sonda.commands.options import data_dir_option, database_option, nats_option
+from sonda.commands.options import data_dir_option, database_option, nats_option, s3_options
 from sonda.doctor import checks
 from sonda.doctor.servers import check_database, check_nats, check_s3
 from sonda.embedded.config import UpConfig
@@ -53,42 +53,7 @@ def render(console: Console, found: list[checks.Check]) -> None:
 @data_dir_option
 @database_option
 @nats_option
-@click.option(
-    "--s3",
-    "s3_endpoint",
-    metavar="ENDPOINT",
-    envvar="CLOUDFLARE_R2_ENDPOINT_URL",
-    show_envvar=True,
-    help="S3-compatible endpoint to check; default: local disk in the data folder.",
-)
-@click.option(
-    "--s3-bucket",
-    metavar="NAME",
-    envvar="CLOUDFLARE_R2_BUCKET_NAME",
-    show_envvar=True,
-    help="Bucket for uploads and results.",
-)
-@click.option(
-    "--s3-access-key",
-    metavar="KEY",
-    envvar="CLOUDFLARE_R2_ACCESS_KEY_ID",
-    show_envvar=True,
-    help="Access key id of the S3 store.",
-)
-@click.option(
-    "--s3-secret-key",
-    metavar="SECRET",
-    envvar="CLOUDFLARE_R2_SECRET_ACCESS_KEY",
-    show_envvar=True,
-    help="Secret access key of the S3 store.",
-)
-@click.option(
-    "--s3-region",
-    metavar="REGION",
-    envvar="CLOUDFLARE_R2_REGION",
-    show_envvar=True,
-    help="Region to sign S3 requests for [default: auto].",
-)
+@s3_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface of the one origin.")
 @click.option(
     "--port",

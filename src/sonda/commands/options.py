@@ -66,3 +66,49 @@ def api_key_option(f: F) -> F:
         show_envvar=True,
         help="API key, when the services have SONDA_API_KEYS set.",
     )(f)
+
+
+def s3_options(f: F) -> F:
+    """``--s3`` and its bucket, keys and region: the object store instead of local disk."""
+    for option in reversed(
+        [
+            click.option(
+                "--s3",
+                "s3_endpoint",
+                metavar="ENDPOINT",
+                envvar="CLOUDFLARE_R2_ENDPOINT_URL",
+                show_envvar=True,
+                help="S3-compatible endpoint (R2, MinIO, AWS); default: local disk in the data folder.",
+            ),
+            click.option(
+                "--s3-bucket",
+                metavar="NAME",
+                envvar="CLOUDFLARE_R2_BUCKET_NAME",
+                show_envvar=True,
+                help="Bucket for uploads and results.",
+            ),
+            click.option(
+                "--s3-access-key",
+                metavar="KEY",
+                envvar="CLOUDFLARE_R2_ACCESS_KEY_ID",
+                show_envvar=True,
+                help="Access key id of the S3 store.",
+            ),
+            click.option(
+                "--s3-secret-key",
+                metavar="SECRET",
+                envvar="CLOUDFLARE_R2_SECRET_ACCESS_KEY",
+                show_envvar=True,
+                help="Secret access key of the S3 store.",
+            ),
+            click.option(
+                "--s3-region",
+                metavar="REGION",
+                envvar="CLOUDFLARE_R2_REGION",
+                show_envvar=True,
+                help="Region to sign S3 requests for [default: auto, as R2 wants; us-east-1 for MinIO and moto].",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f

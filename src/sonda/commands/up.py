@@ -11,7 +11,7 @@ from rich.markup import escape
 from sonda_events.logging import configure_logging
 from sonda_events.settings import SettingsError
 
-from sonda.commands.options import data_dir_option, database_option, nats_option
+from sonda.commands.options import data_dir_option, database_option, nats_option, s3_options
 from sonda.embedded.config import UpConfig, available_services
 from sonda.embedded.stack import Stack, UpError, run_stack
 from sonda.gateway.routes import SERVICES
@@ -79,42 +79,7 @@ def _banner(console: Console, stack: Stack) -> None:
     default=0,
     help="Port of the embedded NATS [default: last run's when free, else any free port].",
 )
-@click.option(
-    "--s3",
-    "s3_endpoint",
-    metavar="ENDPOINT",
-    envvar="CLOUDFLARE_R2_ENDPOINT_URL",
-    show_envvar=True,
-    help="S3-compatible endpoint (R2, MinIO, AWS); default: local disk in the data folder.",
-)
-@click.option(
-    "--s3-bucket",
-    metavar="NAME",
-    envvar="CLOUDFLARE_R2_BUCKET_NAME",
-    show_envvar=True,
-    help="Bucket for uploads and results.",
-)
-@click.option(
-    "--s3-access-key",
-    metavar="KEY",
-    envvar="CLOUDFLARE_R2_ACCESS_KEY_ID",
-    show_envvar=True,
-    help="Access key id of the S3 store.",
-)
-@click.option(
-    "--s3-secret-key",
-    metavar="SECRET",
-    envvar="CLOUDFLARE_R2_SECRET_ACCESS_KEY",
-    show_envvar=True,
-    help="Secret access key of the S3 store.",
-)
-@click.option(
-    "--s3-region",
-    metavar="REGION",
-    envvar="CLOUDFLARE_R2_REGION",
-    show_envvar=True,
-    help="Region to sign S3 requests for [default: auto, as R2 wants; us-east-1 for MinIO and moto].",
-)
+@s3_options
 @click.option(
     "--service-ports",
     metavar="PORTS",
