@@ -1,4 +1,4 @@
-"""Table-wide figures: duplicate rows and the sample rows."""
+"""Table-wide figures: duplicate rows, the sample rows and the dataset section of a result."""
 
 from __future__ import annotations
 
@@ -10,10 +10,47 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sonda_analyzer.engine.result import Sample, Scalar
+from sonda_analyzer.engine.floats import pct
+from sonda_analyzer.engine.load import ReadInfo
+from sonda_analyzer.engine.result import DatasetProfile, Sample, Scalar
 from sonda_analyzer.engine.work import ColumnWork
 
 _KEY_LIMIT = 1 << 62
+
+
+def dataset_profile(
+    info: ReadInfo,
+    *,
+    rows: int,
+    columns: int,
+    missing_cells: int,
+    duplicate_rows: int,
+    memory_bytes: int,
+    file_size: int,
+    streaming: bool,
+) -> DatasetProfile:
+    """The dataset section, the same for exact and streaming profiles but for its counts."""
+    return DatasetProfile(
+        rows=rows,
+        columns=columns,
+        missing_cells=missing_cells,
+        missing_cells_pct=pct(missing_cells, rows * columns),
+        duplicate_rows=duplicate_rows,
+        duplicate_rows_pct=pct(duplicate_rows, rows),
+        memory_bytes=memory_bytes,
+        file_size=file_size,
+        format=info.format,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        decimal=info.decimal,
+        sheet=info.sheet,
+        approximate=streaming,
+        compression=info.compression,
+        quotechar=info.quotechar,
+        header=info.header,
+        mode="streaming" if streaming else "exact",
+        truncated=info.truncated,
+    )
 
 
 def duplicate_rows(works: list[ColumnWork], rows: int) -> int:

@@ -18,10 +18,9 @@ from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts
 from sonda_analyzer.engine.blas import single_threaded_blas
 from sonda_analyzer.engine.columns import ColumnContext, profile_column
 from sonda_analyzer.engine.correlations import compute_correlations
-from sonda_analyzer.engine.dataset import duplicate_rows
+from sonda_analyzer.engine.dataset import dataset_profile, duplicate_rows
 from sonda_analyzer.engine.dataset import sample_rows as sample_rows_of
 from sonda_analyzer.engine.errors import FileTooLargeError, OutOfMemoryError, ParseError
-from sonda_analyzer.engine.floats import pct
 from sonda_analyzer.engine.load import ReadInfo, load_table
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions, parse_options
@@ -29,7 +28,6 @@ from sonda_analyzer.engine.planning import exact_content_limit, needs_streaming
 from sonda_analyzer.engine.progress import ProgressCallback, ProgressReporter
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
-    DatasetProfile,
     ProfileResult,
     Sample,
     empty_correlations,
@@ -195,26 +193,15 @@ def _profile_loaded(
     report.update(97.0, "alerts", "checking alerts")
     columns = [w.profile for w in works]
     missing_cells = sum(c.missing for c in columns)
-    dataset = DatasetProfile(
+    dataset = dataset_profile(
+        info,
         rows=rows,
         columns=n_cols,
         missing_cells=missing_cells,
-        missing_cells_pct=pct(missing_cells, rows * n_cols),
         duplicate_rows=dups,
-        duplicate_rows_pct=pct(dups, rows),
         memory_bytes=loaded.memory_bytes,
         file_size=file_size,
-        format=info.format,
-        encoding=info.encoding,
-        delimiter=info.delimiter,
-        decimal=info.decimal,
-        sheet=info.sheet,
-        approximate=False,
-        compression=info.compression,
-        quotechar=info.quotechar,
-        header=info.header,
-        mode="exact",
-        truncated=info.truncated,
+        streaming=False,
     )
     alerts = [a for c in columns for a in column_alerts(c, rows, opts.thresholds)]
     alerts = dataset_alerts(dataset, correlations, opts.thresholds, info.malformed_rows) + alerts

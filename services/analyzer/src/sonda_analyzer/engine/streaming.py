@@ -18,9 +18,8 @@ import pyarrow.compute as pc
 from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts
 from sonda_analyzer.engine.approximations import approximations
 from sonda_analyzer.engine.coerce import coerce
-from sonda_analyzer.engine.dataset import sample_rows
+from sonda_analyzer.engine.dataset import dataset_profile, sample_rows
 from sonda_analyzer.engine.errors import ParseError
-from sonda_analyzer.engine.floats import pct
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions
 from sonda_analyzer.engine.patterns import LOCALE_NUMBER, all_match, parse_locale_numbers
@@ -28,7 +27,6 @@ from sonda_analyzer.engine.progress import ProgressReporter
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
     ColumnProfile,
-    DatasetProfile,
     ProfileResult,
     empty_correlations,
 )
@@ -268,26 +266,15 @@ def _result(
     info = plan.info
     if plan.csv_state is not None:
         info.malformed_rows = plan.csv_state.malformed_rows
-    dataset = DatasetProfile(
+    dataset = dataset_profile(
+        info,
         rows=rows,
         columns=len(columns),
         missing_cells=missing_cells,
-        missing_cells_pct=pct(missing_cells, rows * len(columns)),
         duplicate_rows=duplicates,
-        duplicate_rows_pct=pct(duplicates, rows),
         memory_bytes=state.bytes_in_memory,
         file_size=file_size,
-        format=info.format,
-        encoding=info.encoding,
-        delimiter=info.delimiter,
-        decimal=info.decimal,
-        sheet=info.sheet,
-        approximate=True,
-        compression=info.compression,
-        quotechar=info.quotechar,
-        header=info.header,
-        mode="streaming",
-        truncated=info.truncated,
+        streaming=True,
     )
     alerts = [a for c in columns for a in column_alerts(c, rows, options.thresholds)]
     alerts = dataset_alerts(dataset, correlations, options.thresholds, info.malformed_rows) + alerts
