@@ -41,7 +41,7 @@ import httpx
 import psutil
 from nats.aio.client import Client as NatsClient
 from sonda_events.bus import close_nats, connect_nats
-from sonda_events.contract import TERMINAL_TYPES
+from sonda_events.lifecycle import TERMINAL_TYPES
 from sonda_events.store import EventStore
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus

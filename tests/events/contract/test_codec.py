@@ -72,7 +72,7 @@ def test_every_event_type_round_trips_as_plain_json(event: object) -> None:
     assert codec.from_builtins(as_json) == event
 
 
-def test_all_six_types_are_in_the_contract() -> None:
+def test_all_seven_types_are_in_the_contract() -> None:
     assert set(EVENT_TYPES) == {
         "AnalysisRequested",
         "AnalysisStarted",
@@ -80,6 +80,7 @@ def test_all_six_types_are_in_the_contract() -> None:
         "AnalysisCompleted",
         "AnalysisFailed",
         "AnalysisDeleted",
+        "AnalysisPurged",
     }
 
 

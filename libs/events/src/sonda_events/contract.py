@@ -1,4 +1,4 @@
-"""The event contract: one envelope, six event types, JSON on the wire.
+"""The event contract: one envelope, seven event types, JSON on the wire.
 
 Every event is a msgspec Struct tagged by ``type`` so any NATS client can publish one as plain JSON.
 Schema evolution follows msgspec's rules: a new field always gets a default and a field never changes
@@ -140,6 +140,15 @@ class DeletedData(msgspec.Struct, kw_only=True, frozen=True):
     deleted_by: ShortText = "anonymous"
 
 
+class PurgedData(msgspec.Struct, kw_only=True, frozen=True):
+    """The retention clean-up removed the analysis' objects (upload and result); implies deleted."""
+
+    reason: Text = ""
+    purged_by: ShortText = "retention"
+    #: Object keys removed by the run that published this event.
+    objects_deleted: list[FileKey] = msgspec.field(default_factory=list)
+
+
 # ---------------------------------------------------------------------------------------------
 # Events
 
@@ -169,6 +178,10 @@ class AnalysisDeleted(Event, tag="AnalysisDeleted", frozen=True):
     data: DeletedData
 
 
+class AnalysisPurged(Event, tag="AnalysisPurged", frozen=True):
+    data: PurgedData
+
+
 AnyEvent = (
     AnalysisRequested
     | AnalysisStarted
@@ -176,6 +189,7 @@ AnyEvent = (
     | AnalysisCompleted
     | AnalysisFailed
     | AnalysisDeleted
+    | AnalysisPurged
 )
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
@@ -186,9 +200,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AnalysisCompleted,
         AnalysisFailed,
         AnalysisDeleted,
+        AnalysisPurged,
     )
 }
-TERMINAL_TYPES = frozenset({"AnalysisCompleted", "AnalysisFailed"})
 
 E = TypeVar("E", bound=Event)
 

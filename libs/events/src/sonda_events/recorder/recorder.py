@@ -10,7 +10,8 @@ previous one, so the network and the database work at the same time. Per batch:
    the store's unique event id makes that harmless); a ``gap`` (an earlier version has not arrived
    yet, e.g. another recorder instance holds it) is parked and tried again with the next batches
    for up to ``gap_hold_s`` (the missing version usually commits milliseconds later), then nak'ed
-   with a delay; a ``conflict`` (another event already holds that version) is dead-lettered and
+   with a delay; a ``conflict`` (another event already holds that version) and a ``refused`` event
+   (the lifecycle does not allow it after the stream's newest event) are dead-lettered and
    terminated;
 4. one ``flush`` per batch makes the server receive all acks before the next batch (a batched
    double ack: one round trip instead of one per message).
@@ -31,6 +32,7 @@ from sonda_events.bus import Delivery, PullConsumer, retry_delay
 from sonda_events.bus.batch import BatchPuller
 from sonda_events.bus.provisioning import ensure_consumer
 from sonda_events.errors import EventStoreError, EventValidationError
+from sonda_events.lifecycle import EventNotAllowedError
 from sonda_events.logging import get_logger
 from sonda_events.recorder.decoding import decode_event
 from sonda_events.store import EventStore, Incoming, RecordOutcome
@@ -47,6 +49,8 @@ class RecorderStats(msgspec.Struct, kw_only=True):
     duplicates: int = 0
     gaps: int = 0
     conflicts: int = 0
+    #: Events the lifecycle does not allow after their stream's newest one (dead-lettered).
+    refused: int = 0
     dead_letters: int = 0
     store_failures: int = 0
 
@@ -233,6 +237,9 @@ class Recorder:
                 f"version {delivery.event.version} still follows version {outcome.stream_version} "
                 f"after {delivery.num_delivered} deliveries",
             )
+        elif outcome.status == "refused":
+            self.stats.refused += 1
+            await self._dead_letter(delivery, EventNotAllowedError.code, outcome.reason or "refused")
         else:
             self.stats.conflicts += 1
             await self._dead_letter(

@@ -12,8 +12,9 @@ from sonda_events.contract import AnyEvent
 #: What ``EventStore.record`` did with one incoming event:
 #: ``stored`` (new, at ``position``), ``duplicate`` (its id was already stored at ``position``),
 #: ``gap`` (its version is ahead of the stream: an earlier event is missing, try again later),
-#: ``conflict`` (another event id already holds that version: reject it).
-RecordStatus = Literal["stored", "duplicate", "gap", "conflict"]
+#: ``conflict`` (another event id already holds that version: reject it),
+#: ``refused`` (the lifecycle does not allow it after the stream's newest event: reject it).
+RecordStatus = Literal["stored", "duplicate", "gap", "conflict", "refused"]
 
 
 class AppendResult(msgspec.Struct, kw_only=True, frozen=True):
@@ -41,8 +42,10 @@ class RecordOutcome(msgspec.Struct, kw_only=True, frozen=True):
     status: RecordStatus
     #: Global position for ``stored`` and ``duplicate``; None otherwise.
     position: int | None = None
-    #: Version the stream was at when the event was refused (``gap`` and ``conflict``).
+    #: Version the stream was at when the event was refused (``gap``, ``conflict``, ``refused``).
     stream_version: int | None = None
+    #: Why a ``refused`` event was refused (the lifecycle rule and its reason).
+    reason: str | None = None
 
     @property
     def settled(self) -> bool:

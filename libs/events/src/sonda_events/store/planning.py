@@ -12,7 +12,11 @@ from collections.abc import Mapping, Sequence
 
 from sonda_events.contract import AnyEvent
 from sonda_events.errors import ConcurrencyError
+from sonda_events.lifecycle.rules import EventNotAllowedError, Phase, check, phase_after
 from sonda_events.store.models import Incoming, RecordOutcome
+from sonda_events.store.writes import StreamTip
+
+_NO_STREAM = StreamTip(0, Phase.ABSENT)
 
 
 class RecordPlan:
@@ -26,7 +30,7 @@ class RecordPlan:
         self,
         batch: Sequence[Incoming],
         stored_ids: Mapping[uuid.UUID, int],
-        stream_versions: Mapping[uuid.UUID, int],
+        stream_tips: Mapping[uuid.UUID, StreamTip],
     ) -> None:
         self.outcomes: list[RecordOutcome | None] = [None] * len(batch)
         #: (batch index, incoming) in the order they get positions.
@@ -46,14 +50,24 @@ class RecordPlan:
 
         slots: list[tuple[int, int]] = []  # (slot index in batch order, batch index written there)
         for stream_id, indexes in by_stream.items():
-            current = stream_versions.get(stream_id, 0)
+            tip = stream_tips.get(stream_id, _NO_STREAM)
+            current, phase = tip.version, tip.phase
             accepted: list[int] = []
             # Version order within a stream, whatever order JetStream delivered them in.
             for i in sorted(indexes, key=lambda j: (batch[j].event.version, j)):
-                version = batch[i].event.version
+                event = batch[i].event
+                version = event.version
                 if version == current + 1:
+                    try:
+                        check(phase, event)
+                    except EventNotAllowedError as exc:
+                        # Refused for good: the next event at this version may still be accepted.
+                        self.outcomes[i] = RecordOutcome(
+                            status="refused", stream_version=current, reason=exc.message
+                        )
+                        continue
                     accepted.append(i)
-                    current = version
+                    current, phase = version, phase_after(event)
                 elif version <= current:
                     self.outcomes[i] = RecordOutcome(status="conflict", stream_version=current)
                 else:
@@ -82,14 +96,17 @@ class RecordPlan:
 def plan_append(
     events: Sequence[AnyEvent],
     stored_ids: Mapping[uuid.UUID, int],
-    current_version: int,
+    tip: StreamTip | None,
     expected_version: int | None,
 ) -> list[AnyEvent]:
-    """The events of one stream to write, or ``ConcurrencyError`` (nothing of the batch is written).
+    """The events of one stream to write, or ``ConcurrencyError`` / ``EventNotAllowedError``
+    (nothing of the batch is written).
 
     Events whose id is already stored are left out (the caller returns their original positions);
-    the rest must continue the stream: ``current_version + 1``, ``+ 2``, ... in the order given.
+    the rest must continue the stream: ``current_version + 1``, ``+ 2``, ... in the order given, each
+    one allowed by the lifecycle after the one before.
     """
+    current_version, phase = (tip or _NO_STREAM).version, (tip or _NO_STREAM).phase
     new: list[AnyEvent] = []
     seen: set[uuid.UUID] = set()
     for event in events:
@@ -105,5 +122,7 @@ def plan_append(
     for event in new:
         if event.version != next_version:
             raise ConcurrencyError(stream, event.version - 1, next_version - 1)
+        check(phase, event)
+        phase = phase_after(event)
         next_version += 1
     return new

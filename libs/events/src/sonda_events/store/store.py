@@ -118,8 +118,8 @@ class EventStore:
             raise ValueError("append takes events of one stream; use record() for many")
         async with self._write() as conn:
             state = await take_turn_and_read_state(conn, [event.event_id for event in events_], [stream_id])
-            current = state.stream_versions.get(stream_id, 0)
-            new = plan_append(events_, state.stored_ids, current, expected_version)
+            current = state.version_of(stream_id)
+            new = plan_append(events_, state.stored_ids, state.stream_tips.get(stream_id), expected_version)
             positions = dict(state.stored_ids)
             if new:
                 first = state.last_position + 1
@@ -150,7 +150,7 @@ class EventStore:
                 [incoming.event.event_id for incoming in batch],
                 list({incoming.event.analysis_id: None for incoming in batch}),
             )
-            plan = RecordPlan(batch, state.stored_ids, state.stream_versions)
+            plan = RecordPlan(batch, state.stored_ids, state.stream_tips)
             first = state.last_position + 1
             if plan.to_write:
                 now = datetime.now(UTC)

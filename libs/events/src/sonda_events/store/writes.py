@@ -18,33 +18,53 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sonda_events.lifecycle.rules import Phase, phase_of
 from sonda_events.store.dialects import WRITER_LOCK_KEY, driver_connection
 from sonda_events.store.schema import events
+
+
+class StreamTip(msgspec.Struct, frozen=True):
+    """A stream's newest event as far as the lifecycle's rules need it."""
+
+    version: int
+    phase: Phase
 
 
 class WriteState(msgspec.Struct, frozen=True):
     """What the database holds for one batch, read under the writer turn."""
 
     stored_ids: dict[uuid.UUID, int]
-    stream_versions: dict[uuid.UUID, int]
+    #: Streams with at least one event.
+    stream_tips: dict[uuid.UUID, StreamTip]
     last_position: int
+
+    def version_of(self, stream_id: uuid.UUID) -> int:
+        tip = self.stream_tips.get(stream_id)
+        return tip.version if tip is not None else 0
 
 
 _encoder = msgspec.json.Encoder()
 
-# Each stream's version is its own ``max(version)`` subquery: one backward step on the
-# (stream_id, version) index, whatever the stream's length (a GROUP BY would read every version).
+# Each stream's newest event is one backward step on the (stream_id, version) index, whatever the
+# stream's length (a GROUP BY would read every version); its type (and a deletion's ``deleted_by``)
+# is what the lifecycle's rules need to accept or refuse the next event.
 _PG_STATE = """
-SELECT 1 AS kind, event_id AS id, position AS n FROM events WHERE event_id = ANY(%(ids)b::uuid[])
+SELECT 1 AS kind, event_id AS id, position AS n, NULL::text AS t, NULL::text AS by
+    FROM events WHERE event_id = ANY(%(ids)b::uuid[])
 UNION ALL
-SELECT 2, s.id, (SELECT max(version) FROM events WHERE stream_id = s.id)
+SELECT 2, s.id, tip.version, tip.type, tip.data->>'deleted_by'
     FROM unnest(%(streams)b::uuid[]) AS s(id)
+    CROSS JOIN LATERAL (
+        SELECT version, type, data FROM events WHERE stream_id = s.id ORDER BY version DESC LIMIT 1
+    ) AS tip
 UNION ALL
-SELECT 3, NULL::uuid, coalesce(max(position), 0) FROM events
+SELECT 3, NULL::uuid, coalesce(max(position), 0), NULL, NULL FROM events
 """
 # SQLite: the same per-stream lookup over a JSON array of ids (sa.Uuid stores 32 hex digits).
-_SQLITE_VERSIONS = sa.text(
-    "SELECT j.value, (SELECT max(version) FROM events WHERE stream_id = j.value) FROM json_each(:ids) AS j"
+_SQLITE_TIPS = sa.text(
+    "SELECT j.value, e.version, e.type, json_extract(e.data, '$.deleted_by') FROM json_each(:ids) AS j"
+    " JOIN events AS e ON e.stream_id = j.value"
+    " AND e.version = (SELECT max(version) FROM events WHERE stream_id = j.value)"
 )
 _PG_LOCK = "SELECT pg_advisory_xact_lock(%(key)s)"
 _PG_COLUMNS = (
@@ -77,11 +97,11 @@ async def take_turn_and_read_state(
     # SQLite: the write connection's BEGIN IMMEDIATE already holds the database's one write lock.
     stored = sa.select(events.c.event_id, events.c.position).where(events.c.event_id.in_(event_ids))
     ids = _encoder.encode([stream_id.hex for stream_id in stream_ids]).decode()
-    versions = await conn.execute(_SQLITE_VERSIONS, {"ids": ids})
+    tips = await conn.execute(_SQLITE_TIPS, {"ids": ids})
     last = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))
     return WriteState(
         stored_ids={row[0]: row[1] for row in await conn.execute(stored)},
-        stream_versions={uuid.UUID(row[0]): row[1] for row in versions if row[1] is not None},
+        stream_tips={uuid.UUID(row[0]): StreamTip(row[1], phase_of(row[2], row[3])) for row in tips},
         last_position=int(await conn.scalar(last) or 0),
     )
 
@@ -96,17 +116,16 @@ async def _pg_read_state(
         cursor = await driver.execute(_PG_STATE, params)
         rows = await cursor.fetchall()
     stored: dict[uuid.UUID, int] = {}
-    versions: dict[uuid.UUID, int] = {}
+    tips: dict[uuid.UUID, StreamTip] = {}
     last = 0
-    for kind, key, number in cast("list[tuple[int, Any, int]]", rows):
+    for kind, key, number, event_type, deleted_by in cast("list[tuple[int, Any, int, Any, Any]]", rows):
         if kind == 1:
             stored[key] = number
         elif kind == 2:
-            if number is not None:  # None: a stream with no event yet
-                versions[key] = number
+            tips[key] = StreamTip(number, phase_of(event_type, deleted_by))
         else:
             last = number
-    return WriteState(stored_ids=stored, stream_versions=versions, last_position=last)
+    return WriteState(stored_ids=stored, stream_tips=tips, last_position=last)
 
 
 async def insert_and_commit(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
