@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
+import logging.config
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
+import uvicorn.config
 from sonda_events.logging import bind_context, configure_logging, get_logger
 from sonda_events.settings import CommonSettings, Secret, SettingsError, load_settings
 from sonda_service.settings import ServiceSettings
@@ -52,6 +57,88 @@ def test_json_logs_carry_context_and_redact_secrets(capsys: pytest.CaptureFixtur
     assert "abc" not in json.dumps(line)
     assert line["authorization"] == "**********"
     structlog.reset_defaults()
+
+
+@pytest.fixture
+def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    """Yields a function returning the JSON lines written since its last call; undoes the logging
+    configuration afterwards. Tests configure in their body: a fixture's stderr is not the test's."""
+
+    def lines() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.strip()]
+
+    yield lines
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        if type(handler).__module__ == "sonda_events.logging":
+            root.removeHandler(handler)
+    structlog.reset_defaults()
+
+
+def test_stdlib_records_come_out_as_the_same_json_lines_redacted(json_logs: Any) -> None:
+    configure_logging("test", json=True)
+    logging.getLogger("nats.aio.client").warning("connecting to nats://u:secret@h:4222")
+    logging.getLogger("uvicorn.error").info(
+        '%s - "WebSocket %s" [accepted]', ("127.0.0.1", 50000), "/api/v1/analysis/websocket/x?api_key=abc"
+    )
+    try:
+        raise ConnectionError("cannot reach postgresql://sonda:pw-in-traceback@db/sonda")
+    except ConnectionError:
+        logging.getLogger("sqlalchemy.pool").exception("pool failed")
+    nats_line, uvicorn_line, error_line = json_logs()
+    assert nats_line["event"] == "connecting to nats://**********@h:4222"
+    assert nats_line["logger"] == "nats.aio.client"
+    assert nats_line["level"] == "warning"
+    assert nats_line["service"] == "test"
+    assert uvicorn_line["logger"] == "uvicorn.error"
+    assert uvicorn_line["level"] == "info"  # uvicorn's lines at the service's level, as before
+    assert uvicorn_line["event"].endswith('/x?api_key=**********" [accepted]')
+    assert "pw-in-traceback" not in error_line["exception"]
+    assert "ConnectionError" in error_line["exception"]
+
+
+def test_library_info_lines_stay_quiet_below_warning(json_logs: Any) -> None:
+    configure_logging("test", json=True)
+    logging.getLogger("sqlalchemy.engine").info("SELECT 1")
+    logging.getLogger("aiosqlite").debug("executing")
+    assert json_logs() == []
+
+
+def test_nats_connection_lines_never_print_credentials(json_logs: Any) -> None:
+    configure_logging("test", json=True)
+    log = get_logger("sonda_events.bus.connection")
+    log.warning("nats_disconnected", url="nats://sonda:nats-pw@127.0.0.1:4222")
+    log.info("nats_reconnected", url="nats://s3cr3t-token@h1:4222,nats://u:p@ss@h2:4222")
+    text = json.dumps(json_logs())
+    for secret in ("nats-pw", "s3cr3t-token", "p@ss", "sonda:"):
+        assert secret not in text
+    assert "h1:4222" in text and "127.0.0.1:4222" in text
+
+
+def test_uvicorns_own_handlers_are_replaced_and_a_silenced_access_log_stays_silent(json_logs: Any) -> None:
+    # What ``uvicorn --factory ...`` does before the app (and its configure_logging) is loaded.
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    configure_logging("test", json=True)
+    access = logging.getLogger("uvicorn.access")
+    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", "/x?sig=abc", "1.1", 200)
+    (line,) = json_logs()
+    assert line["logger"] == "uvicorn.access"
+    assert line["event"] == '127.0.0.1:1 - "GET /x?sig=********** HTTP/1.1" 200'
+    # ``access_log=False``: uvicorn leaves the logger without handler and propagation
+    access.handlers.clear()
+    access.propagate = False
+    configure_logging("test", json=True)
+    access.info("not shown")
+    assert json_logs() == []
+    access.propagate = True
+
+
+def test_configuring_again_replaces_the_handler(json_logs: Any) -> None:
+    configure_logging("test", json=True)
+    configure_logging("again", json=True)
+    logging.getLogger("nats").warning("once")
+    (line,) = json_logs()
+    assert line["service"] == "again"
 
 
 def test_common_settings_default_to_embedded_sqlite() -> None:

@@ -147,6 +147,29 @@ async def test_websockets_need_a_valid_key(secured: Secured) -> None:
             assert ws.protocol is not None
 
 
+async def test_a_websocket_key_in_the_query_is_not_logged(secured: Secured) -> None:
+    analysis_id = uuid.uuid4()
+    url = secured.notifier.url.replace("http://", "ws://") + f"/api/v1/analysis/websocket/{analysis_id}"
+    async with connect(f"{url}?api_key={KEY}", open_timeout=10):
+        pass
+    with pytest.raises(InvalidStatus):
+        async with connect(f"{url}?api_key=wrong-{KEY}", open_timeout=10):
+            pass
+    for _ in range(50):  # the handshake lines are written after the client saw the answer
+        lines = [
+            line
+            for line in secured.notifier.log_lines()
+            if line.get("logger") == "uvicorn.error" and str(analysis_id) in line["event"]
+        ]
+        if len(lines) >= 2:
+            break
+        await asyncio.sleep(0.1)
+    # uvicorn's own lines are JSON lines as any other, with the key scrubbed from the path
+    assert len(lines) >= 2, secured.notifier.tail()
+    assert all("api_key=**********" in line["event"] for line in lines), lines
+    assert KEY not in secured.notifier.log_text()
+
+
 def test_cors_answers_only_the_allowed_origin(secured: Secured) -> None:
     url = f"{secured.ingest.url}/api/v1/analysis/start-enhanced"
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}

@@ -40,7 +40,22 @@ def _run_uvicorn(
         # Open WebSockets would otherwise hold a shutdown forever.
         timeout_graceful_shutdown=10,
         access_log=False,
+        # No handlers of uvicorn's own: its records reach the root handler of ``configure_logging``
+        # (JSON, API keys in WebSocket query strings redacted), as every other log line.
+        log_config=None,
     )
+
+
+def _configure_logging(process: str) -> None:
+    """Logging of a process with no service settings of its own (the services configure theirs)."""
+    from sonda_events.logging import configure_logging
+    from sonda_events.settings import CommonSettings, SettingsError, load_settings
+
+    try:
+        common = load_settings(CommonSettings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    configure_logging(process, common.sonda_log_level, common.sonda_log_json)
 
 
 @click.command()
@@ -133,6 +148,7 @@ def gateway(
     """
     from sonda.gateway.app import Gateway, GatewaySettings
 
+    _configure_logging("gateway")
     given = {
         "sonda_ingest_url": ingest_url,
         "sonda_analyzer_url": analyzer_url,

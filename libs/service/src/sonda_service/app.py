@@ -69,4 +69,7 @@ def build_app(
         request_max_body_size=settings.sonda_max_body_kb * 1024,
         state=None if state is None else State(dict(state)),
         debug=False,
+        # Litestar's default config would replace the root handler of ``configure_logging`` with a
+        # plain one (no redaction); errors are logged by ``problems`` instead.
+        logging_config=None,
     )
