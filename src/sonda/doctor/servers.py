@@ -17,7 +17,10 @@ TIMEOUT_S = 5.0
 async def check_nats(url: str) -> list[Check]:
     import nats
     from nats.js.errors import NotFoundError
+    from sonda_events.bus import MIN_NATS_SERVER_TEXT, redact_url, server_support
     from sonda_events.subjects import STREAM_NAME
+
+    shown = redact_url(url)
 
     async def quiet(_: Exception) -> None:
         return None
@@ -36,15 +39,30 @@ async def check_nats(url: str) -> list[Check]:
             Check(
                 name="NATS",
                 status="fail",
-                detail=f"{url}: {exc or type(exc).__name__}",
+                detail=f"{shown}: {exc or type(exc).__name__}",
                 fix="Start NATS (`nats-server -js`) or correct --nats / NATS_URL.",
             )
         ]
     try:
-        v = nc.connected_server_version
-        checks = [
-            Check(name="NATS", status="ok", detail=f"{url} (nats-server {v.major}.{v.minor}.{v.patch})")
-        ]
+        support = server_support(nc, url)
+        if support.supported:
+            checks = [
+                Check(
+                    name="NATS",
+                    status="ok",
+                    detail=f"{shown} (nats-server {support.version}, supported: needs {support.needs})",
+                )
+            ]
+        else:
+            checks = [
+                Check(
+                    name="NATS",
+                    status="fail",
+                    detail=support.error().message,
+                    fix=f"Upgrade that nats-server to {MIN_NATS_SERVER_TEXT} or newer, or point --nats / "
+                    "NATS_URL at one that is.",
+                )
+            ]
         js = nc.jetstream()
         try:
             info = await asyncio.wait_for(js.account_info(), TIMEOUT_S)

@@ -16,7 +16,7 @@ from pathlib import Path
 import nats
 from nats.errors import Error as NatsError
 from nats.js.errors import Error as JetStreamError
-from sonda_events.bus import provision
+from sonda_events.bus import provision, require_supported_server
 
 PORT_FILE = "port"
 
@@ -73,6 +73,7 @@ async def wait_for_jetstream(url: str, timeout: float = 20.0) -> None:
     """Wait until the server accepts connections and JetStream answers, then provision the streams.
 
     Raises:
+        NatsUnsupportedError: the server is older than Sonda's floor (at once: waiting will not help).
         TimeoutError: the server did not become usable in ``timeout`` seconds.
     """
     deadline = asyncio.get_running_loop().time() + timeout
@@ -92,6 +93,7 @@ async def wait_for_jetstream(url: str, timeout: float = 20.0) -> None:
             await asyncio.sleep(0.1)
             continue
         try:
+            require_supported_server(nc, url)
             js = nc.jetstream()
             await js.account_info()
             await provision(js)

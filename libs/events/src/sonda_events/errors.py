@@ -96,3 +96,13 @@ class ProvisioningDriftError(BusError):
 
     code = "provisioning_drift"
     retryable = False
+
+
+class NatsUnsupportedError(BusError):
+    """The nats-server is older than the floor Sonda needs (see ``sonda_events.bus.server``).
+
+    Not retryable: the same server answers the same way until it is upgraded.
+    """
+
+    code = "nats_unsupported"
+    retryable = False

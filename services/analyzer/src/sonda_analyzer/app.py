@@ -38,7 +38,7 @@ def create_app(settings: AnalyzerSettings | None = None) -> Litestar:
             app.state.analyzer = analyzer
             yield
 
-    async def nats_ready() -> str:
+    async def nats_ready() -> object:
         analyzer: Analyzer = app.state.analyzer
         return await analyzer.check_nats()
 

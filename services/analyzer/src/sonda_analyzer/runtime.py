@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import msgspec
 from nats.aio.client import Client as NatsClient
-from sonda_events.bus import close_nats, connect_nats, provision
+from sonda_events.bus import ServerSupport, close_nats, connect_nats, provision, require_supported_server
 from sonda_events.logging import get_logger
 from sonda_storage import ObjectStorage, storage_from_settings
 
@@ -52,11 +52,13 @@ class Analyzer:
             ],
         )
 
-    async def check_nats(self) -> str:
+    async def check_nats(self) -> ServerSupport:
+        """The server and its version; fails when not connected or below Sonda's nats-server floor."""
         if not self.nc.is_connected:
             raise ConnectionError("not connected to NATS")
+        support = require_supported_server(self.nc)
         await self.nc.jetstream().account_info()
-        return "connected"
+        return support
 
     async def check_storage(self) -> dict[str, str]:
         return await self.storage.ping()
@@ -86,7 +88,7 @@ async def running_analyzer(settings: AnalyzerSettings) -> AsyncIterator[Analyzer
         await storage.start()
         await asyncio.to_thread(sweep_orphans, settings.work_dir())
         status = WorkerStatus()
-        worker = AnalysisWorker(js, storage, pool, settings, worker_id=worker_id, status=status)
+        worker = AnalysisWorker(js, storage, pool, settings, worker_id=worker_id, status=status, nc=nc)
         await worker.consumer.start()
         watcher = ExhaustedWatcher(nc, js, worker, consumer=worker.consumer.name)
         await watcher.start()

@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 import msgspec
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sonda_events.bus import (
     AnalysisWriter,
@@ -99,6 +100,7 @@ class AnalysisWorker:
         *,
         worker_id: str,
         status: WorkerStatus,
+        nc: NatsClient | None = None,
     ) -> None:
         self._js = js
         self._storage = storage
@@ -106,7 +108,8 @@ class AnalysisWorker:
         self._settings = settings
         self.worker_id = worker_id
         self.status = status
-        self.publisher = Publisher(js)
+        # With the connection, publishes wait for it instead of being buffered during a reconnect.
+        self.publisher = Publisher(nc if nc is not None else js)
         self.consumer = PullConsumer(
             js,
             work_queue_consumer(

@@ -35,7 +35,7 @@ def create_app(settings: IngestSettings | None = None) -> Litestar:
             app.state.ingest = ingest
             yield
 
-    async def nats_ready() -> str:
+    async def nats_ready() -> object:
         ingest: Ingest = app.state.ingest
         return await ingest.check_nats()
 

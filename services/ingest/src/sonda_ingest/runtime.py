@@ -7,7 +7,14 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 
 from nats.aio.client import Client as NatsClient
-from sonda_events.bus import Publisher, close_nats, connect_nats, provision
+from sonda_events.bus import (
+    Publisher,
+    ServerSupport,
+    close_nats,
+    connect_nats,
+    provision,
+    require_supported_server,
+)
 from sonda_events.logging import get_logger
 from sonda_events.store import EventStore
 from sonda_storage import ObjectStorage, storage_from_settings
@@ -30,10 +37,11 @@ class Ingest:
     retention: Retention
     store: EventStore | None
 
-    async def check_nats(self) -> str:
+    async def check_nats(self) -> ServerSupport:
+        """The server and its version; fails when not connected or below Sonda's nats-server floor."""
         if not self.nc.is_connected:
             raise ConnectionError("not connected to NATS")
-        return self.nc.connected_url.netloc if self.nc.connected_url else "connected"
+        return require_supported_server(self.nc)
 
     async def check_storage(self) -> dict[str, str]:
         return await self.storage.ping()
@@ -78,7 +86,7 @@ async def running_ingest(settings: IngestSettings) -> AsyncIterator[Ingest]:
             js = nc.jetstream()
             await provision(js)
             store = await _open_store(settings)
-            publisher = Publisher(js, request_timeout=2.0, deadline=settings.sonda_publish_deadline_s)
+            publisher = Publisher(nc, request_timeout=2.0, deadline=settings.sonda_publish_deadline_s)
             history = AnalysisHistory(js, store)
             commands = AnalysisCommands(
                 storage=storage,

@@ -42,7 +42,7 @@ def create_app(settings: NotifierSettings | None = None) -> Litestar:
             gc.freeze()
             yield
 
-    async def nats_ready() -> str:
+    async def nats_ready() -> object:
         notifier: Notifier = app.state.notifier
         return await notifier.check_nats()
 

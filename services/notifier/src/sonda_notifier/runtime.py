@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from nats.aio.client import Client as NatsClient
-from sonda_events.bus import close_nats, connect_nats, provision
+from sonda_events.bus import ServerSupport, close_nats, connect_nats, provision, require_supported_server
 from sonda_events.logging import get_logger
 from sonda_events.store import EventStore
 
@@ -29,10 +29,11 @@ class Notifier:
     nc: NatsClient
     store: EventStore | None
 
-    async def check_nats(self) -> str:
+    async def check_nats(self) -> ServerSupport:
+        """The server and its version; fails when not connected or below Sonda's nats-server floor."""
         if not self.nc.is_connected or not self.feed.running:
             raise ConnectionError("not connected to NATS")
-        return self.nc.connected_url.netloc if self.nc.connected_url else "connected"
+        return require_supported_server(self.nc)
 
     async def check_store(self) -> str:
         """Reported, never failing: the store only serves events older than JetStream's window, so a

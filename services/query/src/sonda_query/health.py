@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
+from sonda_events.bus import require_supported_server
 from sonda_events.store import EventStore
 from sonda_storage import ObjectStorage
 
@@ -57,7 +59,7 @@ class HealthChecks:
             return {"connected": False, "used": False}
         if not self._nats.is_connected:
             raise ConnectionError("NATS is not connected")
-        return {"connected": True}
+        return {"connected": True, **msgspec.structs.asdict(require_supported_server(self._nats))}
 
     async def projection(self) -> dict[str, Any]:
         """Each projection's position and lag; fails when one is far behind and not moving."""

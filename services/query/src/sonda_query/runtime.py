@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from sonda_events.bus import close_nats, connect_nats, provision
+from sonda_events.bus import close_nats, connect_nats, provision, redact_url
+from sonda_events.errors import NatsUnsupportedError
 from sonda_events.logging import get_logger
 from sonda_events.recorder import build_dead_letter_copier, build_recorder
 from sonda_events.store import EventStore
@@ -92,10 +93,12 @@ async def _connect(settings: QuerySettings) -> NatsClient | None:
     try:
         # nats-py retries a refused first connection forever when reconnects are unlimited.
         nc = await asyncio.wait_for(connect_nats(settings.nats_url, name="sonda-query"), NATS_CONNECT_S)
+    except NatsUnsupportedError:
+        raise  # a server Sonda does not run on is refused, even when only the status lookup uses it
     except Exception as exc:
         if settings.query_recorder:
             raise
-        log.warning("nats_unavailable", error=type(exc).__name__, url=settings.nats_url)
+        log.warning("nats_unavailable", error=type(exc).__name__, url=redact_url(settings.nats_url))
         return None
     await provision(nc.jetstream())
     return nc
@@ -141,7 +144,7 @@ async def running_query(settings: QuerySettings) -> AsyncIterator[Query]:
             stack.push_async_callback(reads.dispose)
         service = QueryService(
             reader=Reader(reads),
-            lookup=StreamLookup(store, nc.jetstream() if nc is not None else None),
+            lookup=StreamLookup(store, nc),
             results=ResultObjects(storage),
             cache=cache,
             tokenizer=tokenizer,

@@ -14,10 +14,20 @@ from sonda_events.bus.provisioning import (
     work_queue_consumer,
 )
 from sonda_events.bus.publisher import CORRELATION_HEADER, AnalysisWriter, Publisher
+from sonda_events.bus.server import (
+    MIN_NATS_SERVER,
+    MIN_NATS_SERVER_TEXT,
+    ServerSupport,
+    redact_url,
+    require_supported_server,
+    server_support,
+)
 
 __all__ = [
     "CORRELATION_HEADER",
     "DEAD_LETTER_STREAM",
+    "MIN_NATS_SERVER",
+    "MIN_NATS_SERVER_TEXT",
     "AnalysisWriter",
     "DeadLetter",
     "DeadLetterSink",
@@ -27,6 +37,7 @@ __all__ = [
     "Publisher",
     "PullConsumer",
     "Reject",
+    "ServerSupport",
     "close_nats",
     "connect_nats",
     "dead_letter_stream_config",
@@ -34,6 +45,9 @@ __all__ = [
     "ensure_consumer",
     "ensure_stream",
     "provision",
+    "redact_url",
+    "require_supported_server",
     "retry_delay",
+    "server_support",
     "work_queue_consumer",
 ]

@@ -4,7 +4,9 @@ Every publish carries ``Nats-Msg-Id: <event_id>`` so a re-publish inside the str
 is dropped by the server, and the publisher retries until it gets a PubAck (or its deadline passes,
 so an HTTP handler can answer 503 instead of hanging). ``AnalysisWriter`` adds optimistic concurrency
 per analysis with ``Nats-Expected-Last-Subject-Sequence`` on the analysis' wildcard subject: a stale
-worker can never publish over a newer one.
+worker can never publish over a newer one. That header needs nats-server >= 2.11 (older servers
+ignore its ``...-Subject`` companion): a "wrong last sequence" answer is only taken as a conflict once
+the stream shows that another event did arrive; otherwise the server is refused as unsupported.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import uuid
 from typing import Any, TypeVar
 
 import nats.errors
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
 from sonda_events import codec
+from sonda_events.bus.server import NEEDS, WHY, server_support
 from sonda_events.contract import AnyEvent, Event, new_event
-from sonda_events.errors import BusUnavailableError, StreamVersionConflictError
+from sonda_events.errors import BusUnavailableError, NatsUnsupportedError, StreamVersionConflictError
 from sonda_events.logging import get_logger
 from sonda_events.subjects import STREAM_NAME, analysis_subjects, subject_for
 
@@ -44,10 +48,25 @@ E = TypeVar("E", bound=Event)
 
 
 class Publisher:
-    """Publishes events; one instance per NATS connection."""
+    """Publishes events; one instance per NATS connection.
 
-    def __init__(self, js: JetStreamContext, *, request_timeout: float = 2.0, deadline: float = 30.0) -> None:
-        self._js = js
+    Give it the connection: it then publishes only while connected (nats-py would otherwise buffer a
+    publish during a reconnect and send it after the caller gave up) and can name the server's
+    version when it refuses one. A ``JetStreamContext`` alone is accepted too, without either.
+    """
+
+    def __init__(
+        self,
+        bus: NatsClient | JetStreamContext,
+        *,
+        request_timeout: float = 2.0,
+        deadline: float = 30.0,
+    ) -> None:
+        self._nc: NatsClient | None
+        if isinstance(bus, JetStreamContext):
+            self._nc, self._js = None, bus
+        else:
+            self._nc, self._js = bus, bus.jetstream()
         self._request_timeout = request_timeout
         self._deadline = deadline
 
@@ -70,6 +89,8 @@ class Publisher:
 
         Raises:
             StreamVersionConflictError: another event was published to this analysis first.
+            NatsUnsupportedError: the server refused ``expected_last_seq`` although no other event
+                arrived (it ignores ``Nats-Expected-Last-Subject-Sequence-Subject``: older than 2.11).
             BusUnavailableError: no PubAck before the deadline.
         """
         payload = codec.encode(event)
@@ -92,13 +113,7 @@ class Publisher:
             except APIError as exc:
                 if exc.err_code != WRONG_LAST_SEQUENCE:
                     raise BusUnavailableError(f"JetStream refused the event: {exc}") from exc
-                # A retry whose first try was stored (PubAck lost) looks like a conflict: check.
-                if attempt > 1 and await self._is_stored(event):
-                    return PubAck(stream=STREAM_NAME, seq=0, duplicate=True)
-                raise StreamVersionConflictError(
-                    f"analysis {event.analysis_id}: expected last sequence {expected_last_seq}, "
-                    f"but another event was published first ({exc.description})"
-                ) from exc
+                return await self._settle_conflict(event, expected_last_seq, retried=attempt > 1, exc=exc)
             except _TRANSIENT as exc:
                 if time.monotonic() + delay > give_up:
                     raise BusUnavailableError(
@@ -111,8 +126,46 @@ class Publisher:
                 delay = min(delay * 2, 1.0)
 
     def _connected(self) -> bool:
-        nc = getattr(self._js, "_nc", None)  # nats-py keeps the connection on the context
-        return nc is None or bool(nc.is_connected)
+        return self._nc is None or bool(self._nc.is_connected)
+
+    async def _settle_conflict(
+        self, event: Event, expected_last_seq: int | None, *, retried: bool, exc: APIError
+    ) -> PubAck:
+        """A "wrong last sequence" answer, checked against the stream before anyone calls it a conflict.
+
+        Our own earlier attempt stored (its PubAck lost) is a duplicate; another event newer than
+        the one we expected is a conflict; no such event means the server compared something else.
+        """
+        try:
+            last = await self.last_message(event.analysis_id)
+        except (*_TRANSIENT, APIError) as read_exc:
+            raise BusUnavailableError(
+                f'analysis {event.analysis_id}: JetStream answered "wrong last sequence" and the stream '
+                f"could not be read to confirm another writer: {type(read_exc).__name__}"
+            ) from exc
+        if retried and last is not None and last[0].event_id == event.event_id:
+            return PubAck(stream=STREAM_NAME, seq=last[1], duplicate=True)
+        newest = last[1] if last is not None else 0
+        if expected_last_seq is not None and newest == expected_last_seq:
+            raise self._ignored_subject_header(event, newest) from exc
+        raise StreamVersionConflictError(
+            f"analysis {event.analysis_id}: expected last sequence {expected_last_seq}, "
+            f"but another event was published first ({exc.description})"
+        ) from exc
+
+    def _ignored_subject_header(self, event: Event, newest: int) -> NatsUnsupportedError:
+        if self._nc is not None:
+            support = server_support(self._nc)
+            if not support.supported:
+                return support.error()
+            server = f"nats-server {support.version} at {support.server}"
+        else:
+            server = "the nats-server"
+        return NatsUnsupportedError(
+            f'{server} refused an event of analysis {event.analysis_id} as "wrong last sequence" '
+            f"although the analysis' newest event is still at sequence {newest}: it ignores "
+            f"Nats-Expected-Last-Subject-Sequence-Subject; Sonda needs nats-server {NEEDS} ({WHY})"
+        )
 
     async def publish_many(self, events: list[AnyEvent], *, deadline: float | None = None) -> int:
         """Pipeline many events (no per-analysis concurrency check); returns how many were new.
@@ -133,14 +186,10 @@ class Publisher:
         )
         return sum(1 for ack in acks if not ack.duplicate)
 
-    async def _is_stored(self, event: Event) -> bool:
-        last = await self.last_message(event.analysis_id)
-        return last is not None and last[0].event_id == event.event_id
-
     async def last_message(self, analysis_id: uuid.UUID) -> tuple[AnyEvent, int] | None:
         """The newest event of an analysis still in the stream's window, with its stream sequence."""
         try:
-            raw = await self._js._jsm.get_last_msg(STREAM_NAME, analysis_subjects(analysis_id), direct=True)
+            raw = await self._js.get_last_msg(STREAM_NAME, analysis_subjects(analysis_id), direct=True)
         except NotFoundError:
             return None
         if raw.data is None or raw.seq is None:

@@ -15,7 +15,7 @@ from typing import Annotated
 from msgspec import Meta
 from nats.aio.client import Client as NatsClient
 
-from sonda_events.bus import PullConsumer, close_nats, connect_nats, provision
+from sonda_events.bus import PullConsumer, close_nats, connect_nats, provision, redact_url
 from sonda_events.bus.provisioning import DEAD_LETTER_STREAM
 from sonda_events.logging import configure_logging, get_logger
 from sonda_events.recorder.consumer import dead_letter_consumer_config, recorder_consumer_config
@@ -89,7 +89,7 @@ async def run(settings: RecorderSettings, stop: asyncio.Event) -> None:
             store, nc, batch_size=settings.recorder_batch_size, ack_wait_s=settings.recorder_ack_wait_s
         )
         copier = build_dead_letter_copier(store, nc)
-        log.info("recorder_started", nats_url=settings.nats_url)
+        log.info("recorder_started", nats_url=redact_url(settings.nats_url))
         await asyncio.gather(recorder.run(stop), copier.run(stop))
         log.info("recorder_stopped", **_stats(recorder))
     finally:
