@@ -17,6 +17,8 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner
+from sonda_events.bus import MIN_NATS_SERVER, MIN_NATS_SERVER_TEXT
+from sonda_events.bus.server import parse_version
 from sonda_events.recorder import RecorderSettings
 from sonda_events.settings import CommonSettings
 from sonda_service import ServiceSettings
@@ -67,6 +69,18 @@ def test_yaml_has_every_part_of_the_deployment(compose: dict[str, Any]) -> None:
     assert "-js" in services["nats"]["command"]
     assert any(v.startswith("nats-data:") for v in services["nats"]["volumes"])
     assert services["proxy"]["ports"] == ["${SONDA_PORT:-8000}:8000"]
+
+
+def test_the_nats_image_meets_the_supported_floor(compose: dict[str, Any]) -> None:
+    """The pinned image is a nats-server Sonda runs on (older ones are refused at start)."""
+    image = compose["services"]["nats"]["image"]
+    name, _, tag = image.partition(":")
+    assert name == "nats" and tag, f"pin the nats image to a version: {image}"
+    version = parse_version(tag)
+    assert version is not None, f"the nats image tag {tag} names no version"
+    assert version[:2] >= MIN_NATS_SERVER, f"{image} is older than nats-server {MIN_NATS_SERVER_TEXT}"
+    readme = (ROOT / "deploy" / "README.md").read_text()
+    assert f"`{image}`" in readme, "deploy/README.md names the image compose runs"
 
 
 def test_every_long_running_service_has_a_healthcheck_and_waits_for_healthy_dependencies(
