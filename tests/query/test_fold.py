@@ -39,17 +39,16 @@ def test_lifecycle_to_completed() -> None:
     assert (row.version, row.position) == (4, 4)
 
 
-def test_failure_then_retry_clears_the_error() -> None:
+def test_a_failure_is_final_a_later_start_reopens_nothing() -> None:
     s = Stream()
     events = [s.requested(), s.started(), s.failed("timeout", "took too long"), s.started(attempt=2)]
     failed = fold(events[:3])
     assert failed is not None
     assert (failed.status, failed.error_code, failed.error_message) == ("failed", "timeout", "took too long")
-    retried = fold(events)
-    assert retried is not None
-    assert retried.status == "running"
-    assert (retried.error_code, retried.failed_at) == (None, None)
-    assert retried.attempt == 2
+    after = fold(events)
+    assert after is not None
+    assert (after.status, after.error_code, after.attempt) == ("failed", "timeout", 1)
+    assert after.version == 4  # the refused event moved the row's version on, nothing else
 
 
 def test_late_progress_never_reopens_a_finished_analysis() -> None:
@@ -79,15 +78,21 @@ def test_applying_an_event_twice_changes_nothing() -> None:
         assert fold_analysis(row, item) is None
 
 
-def test_a_stream_without_a_request_still_gets_a_row() -> None:
+def test_a_stream_without_a_request_is_no_analysis() -> None:
     s = Stream()
     s.version = 0
-    started = s.started()
-    row = fold([started])
-    assert row is not None
-    assert row.file_key == ""
-    assert row.status == "running"
-    assert row.created_at == started.occurred_at
+    assert fold([s.started()]) is None
+
+
+def test_a_second_completion_or_a_foreign_result_changes_no_result_row() -> None:
+    s = Stream()
+    opened = [s.requested(), s.started()]
+    items = recorded([*opened, s.completed(rows=7, columns=2), s.completed(rows=1, columns=1)])
+    result = fold_result(None, items[2])
+    assert result is not None
+    assert fold_result(result, items[3]) is None
+    row = fold([item.event for item in items])
+    assert row is not None and (row.rows, row.columns) == (7, 2)
 
 
 def test_result_row_only_from_completed() -> None:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sonda_events.contract import AnyEvent
+from sonda_events.lifecycle import EventNotAllowedError, check, phase_after
 from sonda_events.store import EventStore
 from sonda_query.projection.locks import RebuildInProgressError, rebuild_lock
 from sonda_query.projection.projections import ALL, ANALYSES, RESULTS
@@ -37,7 +38,13 @@ def script(draw_steps: list[list[str]], order: list[int], duplicates: list[int])
     for stream, steps in zip(streams, draw_steps, strict=True):
         events = [stream.requested()]
         for step in steps:
-            events.append(stream.progress(50.0) if step == "progress" else getattr(stream, step)())
+            event = stream.progress(50.0) if step == "progress" else getattr(stream, step)()
+            try:  # only what the lifecycle allows: the store refuses the rest
+                check(phase_after(events[-1]), event)
+            except EventNotAllowedError:
+                stream.version -= 1
+                continue
+            events.append(event)
         pending.append(events)
     batches: list[list[AnyEvent]] = []
     cursor = [0] * len(pending)

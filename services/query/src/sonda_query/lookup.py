@@ -1,65 +1,90 @@
-"""Where an analysis the read model does not know yet may already exist: the store, then JetStream.
+"""The analysis as its events say, for reads the projection has not caught up with yet.
 
-Ingest answers 202 once ``AnalysisRequested`` is in JetStream; the recorder and the projector follow
-within moments. A status asked for in between is answered from the events themselves (folded with
-the projector's own rules), so a client that just started an analysis never sees a 404.
+The notifier forwards an event the moment JetStream has it; the recorder and the projector follow a
+few milliseconds later. A client that reads right after a notification must not see the older
+state, so every read compares the projection's version with the newest version JetStream holds for
+the analysis (one direct get) and, when the projection is behind, answers from the events
+themselves: read with the lifecycle's one stream reader (JetStream's window, the store behind it)
+and folded with the projector's own rules, so both answers agree.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
-from sonda_events.codec import decode
-from sonda_events.contract import RecordedEvent
-from sonda_events.errors import SondaError
+import msgspec
+from nats.aio.client import Client as NatsClient
+from sonda_events.contract import AnyEvent, RecordedEvent
+from sonda_events.errors import BusUnavailableError
+from sonda_events.lifecycle import AnalysisStreamReader
 from sonda_events.logging import get_logger
 from sonda_events.store import EventStore
-from sonda_events.subjects import STREAM_NAME, subject_for
 
-from sonda_query.projection.fold import fold_analysis
-from sonda_query.readmodel.rows import AnalysisRow
+from sonda_query.projection.fold import fold_analysis, fold_result
+from sonda_query.readmodel.rows import AnalysisRow, ResultRow
 from sonda_query.views import Source
 
 log = get_logger(__name__)
 
 
+class Folded(msgspec.Struct, kw_only=True):
+    """Read-model rows folded straight from an analysis' events."""
+
+    row: AnalysisRow
+    result: ResultRow | None
+    source: Source
+
+
 class StreamLookup:
-    def __init__(self, store: EventStore, jetstream: Any | None = None) -> None:
+    def __init__(self, store: EventStore, nc: NatsClient | None = None) -> None:
         self._store = store
-        self._js = jetstream
+        self._nc = nc
+        self._reader = AnalysisStreamReader(nc, store) if nc is not None else None
 
-    async def find(self, analysis_id: uuid.UUID) -> tuple[AnalysisRow, Source] | None:
-        row = await self._from_store(analysis_id)
-        if row is not None:
-            return row, "event_store"
-        row = await self._from_jetstream(analysis_id)
-        if row is not None:
-            return row, "jetstream"
-        return None
-
-    async def _from_store(self, analysis_id: uuid.UUID) -> AnalysisRow | None:
-        row: AnalysisRow | None = None
-        for recorded in await self._store.read_stream(analysis_id):
-            row = fold_analysis(row, recorded) or row
-        return row
-
-    async def _from_jetstream(self, analysis_id: uuid.UUID) -> AnalysisRow | None:
-        if self._js is None:
-            return None
+    async def newest_version(self, analysis_id: uuid.UUID) -> int | None:
+        """Version of the analysis' newest event in JetStream; None when unknown or unreachable."""
+        if self._reader is None or self._nc is None or not self._nc.is_connected:
+            return None  # a NATS outage must not hold reads up: the projection answers alone
         try:
-            msg = await self._js.get_last_msg(STREAM_NAME, subject_for(analysis_id, "AnalysisRequested"))
-            event = decode(msg.data or b"")
-        except SondaError:
-            return None  # not a valid event: the recorder dead-letters it; it is no analysis
-        except Exception as exc:  # not found, or NATS unreachable: nothing to say either way
-            log.debug("jetstream_lookup_missed", error=type(exc).__name__)
+            head = await self._reader.head(analysis_id)
+            if head is None:
+                return None
+            if head.event is not None:
+                return head.event.version
+            # The newest message is not one of the analysis' events (a foreign publisher): fold.
+            return (await self._reader.read(analysis_id)).state.version or None
+        except BusUnavailableError as exc:
+            log.info("newest_version_unknown", analysis_id=str(analysis_id), error=exc.message)
             return None
-        if event.analysis_id != analysis_id:
+
+    async def find(self, analysis_id: uuid.UUID) -> Folded | None:
+        """The rows the projection will hold once it has applied every event known now."""
+        source: Source
+        if self._reader is not None and self._nc is not None and self._nc.is_connected:
+            try:
+                read = await self._reader.read(analysis_id)
+            except BusUnavailableError:
+                read = None
+            if read is not None:
+                source = "jetstream" if read.source == "jetstream" else "event_store"
+                return self._fold(read.events, source)
+        recorded = await self._store.read_stream(analysis_id)
+        return self._fold([r.event for r in recorded], "event_store")
+
+    @staticmethod
+    def _fold(events: list[AnyEvent], source: Source) -> Folded | None:
+        row: AnalysisRow | None = None
+        result: ResultRow | None = None
+        now = datetime.now(UTC)
+        for event in events:
+            # Not necessarily stored yet: no global position (0 in the rows).
+            recorded = RecordedEvent(position=1, event=event, recorded_at=now)
+            row = fold_analysis(row, recorded) or row
+            result = fold_result(result, recorded) or result
+        if row is None:
             return None
-        recorded = RecordedEvent(position=1, event=event, recorded_at=datetime.now(UTC))
-        row = fold_analysis(None, recorded)
-        if row is not None:
-            row.position = 0  # not in the store yet: no global position
-        return row
+        row.position = 0
+        if result is not None:
+            result.position = 0
+        return Folded(row=row, result=result, source=source)

@@ -21,7 +21,7 @@ from sonda_query.llm.render import Meta, SummaryFormat, summarize
 from sonda_query.llm.tokens import Tokenizer
 from sonda_query.lookup import StreamLookup
 from sonda_query.reader import ListFilters, Reader
-from sonda_query.readmodel.rows import AnalysisRow
+from sonda_query.readmodel.rows import AnalysisRow, ResultRow
 from sonda_query.results import ResultObjects
 from sonda_query.views import LeftOutView, ListPage, Source, StatusView, SummaryView
 
@@ -39,6 +39,13 @@ class _Results(msgspec.Struct, kw_only=True):
     summary: dict[str, Any]
     #: The stored object's bytes, embedded without decoding them again.
     results: msgspec.Raw
+
+
+class Found(msgspec.Struct, kw_only=True):
+    row: AnalysisRow
+    #: The result reference when the events answered (the projection's is read on demand).
+    result: ResultRow | None
+    source: Source
 
 
 class QueryService:
@@ -63,8 +70,14 @@ class QueryService:
         self._generation = generation
         self._status_wait_s = status_wait_s
 
-    async def find(self, analysis_id: uuid.UUID, *, min_version: int = 1) -> tuple[AnalysisRow, Source]:
-        """The analysis at ``min_version`` or later, waiting briefly for the projector.
+    async def find(self, analysis_id: uuid.UUID, *, min_version: int = 1) -> Found:
+        """The analysis at least as new as ``min_version`` and as what JetStream already holds.
+
+        Read your notification: a client told of version N (a WebSocket message) never reads an
+        older state. The projection answers when it has the newest version JetStream holds for the
+        analysis; when it is behind, the events themselves answer (``lookup``: the lifecycle's
+        stream reader and the projector's own rules), without waiting. Only a ``min_version`` that
+        nothing has reached yet waits, briefly, for it to arrive.
 
         Raises:
             AnalysisNotFoundError: neither the read model, the store nor JetStream know it.
@@ -72,46 +85,55 @@ class QueryService:
         deadline = time.monotonic() + self._status_wait_s
         while True:
             row = await self._reader.analysis(analysis_id)
-            if row is not None and row.version >= min_version:
-                return row, "projection"
+            newest = await self._lookup.newest_version(analysis_id)
+            target = max(min_version, newest or 0)
+            if row is not None and row.version >= target:
+                return Found(row=row, result=None, source="projection")
+            folded = await self._lookup.find(analysis_id)
+            best = None
+            if folded is not None and (row is None or folded.row.version > row.version):
+                best = Found(row=folded.row, result=folded.result, source=folded.source)
+            if best is not None and best.row.version >= target:
+                return best
+            # Unknown yet: waited for too (a store another writer fills, NATS unreachable).
             if time.monotonic() >= deadline:
-                break
+                if best is not None:
+                    return best
+                if row is not None:
+                    return Found(row=row, result=None, source="projection")
+                raise AnalysisNotFoundError(analysis_id)
             await asyncio.sleep(POLL_S)
-        found = await self._lookup.find(analysis_id)
-        if found is not None and (row is None or found[0].version > row.version):
-            return found
-        if row is not None:
-            return row, "projection"
-        raise AnalysisNotFoundError(analysis_id)
 
     async def status(self, analysis_id: uuid.UUID, *, min_version: int = 1) -> StatusView:
-        row, source = await self.find(analysis_id, min_version=min_version)
-        return StatusView.of(row, source)
+        found = await self.find(analysis_id, min_version=min_version)
+        return StatusView.of(found.row, found.source)
 
     async def list(self, filters: ListFilters, *, limit: int, cursor: str | None) -> ListPage:
         return await self._reader.page(filters, limit=limit, cursor=cursor)
 
-    async def _completed(self, analysis_id: uuid.UUID) -> AnalysisRow:
-        row, _ = await self.find(analysis_id)
+    async def _completed(self, analysis_id: uuid.UUID, min_version: int) -> tuple[AnalysisRow, ResultRow]:
+        """The completed analysis and its result reference (from the projection or the events)."""
+        found = await self.find(analysis_id, min_version=min_version)
+        row = found.row
         if row.deleted:
             raise AnalysisDeletedError(analysis_id)
         if row.status != "completed":
             raise AnalysisNotCompletedError(analysis_id, row.status, row.error_message)
-        return row
+        ref = found.result or await self._reader.result(analysis_id)
+        if ref is None or ref.completed_at != row.completed_at:  # the completion this row shows
+            raise ResultNotReadyError(analysis_id)
+        return row, ref
 
     async def _field(self, row: AnalysisRow, name: str) -> str:
         return field_name(generation=await self._generation(), version=row.version, name=name)
 
-    async def results(self, analysis_id: uuid.UUID) -> bytes:
+    async def results(self, analysis_id: uuid.UUID, *, min_version: int = 1) -> bytes:
         """The results body as JSON bytes (from the cache when it holds this version)."""
-        row = await self._completed(analysis_id)
+        row, ref = await self._completed(analysis_id, min_version)
         field = await self._field(row, "results")
         cached = await self._cache.get(analysis_id, field)
         if cached is not None:
             return cached
-        ref = await self._reader.result(analysis_id)
-        if ref is None or ref.completed_at != row.completed_at:  # the completion this row shows
-            raise ResultNotReadyError(analysis_id)
         body = _encoder.encode(
             _Results(
                 analysis_id=str(analysis_id),
@@ -127,16 +149,15 @@ class QueryService:
         await self._cache.set(analysis_id, field, body)
         return body
 
-    async def summary(self, analysis_id: uuid.UUID, *, fmt: SummaryFormat, max_tokens: int) -> bytes:
+    async def summary(
+        self, analysis_id: uuid.UUID, *, fmt: SummaryFormat, max_tokens: int, min_version: int = 1
+    ) -> bytes:
         """The LLM summary body as JSON bytes (cached per format and budget)."""
-        row = await self._completed(analysis_id)
+        row, ref = await self._completed(analysis_id, min_version)
         field = await self._field(row, f"summary:{fmt}:{max_tokens}")
         cached = await self._cache.get(analysis_id, field)
         if cached is not None:
             return cached
-        ref = await self._reader.result(analysis_id)
-        if ref is None or ref.completed_at != row.completed_at:  # the completion this row shows
-            raise ResultNotReadyError(analysis_id)
         result = msgspec.json.decode(await self._results.read(ref))
         meta = Meta(
             analysis_id=str(analysis_id),

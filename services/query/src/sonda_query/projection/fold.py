@@ -16,14 +16,21 @@ from sonda_events.contract import (
     AnalysisDeleted,
     AnalysisFailed,
     AnalysisProgress,
+    AnalysisPurged,
     AnalysisRequested,
     AnalysisStarted,
     RecordedEvent,
 )
+from sonda_events.lifecycle import (
+    AnalysisState,
+    EventNotAllowedError,
+    Phase,
+    VersionGapError,
+    evolve,
+    is_own_result,
+)
 
 from sonda_query.readmodel.rows import AnalysisRow, ResultRow
-
-TERMINAL = frozenset({"completed", "failed"})
 
 
 def _filename(file_key: str, given: str | None) -> str | None:
@@ -34,17 +41,47 @@ def _filename(file_key: str, given: str | None) -> str | None:
     return name[:256] or None
 
 
+def lifecycle_of(row: AnalysisRow) -> AnalysisState:
+    """The lifecycle state a row stands for (the part of it the rules decide on)."""
+    return AnalysisState(
+        analysis_id=row.analysis_id,
+        version=row.version,
+        phase=Phase(row.phase),
+        status=row.status,  # type: ignore[arg-type]  # written from a lifecycle status
+        deleted=row.deleted,
+        purged=row.phase == Phase.PURGED,
+        attempt=row.attempt,
+    )
+
+
 def fold_analysis(row: AnalysisRow | None, recorded: RecordedEvent) -> AnalysisRow | None:
-    """The ``analyses`` row after ``recorded``; None when it changes nothing."""
+    """The ``analyses`` row after ``recorded``; None when it changes nothing.
+
+    Status, phase, deletion and which events are allowed come from the lifecycle
+    (``sonda_events.lifecycle.evolve``); this adds the columns a listing shows. An event the
+    lifecycle refuses (stored before the store applied the rules) only moves the row's version on.
+    """
     event = recorded.event
     if row is not None and event.version <= row.version:
         return None
+    before = lifecycle_of(row) if row is not None else AnalysisState(analysis_id=event.analysis_id)
+    try:
+        after = evolve(before, event)
+    except (EventNotAllowedError, VersionGapError):
+        if row is None:
+            return None  # a stream nothing opened: no analysis to show
+        return msgspec.structs.replace(row, version=event.version, position=recorded.position)
     if row is None:
-        # Normally version 1 is AnalysisRequested; a stream another system started differently
-        # still gets a row (with what is known) rather than being invisible.
         row = AnalysisRow(analysis_id=event.analysis_id, file_key="", created_at=event.occurred_at)
     else:
         row = msgspec.structs.replace(row)
+    row.status, row.phase, row.deleted = after.status, after.phase.value, after.deleted
+    row.progress, row.stage, row.message, row.attempt = (
+        after.progress,
+        after.stage,
+        after.message,
+        after.attempt,
+    )
     match event:
         case AnalysisRequested(data=data):
             row.file_key = data.file_key
@@ -52,48 +89,30 @@ def fold_analysis(row: AnalysisRow | None, recorded: RecordedEvent) -> AnalysisR
             row.analysis_type = data.analysis_type
             row.requested_by = data.requested_by
             row.file_size = data.file_size
-            if event.version == 1:
-                row.created_at = event.occurred_at
-            row.stage = row.stage or "queued"
-        case AnalysisStarted(data=data):
-            # A retry after a retryable failure starts again: the old error no longer applies.
-            row.status = "running"
+            row.created_at = event.occurred_at
+        case AnalysisStarted():
             row.started_at = event.occurred_at
-            row.attempt = data.attempt
-            row.stage = "started"
-            row.error_code = row.error_message = None
-            row.failed_at = None
-        case AnalysisProgress(data=data):
-            if row.status not in TERMINAL:  # a late progress report never reopens a finished run
-                row.status = "running"
-                row.progress = data.progress
-                row.stage = data.stage
-                row.message = data.message or None
+        case AnalysisProgress():
+            pass
         case AnalysisCompleted(data=data):
             summary = data.summary
-            row.status = "completed"
-            row.progress = 100.0
-            row.stage = "completed"
-            row.message = None
             row.rows = summary.rows
             row.columns = summary.columns
             row.file_size = summary.file_size if summary.file_size is not None else row.file_size
             row.format = summary.format
             row.completed_at = event.occurred_at
-            row.error_code = row.error_message = None
-            row.failed_at = None
         case AnalysisFailed(data=data):
-            row.status = "failed"
-            row.stage = "failed"
             row.error_code = data.error_code
             row.error_message = data.error_message
             row.failed_at = event.occurred_at
-            row.attempt = max(row.attempt, data.attempt)
         case AnalysisDeleted(data=data):
-            row.deleted = True
             row.deleted_at = event.occurred_at
             row.deleted_by = data.deleted_by
             row.delete_reason = data.reason or None
+        case AnalysisPurged(data=data):
+            row.deleted_at = row.deleted_at or event.occurred_at
+            row.deleted_by = row.deleted_by or data.purged_by
+            row.delete_reason = row.delete_reason or data.reason or None
     row.version = event.version
     row.position = recorded.position
     return row
@@ -102,7 +121,11 @@ def fold_analysis(row: AnalysisRow | None, recorded: RecordedEvent) -> AnalysisR
 def fold_result(row: ResultRow | None, recorded: RecordedEvent) -> ResultRow | None:
     """The ``analysis_results`` row after ``recorded``; None when it changes nothing."""
     event = recorded.event
-    if not isinstance(event, AnalysisCompleted) or (row is not None and event.version <= row.version):
+    # The lifecycle accepts one completion per analysis, pointing at its own result: the first
+    # one stays (a store written before the rules were enforced may hold a second).
+    if not isinstance(event, AnalysisCompleted) or row is not None:
+        return None
+    if not is_own_result(event.analysis_id, event.data.result.key):
         return None
     data = event.data
     return ResultRow(

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import sqlalchemy as sa
+from sonda_events.codes import Code
 from sonda_events.errors import SondaError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,8 +24,7 @@ _REBUILD_LOCK_BASE = 0x50DA_0000_0000
 class RebuildInProgressError(SondaError):
     """Another process is rebuilding this projection right now."""
 
-    code = "rebuild_in_progress"
-    status_code = 409
+    code = Code.REBUILD_IN_PROGRESS
 
 
 def _lock_key(name: str) -> int:

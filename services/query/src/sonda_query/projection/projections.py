@@ -46,7 +46,8 @@ class Projection(Generic[R]):
 ANALYSES: Projection[AnalysisRow] = Projection(
     name="analyses",
     table_name="analyses",
-    schema_version=1,
+    # 2: the lifecycle's phase column, and events the lifecycle refuses no longer change a row.
+    schema_version=2,
     row_type=AnalysisRow,
     fold=fold_analysis,
     table_factory=analyses_table,
@@ -54,7 +55,8 @@ ANALYSES: Projection[AnalysisRow] = Projection(
 RESULTS: Projection[ResultRow] = Projection(
     name="results",
     table_name="analysis_results",
-    schema_version=1,
+    # 2: only the analysis' one accepted completion, pointing at its own result object.
+    schema_version=2,
     row_type=ResultRow,
     fold=fold_result,
     table_factory=results_table,

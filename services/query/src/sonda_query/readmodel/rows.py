@@ -26,6 +26,8 @@ class AnalysisRow(msgspec.Struct, kw_only=True):
     analysis_type: str = "basic_eda"
     requested_by: str = "anonymous"
     status: str = "pending"
+    #: The lifecycle's phase (``sonda_events.lifecycle.Phase``): open, ended, deleted, purged.
+    phase: str = "open"
     deleted: bool = False
     progress: float = 0.0
     stage: str | None = None

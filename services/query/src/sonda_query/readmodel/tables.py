@@ -31,6 +31,7 @@ def analyses_table(metadata: sa.MetaData, name: str = "analyses") -> sa.Table:
         sa.Column("requested_by", sa.String(256), nullable=False),
         #: pending, running, completed or failed; deletion is the separate ``deleted`` flag.
         sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("phase", sa.String(16), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.Column("progress", sa.Float(), nullable=False),
         sa.Column("stage", sa.String(256), nullable=True),

@@ -37,6 +37,13 @@ _RESULT_PROBLEMS = {
 Text = Annotated[str | None, QueryParameter(required=False)]
 
 
+_MIN_VERSION = "Answer with at least this version of the analysis (a WebSocket message's `version`)"
+
+
+def _min_version(value: str | None) -> int:
+    return params.integer("min_version", value, default=1, low=1, high=1 << 31)
+
+
 class AnalysisController(Controller):
     path = "/api/v1/analysis"
     tags = ("analysis",)
@@ -46,31 +53,32 @@ class AnalysisController(Controller):
         responses=_PROBLEMS,
         summary="Status of an analysis",
         description=(
-            "Never 404 right after a start: an analysis not projected yet is awaited briefly, then "
-            "answered from the event store or JetStream (`source`). `min_version` waits for the "
-            "projection to reach that stream version."
+            "Never older than what the WebSocket already said: when the projection is behind the "
+            "events JetStream holds for the analysis, the events answer (`source`). `min_version` "
+            "(the `version` of a WebSocket message) waits briefly for a version not published yet."
         ),
     )
     async def status(
         self,
         analysis_id: FromPath[str],
         service: NamedDependency[QueryService],
-        min_version: Annotated[
-            str | None, QueryParameter(required=False, description="Wait for this version")
-        ] = None,
+        min_version: Annotated[str | None, QueryParameter(required=False, description=_MIN_VERSION)] = None,
     ) -> StatusView:
-        version = params.integer("min_version", min_version, default=1, low=1, high=1 << 31)
-        return await service.status(params.analysis_id(analysis_id), min_version=version)
+        return await service.status(params.analysis_id(analysis_id), min_version=_min_version(min_version))
 
     @get(
         "/results-enhanced/{analysis_id:str}",
         responses={200: ResponseSpec(data_container=ResultsView), **_RESULT_PROBLEMS},
         summary="Full results of a completed analysis",
+        description="Answered at once after `analysis_completed` (see `min_version` on the status).",
     )
     async def results(
-        self, analysis_id: FromPath[str], service: NamedDependency[QueryService]
+        self,
+        analysis_id: FromPath[str],
+        service: NamedDependency[QueryService],
+        min_version: Annotated[str | None, QueryParameter(required=False, description=_MIN_VERSION)] = None,
     ) -> Response[bytes]:
-        body = await service.results(params.analysis_id(analysis_id))
+        body = await service.results(params.analysis_id(analysis_id), min_version=_min_version(min_version))
         return Response(body, media_type=JSON)
 
     @get(
@@ -87,11 +95,13 @@ class AnalysisController(Controller):
             str | None, QueryParameter(required=False, description="markdown (default) or json")
         ] = None,
         max_tokens: Annotated[str | None, QueryParameter(required=False, description="Default 1500")] = None,
+        min_version: Annotated[str | None, QueryParameter(required=False, description=_MIN_VERSION)] = None,
     ) -> Response[bytes]:
         body = await service.summary(
             params.analysis_id(analysis_id),
             fmt=params.summary_format(format),
             max_tokens=params.max_tokens(max_tokens),
+            min_version=_min_version(min_version),
         )
         return Response(body, media_type=JSON)
 
