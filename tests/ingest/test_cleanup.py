@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 from sonda_events.contract import (
     AnalysisDeleted,
+    AnalysisPurged,
     AnalysisRequested,
     AnyEvent,
     DeletedData,
@@ -120,6 +121,7 @@ async def cleanup(world: World, days: int = 7) -> dict[str, object]:
 async def test_old_analyses_are_cleaned_once(world: World, js: JetStreamContext) -> None:
     old, old_objects = await world.old_analysis(10)
     user_deleted, user_deleted_objects = await world.old_analysis(12, deleted_by="key_abc")
+    # Purged before AnalysisPurged existed: a deletion by the retention, which the lifecycle reads as a purge.
     purged, purged_objects = await world.old_analysis(20, deleted_by="retention")
     recent, recent_objects = await world.old_analysis(3)
 
@@ -144,9 +146,9 @@ async def test_old_analyses_are_cleaned_once(world: World, js: JetStreamContext)
     for analysis_id, version in ((old, 2), (user_deleted, 3)):
         events = [event for event, _ in await analysis_events(js, analysis_id)]
         assert len(events) == 1
-        assert isinstance(events[0], AnalysisDeleted)
+        assert isinstance(events[0], AnalysisPurged)
         assert events[0].version == version
-        assert events[0].data.deleted_by == "retention"
+        assert events[0].data.purged_by == "retention"
         await world.store.append(events, expected_version=version - 1)  # what the recorder does
     assert await analysis_events(js, recent) == []
     assert await analysis_events(js, purged) == []
@@ -161,9 +163,9 @@ async def test_a_run_published_but_not_yet_recorded_is_not_repeated(
 ) -> None:
     analysis_id, _ = await world.old_analysis(9)
     await cleanup(world)
-    # The recorder has not stored the deletion yet: JetStream shows it, so no second event.
+    # The recorder has not stored the purge yet: JetStream shows it, so nothing is left to do.
     report = await cleanup(world)
-    assert [entry["soft_deleted"] for entry in report["analyses"]] == [False]  # type: ignore[attr-defined]
+    assert report["analyses"] == []
     assert len(await analysis_events(js, analysis_id)) == 1
 
 
@@ -205,4 +207,4 @@ async def test_the_schedule_runs_when_retention_days_is_set(
                 break
             await asyncio.sleep(0.05)
         assert left == []
-        assert [type(event) for event, _ in events] == [AnalysisDeleted]
+        assert [type(event) for event, _ in events] == [AnalysisPurged]

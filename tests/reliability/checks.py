@@ -12,8 +12,8 @@ import nats.errors
 from nats.js import JetStreamContext
 from sonda_events import codec
 from sonda_events.contract import AnyEvent, RecordedEvent
-from sonda_events.lifecycle import TERMINAL_TYPES
 from sonda_events.errors import EventValidationError
+from sonda_events.lifecycle import TERMINAL_TYPES
 from sonda_events.store import EventStore
 from sonda_events.subjects import ALL_SUBJECTS, STREAM_NAME
 from sonda_query.projection.projections import ALL

@@ -20,6 +20,7 @@ from sonda_events.contract import (
     AnalysisDeleted,
     AnalysisFailed,
     AnalysisProgress,
+    AnalysisPurged,
     AnalysisRequested,
     AnalysisStarted,
     AnyEvent,
@@ -57,6 +58,10 @@ def describe(event: AnyEvent) -> str:
             return f"{d.error_code}: {d.error_message}" + (" (retryable)" if d.retryable else "")
         case AnalysisDeleted(data=d):
             return f"by {d.deleted_by}" + (f": {d.reason}" if d.reason else "")
+        case AnalysisPurged(data=d):
+            return f"by {d.purged_by}, {len(d.objects_deleted)} objects removed" + (
+                f": {d.reason}" if d.reason else ""
+            )
 
 
 def format_line(event: AnyEvent, sequence: int | None) -> str:

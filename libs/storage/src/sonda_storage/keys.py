@@ -15,6 +15,8 @@ import unicodedata
 import uuid
 from pathlib import PurePosixPath
 
+from sonda_events.lifecycle import own_result_key
+
 from sonda_storage.errors import InvalidKeyError
 
 MAX_KEY_LENGTH = 1024
@@ -79,8 +81,8 @@ def parse_upload_key(key: object) -> tuple[uuid.UUID, str]:
 
 
 def result_key(analysis_id: uuid.UUID) -> str:
-    """Where the full result of an analysis is written."""
-    return f"results/{analysis_id}.json"
+    """Where the full result of an analysis is written (the lifecycle accepts no other)."""
+    return own_result_key(analysis_id)
 
 
 def key_parts(key: str) -> tuple[str, ...]:

@@ -2,9 +2,9 @@
 
 Per request (a durable work-queue consumer shared by every analyzer instance):
 
-1. Read where the analysis stands (see ``standing``). One already finished (Completed, Failed or
-   Deleted) is a stale delivery, and a second request for the same analysis a duplicate: both are
-   acked and skipped.
+1. Read where the analysis stands (the lifecycle's stream reader and fold). One already finished
+   (Completed, Failed or Deleted) is a stale delivery, and a request that is not the one that opened
+   the analysis (another system publishing it twice) a duplicate: both are acked and skipped.
 2. Append ``AnalysisStarted`` (this worker, attempt = deliveries so far), check the options, the
    key and the size, download the file, profile it in a separate process (see ``profiler``) while
    in-progress acks and throttled ``AnalysisProgress`` events go out.
@@ -51,6 +51,7 @@ from sonda_events.contract import (
     StartedData,
 )
 from sonda_events.errors import SondaError, StreamVersionConflictError
+from sonda_events.lifecycle import AnalysisStreamReader, StreamRead
 from sonda_events.logging import get_logger
 from sonda_events.subjects import type_subjects
 from sonda_storage import InvalidKeyError, ObjectNotFoundError, ObjectStorage, result_key, validate_key
@@ -67,7 +68,6 @@ from sonda_analyzer.profiler import ProfilerPool
 from sonda_analyzer.progress import ProgressPublisher
 from sonda_analyzer.protocol import Done, Job, Progress
 from sonda_analyzer.settings import AnalyzerSettings
-from sonda_analyzer.standing import Standing, first_request_seq, read_standing
 from sonda_analyzer.status import InFlight, WorkerStatus
 from sonda_analyzer.workspace import folder_bytes, make_folder, remove_folder
 
@@ -100,7 +100,7 @@ class AnalysisWorker:
         *,
         worker_id: str,
         status: WorkerStatus,
-        nc: NatsClient | None = None,
+        nc: NatsClient,
     ) -> None:
         self._js = js
         self._storage = storage
@@ -109,7 +109,8 @@ class AnalysisWorker:
         self.worker_id = worker_id
         self.status = status
         # With the connection, publishes wait for it instead of being buffered during a reconnect.
-        self.publisher = Publisher(nc if nc is not None else js)
+        self.publisher = Publisher(nc)
+        self._stream = AnalysisStreamReader(nc)
         self.consumer = PullConsumer(
             js,
             work_queue_consumer(
@@ -143,17 +144,20 @@ class AnalysisWorker:
         if not isinstance(event, AnalysisRequested):
             raise Reject(f"the analyzer consumes AnalysisRequested events, not {event.type}")
         async with delivery.keep_alive(self._settings.keep_alive_s()):
-            writer, standing = await self.resume(event)
-            if standing.finished_by is not None:
-                log.info(
-                    "analysis_already_finished", finished_by=standing.finished_by, version=standing.version
-                )
+            writer, read = await self.resume(event)
+            state = read.state
+            if state.finished:
+                log.info("analysis_already_finished", phase=state.phase.value, version=state.version)
                 self.status.counts.skipped += 1
                 return
-            first = await first_request_seq(self._js, event.analysis_id) if standing.requests > 1 else None
-            if first is not None and delivery.stream_sequence != first:
-                # A second request for the same analysis: the first one's delivery owns it.
-                log.info("duplicate_request_skipped", requests=standing.requests)
+            opened_by = read.request_seq
+            if (
+                state.request is None
+                or state.request.event_id != event.event_id
+                or (opened_by is not None and delivery.stream_sequence != opened_by)
+            ):
+                # Not the request that opened the analysis: that one's delivery owns it.
+                log.info("duplicate_request_skipped", version=event.version)
                 self.status.counts.skipped += 1
                 return
             attempt = delivery.num_delivered
@@ -169,19 +173,19 @@ class AnalysisWorker:
                         log.warning("analysis_attempt_crashed", attempt=attempt, exc_info=True)
                     raise
 
-    async def resume(self, event: AnalysisRequested) -> tuple[AnalysisWriter, Standing]:
+    async def resume(self, event: AnalysisRequested) -> tuple[AnalysisWriter, StreamRead]:
         """Where the analysis stands, and a writer positioned after its newest event."""
-        standing = await read_standing(self._js, event.analysis_id)
+        read = await self._stream.read(event.analysis_id)
         writer = AnalysisWriter(
             self.publisher,
             event.analysis_id,
             producer=PRODUCER,
             correlation_id=event.correlation_id,
             causation_id=str(event.event_id),
-            version=standing.version or event.version,
-            last_seq=standing.last_seq,
+            version=read.state.version or event.version,
+            last_seq=read.last_seq,
         )
-        return writer, standing
+        return writer, read
 
     async def _unless_aborted(self, work: Awaitable[T]) -> T:
         task = asyncio.ensure_future(work)
@@ -325,8 +329,8 @@ class AnalysisWorker:
 
     async def fail_exhausted(self, event: AnalysisRequested, message: str, *, attempts: int) -> bool:
         """Publish ``AnalysisFailed`` unless the analysis already finished; True if published."""
-        writer, standing = await self.resume(event)
-        if standing.finished_by is not None:
+        writer, read = await self.resume(event)
+        if read.state.finished:
             return False
         try:
             await writer.emit(

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import cast
 
-from sonda_events.bus import AnalysisWriter, Publisher
+from sonda_events.bus import Publisher
 from sonda_events.contract import (
     ANALYSIS_TYPES,
     AnalysisDeleted,
@@ -171,14 +171,12 @@ class AnalysisCommands:
             StreamVersionConflictError: other writers kept appending through every attempt.
         """
         for attempt in range(1, DELETE_ATTEMPTS + 1):
-            facts = await self.history.facts(analysis_id)
-            if facts is None:
+            read = await self.history.read(analysis_id)
+            if read is None:
                 raise AnalysisNotFoundError(f"no analysis with id {analysis_id}")
-            if facts.deleted:
-                return Deleted(analysis_id, facts.version, already_deleted=True)
-            writer = await AnalysisWriter.resume(
-                self.publisher, analysis_id, producer=PRODUCER, fallback_version=facts.version
-            )
+            if read.state.deleted:
+                return Deleted(analysis_id, read.state.version, already_deleted=True)
+            writer = self.history.writer(self.publisher, read, producer=PRODUCER)
             try:
                 event = await writer.emit(
                     AnalysisDeleted,

@@ -2,8 +2,8 @@
 
 One key must not be able to fill the analyzers' queue for everyone else. The count is kept in
 this process and checked against the bus only when a key reaches its limit: each analysis it
-remembers is looked up (its newest event in JetStream) and forgotten once it finished, failed,
-was deleted or aged out of the window, so a missed event can never lock a key out for good. With
+remembers is looked up (the lifecycle's reader and fold) and forgotten once it finished, failed,
+was deleted or cannot be found, so a missed event can never lock a key out for good. With
 several ingest instances behind a balancer each enforces the limit on its own share.
 """
 
@@ -15,13 +15,8 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from sonda_events.subjects import analysis_subjects
-
 from sonda_ingest.errors import TooManyActiveAnalysesError
 from sonda_ingest.history import AnalysisHistory
-
-#: Event types after which an analysis no longer occupies a slot.
-FINISHED = frozenset({"AnalysisCompleted", "AnalysisFailed", "AnalysisDeleted"})
 
 
 @dataclass
@@ -59,8 +54,8 @@ class ActiveAnalyses:
 
     async def _forget_finished(self, state: _Key) -> None:
         for analysis_id in list(state.active):
-            last = await self._history.last_on(analysis_subjects(analysis_id))
-            if last is None or last[0].type in FINISHED:
+            read = await self._history.read(analysis_id)
+            if read is None or read.state.finished:
                 state.active.discard(analysis_id)
 
     def active(self, requester: str) -> int:

@@ -1,34 +1,35 @@
 """Retention: soft-delete analyses older than N days and remove their upload and result objects.
 
-Candidates come from the event store (``AnalysisRequested`` older than the cutoff, not yet purged
-by a previous run). For each, the objects are removed first and ``AnalysisDeleted`` (deleted_by
-``retention``) is published after, so a run that stops half-way is finished by the next one and no
-analysis is ever marked purged while its objects remain. An analysis a person deleted before still
-gets its objects removed, and a second ``AnalysisDeleted`` records that the retention did it.
+Candidates come from the event store (streams opened before the cutoff with no ``AnalysisPurged``),
+and each one's state from the lifecycle (its one stream reader and fold), which also knows the
+purges recorded before ``AnalysisPurged`` existed. For each, the objects are removed first and
+``AnalysisPurged`` is published after, so a run that stops half-way is finished by the next one and
+no analysis is ever marked purged while its objects remain. An analysis a person deleted before still
+gets its objects removed, and the purge records that the retention did it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
-from sonda_events.bus import AnalysisWriter, Publisher
-from sonda_events.contract import AnalysisDeleted, DeletedData
+from sonda_events.bus import Publisher
+from sonda_events.contract import AnalysisPurged, PurgedData
 from sonda_events.errors import SondaError
+from sonda_events.lifecycle import StreamRead
 from sonda_events.logging import get_logger
-from sonda_events.store.rows import utc
-from sonda_events.store.schema import events
 from sonda_storage import InvalidKeyError, ObjectStorage, result_key, validate_key
 
 from sonda_ingest.commands import PRODUCER
-from sonda_ingest.history import RETENTION, AnalysisHistory, store_errors
+from sonda_ingest.history import AnalysisHistory, store_errors
 from sonda_ingest.schemas import CleanedAnalysis, CleanupFailure, CleanupReport
 
 log = get_logger(__name__)
+
+#: ``purged_by`` of the purges this clean-up publishes.
+RETENTION = "retention"
 
 
 class Retention:
@@ -47,28 +48,23 @@ class Retention:
         self.publish_deadline = publish_deadline
         self.batch = batch
 
-    async def due(self, cutoff: datetime, limit: int) -> list[tuple[uuid.UUID, datetime]]:
+    async def due(self, cutoff: datetime, limit: int) -> list[tuple[StreamRead, datetime]]:
         """Analyses requested before ``cutoff`` whose objects the retention has not removed yet."""
-        store = self.history.store
-        purged = sa.select(events.c.stream_id).where(
-            events.c.type == "AnalysisDeleted",
-            events.c.data["deleted_by"].as_string() == RETENTION,
-        )
-        async with store_errors(), store.engine.connect() as conn:
-            # SQLite keeps UTC wall-clock digits without an offset; compare like with like.
-            bound = cutoff.replace(tzinfo=None) if conn.dialect.name == "sqlite" else cutoff
-            query = (
-                sa.select(events.c.stream_id, events.c.occurred_at)
-                .where(
-                    events.c.type == "AnalysisRequested",
-                    events.c.occurred_at < bound,
-                    events.c.stream_id.not_in(purged),
+        found: list[tuple[StreamRead, datetime]] = []
+        after = 0
+        while len(found) < limit:
+            async with store_errors():
+                page = await self.history.store.streams_opened_before(
+                    cutoff, lacking_type="AnalysisPurged", after_position=after, limit=limit
                 )
-                .order_by(events.c.position)
-                .limit(limit)
-            )
-            rows = (await conn.execute(query)).all()
-        return [(row.stream_id, utc(row.occurred_at)) for row in rows]
+            for opening in page:
+                read = await self.history.read(opening.stream_id)
+                if read is not None and not read.state.purged:  # not purged the old way either
+                    found.append((read, opening.opened_at))
+            if len(page) < limit:
+                break
+            after = page[-1].position
+        return found[:limit]
 
     async def cleanup(
         self, days_old: int, *, now: datetime | None = None, stop: asyncio.Event | None = None
@@ -82,12 +78,13 @@ class Retention:
         more = len(due) > self.batch
         cleaned: list[CleanedAnalysis] = []
         failures: list[CleanupFailure] = []
-        for analysis_id, requested_at in due[: self.batch]:
+        for read, requested_at in due[: self.batch]:
+            analysis_id = read.state.analysis_id
             if stop is not None and stop.is_set():
                 more = True
                 break
             try:
-                cleaned.append(await self._purge(analysis_id, requested_at, days_old))
+                cleaned.append(await self._purge(read, requested_at, days_old))
             except SondaError as exc:
                 log.warning("cleanup_failed", analysis_id=str(analysis_id), code=exc.code, error=exc.message)
                 failures.append(CleanupFailure(analysis_id=analysis_id, code=exc.code, error=exc.message))
@@ -109,32 +106,27 @@ class Retention:
         )
         return report
 
-    async def _purge(self, analysis_id: uuid.UUID, requested_at: datetime, days_old: int) -> CleanedAnalysis:
-        facts = await self.history.facts(analysis_id)
-        keys = [result_key(analysis_id)]
-        if facts is not None and facts.requested is not None:
+    async def _purge(self, read: StreamRead, requested_at: datetime, days_old: int) -> CleanedAnalysis:
+        state = read.state
+        keys = [result_key(state.analysis_id)]
+        if state.request is not None:
             with contextlib.suppress(InvalidKeyError):  # a foreign publisher's odd key: nothing to remove
-                keys.insert(0, validate_key(facts.requested.data.file_key))
+                keys.insert(0, validate_key(state.request.data.file_key))
         removed = [key for key in keys if await self.storage.delete(key)]
-        if facts is not None and facts.purged:  # published by a run whose event is not stored yet
-            return CleanedAnalysis(
-                analysis_id=analysis_id,
-                requested_at=requested_at,
-                soft_deleted=False,
-                objects_deleted=removed,
-            )
-        writer = await AnalysisWriter.resume(
-            self.publisher, analysis_id, producer=PRODUCER, fallback_version=facts.version if facts else 0
-        )
+        writer = AnalysisHistory.writer(self.publisher, read, producer=PRODUCER)
         await writer.emit(
-            AnalysisDeleted,
-            DeletedData(reason=f"retention: requested more than {days_old} days ago", deleted_by=RETENTION),
+            AnalysisPurged,
+            PurgedData(
+                reason=f"retention: requested more than {days_old} days ago",
+                purged_by=RETENTION,
+                objects_deleted=removed,
+            ),
             deadline=self.publish_deadline,
         )
         return CleanedAnalysis(
-            analysis_id=analysis_id,
+            analysis_id=state.analysis_id,
             requested_at=requested_at,
-            soft_deleted=not (facts is not None and facts.deleted),
+            soft_deleted=not state.deleted,
             objects_deleted=removed,
         )
 

@@ -87,7 +87,7 @@ async def running_ingest(settings: IngestSettings) -> AsyncIterator[Ingest]:
             await provision(js)
             store = await _open_store(settings)
             publisher = Publisher(nc, request_timeout=2.0, deadline=settings.sonda_publish_deadline_s)
-            history = AnalysisHistory(js, store)
+            history = AnalysisHistory(nc, store)
             commands = AnalysisCommands(
                 storage=storage,
                 publisher=publisher,

@@ -47,6 +47,9 @@ class StreamRead(msgspec.Struct, kw_only=True, frozen=True):
     last_seq: int
     #: Where the newest accepted event came from.
     source: Source
+    #: Stream sequence of the request that opened the analysis, while it is in the window: the
+    #: same request published twice (no message id) is two messages, and only this one owns it.
+    request_seq: int | None = None
 
 
 class StreamHead(msgspec.Struct, kw_only=True, frozen=True):
@@ -117,23 +120,39 @@ class AnalysisStreamReader:
             log.warning(
                 "stream_read_jetstream_failed", analysis_id=str(analysis_id), error=type(exc).__name__
             )
-        window = [e for raw in raws if (e := self._own(analysis_id, raw.subject, raw.data)) is not None]
+        window = [
+            (e, raw.seq) for raw in raws if (e := self._own(analysis_id, raw.subject, raw.data)) is not None
+        ]
         state = AnalysisState(analysis_id=analysis_id)
         accepted: list[AnyEvent] = []
         source: Source = "none"
-        if self._store is not None and not any(e.version == 1 for e in window):
-            for recorded in await self._store.read_stream(analysis_id):
+        store_error: Exception | None = None
+        request_seq: int | None = None
+        if self._store is not None and not any(e.version == 1 for e, _ in window):
+            try:
+                stored = await self._store.read_stream(analysis_id)
+            except Exception as exc:  # a database blip: what JetStream holds may still answer
+                store_error, stored = exc, []
+                log.warning("stream_read_store_failed", analysis_id=str(analysis_id), error=str(exc)[:200])
+            for recorded in stored:
                 state = self._apply(state, recorded.event, accepted)
                 source = "event_store"
-        for event in window:
+        for event, seq in window:
             before = state.version
             state = self._apply(state, event, accepted)
             if state.version > before:
                 source = "jetstream"
-        if jetstream_error is not None and not accepted:
-            raise BusUnavailableError("the analysis' events cannot be read right now") from jetstream_error
+                if event.version == 1:
+                    request_seq = seq
+        failure = jetstream_error or store_error
+        if failure is not None and not accepted:
+            raise BusUnavailableError("the analysis' events cannot be read right now") from failure
         return StreamRead(
-            state=state, events=accepted, last_seq=max((r.seq for r in raws), default=0), source=source
+            state=state,
+            events=accepted,
+            last_seq=max((r.seq for r in raws), default=0),
+            source=source,
+            request_seq=request_seq,
         )
 
     @staticmethod

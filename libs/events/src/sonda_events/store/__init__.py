@@ -1,6 +1,21 @@
 """The append-only event store (Postgres or SQLite through SQLAlchemy Core)."""
 
-from sonda_events.store.models import AppendResult, DeadLetter, Incoming, RecordOutcome, RecordStatus
+from sonda_events.store.models import (
+    AppendResult,
+    DeadLetter,
+    Incoming,
+    RecordOutcome,
+    RecordStatus,
+    StreamOpening,
+)
 from sonda_events.store.store import EventStore
 
-__all__ = ["AppendResult", "DeadLetter", "EventStore", "Incoming", "RecordOutcome", "RecordStatus"]
+__all__ = [
+    "AppendResult",
+    "DeadLetter",
+    "EventStore",
+    "Incoming",
+    "RecordOutcome",
+    "RecordStatus",
+    "StreamOpening",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Literal
 
@@ -65,3 +66,11 @@ class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
     reason: str
     stream_sequence: int | None
     recorded_at: datetime
+
+
+class StreamOpening(msgspec.Struct, kw_only=True, frozen=True):
+    """A stream's first event: which stream, when, and at which global position."""
+
+    stream_id: uuid.UUID
+    opened_at: datetime
+    position: int

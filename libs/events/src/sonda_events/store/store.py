@@ -26,10 +26,10 @@ from sonda_events.contract import AnyEvent, RecordedEvent
 from sonda_events.errors import EventStoreError, StoreUnavailableError
 from sonda_events.store import migrate
 from sonda_events.store.dialects import WRITE_OPTION, create_engine
-from sonda_events.store.models import AppendResult, DeadLetter, Incoming, RecordOutcome
+from sonda_events.store.models import AppendResult, DeadLetter, Incoming, RecordOutcome, StreamOpening
 from sonda_events.store.planning import RecordPlan, plan_append
 from sonda_events.store.reads import rows_after_position, rows_of_stream
-from sonda_events.store.rows import dead_letter, event_row, recorded_event
+from sonda_events.store.rows import dead_letter, event_row, recorded_event, utc
 from sonda_events.store.schema import dead_letters, events
 from sonda_events.store.writes import insert_and_commit, take_turn_and_read_state
 
@@ -207,6 +207,27 @@ class EventStore:
         async with _guard(), self.engine.connect() as conn:
             rows = await rows_after_position(conn, after_position, limit)
         return [recorded_event(row) for row in rows]
+
+    async def streams_opened_before(
+        self, cutoff: datetime, *, lacking_type: str | None = None, after_position: int = 0, limit: int = 500
+    ) -> list[StreamOpening]:
+        """Streams whose first event happened before ``cutoff`` (and that hold no event of
+        ``lacking_type``), in the order they were opened, after ``after_position``."""
+        first = events.alias("first")
+        query = sa.select(first.c.stream_id, first.c.occurred_at, first.c.position).where(
+            first.c.version == 1, first.c.position > after_position
+        )
+        if lacking_type is not None:
+            other = events.alias("other")
+            query = query.where(
+                ~sa.exists().where(other.c.stream_id == first.c.stream_id, other.c.type == lacking_type)
+            )
+        async with _guard(), self.engine.connect() as conn:
+            # SQLite keeps UTC wall-clock digits without an offset; compare like with like.
+            bound = cutoff.replace(tzinfo=None) if conn.dialect.name == "sqlite" else cutoff
+            query = query.where(first.c.occurred_at < bound).order_by(first.c.position).limit(limit)
+            rows = (await conn.execute(query)).all()
+        return [StreamOpening(stream_id=r[0], opened_at=utc(r[1]), position=r[2]) for r in rows]
 
     async def stream_version(self, analysis_id: uuid.UUID) -> int:
         """Version of the last event of an analysis; 0 if it has none."""
