@@ -77,6 +77,8 @@ def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
 
 def test_stdlib_records_come_out_as_the_same_json_lines_redacted(json_logs: Any) -> None:
     configure_logging("test", json=True)
+    # as under ``sonda serve`` (an earlier test's uvicorn may have set its own ``log_level``)
+    logging.getLogger("uvicorn.error").setLevel(logging.NOTSET)
     logging.getLogger("nats.aio.client").warning("connecting to nats://u:secret@h:4222")
     logging.getLogger("uvicorn.error").info(
         '%s - "WebSocket %s" [accepted]', ("127.0.0.1", 50000), "/api/v1/analysis/websocket/x?api_key=abc"

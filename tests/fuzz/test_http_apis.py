@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -23,8 +24,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
-from tests.reliability.clients import started, upload_file
+from tests.reliability.clients import close_code, started, upload_file
 from tests.reliability.services import ServiceProcess, Services, clean_env, services
 from tests.support.servers import fresh_postgres_database, running_nats
 
@@ -113,3 +116,56 @@ def test_api_never_answers_5xx_and_every_error_is_a_problem(
     # and the service is still healthy afterwards
     with contextlib.closing(httpx.Client(timeout=10)) as client:
         assert client.get(f"{process.url}/api/v1/health/ready").status_code == 200
+
+
+#: Ids no service may take, each as it appears in a URL path: not a UUID, and UUID spellings
+#: ``uuid.UUID`` would accept (non-ASCII digits, braces, no hyphens, a trailing blank).
+MALFORMED_IDS = [
+    "not-a-uuid",
+    "1234",
+    quote("١١١١١١١١-١١١١-١١١١-١١١١-١١١١١١١١١١١١"),
+    quote("{12345678-1234-1234-1234-1234567890ab}"),
+    "123456781234123412341234567890ab",
+    "12345678-1234-1234-1234-1234567890a%20",
+]
+
+
+async def _answers(running: dict[str, ServiceProcess], analysis_id: str) -> dict[str, tuple[int, str]]:
+    """Status and problem code of every HTTP route taking an analysis id in its path."""
+    requests = [
+        ("ingest", "DELETE", f"/api/v1/analysis/{analysis_id}"),
+        ("query", "GET", f"/api/v1/analysis/status-enhanced/{analysis_id}"),
+        ("query", "GET", f"/api/v1/analysis/results-enhanced/{analysis_id}"),
+        ("query", "GET", f"/api/v1/analysis/summary-for-llm/{analysis_id}"),
+    ]
+    answers = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for service, method, path in requests:
+            response = await client.request(method, running[service].url + path)
+            answers[f"{method} {path}"] = (response.status_code, response.json().get("code"))
+    return answers
+
+
+def _websocket(running: dict[str, ServiceProcess], analysis_id: str) -> str:
+    return running["notifier"].url.replace("http://", "ws://") + f"/api/v1/analysis/websocket/{analysis_id}"
+
+
+@pytest.mark.parametrize("malformed", MALFORMED_IDS)
+async def test_a_malformed_analysis_id_is_refused_alike_by_every_service(
+    running: dict[str, ServiceProcess], malformed: str
+) -> None:
+    answers = await _answers(running, malformed)
+    assert set(answers.values()) == {(400, "invalid_analysis_id")}, answers
+    async with connect(_websocket(running, malformed), open_timeout=10) as socket:
+        assert await close_code(socket) == 4400  # the WebSocket form of a 400
+
+
+async def test_a_path_escape_reaches_no_route_of_any_service(running: dict[str, ServiceProcess]) -> None:
+    # ``%2F`` is decoded before routing: ``../etc`` is two segments, so no route takes it as an id
+    answers = await _answers(running, "..%2Fetc")
+    assert set(answers.values()) == {(404, "not_found")}, answers
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(_websocket(running, "..%2Fetc"), open_timeout=10):
+            pass
+    # no route: the handshake is refused (uvicorn answers any refusal before accept with 403)
+    assert refused.value.response.status_code == 403

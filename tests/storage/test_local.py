@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sonda_events.settings import Secret, SettingsError, load_settings
+from sonda_service.problems import status_for
 from sonda_storage import (
     EmptyUploadError,
     LocalDiskStorage,
@@ -47,7 +48,7 @@ async def test_an_oversize_upload_leaves_nothing(local_storage: LocalDiskStorage
     with pytest.raises(UploadTooLargeError) as info:
         await local_storage.receive(key, chunks_of(b"x" * 100_001), max_bytes=100_000)
     assert info.value.code == "upload_too_large"
-    assert info.value.status_code == 413
+    assert status_for(info.value.code) == 413  # its HTTP status, at the edge
     assert leftovers(local_storage) == []
 
 

@@ -1,33 +1,44 @@
 """Typed errors of the event contract, the store and the bus.
 
-Each error carries a stable ``code`` that HTTP layers map to a problem body and consumers write into
-dead-letter records, so clients and operators can match on it instead of parsing messages.
+Each error carries a stable ``code`` from the catalog (``sonda_events.codes``) that HTTP layers map to
+a problem body and consumers write into dead-letter records, so clients and operators can match on it
+instead of parsing messages. Its ``retryable`` comes with the code.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from sonda_events.codes import CATALOG, Code
 
 
 class SondaError(Exception):
     """Base of every error Sonda raises on purpose."""
 
-    code: str = "sonda_error"
-    #: HTTP status a gateway should answer with when this error reaches it.
-    status_code: int = 500
-    #: True when the same operation may succeed if tried again later.
+    code: str = Code.SONDA_ERROR
+    #: True when the same operation may succeed if tried again later (the catalog's, for the code).
     retryable: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        known = CATALOG.get(cls.code)
+        if known is not None and "retryable" not in cls.__dict__:
+            cls.retryable = known
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+            known = CATALOG.get(code)
+            if known is not None:
+                self.retryable = known
 
 
 class EventValidationError(SondaError):
     """A message is not a valid Sonda event: which field failed and why."""
 
-    code = "invalid_event"
-    status_code = 422
+    code = Code.INVALID_EVENT
 
     def __init__(self, reason: str, *, field: str | None = None) -> None:
         where = f" at {field}" if field else ""
@@ -39,21 +50,25 @@ class EventValidationError(SondaError):
 class UnknownEventTypeError(EventValidationError):
     """The envelope names an event type this version of Sonda does not know."""
 
-    code = "unknown_event_type"
+    code = Code.UNKNOWN_EVENT_TYPE
+
+
+class InvalidAnalysisIdError(SondaError):
+    """An analysis id that is not a UUID in its canonical form (``sonda_events.ids``)."""
+
+    code = Code.INVALID_ANALYSIS_ID
 
 
 class EventStoreError(SondaError):
     """Base of event store errors."""
 
-    code = "event_store_error"
-    status_code = 503
+    code = Code.EVENT_STORE_ERROR
 
 
 class ConcurrencyError(EventStoreError):
     """A stale expected version: another writer appended to the stream first."""
 
-    code = "version_conflict"
-    status_code = 409
+    code = Code.VERSION_CONFLICT
 
     def __init__(self, stream_id: str, expected: int, actual: int) -> None:
         super().__init__(f"stream {stream_id}: expected version {expected}, but the stream is at {actual}")
@@ -65,37 +80,31 @@ class ConcurrencyError(EventStoreError):
 class StoreUnavailableError(EventStoreError):
     """The database cannot be reached right now."""
 
-    code = "store_unavailable"
-    retryable = True
+    code = Code.STORE_UNAVAILABLE
 
 
 class BusError(SondaError):
     """Base of message bus errors."""
 
-    code = "bus_error"
-    status_code = 503
-    retryable = True
+    code = Code.BUS_ERROR
 
 
 class BusUnavailableError(BusError):
     """NATS cannot be reached or did not acknowledge in time."""
 
-    code = "bus_unavailable"
+    code = Code.BUS_UNAVAILABLE
 
 
 class StreamVersionConflictError(BusError):
     """JetStream refused a publish whose expected last subject sequence was stale."""
 
-    code = "stream_version_conflict"
-    status_code = 409
-    retryable = False
+    code = Code.STREAM_VERSION_CONFLICT
 
 
 class ProvisioningDriftError(BusError):
     """An existing stream or consumer's config differs from the one Sonda declares."""
 
-    code = "provisioning_drift"
-    retryable = False
+    code = Code.PROVISIONING_DRIFT
 
 
 class NatsUnsupportedError(BusError):

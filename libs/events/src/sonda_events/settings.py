@@ -16,13 +16,14 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from msgspec import Meta
 
+from sonda_events.codes import Code
 from sonda_events.errors import SondaError
 
 
 class SettingsError(SondaError):
     """A setting has a value Sonda cannot use."""
 
-    code = "invalid_settings"
+    code = Code.INVALID_SETTINGS
 
 
 class Secret:

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
+from sonda_events.codes import Code
 from sonda_events.errors import SondaError
 
 
 class StorageError(SondaError):
     """Base of object storage errors."""
 
-    code = "storage_error"
-    status_code = 500
+    code = Code.STORAGE_ERROR
 
 
 class InvalidKeyError(StorageError):
     """An object key that could leave the storage root or that Sonda never issues."""
 
-    code = "invalid_key"
-    status_code = 400
+    code = Code.INVALID_KEY
 
 
 class ObjectNotFoundError(StorageError):
     """No object under that key."""
 
-    code = "object_not_found"
-    status_code = 404
+    code = Code.OBJECT_NOT_FOUND
 
     def __init__(self, key: str) -> None:
         super().__init__(f"no object under key {key!r}")
@@ -33,16 +31,13 @@ class ObjectNotFoundError(StorageError):
 class StorageUnavailableError(StorageError):
     """The storage backend cannot be reached or refused our credentials."""
 
-    code = "storage_unavailable"
-    status_code = 503
-    retryable = True
+    code = Code.STORAGE_UNAVAILABLE
 
 
 class UploadTooLargeError(StorageError):
     """More bytes than the limit allows; nothing was kept."""
 
-    code = "upload_too_large"
-    status_code = 413
+    code = Code.UPLOAD_TOO_LARGE
 
     def __init__(self, limit: int, *, received: int | None = None) -> None:
         seen = f" ({received} bytes or more)" if received is not None else ""
@@ -53,8 +48,7 @@ class UploadTooLargeError(StorageError):
 class EmptyUploadError(StorageError):
     """An upload with no bytes; nothing was kept."""
 
-    code = "empty_upload"
-    status_code = 400
+    code = Code.EMPTY_UPLOAD
 
     def __init__(self, key: str) -> None:
         super().__init__(f"the upload for {key!r} is empty")
@@ -63,12 +57,10 @@ class EmptyUploadError(StorageError):
 class InvalidSignatureError(StorageError):
     """A signed URL whose signature does not match its key, method, expiry or limit."""
 
-    code = "invalid_signature"
-    status_code = 403
+    code = Code.INVALID_SIGNATURE
 
 
 class SignatureExpiredError(StorageError):
     """A signed URL used after its expiry."""
 
-    code = "signature_expired"
-    status_code = 403
+    code = Code.SIGNATURE_EXPIRED

@@ -20,6 +20,8 @@ import traceback
 from pathlib import Path
 from typing import BinaryIO
 
+from sonda_events.codes import Code, retryable
+
 from sonda_analyzer.protocol import Done, Failure, Job, Progress, Ready, encoder, job_decoder
 
 _PR_SET_PDEATHSIG = 1
@@ -89,7 +91,7 @@ def run_job(job: Job, channel: Channel) -> None:
         message = (
             f"the profiler failed unexpectedly ({type(exc).__name__}); the error is in the analyzer's log"
         )
-        channel.send(Failure(code="engine_error", message=message, retryable=False))
+        channel.send(Failure(code=Code.ENGINE_ERROR, message=message, retryable=retryable(Code.ENGINE_ERROR)))
         return
     finally:
         gc.collect()

@@ -10,14 +10,14 @@
 
 from __future__ import annotations
 
+from sonda_events.codes import Code
 from sonda_events.errors import SondaError
 
 
 class AnalysisFailure(SondaError):
     """Ends the analysis with ``AnalysisFailed`` (not retried by the worker)."""
 
-    code = "analysis_failed"
-    status_code = 422
+    code = Code.ANALYSIS_FAILED
 
 
 class EngineFailure(AnalysisFailure):
@@ -29,7 +29,7 @@ class EngineFailure(AnalysisFailure):
 
 
 class AnalysisTimeoutError(AnalysisFailure):
-    code = "timeout"
+    code = Code.TIMEOUT
 
     def __init__(self, limit_s: float) -> None:
         super().__init__(
@@ -39,7 +39,7 @@ class AnalysisTimeoutError(AnalysisFailure):
 
 
 class MemoryLimitError(AnalysisFailure):
-    code = "out_of_memory"
+    code = Code.OUT_OF_MEMORY
 
     def __init__(self, limit_mb: int) -> None:
         super().__init__(
@@ -48,7 +48,7 @@ class MemoryLimitError(AnalysisFailure):
 
 
 class SourceTooLargeError(AnalysisFailure):
-    code = "file_too_large"
+    code = Code.FILE_TOO_LARGE
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(
@@ -58,7 +58,7 @@ class SourceTooLargeError(AnalysisFailure):
 
 
 class SourceMissingError(AnalysisFailure):
-    code = "file_not_found"
+    code = Code.FILE_NOT_FOUND
 
     def __init__(self, key: str) -> None:
         super().__init__(
@@ -67,21 +67,19 @@ class SourceMissingError(AnalysisFailure):
 
 
 class InvalidFileKeyError(AnalysisFailure):
-    code = "invalid_file_key"
+    code = Code.INVALID_FILE_KEY
 
 
 class EngineCrashedError(SondaError):
     """The profiling process died without an answer (killed, segfault): worth another attempt."""
 
-    code = "engine_crashed"
-    retryable = True
+    code = Code.ENGINE_CRASHED
 
 
 class WorkerStoppingError(SondaError):
     """The worker is shutting down: the request goes back to the queue for another worker."""
 
-    code = "worker_stopping"
-    retryable = True
+    code = Code.WORKER_STOPPING
 
 
 def _size(size: int) -> str:

@@ -2,73 +2,74 @@
 
 from __future__ import annotations
 
-from sonda_events.errors import SondaError
+from sonda_events.codes import Code
+from sonda_events.errors import InvalidAnalysisIdError, SondaError
 
 
 class IngestError(SondaError):
-    code = "ingest_error"
-    status_code = 400
+    code = Code.INGEST_ERROR
 
 
 class InvalidOptionsError(IngestError):
-    code = "invalid_options"
-    status_code = 422
+    code = Code.INVALID_OPTIONS
 
 
 class UnknownAnalysisTypeError(IngestError):
-    code = "unknown_analysis_type"
-    status_code = 422
-
-
-class InvalidAnalysisIdError(IngestError):
-    code = "invalid_analysis_id"
-    status_code = 400
+    code = Code.UNKNOWN_ANALYSIS_TYPE
 
 
 class AnalysisNotFoundError(IngestError):
-    code = "analysis_not_found"
-    status_code = 404
+    code = Code.ANALYSIS_NOT_FOUND
 
 
 class InvalidIdempotencyKeyError(IngestError):
-    code = "invalid_idempotency_key"
-    status_code = 400
+    code = Code.INVALID_IDEMPOTENCY_KEY
 
 
 class IdempotencyKeyReusedError(IngestError):
     """The same Idempotency-Key was sent before with a different request."""
 
-    code = "idempotency_key_reused"
-    status_code = 409
+    code = Code.IDEMPOTENCY_KEY_REUSED
 
 
 class InvalidFilenameError(IngestError):
-    code = "invalid_filename"
-    status_code = 400
+    code = Code.INVALID_FILENAME
 
 
 class TooManyActiveAnalysesError(IngestError):
     """The API key has as many analyses in progress as it may (``SONDA_MAX_ACTIVE_ANALYSES_PER_KEY``)."""
 
-    code = "too_many_active_analyses"
-    status_code = 429
+    code = Code.TOO_MANY_ACTIVE_ANALYSES
 
 
 class UploadTooSlowError(IngestError):
     """The upload body stalled or trickled (slow-loris): nothing was stored."""
 
-    code = "upload_too_slow"
-    status_code = 408
+    code = Code.UPLOAD_TOO_SLOW
 
 
 class LocalUploadsDisabledError(IngestError):
     """Uploads go straight to S3/R2 in this deployment; ingest does not receive files."""
 
-    code = "local_uploads_disabled"
-    status_code = 404
+    code = Code.LOCAL_UPLOADS_DISABLED
 
 
 class StoreNotConfiguredError(IngestError):
-    code = "store_unavailable"
-    status_code = 503
-    retryable = True
+    code = Code.STORE_UNAVAILABLE
+
+
+# ``InvalidAnalysisIdError`` is shared by every service that takes an analysis id in its path.
+__all__ = [
+    "AnalysisNotFoundError",
+    "IdempotencyKeyReusedError",
+    "IngestError",
+    "InvalidAnalysisIdError",
+    "InvalidFilenameError",
+    "InvalidIdempotencyKeyError",
+    "InvalidOptionsError",
+    "LocalUploadsDisabledError",
+    "StoreNotConfiguredError",
+    "TooManyActiveAnalysesError",
+    "UnknownAnalysisTypeError",
+    "UploadTooSlowError",
+]

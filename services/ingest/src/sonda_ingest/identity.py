@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from sonda_ingest.errors import InvalidAnalysisIdError, InvalidIdempotencyKeyError
+from sonda_ingest.errors import InvalidIdempotencyKeyError
 
 #: Fixed namespace of Sonda's name-based ids (never change it: ids already issued depend on it).
 NAMESPACE = uuid.UUID("5f0c8d0e-2b7a-5c3e-9a41-0d5a0e5d0a11")
@@ -38,12 +38,3 @@ def analysis_id_for(requested_by: str, idempotency_key: str | None) -> uuid.UUID
 def requested_event_id(analysis_id: uuid.UUID) -> uuid.UUID:
     """The id of an analysis' ``AnalysisRequested`` event: one per analysis, whoever publishes it."""
     return uuid.uuid5(NAMESPACE, f"requested\n{analysis_id}")
-
-
-def parse_analysis_id(value: str) -> uuid.UUID:
-    """A canonical UUID from a path segment; ``invalid_analysis_id`` otherwise."""
-    try:
-        parsed = uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidAnalysisIdError(f"{value[:64]!r} is not a valid analysis id (a UUID)") from None
-    return parsed

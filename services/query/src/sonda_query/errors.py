@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from sonda_events.codes import Code
 from sonda_events.errors import SondaError
 
 
 class QueryError(SondaError):
-    code = "query_error"
-    status_code = 500
+    code = Code.QUERY_ERROR
 
 
 class AnalysisNotFoundError(QueryError):
-    code = "analysis_not_found"
-    status_code = 404
+    code = Code.ANALYSIS_NOT_FOUND
 
     def __init__(self, analysis_id: object) -> None:
         super().__init__(f"no analysis {analysis_id}")
@@ -21,8 +20,7 @@ class AnalysisNotFoundError(QueryError):
 class AnalysisDeletedError(QueryError):
     """Soft-deleted: the history is kept, the results are no longer served."""
 
-    code = "analysis_deleted"
-    status_code = 410
+    code = Code.ANALYSIS_DELETED
 
     def __init__(self, analysis_id: object) -> None:
         super().__init__(f"analysis {analysis_id} was deleted")
@@ -31,30 +29,26 @@ class AnalysisDeletedError(QueryError):
 class AnalysisNotCompletedError(QueryError):
     """Results asked for before the analysis completed (``analysis_failed`` when it failed)."""
 
-    code = "analysis_not_completed"
-    status_code = 409
+    code = Code.ANALYSIS_NOT_COMPLETED
 
     def __init__(self, analysis_id: object, status: str, detail: str | None = None) -> None:
         message = f"analysis {analysis_id} is {status}; results exist once it is completed"
-        super().__init__(f"{message}: {detail}" if detail else message)
+        failed = Code.ANALYSIS_FAILED if status == "failed" else None
+        super().__init__(f"{message}: {detail}" if detail else message, code=failed)
         self.status = status
-        if status == "failed":
-            self.code = "analysis_failed"
 
 
 class ResultNotReadyError(QueryError):
     """Completed, but its result row is not projected yet (moments after the event): retry."""
 
-    code = "result_not_ready"
-    status_code = 409
+    code = Code.RESULT_NOT_READY
 
     def __init__(self, analysis_id: object) -> None:
         super().__init__(f"analysis {analysis_id} is completed; its result is still being projected")
 
 
 class InvalidParameterError(QueryError):
-    code = "invalid_parameter"
-    status_code = 422
+    code = Code.INVALID_PARAMETER
 
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"{name}: {reason}")
@@ -62,7 +56,7 @@ class InvalidParameterError(QueryError):
 
 
 class InvalidCursorError(InvalidParameterError):
-    code = "invalid_cursor"
+    code = Code.INVALID_CURSOR
 
     def __init__(self, reason: str) -> None:
         super().__init__("cursor", reason)
@@ -71,5 +65,4 @@ class InvalidCursorError(InvalidParameterError):
 class ResultUnavailableError(QueryError):
     """The result object is missing or does not match its checksum: the summary is still served."""
 
-    code = "result_unavailable"
-    status_code = 502
+    code = Code.RESULT_UNAVAILABLE

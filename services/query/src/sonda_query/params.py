@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
+from sonda_events.ids import parse_analysis_id
+
 from sonda_query.errors import InvalidParameterError
 from sonda_query.llm.render import MIN_TOKENS, SummaryFormat
 
@@ -18,10 +20,8 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def analysis_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidParameterError("analysis_id", "must be a UUID") from None
+    """As every service parses an analysis id of a path: 400 ``invalid_analysis_id`` if malformed."""
+    return parse_analysis_id(value)
 
 
 def integer(name: str, value: str | None, *, default: int, low: int, high: int) -> int:

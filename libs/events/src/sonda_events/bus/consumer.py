@@ -25,6 +25,7 @@ from nats.js.api import ConsumerConfig
 from sonda_events import codec
 from sonda_events.bus.deadletter import DeadLetter, DeadLetterSink
 from sonda_events.bus.provisioning import ensure_consumer
+from sonda_events.codes import Code
 from sonda_events.contract import AnyEvent
 from sonda_events.errors import EventValidationError, SondaError
 from sonda_events.logging import bind_context, get_logger
@@ -36,7 +37,7 @@ log = get_logger(__name__)
 class Reject(SondaError):
     """Raised by a handler for a message that can never succeed: terminate and dead-letter it."""
 
-    code = "rejected"
+    code = Code.REJECTED
 
 
 @dataclass

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from litestar import Request, Response, delete, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from sonda_events.ids import parse_analysis_id
 from sonda_events.logging import bind_context
 from sonda_service import correlation_id_of, requester
 
-from sonda_ingest.identity import parse_analysis_id
 from sonda_ingest.links import status_url, websocket_url
 from sonda_ingest.runtime import Ingest
 from sonda_ingest.schemas import DeleteResponse, StartRequest, StartResponse

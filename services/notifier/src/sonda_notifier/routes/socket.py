@@ -9,12 +9,13 @@ session answers with the first non-credential one it was offered (``sonda.v1``),
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.params import FromPath
+from sonda_events.errors import InvalidAnalysisIdError
+from sonda_events.ids import parse_analysis_id
 from sonda_events.logging import bind_context, get_logger
 from sonda_service import correlation_id_of
 
@@ -50,9 +51,9 @@ async def analysis_socket(
     """Live events of one analysis; see ``sonda_notifier.session`` for the protocol."""
     await socket.accept(subprotocols=chosen_subprotocol(socket))
     try:
-        parsed = uuid.UUID(analysis_id)
+        parsed = parse_analysis_id(analysis_id)  # as ingest and query: a 400 there, 4400 here
         since = parse_since(socket.query_params.get("since"))
-    except ValueError:
+    except (InvalidAnalysisIdError, ValueError):
         notifier.hub.counters.refused_malformed += 1
         await socket.close(CloseCode.MALFORMED, "malformed analysis id or since")
         return
