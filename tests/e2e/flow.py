@@ -65,16 +65,6 @@ async def follow(ws_base: str, analysis_id: str, timeout: float = 90.0) -> list[
     raise AssertionError(f"the WebSocket closed before the end: {messages}")
 
 
-async def eventually(client: httpx.AsyncClient, url: str, timeout: float = 30.0) -> httpx.Response:
-    """GET until the read model has caught up (409/404 while the projection lags)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        response = await client.get(url)
-        if response.status_code not in (404, 409) or asyncio.get_running_loop().time() > deadline:
-            return response
-        await asyncio.sleep(0.2)
-
-
 async def analyse(
     base: str, ws_base: str, path: Path, *, upload_to: str | None = None
 ) -> tuple[str, list[dict[str, Any]]]:

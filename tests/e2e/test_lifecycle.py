@@ -13,7 +13,7 @@ import pytest
 
 from sonda.gateway.routes import SERVICES
 from tests.e2e.conftest import running_sonda
-from tests.e2e.flow import analyse, eventually
+from tests.e2e.flow import analyse
 from tests.e2e.sonda_up import SondaUp
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
@@ -94,5 +94,5 @@ async def test_supervision_clean_stop_and_restart(tmp_path: Path, sales_csv: Pat
         async with httpx.AsyncClient(base_url=second.url, timeout=30, trust_env=False) as client:
             listed = (await client.get("/api/v1/analysis/list", params={"limit": 50})).json()
             assert {analysis_id, again_id} <= {item["analysis_id"] for item in listed["items"]}
-            results = await eventually(client, f"/api/v1/analysis/results-enhanced/{analysis_id}")
+            results = await client.get(f"/api/v1/analysis/results-enhanced/{analysis_id}")
             assert results.status_code == 200

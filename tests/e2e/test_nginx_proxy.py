@@ -25,7 +25,7 @@ from websockets.typing import Subprotocol
 from sonda.gateway.routes import SERVICES
 from sonda.web import static_dir
 from tests.e2e.conftest import running_sonda
-from tests.e2e.flow import eventually, follow, start, upload
+from tests.e2e.flow import follow, start, upload
 from tests.e2e.sonda_up import SondaUp, clean_env
 from tests.support.servers import free_port, wait_for_port
 
@@ -128,9 +128,7 @@ async def test_people_sign_in_and_machines_bring_their_key(proxied: str, sales_c
             assert first["type"] == "connection_established"
         messages = await follow(f"ws://{proxied}", analysis_id + f"?api_key={AGENT_KEY}")
         assert messages[-1]["type"] == "analysis_completed"
-        assert (
-            await eventually(agent, f"/api/v1/analysis/results-enhanced/{analysis_id}")
-        ).status_code == 200
+        assert (await agent.get(f"/api/v1/analysis/results-enhanced/{analysis_id}")).status_code == 200
         other_header = await agent.get(
             "/api/v1/analysis/list", headers={"Authorization": "", "X-API-Key": AGENT_KEY}
         )

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from sonda.gateway.routes import SERVICES
 from tests.e2e.conftest import running_sonda
-from tests.e2e.flow import analyse, eventually
+from tests.e2e.flow import analyse
 from tests.support.servers import NatsServer, S3Endpoint
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,7 @@ async def test_up_on_real_servers(
         analysis_id, messages = await analyse(sonda.url, sonda.ws_url, sales_csv, upload_to=s3_endpoint.url)
         assert messages[-1]["type"] == "analysis_completed", f"{messages[-1]}\n{sonda.logs()}"
         async with httpx.AsyncClient(base_url=sonda.url, timeout=30, trust_env=False) as client:
-            results = await eventually(client, f"/api/v1/analysis/results-enhanced/{analysis_id}")
+            results = await client.get(f"/api/v1/analysis/results-enhanced/{analysis_id}")
             assert results.status_code == 200, results.text
 
     assert not (data / "sonda.db").exists() and not (data / "nats").exists()

@@ -12,7 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.e2e.flow import analyse, eventually
+from tests.e2e.flow import analyse
 from tests.e2e.sonda_up import SondaUp
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,7 @@ async def test_seed_flow_through_one_origin(sonda: SondaUp, sales: pd.DataFrame,
     assert messages[-1]["summary"]["rows"] == len(sales)
 
     async with httpx.AsyncClient(base_url=sonda.url, timeout=30, trust_env=False) as client:
-        results = await eventually(client, f"/api/v1/analysis/results-enhanced/{analysis_id}")
+        results = await client.get(f"/api/v1/analysis/results-enhanced/{analysis_id}")
         assert results.status_code == 200, results.text
         body = results.json()["results"]
         assert body["dataset"]["rows"] == len(sales)
@@ -44,7 +44,7 @@ async def test_seed_flow_through_one_origin(sonda: SondaUp, sales: pd.DataFrame,
             assert math.isclose(stats["std"], sales[name].std(), rel_tol=1e-9)
         assert columns["cidade"]["distinct"] == sales["cidade"].nunique()
 
-        summary = await eventually(client, f"/api/v1/analysis/summary-for-llm/{analysis_id}")
+        summary = await client.get(f"/api/v1/analysis/summary-for-llm/{analysis_id}")
         assert summary.status_code == 200, summary.text
         llm = summary.json()
         assert sales_csv.name in llm["text"] and "cidade" in llm["text"]
