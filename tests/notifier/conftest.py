@@ -1,5 +1,6 @@
 """Notifier fixtures: the real app under a real uvicorn on a free port, a producer publishing events
-through the bus helpers, and a WebSocket client (the ``websockets`` library) that answers pings."""
+through the bus helpers, and a WebSocket client (the ``websockets`` library) that answers the ping
+messages (which it need not do; its library answers the protocol pings)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,9 @@ async def serve_notifier(nats_url: str, **overrides: Any) -> AsyncIterator[Runni
         ws="websockets-sansio",
         lifespan="on",
         log_level="warning",
+        # protocol pings from the settings, as ``sonda serve notifier`` runs it
+        ws_ping_interval=settings.sonda_ws_ping_interval,
+        ws_ping_timeout=settings.sonda_ws_pong_timeout,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -202,7 +206,7 @@ async def producer(nats_url: str) -> AsyncIterator[Producer]:
 
 
 class Client:
-    """A WebSocket client that records every message and answers the server's pings."""
+    """A WebSocket client that records every message and answers the server's ping messages."""
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws

@@ -14,7 +14,14 @@ MAX_REQUEST_HEAD_BYTES = 64 * 1024
 
 
 def _run_uvicorn(
-    app: object, *, host: str, port: int, factory: bool, forwarded_allow_ips: str | None
+    app: object,
+    *,
+    host: str,
+    port: int,
+    factory: bool,
+    forwarded_allow_ips: str | None,
+    ws_ping_interval: float = 20.0,
+    ws_ping_timeout: float = 20.0,
 ) -> None:
     import uvicorn
 
@@ -37,6 +44,10 @@ def _run_uvicorn(
         # ~29% more CPU per message and ~46 MB per 1,000 clients for little saved bandwidth
         # (bench/notifier.py --deflate both).
         ws_per_message_deflate=False,
+        # Dead WebSocket peers are found by protocol pings, which every client answers by itself;
+        # one whose pong is ws_ping_timeout late is closed (1011).
+        ws_ping_interval=ws_ping_interval,
+        ws_ping_timeout=ws_ping_timeout,
         # Open WebSockets would otherwise hold a shutdown forever.
         timeout_graceful_shutdown=10,
         access_log=False,
@@ -83,6 +94,7 @@ def serve(service: str, host: str, port: int | None, forwarded_allow_ips: str | 
     if importlib.util.find_spec(f"sonda_{service}") is None or importlib.util.find_spec(module) is None:
         raise click.ClickException(f"the {service} service is not installed (no module {module})")
     chosen = DEFAULT_PORTS[service] if port is None else port  # type: ignore[index]
+    ping_interval, ping_timeout = _notifier_keepalive() if service == "notifier" else (20.0, 20.0)
     # The service's settings read HOST and PORT too; keep them equal to where uvicorn listens.
     os.environ["HOST"] = host
     os.environ["PORT"] = str(chosen)
@@ -92,7 +104,21 @@ def serve(service: str, host: str, port: int | None, forwarded_allow_ips: str | 
         port=chosen,
         factory=True,
         forwarded_allow_ips=forwarded_allow_ips,
+        ws_ping_interval=ping_interval,
+        ws_ping_timeout=ping_timeout,
     )
+
+
+def _notifier_keepalive() -> tuple[float, float]:
+    """The notifier's protocol ping interval and timeout (``SONDA_WS_PING_INTERVAL``, ``SONDA_WS_PONG_TIMEOUT``)."""
+    from sonda_events.settings import SettingsError
+    from sonda_notifier.settings import load
+
+    try:
+        settings = load()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return settings.sonda_ws_ping_interval, settings.sonda_ws_pong_timeout
 
 
 @click.command()
@@ -144,19 +170,34 @@ def gateway(
     """Serve the web page and route the API to the services, on one origin.
 
     Each service URL defaults to http://127.0.0.1 on that service's default port. Request bodies
-    and WebSockets are streamed through, never buffered.
+    and WebSockets are streamed through, never buffered. WebSocket clients get protocol pings as the
+    notifier sends them (SONDA_WS_PING_INTERVAL, SONDA_WS_PONG_TIMEOUT).
     """
+    from sonda_events.settings import SettingsError, load_settings
+
     from sonda.gateway.app import Gateway, GatewaySettings
 
     _configure_logging("gateway")
-    given = {
-        "sonda_ingest_url": ingest_url,
-        "sonda_analyzer_url": analyzer_url,
-        "sonda_notifier_url": notifier_url,
-        "sonda_query_url": query_url,
-    }
-    settings = GatewaySettings(**{k: v for k, v in given.items() if v})
-    _run_uvicorn(Gateway(settings.upstreams()), host=host, port=port, factory=False, forwarded_allow_ips=None)
+    try:
+        # The URLs as given here; SONDA_WS_PING_INTERVAL and SONDA_WS_PONG_TIMEOUT from the environment.
+        settings = load_settings(
+            GatewaySettings,
+            sonda_ingest_url=ingest_url or None,
+            sonda_analyzer_url=analyzer_url or None,
+            sonda_notifier_url=notifier_url or None,
+            sonda_query_url=query_url or None,
+        )
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _run_uvicorn(
+        Gateway(settings.upstreams()),
+        host=host,
+        port=port,
+        factory=False,
+        forwarded_allow_ips=None,
+        ws_ping_interval=settings.sonda_ws_ping_interval,
+        ws_ping_timeout=settings.sonda_ws_pong_timeout,
+    )
 
 
 @click.command()

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
 import httpx
 import msgspec
+from msgspec import Meta
 
 from sonda.gateway.asgi import Receive, Scope, Send, send_problem
 from sonda.gateway.http_proxy import forward_http
@@ -22,12 +24,17 @@ from sonda.web import static_dir
 
 
 class GatewaySettings(msgspec.Struct, kw_only=True):
-    """Where each service listens (read from ``SONDA_<SERVICE>_URL``)."""
+    """Where each service listens (read from ``SONDA_<SERVICE>_URL``), and the WebSocket keepalive."""
 
     sonda_ingest_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['ingest']}"
     sonda_analyzer_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['analyzer']}"
     sonda_notifier_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['notifier']}"
     sonda_query_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['query']}"
+    #: Seconds between protocol pings to each WebSocket client, as the notifier's setting of the
+    #: same name (``sonda up`` gives both the same environment).
+    sonda_ws_ping_interval: Annotated[float, Meta(gt=0, le=3600)] = 20.0
+    #: Seconds a client has to answer a protocol ping before it is dropped (close 1011).
+    sonda_ws_pong_timeout: Annotated[float, Meta(gt=0, le=3600)] = 20.0
 
     def upstreams(self) -> dict[Service, str]:
         return {svc: str(getattr(self, f"sonda_{svc}_url")).rstrip("/") for svc in SERVICES}

@@ -4,6 +4,11 @@ The client's offered subprotocols go upstream and the one the service picks is t
 an API key sent as a subprotocol keeps working through the origin. Close codes and reasons pass
 through in both directions; a service that refuses the handshake has its HTTP answer (status and
 problem body) relayed to the client when the server supports the denial-response extension.
+
+Keepalive is per leg, with protocol pings (RFC 6455) that are never relayed: uvicorn pings the
+client (``sonda gateway`` sets the interval and timeout), and the upstream ``websockets`` client
+answers the service's pings by itself, and pings it in turn, as long as the relay keeps reading it.
+A client that answers its pings stays connected however long it sends nothing.
 """
 
 from __future__ import annotations

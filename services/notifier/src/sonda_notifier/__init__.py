@@ -10,8 +10,9 @@
 - ``session``: one connection. Joins the hub before reading the history, so history and live events
   overlap instead of leaving a gap, then sends each version exactly once and in order. Without
   ``since`` a client gets the current state (latest status, then terminal/deleted events), with
-  ``since=N`` every event after N. Heartbeat (``{"type": "ping"}``; any message answers), slow
-  clients (bounded ``outbox``: status coalesced, then 4008), refusals (4400, 4404, 1013).
+  ``since=N`` every event after N. Heartbeat (``{"type": "ping"}``, no answer needed; dead clients
+  are dropped by uvicorn's protocol pings), slow clients (bounded ``outbox``: status coalesced, then
+  4008), refusals (4400, 4404, 1013).
 - ``history``: past events by batched JetStream direct gets; the event store for what aged out.
 - ``messages``: the client messages (seed names plus ``position``) and the close codes.
 """

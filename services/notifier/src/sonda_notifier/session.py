@@ -20,9 +20,13 @@ An id with nothing in JetStream or the store gets ``sonda_ws_unknown_grace`` sec
 (ingest publishes before it answers 202, so this only covers clock-tight races) and is then closed
 with 4404.
 
-Liveness. Every ``ping_interval`` the server queues ``{"type": "ping"}``; any message from the client
-(``{"type": "pong"}`` or anything) answers it. Silence for ``pong_timeout`` after a ping closes the
-connection with 4408. uvicorn's WebSocket protocol pings additionally drop dead TCP peers.
+Liveness. Dead clients are found by WebSocket protocol pings (RFC 6455), which browsers and client
+libraries answer by themselves: uvicorn sends one every ``sonda_ws_ping_interval`` and drops a client
+whose pong is ``sonda_ws_pong_timeout`` late with close 1011 (``sonda serve notifier`` passes these
+settings as uvicorn's ``ws_ping_interval`` and ``ws_ping_timeout``). The session only has to keep
+reading, or uvicorn would stop reading the socket and never see the pongs. Every ``ping_interval``
+the session also queues ``{"type": "ping"}``, so a client can tell a live server from a silent one;
+answering it is optional: a client that never sends anything stays as long as its pongs arrive.
 
 Slow clients. Messages wait in a bounded ``Outbox``; one sender task per connection writes them, so
 nothing waits on a slow socket but its own sender. A full queue coalesces status messages; a queue
@@ -79,7 +83,6 @@ class Session:
         self._stop: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
         self._resync_task: asyncio.Task[None] | None = None
         self._send_started: float | None = None
-        self._last_heard = time.monotonic()
 
     # -- called by the hub (never awaits) ---------------------------------------------------------
 
@@ -96,8 +99,6 @@ class Session:
             return
         if code == CloseCode.SLOW_CLIENT:
             self._hub.counters.slow_client_closes += 1
-        elif code == CloseCode.HEARTBEAT_TIMEOUT:
-            self._hub.counters.heartbeat_timeouts += 1
         elif code == CloseCode.UNKNOWN_ANALYSIS:
             self._hub.counters.refused_unknown += 1
         self._stop.set_result((code, reason))
@@ -199,29 +200,24 @@ class Session:
         return True
 
     async def _watch(self) -> None:
-        """Catch up, then ping on schedule and close clients that stop answering or reading."""
+        """Catch up, then queue the ping message on schedule and close clients that stop reading.
+
+        The ping message needs no answer: dead clients are uvicorn's protocol pings' business.
+        """
         if not await self._catch_up():
             return
         settings = self._settings
-        interval, pong_timeout = settings.sonda_ws_ping_interval, settings.sonda_ws_pong_timeout
-        tick = max(0.02, min(interval, pong_timeout, settings.sonda_ws_send_timeout) / 4)
+        interval = settings.sonda_ws_ping_interval
+        tick = max(0.02, min(interval, settings.sonda_ws_send_timeout) / 4)
         next_ping = time.monotonic() + interval
-        ping_sent: float | None = None
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
             if self._send_started is not None and now - self._send_started > settings.sonda_ws_send_timeout:
                 self.stop(CloseCode.SLOW_CLIENT, "slow client")
                 return
-            if ping_sent is not None:
-                if self._last_heard >= ping_sent:
-                    ping_sent = None
-                elif now - ping_sent > pong_timeout:
-                    self.stop(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
-                    return
             if now >= next_ping:
                 self._enqueue(PING)
-                ping_sent = ping_sent or now
                 next_ping = now + interval
 
     async def _send_loop(self) -> None:
@@ -233,11 +229,15 @@ class Session:
             self._hub.counters.messages_sent += 1
 
     async def _receive_loop(self) -> None:
+        """Read (and ignore) what the client sends until it leaves.
+
+        uvicorn pauses reading the socket while a received message waits for the app, protocol
+        pongs included, so a session that stopped reading would have its client dropped as dead.
+        """
         while True:
             message = await self._socket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            self._last_heard = time.monotonic()
 
     async def run(self) -> None:
         """Serve the (accepted) connection until the client leaves or the session stops it."""

@@ -18,9 +18,12 @@ class NotifierSettings(ServiceSettings, kw_only=True):
     """How the WebSocket fan-out behaves; the defaults suit browsers behind a proxy."""
 
     port: Annotated[int, Meta(ge=0, le=65535)] = 8003
-    #: Seconds between the server's ``{"type": "ping"}`` messages.
+    #: Seconds between the server's WebSocket protocol pings (RFC 6455, answered by every client
+    #: library and browser without any code) and between its ``{"type": "ping"}`` messages, which
+    #: need no answer.
     sonda_ws_ping_interval: Seconds = 20.0
-    #: Seconds a client has, after a ping, to send anything (a pong or any message) before it is closed.
+    #: Seconds a client has to answer a protocol ping (its library does so) before it is dropped as
+    #: dead (close 1011). Application messages, or their absence, play no part.
     sonda_ws_pong_timeout: Seconds = 20.0
     #: Messages that may wait for one connection; past this, status updates are coalesced, and a
     #: connection still over it is closed as a slow client.
