@@ -55,6 +55,7 @@ from sonda_events.contract import (
     StartedData,
     new_event,
 )
+from sonda_events.lifecycle import own_result_key
 from sonda_events.logging import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -327,10 +328,7 @@ async def publish(nats_url: str, ids: list[uuid.UUID], scenario: Scenario) -> in
     publisher = Publisher(nc.jetstream())
     steps = max(1, round(scenario.rate * scenario.seconds))
     interval = 1.0 / scenario.rate
-    done = CompletedData(
-        summary=AnalysisSummary(rows=1_000_000, columns=20, missing_cells=0, duplicate_rows=0),
-        result=ResultRef(key="results/bench.json", sha256="0" * 64, size=1),
-    )
+    summary = AnalysisSummary(rows=1_000_000, columns=20, missing_cells=0, duplicate_rows=0)
 
     async def analysis(aid: uuid.UUID) -> int:
         writer = await AnalysisWriter.resume(publisher, aid, producer="bench-analyzer")
@@ -349,7 +347,8 @@ async def publish(nats_url: str, ids: list[uuid.UUID], scenario: Scenario) -> in
             delay = start + (step + 1) * interval - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-        await writer.emit(AnalysisCompleted, done)
+        ref = ResultRef(key=own_result_key(aid), sha256="0" * 64, size=1)
+        await writer.emit(AnalysisCompleted, CompletedData(summary=summary, result=ref))
         return steps + 1
 
     counts = await asyncio.gather(*(analysis(aid) for aid in ids))

@@ -34,6 +34,7 @@ from sonda_events.contract import (
     StartedData,
     new_event,
 )
+from sonda_events.lifecycle import own_result_key
 from sonda_notifier.app import create_app
 from sonda_notifier.settings import NotifierSettings
 from websockets.asyncio.client import ClientConnection, connect
@@ -128,10 +129,10 @@ async def notifier(notifier_factory: NotifierFactory) -> AsyncIterator[Running]:
 # -- producing events -----------------------------------------------------------------------------
 
 
-def summary() -> CompletedData:
+def summary(analysis_id: uuid.UUID) -> CompletedData:
     return CompletedData(
         summary=AnalysisSummary(rows=10, columns=2, missing_cells=0, duplicate_rows=0),
-        result=ResultRef(key="results/x.json", sha256="0" * 64, size=10),
+        result=ResultRef(key=own_result_key(analysis_id), sha256="0" * 64, size=10),
         duration_s=1.5,
     )
 
@@ -172,7 +173,7 @@ class Producer:
 
     @staticmethod
     async def complete(writer: AnalysisWriter) -> None:
-        await writer.emit(AnalysisCompleted, summary())
+        await writer.emit(AnalysisCompleted, summary(writer.analysis_id))
 
     @staticmethod
     async def fail(writer: AnalysisWriter) -> None:

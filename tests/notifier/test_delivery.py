@@ -26,7 +26,7 @@ async def test_client_connected_before_start_sees_every_event_in_order(
     progress = [e["progress"] for e in events[2:-1]]
     assert progress == sorted(progress) and len(progress) == 20
     assert events[-1]["summary"]["rows"] == 10
-    assert events[-1]["result"]["key"] == "results/x.json"
+    assert events[-1]["result"]["key"] == f"results/{writer.analysis_id}.json"
 
 
 async def test_late_joiner_mid_way_gets_current_state_then_live(

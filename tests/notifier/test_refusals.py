@@ -10,6 +10,7 @@ import msgspec
 import pytest
 from sonda_events import codec
 from sonda_events.contract import (
+    AnalysisCompleted,
     AnalysisProgress,
     AnalysisRequested,
     AnyEvent,
@@ -22,7 +23,7 @@ from sonda_events.subjects import STREAM_NAME, analysis_subjects
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.notifier.conftest import NotifierFactory, Producer, Running, ws_client
+from tests.notifier.conftest import NotifierFactory, Producer, Running, summary, ws_client
 
 
 @pytest.mark.parametrize(
@@ -175,7 +176,7 @@ async def test_events_aged_out_of_jetstream_come_from_the_event_store(
         await store.close()
 
 
-async def test_a_version_skipped_by_a_foreign_publisher_does_not_stall_clients(
+async def test_a_version_skipped_by_a_foreign_publisher_is_not_forwarded_and_stalls_nothing(
     notifier: Running, producer: Producer
 ) -> None:
     writer = await producer.request()
@@ -183,7 +184,8 @@ async def test_a_version_skipped_by_a_foreign_publisher_does_not_stall_clients(
     async with ws_client(notifier.ws_url(aid, since=0)) as client:
         await client.next()
         assert (await client.next())["position"] == 1
-        # another system publishes version 3 straight to NATS: version 2 never existed anywhere
+        # another system publishes version 3 straight to NATS: version 2 never existed anywhere,
+        # so the lifecycle (and the store) refuse it, and no client is told of it
         skipping = new_event(
             AnalysisProgress,
             analysis_id=aid,
@@ -192,12 +194,31 @@ async def test_a_version_skipped_by_a_foreign_publisher_does_not_stall_clients(
             producer="other",
         )
         await producer.publisher.publish(skipping)
-        assert (await client.next())["position"] == 3  # after one more look at the history
-        writer.version = 3
         writer.last_seq = (await producer.publisher.last_message(aid) or (None, 0))[1]
+        await producer.start(writer)
         await producer.complete(writer)
+        events = await client.until_terminal()
+    assert client.positions == [1, 2, 3]
+    assert [e["type"] for e in events][-2:] == ["analysis_status", "analysis_completed"]
+
+
+async def test_a_second_completion_pointing_elsewhere_is_never_forwarded(
+    notifier: Running, producer: Producer
+) -> None:
+    writer = await producer.request()
+    aid = writer.analysis_id
+    await producer.start(writer)
+    await producer.complete(writer)
+    async with ws_client(notifier.ws_url(aid, since=0)) as client:
+        await client.next()
         await client.until_terminal()
-    assert client.positions == [1, 3, 4]
+        # a second AnalysisCompleted on the finished analysis, pointing at another's result
+        await writer.emit(AnalysisCompleted, summary(uuid.uuid4()))
+        writer.version = 3  # where the lifecycle says the analysis is: the refused event took none
+        await producer.delete(writer)
+        deleted = await client.next()
+    assert deleted["type"] == "analysis_deleted" and deleted["version"] == 4
+    assert client.positions == [1, 2, 3, 4]
 
 
 async def test_one_client_cannot_hold_more_than_its_share_of_connections(

@@ -22,6 +22,7 @@ from sonda_events.contract import (
     StartedData,
     new_event,
 )
+from sonda_events.lifecycle import STATUS_AFTER
 from sonda_notifier.messages import PING, Outgoing, current_state, message_for
 from sonda_notifier.outbox import Outbox
 from sonda_notifier.routes.socket import parse_since
@@ -49,7 +50,7 @@ def progress(v: int, value: float = 50.0) -> AnyEvent:
 
 
 def completed(v: int) -> AnyEvent:
-    return event(AnalysisCompleted, v, summary())
+    return event(AnalysisCompleted, v, summary(AID))
 
 
 def failed(v: int) -> AnyEvent:
@@ -65,10 +66,11 @@ def as_json(e: AnyEvent) -> dict[str, Any]:
     return decoded
 
 
-def test_messages_keep_the_seed_names_and_carry_the_position() -> None:
+def test_messages_keep_the_seed_names_and_carry_the_version() -> None:
     assert as_json(requested()) | {"occurred_at": None} == {
         "type": "analysis_status",
         "analysis_id": str(AID),
+        "version": 1,
         "position": 1,
         "status": "pending",
         "progress": 0.0,
@@ -97,6 +99,10 @@ def test_messages_keep_the_seed_names_and_carry_the_position() -> None:
     f = as_json(failed(4))
     assert (f["type"], f["error_message"], f["retryable"]) == ("analysis_error", "boom", True)
     assert as_json(deleted(5))["type"] == "analysis_deleted"
+    # The status a message carries is the lifecycle's, the one the REST status shows.
+    for e in (requested(), started(2), progress(3), completed(4), failed(4)):
+        assert as_json(e)["status"] == STATUS_AFTER[e.type]
+        assert as_json(e)["version"] == as_json(e)["position"] == e.version
     assert msgspec.json.decode(PING.text) == {"type": "ping"}
     assert type(message_for(progress(3))).__name__ == "AnalysisStatus"
 

@@ -2,9 +2,12 @@
 
 The shapes keep the seed's names (``connection_established``, ``analysis_status`` with ``progress`` and
 ``message``, ``analysis_completed`` with ``summary``, ``analysis_error`` with ``error_message``) and add
-``position``: the event's version in its analysis stream, which a client passes back as ``?since=`` to
-resume. ``analysis_status`` covers AnalysisRequested (``pending``), AnalysisStarted and
-AnalysisProgress (``running``); it is the only kind that may be coalesced (a later one supersedes it).
+``version``: the event's version in its analysis stream. A client passes it back as ``?since=`` to
+resume, and as ``min_version`` to the query service to read at least what it was told
+(``position`` is the same number, kept for clients of the first release). ``status`` is the
+lifecycle's (``sonda_events.lifecycle.STATUS_AFTER``), the same the REST status shows.
+``analysis_status`` covers AnalysisRequested (``pending``), AnalysisStarted and AnalysisProgress
+(``running``); it is the only kind that may be coalesced (a later one supersedes it).
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from sonda_events.contract import (
     AnalysisDeleted,
     AnalysisFailed,
     AnalysisProgress,
+    AnalysisPurged,
     AnalysisRequested,
     AnalysisStarted,
     AnalysisSummary,
     AnyEvent,
     ResultRef,
 )
+from sonda_events.lifecycle import STATUS_AFTER, Status, is_purge
 
 
 class CloseCode:
@@ -39,7 +44,7 @@ class CloseCode:
     MALFORMED = 4400
     #: Nothing is known about the analysis (neither in JetStream nor in the event store).
     UNKNOWN_ANALYSIS = 4404
-    #: The client did not answer a ping in time.
+    #: Reserved: no longer sent. Dead clients are found by protocol pings (uvicorn closes with 1011).
     HEARTBEAT_TIMEOUT = 4408
     #: The client does not read fast enough (mirrors 1008, policy violation).
     SLOW_CLIENT = 4008
@@ -61,10 +66,18 @@ class ConnectionEstablished(Message, tag="connection_established", kw_only=True)
     ping_interval: float
 
 
-class AnalysisStatus(Message, tag="analysis_status", kw_only=True):
+class EventMessage(Message, kw_only=True):
+    """A message that reflects one event of the analysis."""
+
     analysis_id: str
+    #: The event's version in the analysis stream (resume with ``since``, read with ``min_version``).
+    version: int
+    #: The same number as ``version`` (the name of the first release).
     position: int
-    status: Literal["pending", "running"]
+
+
+class AnalysisStatus(EventMessage, tag="analysis_status", kw_only=True):
+    status: Status
     progress: float
     stage: str
     message: str
@@ -73,9 +86,7 @@ class AnalysisStatus(Message, tag="analysis_status", kw_only=True):
     occurred_at: datetime
 
 
-class AnalysisCompletedMessage(Message, tag="analysis_completed", kw_only=True):
-    analysis_id: str
-    position: int
+class AnalysisCompletedMessage(EventMessage, tag="analysis_completed", kw_only=True):
     status: Literal["completed"] = "completed"
     progress: float = 100.0
     summary: AnalysisSummary
@@ -84,9 +95,7 @@ class AnalysisCompletedMessage(Message, tag="analysis_completed", kw_only=True):
     occurred_at: datetime
 
 
-class AnalysisErrorMessage(Message, tag="analysis_error", kw_only=True):
-    analysis_id: str
-    position: int
+class AnalysisErrorMessage(EventMessage, tag="analysis_error", kw_only=True):
     status: Literal["failed"] = "failed"
     error_code: str
     error_message: str
@@ -94,11 +103,11 @@ class AnalysisErrorMessage(Message, tag="analysis_error", kw_only=True):
     occurred_at: datetime
 
 
-class AnalysisDeletedMessage(Message, tag="analysis_deleted", kw_only=True):
-    analysis_id: str
-    position: int
+class AnalysisDeletedMessage(EventMessage, tag="analysis_deleted", kw_only=True):
     status: Literal["deleted"] = "deleted"
     reason: str
+    #: The retention clean-up also removed its objects.
+    purged: bool = False
     occurred_at: datetime
 
 
@@ -125,8 +134,9 @@ def message_for(event: AnyEvent) -> Message:
         case AnalysisRequested():
             return AnalysisStatus(
                 analysis_id=aid,
+                version=position,
                 position=position,
-                status="pending",
+                status=STATUS_AFTER[event.type],
                 progress=0.0,
                 stage="queued",
                 message="waiting for an analyzer",
@@ -135,8 +145,9 @@ def message_for(event: AnyEvent) -> Message:
         case AnalysisStarted(data=data):
             return AnalysisStatus(
                 analysis_id=aid,
+                version=position,
                 position=position,
-                status="running",
+                status=STATUS_AFTER[event.type],
                 progress=0.0,
                 stage="started",
                 message=f"analysis started (attempt {data.attempt})",
@@ -145,8 +156,9 @@ def message_for(event: AnyEvent) -> Message:
         case AnalysisProgress(data=data):
             return AnalysisStatus(
                 analysis_id=aid,
+                version=position,
                 position=position,
-                status="running",
+                status=STATUS_AFTER[event.type],
                 progress=data.progress,
                 stage=data.stage,
                 message=data.message,
@@ -157,6 +169,7 @@ def message_for(event: AnyEvent) -> Message:
         case AnalysisCompleted(data=data):
             return AnalysisCompletedMessage(
                 analysis_id=aid,
+                version=position,
                 position=position,
                 summary=data.summary,
                 result=data.result,
@@ -166,6 +179,7 @@ def message_for(event: AnyEvent) -> Message:
         case AnalysisFailed(data=data):
             return AnalysisErrorMessage(
                 analysis_id=aid,
+                version=position,
                 position=position,
                 error_code=data.error_code,
                 error_message=data.error_message,
@@ -174,7 +188,21 @@ def message_for(event: AnyEvent) -> Message:
             )
         case AnalysisDeleted(data=data):
             return AnalysisDeletedMessage(
-                analysis_id=aid, position=position, reason=data.reason, occurred_at=event.occurred_at
+                analysis_id=aid,
+                version=position,
+                position=position,
+                reason=data.reason,
+                purged=is_purge(event),
+                occurred_at=event.occurred_at,
+            )
+        case AnalysisPurged(data=data):
+            return AnalysisDeletedMessage(
+                analysis_id=aid,
+                version=position,
+                position=position,
+                reason=data.reason,
+                purged=True,
+                occurred_at=event.occurred_at,
             )
     raise TypeError(f"no client message for {type(event).__name__}")  # pragma: no cover
 

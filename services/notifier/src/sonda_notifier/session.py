@@ -44,6 +44,8 @@ from typing import Any
 from litestar.connection import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 from sonda_events.contract import AnyEvent
+from sonda_events.errors import SondaError
+from sonda_events.lifecycle import AnalysisState, evolve
 from sonda_events.logging import get_logger
 
 from sonda_notifier.history import History, HistoryUnavailableError
@@ -76,6 +78,8 @@ class Session:
         self._coalesced_seen = 0
         #: Version of the newest event queued for this client.
         self._last = 0
+        #: The analysis as the lifecycle folds it: a live event it refuses is never forwarded.
+        self._state = AnalysisState(analysis_id=analysis_id)
         #: While True, live events wait in ``_pending`` (catch-up or gap fill in progress).
         self._syncing = True
         self._pending: list[AnyEvent] = []
@@ -112,8 +116,22 @@ class Session:
             self._pending.append(event)
             self._start_resync()
             return
+        if not self._allowed(event):
+            return
         self._enqueue(outgoing or Outgoing.of_event(event))
         self._last = event.version
+
+    def _allowed(self, event: AnyEvent) -> bool:
+        """Fold ``event`` into the session's state; False (and nothing sent) when the lifecycle
+        refuses it: the store refuses it too, so no client may be told of it."""
+        try:
+            self._state = evolve(self._state, event)
+        except SondaError as exc:
+            log.info(
+                "event_not_forwarded", event_id=str(event.event_id), code=exc.code, reason=exc.message[:200]
+            )
+            return False
+        return True
 
     def _merge(self, history: list[AnyEvent]) -> None:
         """Queue history and buffered live events after ``_last``, in version order; end syncing."""
@@ -126,6 +144,8 @@ class Session:
                 continue
             if version > self._last + 1:
                 log.warning("version_gap_skipped", after=self._last, next=version)
+            if not self._allowed(merged[version]):
+                continue
             self._enqueue(Outgoing.of_event(merged[version]))
             self._last = version
 
@@ -136,8 +156,12 @@ class Session:
         self._resync_task = asyncio.create_task(self._resync())
 
     async def _resync(self) -> None:
+        # Events delivered before the read began were in JetStream already: the read folds them in
+        # stream order, as the lifecycle does (an event that came before its predecessor is no
+        # successor of it), so only what arrives meanwhile is merged from the buffer.
+        covered = len(self._pending)
         try:
-            history = await self._history.read(self.analysis_id, after_version=self._last)
+            state, history = await self._history.read(self.analysis_id, after_version=self._last)
         except HistoryUnavailableError:
             # Skipping the hole would lose events for good; the client resumes with ``since``.
             self.stop(CloseCode.TRY_AGAIN_LATER, "history unavailable, reconnect with since")
@@ -146,6 +170,8 @@ class Session:
             log.error("resync_failed", error=str(exc)[:300], error_type=type(exc).__name__)
             self.stop(CloseCode.INTERNAL_ERROR, "internal error")
             return
+        del self._pending[:covered]
+        self._state = state if state.version > self._state.version else self._state
         self._merge(history)
 
     def _enqueue(self, outgoing: Outgoing) -> None:
@@ -161,12 +187,13 @@ class Session:
         deadline = time.monotonic() + self._settings.sonda_ws_unknown_grace
         since = self._since
         while True:
+            covered = len(self._pending)  # in JetStream before the read: the read has them
             try:
-                history = await self._history.read(self.analysis_id)
+                state, history = await self._history.read(self.analysis_id)
             except HistoryUnavailableError:
                 self.stop(CloseCode.TRY_AGAIN_LATER, "history unavailable, reconnect later")
                 return False
-            if history or self._pending:
+            if history or len(self._pending) > covered:
                 break
             # Connected before the first event: the state then was "nothing", so every event is news.
             since = 0 if since is None else since
@@ -177,7 +204,9 @@ class Session:
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), min(remaining, 0.25))
-        current = max(e.version for e in history + self._pending)
+        del self._pending[:covered]
+        self._state = state
+        current = max((e.version for e in history + self._pending), default=0)
         if since is not None and since > current:
             log.info("since_ahead_of_analysis", since=since, current=current)
             since = current
