@@ -133,3 +133,18 @@ async def test_the_store_refuses_what_the_lifecycle_refuses(store: EventStore) -
         "AnalysisCompleted",
         "AnalysisDeleted",
     ]
+
+
+async def test_an_event_published_before_the_version_it_follows_is_refused(store: EventStore) -> None:
+    aid = uuid.uuid4()
+    await store.append([requested(aid)])
+    guessed = progress(aid, 3)  # another system guessed version 3 before version 2 existed
+    outcomes = await store.record(
+        [
+            Incoming(event=guessed, stream_sequence=2),
+            Incoming(event=started(aid, 2), stream_sequence=3),
+            Incoming(event=completed(aid, 3), stream_sequence=4),
+        ]
+    )
+    assert [o.status for o in outcomes] == ["refused", "stored", "stored"]
+    assert [r.event.type for r in await store.read_stream(aid)][-1] == "AnalysisCompleted"

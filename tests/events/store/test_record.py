@@ -73,9 +73,11 @@ async def test_out_of_order_versions_in_one_batch_get_positions_in_version_order
 ) -> None:
     a, b = uuid.uuid4(), uuid.uuid4()
     ea, eb = make_events(a, 3), make_events(b, 2)
+    # Published in this order (each version after the one it follows), delivered shuffled.
+    published = {e.event_id: seq for seq, e in enumerate([ea[0], eb[0], ea[1], eb[1], ea[2]], start=1)}
     batch = [ea[2], eb[0], ea[0], eb[1], ea[1]]
 
-    outcomes = await store.record(incoming(batch))
+    outcomes = await store.record([Incoming(event=e, stream_sequence=published[e.event_id]) for e in batch])
 
     assert all(o.status == "stored" for o in outcomes)
     recorded = await store.read_stream(a)

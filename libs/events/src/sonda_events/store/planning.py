@@ -52,11 +52,28 @@ class RecordPlan:
         for stream_id, indexes in by_stream.items():
             tip = stream_tips.get(stream_id, _NO_STREAM)
             current, phase = tip.version, tip.phase
+            #: JetStream sequence of the event accepted last in this batch (None: not known here).
+            previous_seq: int | None = None
             accepted: list[int] = []
             # Version order within a stream, whatever order JetStream delivered them in.
             for i in sorted(indexes, key=lambda j: (batch[j].event.version, j)):
                 event = batch[i].event
                 version = event.version
+                seq = batch[i].stream_sequence
+                if (
+                    version == current + 1
+                    and previous_seq is not None
+                    and seq is not None
+                    and seq < previous_seq
+                ):
+                    # Published before the version it claims to follow (a foreign publisher guessing
+                    # a version): readers fold JetStream in stream order and skip it, so must we.
+                    self.outcomes[i] = RecordOutcome(
+                        status="refused",
+                        stream_version=current,
+                        reason=f"out_of_order: published before version {current} of its stream",
+                    )
+                    continue
                 if version == current + 1:
                     try:
                         check(phase, event)
@@ -67,7 +84,7 @@ class RecordPlan:
                         )
                         continue
                     accepted.append(i)
-                    current, phase = version, phase_after(event)
+                    current, phase, previous_seq = version, phase_after(event), seq
                 elif version <= current:
                     self.outcomes[i] = RecordOutcome(status="conflict", stream_version=current)
                 else:
