@@ -78,6 +78,7 @@ def decode_cursor(token: str, filters: ListFilters) -> _Cursor:
 
 _LIST_COLUMNS = (
     "analysis_id",
+    "version",
     "file_key",
     "filename",
     "status",
@@ -167,4 +168,5 @@ def _item(values: sa.RowMapping) -> ListItem:
         rows=values["rows"],
         columns=values["columns"],
         error_message=values["error_message"],
+        version=values["version"],
     )

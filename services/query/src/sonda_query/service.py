@@ -23,7 +23,7 @@ from sonda_query.lookup import StreamLookup
 from sonda_query.reader import ListFilters, Reader
 from sonda_query.readmodel.rows import AnalysisRow, ResultRow
 from sonda_query.results import ResultObjects
-from sonda_query.views import LeftOutView, ListPage, Source, StatusView, SummaryView
+from sonda_query.views import LeftOutView, ListItem, ListPage, Source, StatusView, SummaryView
 
 _encoder = msgspec.json.Encoder()
 POLL_S = 0.05
@@ -109,7 +109,22 @@ class QueryService:
         return StatusView.of(found.row, found.source)
 
     async def list(self, filters: ListFilters, *, limit: int, cursor: str | None) -> ListPage:
-        return await self._reader.page(filters, limit=limit, cursor=cursor)
+        """A page of the projection, with the analyses still in progress brought up to what
+        JetStream holds (the page shows no "running" beside a report the WebSocket announced)."""
+        page = await self._reader.page(filters, limit=limit, cursor=cursor)
+        items: list[ListItem] = []
+        for listed in page.items:
+            item = listed
+            if listed.status in ("pending", "running"):
+                analysis_id = uuid.UUID(listed.analysis_id)
+                newest = await self._lookup.newest_version(analysis_id)
+                folded = await self._lookup.find(analysis_id) if (newest or 0) > listed.version else None
+                if folded is not None and folded.row.version > listed.version:
+                    item = ListItem.of(folded.row)
+                    if filters.status is not None and item.status != filters.status:
+                        continue  # no longer what was asked for
+            items.append(item)
+        return ListPage(items=items, next_cursor=page.next_cursor)
 
     async def _completed(self, analysis_id: uuid.UUID, min_version: int) -> tuple[AnalysisRow, ResultRow]:
         """The completed analysis and its result reference (from the projection or the events)."""

@@ -80,6 +80,26 @@ class ListItem(msgspec.Struct, kw_only=True):
     rows: int | None
     columns: int | None
     error_message: str | None
+    #: Version of the last event reflected here (the ``version`` WebSocket messages carry).
+    version: int = 0
+
+    @classmethod
+    def of(cls, row: AnalysisRow) -> ListItem:
+        return cls(
+            analysis_id=str(row.analysis_id),
+            file_key=row.file_key,
+            filename=row.filename,
+            status=row.public_status,
+            progress=row.progress,
+            stage=row.stage,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
+            deleted_at=row.deleted_at,
+            rows=row.rows,
+            columns=row.columns,
+            error_message=row.error_message,
+            version=row.version,
+        )
 
 
 class ListPage(msgspec.Struct, kw_only=True):
