@@ -1,7 +1,8 @@
 """Read your notification: the instant the WebSocket says ``analysis_completed``, the REST reads agree.
 
 The seed's own flow, as a client writes it: start, follow the WebSocket, and the moment the terminal
-message arrives GET the results, the status and the LLM summary — no retry, no polling, no sleep. The
+message arrives GET the results, the status, the LLM summary and the list of running analyses — no
+retry, no polling, no sleep. The
 projector is usually some milliseconds behind the notifier; the query service must answer from the
 events then, never with 409 or an older status. Many analyses run at once, so the race is hit often.
 """
@@ -63,6 +64,12 @@ async def read_after_notify(sonda: SondaUp, path: Path, frame: pd.DataFrame) -> 
                 ]
                 if index % 10 == 0:
                     reads.append(client.get(f"{base}/summary-for-llm/{analysis_id}"))
+                    running = client.get(f"{base}/list", params={"status": "running", "limit": 200})
+                    pending = client.get(f"{base}/list", params={"status": "pending", "limit": 200})
+                    for listed in await asyncio.gather(running, pending):
+                        ids = [item["analysis_id"] for item in listed.json()["items"]]
+                        if analysis_id in ids:
+                            found["stale"].append((analysis_id, "listed", listed.request.url.query))
                 answers = await asyncio.gather(*reads)
             for answer in answers:
                 if answer.status_code != 200:

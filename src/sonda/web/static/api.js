@@ -25,6 +25,10 @@ async function problem(response, what) {
   return problemFromBody(body, response.status, response.statusText, what);
 }
 
+function atLeast(version, sep) {
+  return Number.isInteger(version) && version > 0 ? `${sep}min_version=${version}` : "";
+}
+
 function problemFromBody(body, status, statusText, what) {
   const detail = body && (body.detail || body.title || body.message || body.error);
   const text =
@@ -73,11 +77,13 @@ export const api = {
       options: {},
     }),
   status: (id) => call("GET", `/analysis/status-enhanced/${enc(id)}`, "Reading the status"),
-  results: (id) => call("GET", `/analysis/results-enhanced/${enc(id)}`, "Loading the report"),
-  llmSummary: (id) =>
+  // `version`: the one a WebSocket message carried; the answer is at least that new.
+  results: (id, version) =>
+    call("GET", `/analysis/results-enhanced/${enc(id)}${atLeast(version, "?")}`, "Loading the report"),
+  llmSummary: (id, version) =>
     call(
       "GET",
-      `/analysis/summary-for-llm/${enc(id)}?format=markdown`,
+      `/analysis/summary-for-llm/${enc(id)}?format=markdown${atLeast(version, "&")}`,
       "Loading the LLM summary",
     ),
   list: ({ status = "", limit = 50, cursor = "" } = {}) => {

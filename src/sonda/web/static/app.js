@@ -10,22 +10,6 @@ import { renderReport } from "./report.js";
 
 const STATUS_POLL_MS = 2000;
 const MAX_NOT_FOUND_POLLS = 10;
-// The notifier can announce completion before the query service has projected the
-// result, so "not found yet" is retried for a while before it is shown as an error.
-const NOT_READY = new Set([404, 409, 425, 503]);
-const READY_RETRIES_MS = [250, 500, 750, 1000, 1500, 2000, 3000, 4000];
-
-async function whenReady(load, isCurrent) {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await load();
-    } catch (err) {
-      const retry = err instanceof ApiError && NOT_READY.has(err.status);
-      if (!retry || attempt >= READY_RETRIES_MS.length || !isCurrent()) throw err;
-      await new Promise((resolve) => setTimeout(resolve, READY_RETRIES_MS[attempt]));
-    }
-  }
-}
 
 function elements() {
   const $ = (id) => document.getElementById(id);
@@ -145,14 +129,15 @@ function createApp(el) {
   function watch(analysisId, meta, run) {
     location.hash = `analysis=${encodeURIComponent(analysisId)}`;
     let done = false;
-    const finishOk = () => {
+    // `version` is what the notification said: the query service answers with at least it.
+    const finishOk = (message) => {
       if (done || run !== state.run) return;
       done = true;
       stopFollowing();
       el.connection.textContent = "";
       setAnalysis(100, "completed", "");
       history?.reload();
-      showReport(analysisId, meta, run);
+      showReport(analysisId, meta, run, message && message.version);
     };
     const finishFailed = (text, code) => {
       if (done || run !== state.run) return;
@@ -193,7 +178,7 @@ function createApp(el) {
       if (run !== state.run || !st) return;
       const status = String(st.status || "");
       setAnalysis(st.progress, st.stage || status, st.message);
-      if (status === "completed") finishOk();
+      if (status === "completed") finishOk(st);
       else if (status === "failed") finishFailed(st.error_message, st.error_code);
       else if (status === "deleted") finishFailed("This analysis was deleted.", "deleted");
     } catch (err) {
@@ -204,14 +189,14 @@ function createApp(el) {
     }
   }
 
-  async function showReport(analysisId, meta, run) {
+  async function showReport(analysisId, meta, run, version) {
     el.report.hidden = false;
     el.report.setAttribute("aria-busy", "true");
     el.llm.textContent = "Loading…";
     el.llmTokens.textContent = "";
     el.copy.disabled = true;
     try {
-      const answer = await whenReady(() => api.results(analysisId), () => run === state.run);
+      const answer = await api.results(analysisId, version);
       if (run !== state.run) return;
       const result = answer && answer.results ? answer.results : answer;
       renderReport(el.reportBody, result, {
@@ -225,7 +210,7 @@ function createApp(el) {
       if (run === state.run) el.report.setAttribute("aria-busy", "false");
     }
     try {
-      const summary = await whenReady(() => api.llmSummary(analysisId), () => run === state.run);
+      const summary = await api.llmSummary(analysisId, version);
       if (run !== state.run) return;
       el.llm.textContent = (summary && summary.text) || "No summary.";
       if (summary && typeof summary.tokens === "number") {
