@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from nats.aio.client import Client as NatsClient
+from sonda_events.codes import Code
 from sonda_events.contract import AnyEvent
 from sonda_events.errors import BusUnavailableError, SondaError
 from sonda_events.lifecycle import AnalysisState, AnalysisStreamReader
@@ -16,9 +17,7 @@ from sonda_events.subjects import STREAM_NAME
 class HistoryUnavailableError(SondaError):
     """Neither JetStream nor the event store could be read; the client should retry later."""
 
-    code = "history_unavailable"
-    status_code = 503
-    retryable = True
+    code = Code.HISTORY_UNAVAILABLE
 
 
 class History:

@@ -23,6 +23,7 @@ import uuid
 from enum import StrEnum
 from typing import Literal
 
+from sonda_events.codes import Code
 from sonda_events.contract import (
     AnalysisCompleted,
     AnalysisDeleted,
@@ -68,9 +69,7 @@ class Phase(StrEnum):
 class EventNotAllowedError(SondaError):
     """An event the lifecycle refuses; ``rule`` names which rule (stable, for dead letters)."""
 
-    code = "event_not_allowed"
-    status_code = 409
-    retryable = False
+    code = Code.EVENT_NOT_ALLOWED
 
     def __init__(self, rule: str, reason: str) -> None:
         super().__init__(f"{rule}: {reason}")

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import msgspec
 
+from sonda_events.codes import Code
 from sonda_events.contract import (
     AnalysisCompleted,
     AnalysisDeleted,
@@ -37,9 +38,7 @@ from sonda_events.lifecycle.rules import (
 class VersionGapError(SondaError):
     """An event whose version does not follow the state's: an earlier event is missing."""
 
-    code = "version_gap"
-    status_code = 409
-    retryable = True
+    code = Code.VERSION_GAP
 
 
 class AnalysisState(msgspec.Struct, kw_only=True, frozen=True):
