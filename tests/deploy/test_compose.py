@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from sonda_events.bus import MIN_NATS_SERVER, MIN_NATS_SERVER_TEXT
 from sonda_events.bus.server import parse_version
 from sonda_events.recorder import RecorderSettings
-from sonda_events.settings import CommonSettings
+from sonda_events.settings import CommonSettings, env_vars
 from sonda_service import ServiceSettings
 
 from sonda.cli import cli
@@ -59,7 +59,7 @@ def settings_class(service: str) -> type[CommonSettings]:
 
 
 def known_vars(cls: type[CommonSettings]) -> set[str]:
-    return {name.upper() for name in cls.__struct_fields__}
+    return set(env_vars(cls))
 
 
 def test_yaml_has_every_part_of_the_deployment(compose: dict[str, Any]) -> None:

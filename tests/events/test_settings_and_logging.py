@@ -7,13 +7,15 @@ import logging
 import logging.config
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import pytest
 import structlog
 import uvicorn.config
+from msgspec import Meta
 from sonda_events.logging import bind_context, configure_logging, get_logger
-from sonda_events.settings import CommonSettings, Secret, SettingsError, load_settings
+from sonda_events.settings import CommonSettings, Secret, SettingsError, env_vars, load_settings
 from sonda_service.settings import ServiceSettings
 
 
@@ -37,6 +39,42 @@ def test_a_bad_value_names_the_variable(env: dict[str, str], variable: str) -> N
     with pytest.raises(SettingsError) as info:
         load_settings(ServiceSettings, env)
     assert str(info.value).startswith(variable)
+
+
+class _Inner(msgspec.Struct, kw_only=True):
+    inner_limit: Annotated[int, Meta(ge=1)] = 1
+    inner_token: Secret | None = None
+
+
+class _Outer(msgspec.Struct, kw_only=True):
+    outer_name: str = "x"
+    inner: _Inner = msgspec.field(default_factory=_Inner)
+
+
+class _Composed(msgspec.Struct, kw_only=True):
+    top_url: str = ""
+    outer: _Outer = msgspec.field(default_factory=_Outer)
+
+
+def test_sections_are_read_from_the_same_flat_environment_at_any_depth() -> None:
+    env = {"INNER_LIMIT": "5", "INNER_TOKEN": "t0ken", "OUTER_NAME": "y", "TOP_URL": "nats://h:1"}
+    settings = load_settings(_Composed, env)
+    assert settings.top_url == "nats://h:1"
+    assert settings.outer.outer_name == "y"
+    assert settings.outer.inner == _Inner(inner_limit=5, inner_token=Secret("t0ken"))
+    assert load_settings(_Composed, env, inner_limit=9).outer.inner.inner_limit == 9
+    assert load_settings(_Composed, {}).outer == _Outer()
+    assert env_vars(_Outer) == ["OUTER_NAME", "INNER_LIMIT", "INNER_TOKEN"]
+    assert "INNER" not in env_vars(_Composed)  # a section is no variable of its own
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"), [("0", "Expected `int` >= 1"), ("many", "Expected `int`, got `str`")]
+)
+def test_a_bad_value_in_a_section_names_the_variable(value: str, reason: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(_Composed, {"INNER_LIMIT": value})
+    assert str(info.value) == f"INNER_LIMIT: {reason}"
 
 
 def test_secrets_never_print() -> None:

@@ -126,7 +126,7 @@ async def run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run]:
             sonda_log_level="warning",
             sonda_log_json=True,
         )
-        storage = storage_from_settings(settings)
+        storage = storage_from_settings(settings.storage, settings.sonda_data_dir)
         await storage.start()
         nc = await nats.connect(server.url)
         try:

@@ -28,12 +28,19 @@ from sonda_events.contract import (
 from sonda_events.settings import load_settings
 from sonda_events.store import EventStore
 from sonda_ingest.identity import requested_event_id
-from sonda_storage import ObjectStorage, StorageSettings, new_upload_key, result_key, storage_from_settings
+from sonda_ingest.settings import IngestSettings
+from sonda_storage import ObjectStorage, new_upload_key, result_key, storage_from_settings
 
 from tests.ingest.conftest import ClientFactory, analysis_events
 from tests.support.servers import fresh_postgres_database
 
 Client = AsyncTestClient[Litestar]
+
+
+def _storage(env: dict[str, str]) -> ObjectStorage:
+    """The storage the ingest app under test uses, opened apart from it."""
+    settings = load_settings(IngestSettings, env)
+    return storage_from_settings(settings.storage, settings.sonda_data_dir)
 
 
 @pytest.fixture(params=[("local", "sqlite"), ("local", "postgres"), ("s3", "sqlite")], ids="-".join)
@@ -105,7 +112,7 @@ async def world(
 ) -> AsyncIterator[World]:
     backend, url = setup
     async with make_client(backend, DATABASE_URL=url) as client:
-        storage = storage_from_settings(load_settings(StorageSettings, client.app.state.env))
+        storage = _storage(client.app.state.env)
         await storage.start()
         yield World(client, store, storage)
         await storage.close()
@@ -180,7 +187,7 @@ async def test_batches_report_more(
     make_client: ClientFactory, sqlite_url: str, local_store: EventStore
 ) -> None:
     async with make_client("local", DATABASE_URL=sqlite_url, SONDA_CLEANUP_BATCH="1") as client:
-        storage = storage_from_settings(load_settings(StorageSettings, client.app.state.env))
+        storage = _storage(client.app.state.env)
         world = World(client, local_store, storage)
         await world.old_analysis(10)
         await world.old_analysis(11)
@@ -197,7 +204,7 @@ async def test_the_schedule_runs_when_retention_days_is_set(
 ) -> None:
     env = {"DATABASE_URL": sqlite_url, "SONDA_RETENTION_DAYS": "7", "SONDA_CLEANUP_INTERVAL_S": "0.2"}
     async with make_client("local", **env) as client:
-        storage = storage_from_settings(load_settings(StorageSettings, client.app.state.env))
+        storage = _storage(client.app.state.env)
         world = World(client, local_store, storage)
         analysis_id, objects = await world.old_analysis(8)
         for _ in range(200):

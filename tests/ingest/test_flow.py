@@ -26,8 +26,8 @@ from sonda_events.contract import AnalysisRequested
 from sonda_events.settings import load_settings
 from sonda_events.subjects import subject_for
 from sonda_ingest.identity import requested_event_id
+from sonda_ingest.settings import IngestSettings
 from sonda_storage import (
-    StorageSettings,
     UrlSigner,
     load_signing_secret,
     new_upload_key,
@@ -87,7 +87,8 @@ def local_server(servers: Servers) -> IngestServer:
 
 
 async def read_object(env: dict[str, str], key: str) -> bytes:
-    storage = storage_from_settings(load_settings(StorageSettings, env))
+    settings = load_settings(IngestSettings, env)
+    storage = storage_from_settings(settings.storage, settings.sonda_data_dir)
     await storage.start()
     try:
         return b"".join([chunk async for chunk in storage.read(key)])

@@ -116,7 +116,7 @@ async def pg_harness(query_app: HarnessFactory, pg_url: str) -> AsyncIterator[Ha
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[ObjectStorage]:
     settings = make_settings("sqlite+aiosqlite://", tmp_path / "objects")
-    opened = storage_from_settings(settings)
+    opened = storage_from_settings(settings.storage, settings.sonda_data_dir)
     await opened.start()
     yield opened
     await opened.close()

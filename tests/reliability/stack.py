@@ -14,7 +14,6 @@ from pathlib import Path
 import psycopg
 from nats.aio.client import Client as NatsClient
 from sonda_events.bus import close_nats, connect_nats, provision
-from sonda_events.settings import load_settings
 from sonda_events.store import EventStore
 from sonda_storage import ObjectStorage, StorageSettings, storage_from_settings
 
@@ -74,7 +73,7 @@ async def stack_on(nats: NatsServer, database_url: str, root: Path) -> AsyncIter
     store = await EventStore.open(database_url, pool_size=3)
     nc = await connect_nats(nats.url, name="fault-test")
     await provision(nc.jetstream())
-    storage = storage_from_settings(load_settings(StorageSettings, env={}, sonda_data_dir=str(data_dir)))
+    storage = storage_from_settings(StorageSettings(), data_dir)
     await storage.start()
     try:
         with services(env, root / "logs") as procs:

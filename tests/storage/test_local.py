@@ -109,8 +109,8 @@ async def test_ping_fails_when_the_folder_is_not_writable(tmp_path: Path) -> Non
 
 
 def test_factory_picks_local_disk_without_r2_variables(tmp_path: Path) -> None:
-    settings = load_settings(StorageSettings, {"SONDA_DATA_DIR": str(tmp_path)})
-    storage = storage_from_settings(settings)
+    settings = load_settings(StorageSettings, {})
+    storage = storage_from_settings(settings, tmp_path)
     assert isinstance(storage, LocalDiskStorage)
     assert storage.root == tmp_path / "objects"
     assert (tmp_path / "signing.key").exists()
@@ -120,7 +120,6 @@ def test_factory_picks_s3_with_r2_variables(tmp_path: Path) -> None:
     settings = load_settings(
         StorageSettings,
         {
-            "SONDA_DATA_DIR": str(tmp_path),
             "CLOUDFLARE_R2_ACCESS_KEY_ID": "id",
             "CLOUDFLARE_R2_SECRET_ACCESS_KEY": "s3cr3t-value",
             "CLOUDFLARE_R2_ENDPOINT_URL": "http://127.0.0.1:9",
@@ -129,14 +128,12 @@ def test_factory_picks_s3_with_r2_variables(tmp_path: Path) -> None:
     )
     assert isinstance(settings.cloudflare_r2_secret_access_key, Secret)
     assert "s3cr3t-value" not in repr(settings)
-    storage = storage_from_settings(settings)
+    storage = storage_from_settings(settings, tmp_path)
     assert isinstance(storage, S3Storage)
     assert storage.bucket == "sonda-data"
 
 
 def test_factory_names_missing_r2_variables(tmp_path: Path) -> None:
-    settings = load_settings(
-        StorageSettings, {"SONDA_DATA_DIR": str(tmp_path), "CLOUDFLARE_R2_ENDPOINT_URL": "http://x"}
-    )
+    settings = load_settings(StorageSettings, {"CLOUDFLARE_R2_ENDPOINT_URL": "http://x"})
     with pytest.raises(SettingsError, match=r"CLOUDFLARE_R2_ACCESS_KEY_ID.*CLOUDFLARE_R2_BUCKET_NAME"):
-        storage_from_settings(settings)
+        storage_from_settings(settings, tmp_path)

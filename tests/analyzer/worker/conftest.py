@@ -53,7 +53,7 @@ async def analyzer(settings: AnalyzerSettings) -> AsyncIterator[AsyncTestClient[
 @pytest.fixture
 async def storage(settings: AnalyzerSettings) -> AsyncIterator[ObjectStorage]:
     """The same storage the analyzer uses, opened by the test (as the uploader would)."""
-    backend = storage_from_settings(settings)
+    backend = storage_from_settings(settings.storage, settings.sonda_data_dir)
     await backend.start()
     yield backend
     await backend.close()

@@ -55,7 +55,7 @@ async def analyzer_stack(root: Path, **overrides: Any) -> AsyncIterator[Stack]:
     """For module-scoped fixtures: one analyzer serving many tests."""
     with running_nats(root / "nats") as server:
         settings = analyzer_settings(server.url, root, **overrides)
-        storage = storage_from_settings(settings)
+        storage = storage_from_settings(settings.storage, settings.sonda_data_dir)
         await storage.start()
         nc = await nats.connect(server.url)
         try:

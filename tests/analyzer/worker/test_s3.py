@@ -31,7 +31,7 @@ def s3_settings(make_settings: SettingsFactory, s3_endpoint: S3Endpoint) -> Anal
 
 @pytest.fixture
 async def s3_storage(s3_settings: AnalyzerSettings) -> AsyncIterator[ObjectStorage]:
-    backend = storage_from_settings(s3_settings)
+    backend = storage_from_settings(s3_settings.storage, s3_settings.sonda_data_dir)
     assert isinstance(backend, S3Storage)
     await backend.start()
     yield backend

@@ -4,6 +4,10 @@ A settings class is a msgspec Struct; each field is read from the env var of the
 case (``database_url`` <- ``DATABASE_URL``), converted to the field's type, and validated once at
 start. A bad value stops the start with a message naming the variable. Secrets are wrapped in
 ``Secret`` so they never show up in a repr or a log line.
+
+A field whose type is itself a settings Struct is a section (``storage: StorageSettings``): it is
+read from the same flat environment, so each variable is declared once, by the section that owns it,
+and a process composes the sections it needs.
 """
 
 from __future__ import annotations
@@ -93,22 +97,51 @@ S = TypeVar("S", bound=msgspec.Struct)
 
 
 def load_settings(cls: type[S], env: Mapping[str, str] | None = None, **overrides: Any) -> S:
-    """Read ``cls`` from the environment (or ``env``), then apply ``overrides``.
+    """Read ``cls`` and its sections from the environment (or ``env``), then apply ``overrides``.
+
+    Overrides are keyed by field name, as the environment is, whichever section declares the field
+    (``sonda_s3_create_bucket=False``); a section may also be given whole (``storage=...``).
 
     Raises:
         SettingsError: naming the variable and why its value is refused.
     """
     source = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    for name in cls.__struct_fields__:
-        raw = source.get(name.upper())
-        if raw is not None and raw != "":
-            values[name] = raw
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return msgspec.convert(values, cls, strict=False, dec_hook=_dec_hook)
+        return msgspec.convert(_raw_values(cls, source, given), cls, strict=False, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
         text = str(exc)
-        field = text.rsplit("`$.", 1)[-1].rstrip("`") if "`$." in text else ""
+        # The path is the field's, through its sections (``$.storage.sonda_s3_addressing_style``);
+        # the last name is the variable's.
+        field = text.rsplit("`$.", 1)[-1].rstrip("`").rsplit(".", 1)[-1] if "`$." in text else ""
         var = field.upper() if field else "a setting"
         raise SettingsError(f"{var}: {text.split(' - at ', maxsplit=1)[0]}") from exc
+
+
+def is_section(tp: object) -> bool:
+    """True for a field type that is a settings section (a Struct read from the same environment)."""
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+
+
+def env_vars(cls: type[msgspec.Struct]) -> list[str]:
+    """The variables ``load_settings(cls)`` reads, its sections' included, in declaration order."""
+    names: list[str] = []
+    for field in msgspec.structs.fields(cls):
+        names += env_vars(field.type) if is_section(field.type) else [field.name.upper()]
+    return names
+
+
+def _raw_values(
+    cls: type[msgspec.Struct], source: Mapping[str, str], given: Mapping[str, Any]
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field in msgspec.structs.fields(cls):
+        if field.name in given:
+            values[field.name] = given[field.name]
+        elif is_section(field.type):
+            values[field.name] = _raw_values(field.type, source, given)
+        else:
+            raw = source.get(field.name.upper())
+            if raw is not None and raw != "":
+                values[field.name] = raw
+    return values

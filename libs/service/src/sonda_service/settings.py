@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from typing import Annotated
 
 from msgspec import Meta
@@ -21,6 +24,12 @@ class ServiceSettings(CommonSettings, kw_only=True):
     sonda_cors_origins: str = ""
     #: Largest JSON request body accepted, in KiB (uploads have their own limit).
     sonda_max_body_kb: Annotated[int, Meta(ge=1)] = 256
+    #: Name of this instance in events (the analyzer's ``AnalysisStarted``), logs and info routes;
+    #: empty = host, pid and a random suffix.
+    sonda_instance_id: str = ""
+
+    def instance_id(self) -> str:
+        return self.sonda_instance_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.sonda_cors_origins.split(",") if o.strip()]

@@ -7,7 +7,7 @@ on local disk never needs to pay.
 from typing import TYPE_CHECKING, Any
 
 from sonda_storage.base import CHUNK_SIZE, ObjectStorage
-from sonda_storage.config import StorageConfig, StorageSettings, s3_configured, storage_from_settings
+from sonda_storage.config import StorageSettings, s3_configured, storage_from_settings
 from sonda_storage.errors import (
     EmptyUploadError,
     InvalidKeyError,
@@ -55,7 +55,6 @@ __all__ = [
     "PutResult",
     "S3Storage",
     "SignatureExpiredError",
-    "StorageConfig",
     "StorageError",
     "StorageSettings",
     "StorageUnavailableError",

@@ -1,17 +1,16 @@
 """Choosing a backend from settings: S3/R2 when the ``CLOUDFLARE_R2_*`` variables are set, else local disk.
 
-``storage_from_settings`` accepts any settings object with the attributes of ``StorageConfig``, so a
-service's own settings class (which subclasses the HTTP ``ServiceSettings``; msgspec Structs cannot
-inherit from two field-carrying bases) declares the same fields and passes itself in.
-``StorageSettings`` is the canonical declaration, for processes that need storage only.
+``StorageSettings`` is the one declaration of the storage variables; a service composes it as a
+section (``storage: StorageSettings``), which ``load_settings`` reads from the same environment.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
-from sonda_events.settings import CommonSettings, Secret, SettingsError
+import msgspec
+from sonda_events.settings import Secret, SettingsError
 
 from sonda_storage.base import ObjectStorage
 from sonda_storage.local import LocalDiskStorage
@@ -22,30 +21,7 @@ AddressingStyle = Literal["path", "virtual", "auto"]
 LOCAL_OBJECTS_DIR = "objects"
 
 
-class StorageConfig(Protocol):
-    """The settings attributes the factory reads (read-only, so Struct fields match)."""
-
-    @property
-    def sonda_data_dir(self) -> Path: ...
-    @property
-    def cloudflare_r2_access_key_id(self) -> str: ...
-    @property
-    def cloudflare_r2_secret_access_key(self) -> Secret | None: ...
-    @property
-    def cloudflare_r2_endpoint_url(self) -> str: ...
-    @property
-    def cloudflare_r2_bucket_name(self) -> str: ...
-    @property
-    def cloudflare_r2_region(self) -> str: ...
-    @property
-    def sonda_s3_addressing_style(self) -> AddressingStyle: ...
-    @property
-    def sonda_s3_create_bucket(self) -> bool: ...
-    @property
-    def sonda_signing_secret(self) -> Secret | None: ...
-
-
-class StorageSettings(CommonSettings, kw_only=True):
+class StorageSettings(msgspec.Struct, kw_only=True):
     """Object storage settings (all optional: unset means local disk under the data folder)."""
 
     #: S3/R2 access key id.
@@ -66,7 +42,7 @@ class StorageSettings(CommonSettings, kw_only=True):
     sonda_signing_secret: Secret | None = None
 
 
-def s3_configured(settings: StorageConfig) -> bool:
+def s3_configured(settings: StorageSettings) -> bool:
     """True when any S3/R2 variable is set; raises if some but not all required ones are."""
     required = {
         "CLOUDFLARE_R2_ACCESS_KEY_ID": bool(settings.cloudflare_r2_access_key_id),
@@ -83,8 +59,11 @@ def s3_configured(settings: StorageConfig) -> bool:
     return True
 
 
-def storage_from_settings(settings: StorageConfig) -> ObjectStorage:
-    """The configured backend, not yet started (call ``await storage.start()``)."""
+def storage_from_settings(settings: StorageSettings, data_dir: Path) -> ObjectStorage:
+    """The configured backend, not yet started (call ``await storage.start()``).
+
+    ``data_dir`` (``SONDA_DATA_DIR``) holds the local objects and the generated signing secret.
+    """
     if s3_configured(settings):
         from sonda_storage.s3 import S3Storage  # only S3 deployments pay for importing aioboto3
 
@@ -99,5 +78,5 @@ def storage_from_settings(settings: StorageConfig) -> ObjectStorage:
             create_bucket=settings.sonda_s3_create_bucket,
         )
     configured = settings.sonda_signing_secret.reveal() if settings.sonda_signing_secret else None
-    signer = UrlSigner(load_signing_secret(settings.sonda_data_dir, configured))
-    return LocalDiskStorage(settings.sonda_data_dir / LOCAL_OBJECTS_DIR, signer)
+    signer = UrlSigner(load_signing_secret(data_dir, configured))
+    return LocalDiskStorage(data_dir / LOCAL_OBJECTS_DIR, signer)

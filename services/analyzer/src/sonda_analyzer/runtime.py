@@ -79,7 +79,7 @@ async def running_analyzer(settings: AnalyzerSettings) -> AsyncIterator[Analyzer
     """Start the analyzer; stop it gracefully when the block exits."""
     worker_id = settings.instance_id()
     nc = await connect_nats(settings.nats_url, name=f"sonda-analyzer-{worker_id}")
-    storage = storage_from_settings(settings)
+    storage = storage_from_settings(settings.storage, settings.sonda_data_dir)
     pool = ProfilerPool(settings.sonda_analyzer_concurrency, memory_limit_mb=settings.memory_limit_mb())
     stop = asyncio.Event()
     try:

@@ -1,23 +1,19 @@
 """The analyzer's settings: the shared service ones, object storage, and the worker's limits.
 
 Read with ``load_settings(AnalyzerSettings)``; each field comes from the env var of the same name in
-upper case (``SONDA_ANALYZER_CONCURRENCY=2``). The storage fields repeat ``sonda_storage``'s
-``StorageSettings`` (msgspec Structs cannot inherit from two field-carrying bases), so this class
-satisfies ``StorageConfig`` and is handed to ``storage_from_settings`` as it is.
+upper case (``SONDA_ANALYZER_CONCURRENCY=2``). Object storage is the ``storage`` section
+(``sonda_storage.StorageSettings``), read from the same environment.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 from msgspec import Meta
-from sonda_events.settings import Secret
 from sonda_service import ServiceSettings
-from sonda_storage.config import AddressingStyle
+from sonda_storage.config import StorageSettings
 
 Seconds = Annotated[float, Meta(gt=0, le=86_400)]
 
@@ -49,29 +45,9 @@ class AnalyzerSettings(ServiceSettings, kw_only=True):
     sonda_analyzer_work_dir: str = ""
     #: Durable consumer name; every analyzer instance shares it (one work queue).
     sonda_analyzer_consumer: str = "analyzer"
-    #: Name of this instance in events, logs and /info; empty = host, pid and a random suffix.
-    sonda_instance_id: str = ""
 
-    # -- object storage (same names and meaning as sonda_storage.StorageSettings) -----------------
-    #: S3/R2 access key id.
-    cloudflare_r2_access_key_id: str = ""
-    #: S3/R2 secret access key.
-    cloudflare_r2_secret_access_key: Secret | None = None
-    #: S3/R2 endpoint (empty for AWS S3).
-    cloudflare_r2_endpoint_url: str = ""
-    #: Bucket holding uploads and results.
-    cloudflare_r2_bucket_name: str = ""
-    #: Region to sign for (R2 wants ``auto``).
-    cloudflare_r2_region: str = "auto"
-    #: ``path`` works with R2, MinIO and S3; ``virtual`` for S3 setups that need it.
-    sonda_s3_addressing_style: AddressingStyle = "path"
-    #: Create the bucket at start when it is missing.
-    sonda_s3_create_bucket: bool = True
-    #: Secret for local upload URLs (unused by the analyzer, declared for ``StorageConfig``).
-    sonda_signing_secret: Secret | None = None
-
-    def instance_id(self) -> str:
-        return self.sonda_instance_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    #: Object storage: uploads read, results written.
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
 
     def memory_limit_mb(self) -> int:
         return self.sonda_analyzer_memory_limit_mb or 2 * self.sonda_analyzer_memory_mb + 512

@@ -77,7 +77,7 @@ async def _open_store(settings: IngestSettings) -> EventStore | None:
 @contextlib.asynccontextmanager
 async def running_ingest(settings: IngestSettings) -> AsyncIterator[Ingest]:
     """Start storage and NATS, provision the stream, run the retention schedule; close all on exit."""
-    storage = storage_from_settings(settings)
+    storage = storage_from_settings(settings.storage, settings.sonda_data_dir)
     await storage.start()
     try:
         nc = await connect_nats(settings.nats_url, name="sonda-ingest")

@@ -1,18 +1,18 @@
 """Ingest settings, read from the environment (``SONDA_MAX_UPLOAD_MB=2048`` etc.).
 
-The storage fields repeat ``sonda_storage.StorageSettings`` (msgspec Structs cannot inherit from two
-field-carrying bases), so this class satisfies ``StorageConfig`` and goes to ``storage_from_settings``
-as it is.
+Object storage is the ``storage`` section (``sonda_storage.StorageSettings``, the ``CLOUDFLARE_R2_*``
+and ``SONDA_S3_*`` variables), read from the same environment.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from msgspec import Meta
-from sonda_events.settings import Secret, load_settings
+from sonda_events.settings import load_settings
 from sonda_service import ServiceSettings
-from sonda_storage.config import AddressingStyle
+from sonda_storage.config import StorageSettings
 
 MIB = 1024 * 1024
 
@@ -48,23 +48,8 @@ class IngestSettings(ServiceSettings, kw_only=True):
     #: Analyses handled by one clean-up run at most (the next run continues).
     sonda_cleanup_batch: Annotated[int, Meta(ge=1, le=100_000)] = 500
 
-    # -- object storage (same names and meaning as sonda_storage.StorageSettings) -----------------
-    #: S3/R2 access key id.
-    cloudflare_r2_access_key_id: str = ""
-    #: S3/R2 secret access key.
-    cloudflare_r2_secret_access_key: Secret | None = None
-    #: S3/R2 endpoint (empty for AWS S3).
-    cloudflare_r2_endpoint_url: str = ""
-    #: Bucket holding uploads and results.
-    cloudflare_r2_bucket_name: str = ""
-    #: Region to sign for (R2 wants ``auto``).
-    cloudflare_r2_region: str = "auto"
-    #: ``path`` works with R2, MinIO and S3; ``virtual`` for S3 setups that need it.
-    sonda_s3_addressing_style: AddressingStyle = "path"
-    #: Create the bucket at start when it is missing.
-    sonda_s3_create_bucket: bool = True
-    #: Secret signing local upload URLs; generated once and kept in the data folder when unset.
-    sonda_signing_secret: Secret | None = None
+    #: Object storage: uploads and results.
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
 
     def max_upload_bytes(self) -> int:
         return self.sonda_max_upload_mb * MIB

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from typing import Annotated
 
 from msgspec import Meta
@@ -39,11 +36,6 @@ class NotifierSettings(ServiceSettings, kw_only=True):
     sonda_ws_max_per_client: Annotated[int, Meta(ge=0)] = 200
     #: Read events that aged out of JetStream from the event store (``DATABASE_URL``).
     sonda_notifier_event_store: bool = True
-    #: Name of this instance in websocket-info and logs; empty = host, pid and a random suffix.
-    sonda_instance_id: str = ""
-
-    def instance_id(self) -> str:
-        return self.sonda_instance_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 def load() -> NotifierSettings:

@@ -118,7 +118,7 @@ async def running_query(settings: QuerySettings) -> AsyncIterator[Query]:
         if stale:
             log.info("projections_outdated_rebuilding", projections=[p.name for p in stale])
             await rebuild_all(store, stale)
-        storage = storage_from_settings(settings)
+        storage = storage_from_settings(settings.storage, settings.sonda_data_dir)
         await storage.start()
         stack.push_async_callback(storage.close)
         cache = build_cache(settings)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 from sonda_events.settings import Secret, load_settings
 from sonda_service import ServiceSettings
+from sonda_storage.config import StorageSettings
 
 
 def _no_secret() -> Secret:
@@ -43,24 +44,8 @@ class QuerySettings(ServiceSettings, kw_only=True):
     #: Events of lag after which readiness reports the projection as stalled (when not moving).
     query_max_lag: Annotated[int, Meta(ge=1)] = 10_000
 
-    # Object storage (the same variables as ``sonda_storage.StorageSettings``: one Struct cannot
-    # inherit fields from two bases, so they are declared again here).
-    #: S3/R2 access key id.
-    cloudflare_r2_access_key_id: str = ""
-    #: S3/R2 secret access key.
-    cloudflare_r2_secret_access_key: Secret | None = None
-    #: S3/R2 endpoint (empty for AWS S3).
-    cloudflare_r2_endpoint_url: str = ""
-    #: Bucket holding uploads and results.
-    cloudflare_r2_bucket_name: str = ""
-    #: Region to sign for (R2 wants ``auto``).
-    cloudflare_r2_region: str = "auto"
-    #: ``path`` or ``virtual`` addressing.
-    sonda_s3_addressing_style: Literal["path", "virtual", "auto"] = "path"
-    #: Create the bucket at start when it is missing.
-    sonda_s3_create_bucket: bool = True
-    #: Secret for local signed URLs (the query service only reads, but shares the storage set-up).
-    sonda_signing_secret: Secret | None = None
+    #: Object storage: results read.
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
 
 
 def load() -> QuerySettings:
