@@ -53,7 +53,10 @@ async def test_seed_flow_through_one_origin(sonda: SondaUp, sales: pd.DataFrame,
         status = (await client.get(f"/api/v1/analysis/status-enhanced/{analysis_id}")).json()
         assert status["status"] == "completed"
         listed = (
-            await client.get("/api/v1/analysis/list", params={"status": "completed", "limit": 50})
+            await client.get(
+                "/api/v1/analysis/list",
+                params={"status": "completed", "limit": 50, "file_key": status["file_key"]},
+            )
         ).json()
         assert analysis_id in [item["analysis_id"] for item in listed["items"]]
 

@@ -151,7 +151,7 @@ async def test_events_aged_out_of_jetstream_come_from_the_event_store(
     js = producer.nc.jetstream()
     # versions 1-4 age out of the stream; 5 and 6 stay
     await js.purge_stream(STREAM_NAME, subject=analysis_subjects(aid), seq=sequences[4])
-    assert msgspec.json.decode((await js._jsm.get_msg(STREAM_NAME, sequences[4])).data or b"")["version"] == 5
+    assert msgspec.json.decode((await js.get_msg(STREAM_NAME, sequences[4])).data or b"")["version"] == 5
     try:
         async with notifier_factory(sonda_notifier_event_store=True, database_url=sqlite_url) as notifier:
             async with ws_client(notifier.ws_url(aid, since=0)) as client:
