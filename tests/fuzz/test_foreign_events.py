@@ -200,3 +200,73 @@ async def test_foreign_events_are_dead_lettered_and_nobody_stalls(stack: Stack, 
 
 async def _count(stack: Stack, n: int) -> bool:
     return await stack.store.last_position() >= n
+
+
+async def test_events_the_lifecycle_refuses_change_nothing_anyone_reads(stack: Stack, tmp_path: Path) -> None:
+    """A finished analysis gets a second completion pointing at its upload, one pointing at another
+    analysis' result, and requests that would rewrite its file key: every consumer refuses them
+    alike (dead letters with the rule), and results, summary and status stay those of the real run."""
+    js = stack.nc.jetstream()
+    await stack.procs.start("recorder")
+    _, _, query = await asyncio.gather(
+        stack.procs.start("analyzer"), stack.procs.start("notifier"), stack.procs.start("query")
+    )
+    table = write_csv(tmp_path / "real.csv", 300)
+    key = await upload(stack.storage, table.path)
+    target = await request(js, key)
+    base = f"{query.url}/api/v1/analysis"
+    async with httpx.AsyncClient(timeout=30) as client:
+
+        async def completed() -> bool:
+            answer = await client.get(f"{base}/status-enhanced/{target}")
+            return answer.status_code == 200 and answer.json()["status"] == "completed"
+
+        await until(completed, timeout=60, what="the real analysis to complete")
+        before = (await client.get(f"{base}/results-enhanced/{target}")).json()
+        events = [r.event for r in await stack.store.read_stream(target)]
+        finished = events[-1]
+        assert isinstance(finished, AnalysisCompleted)
+        version = finished.version
+        request_raw, completed_raw = _raw(events[0]), _raw(finished)
+
+        def completion(result_key: str, at: int) -> bytes:
+            data = {**completed_raw["data"], "result": {**completed_raw["data"]["result"], "key": result_key}}
+            forged = {**completed_raw, "event_id": str(uuid.uuid4()), "version": at, "data": data}
+            return json.dumps(forged).encode()
+
+        def rerequest(at: int) -> bytes:
+            data = {**request_raw["data"], "file_key": f"uploads/{uuid.uuid4()}/other.csv"}
+            return json.dumps(
+                {**request_raw, "event_id": str(uuid.uuid4()), "version": at, "data": data}
+            ).encode()
+
+        await _send(js, subject_for(target, "AnalysisCompleted"), completion(key, version + 1))
+        await _send(
+            js,
+            subject_for(target, "AnalysisCompleted"),
+            completion(f"results/{uuid.uuid4()}.json", version + 1),
+        )
+        await _send(js, subject_for(target, "AnalysisRequested"), rerequest(1))
+        await _send(js, subject_for(target, "AnalysisRequested"), rerequest(version + 1))
+
+        async def refused() -> bool:
+            letters = await stack.store.dead_letters(limit=1000)
+            return sum(1 for d in letters if d.error_code == "event_not_allowed") >= 3
+
+        await until(refused, timeout=30, what="the refused events as dead letters")
+        letters = [
+            d for d in await stack.store.dead_letters(limit=1000) if d.error_code == "event_not_allowed"
+        ]
+        reasons = " | ".join(d.reason for d in letters)
+        assert "already_ended" in reasons, reasons
+        assert [r.event.event_id for r in await stack.store.read_stream(target)] == [
+            e.event_id for e in events
+        ]
+
+        results = await client.get(f"{base}/results-enhanced/{target}")
+        summary = await client.get(f"{base}/summary-for-llm/{target}")
+        status = (await client.get(f"{base}/status-enhanced/{target}")).json()
+    assert results.status_code == 200 and summary.status_code == 200, (results.text, summary.text)
+    assert results.json()["results"] == before["results"]
+    assert results.json()["results"]["dataset"]["rows"] == 300
+    assert (status["status"], status["version"], status["file_key"]) == ("completed", version, key)
