@@ -138,3 +138,9 @@ def test_subjects_round_trip_and_refuse_foreign_shapes() -> None:
     assert parse_subject(subject) == (AID, "requested")
     assert parse_subject("eda.analysis.not-a-uuid.requested") is None
     assert parse_subject("eda.analysis.x") is None
+
+
+@pytest.mark.parametrize("payload", [b'{"type": "AnalysisRequested", "x": "\xff"}', b"\xff\xfe{}", b'"\xc3"'])
+def test_bytes_that_are_not_utf8_are_an_invalid_event(payload: bytes) -> None:
+    with pytest.raises(EventValidationError):
+        codec.decode(payload)

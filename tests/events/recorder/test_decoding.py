@@ -56,3 +56,8 @@ def test_invalid_payloads_fail_like_the_codec(payload: bytes) -> None:
     with pytest.raises(EventValidationError) as theirs:
         codec.decode(payload)
     assert (ours.value.code, str(ours.value)) == (theirs.value.code, str(theirs.value))
+
+
+def test_bytes_that_are_not_utf8_are_an_invalid_event_for_the_recorder_too() -> None:
+    with pytest.raises(EventValidationError):
+        decode_event(b'{"type": "AnalysisProgress", "x": "\xff"}')

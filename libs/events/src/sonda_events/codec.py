@@ -93,6 +93,10 @@ def decode(payload: bytes | str) -> AnyEvent:
         raw = _raw_decoder.decode(payload)
     except msgspec.DecodeError as exc:
         raise _validation_error(exc) from exc
+    except UnicodeDecodeError as exc:
+        # msgspec raises this (not a DecodeError) for bytes that are not UTF-8: without this a
+        # message with one such byte would fail its whole batch on every delivery.
+        raise EventValidationError(f"not UTF-8 at byte {exc.start}") from exc
     if not isinstance(raw, dict):  # pragma: no cover - the typed decoder guarantees a dict
         raise EventValidationError("an event must be a JSON object")
     if raw.get("type") in EVENT_TYPES:

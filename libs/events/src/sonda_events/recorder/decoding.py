@@ -22,8 +22,8 @@ def decode_event(payload: bytes) -> AnyEvent:
     if len(payload) <= codec.MAX_EVENT_BYTES:
         try:
             event: AnyEvent = _typed.decode(payload)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            pass
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+            pass  # codec.decode below says why
         else:
             if event.schema_version == type(event).CURRENT_SCHEMA:
                 return event
