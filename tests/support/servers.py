@@ -87,6 +87,8 @@ class NatsServer:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     binary: str | None = None
+    #: More nats-server flags (e.g. ``--user``/``--pass``).
+    extra_args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -103,6 +105,7 @@ class NatsServer:
                 "-js",
                 "-sd",
                 str(self.store_dir),
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

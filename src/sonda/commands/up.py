@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
+from sonda_events.bus.server import redact_url
 from sonda_events.logging import configure_logging
 from sonda_events.settings import SettingsError
 
@@ -44,7 +45,7 @@ def _banner(console: Console, stack: Stack) -> None:
     nats = (
         f"{stack.nats_url} (embedded, JetStream in {config.nats_dir})"
         if not config.nats_url
-        else stack.nats_url
+        else redact_url(stack.nats_url)  # the banner is a screen: never a password on it
     )
     missing = [s for s in SERVICES if s not in stack.service_urls]
     console.print()

@@ -17,6 +17,7 @@ import nats
 from nats.errors import Error as NatsError
 from nats.js.errors import Error as JetStreamError
 from sonda_events.bus import provision, require_supported_server
+from sonda_events.bus.server import redact_url
 
 PORT_FILE = "port"
 
@@ -103,4 +104,4 @@ async def wait_for_jetstream(url: str, timeout: float = 20.0) -> None:
             await asyncio.sleep(0.2)
         finally:
             await nc.close()
-    raise TimeoutError(f"NATS at {url} is not usable after {timeout:g}s: {last}")
+    raise TimeoutError(f"NATS at {redact_url(url)} is not usable after {timeout:g}s: {last}")
