@@ -176,15 +176,15 @@ class AnalysisWorker:
     async def resume(self, event: AnalysisRequested) -> tuple[AnalysisWriter, StreamRead]:
         """Where the analysis stands, and a writer positioned after its newest event."""
         read = await self._stream.read(event.analysis_id)
-        writer = AnalysisWriter(
+        writer = AnalysisWriter.after(
             self.publisher,
-            event.analysis_id,
+            read,
             producer=PRODUCER,
             correlation_id=event.correlation_id,
             causation_id=str(event.event_id),
-            version=read.state.version or event.version,
-            last_seq=read.last_seq,
         )
+        if writer.version == 0:  # the request is not readable yet: it is the one in hand
+            writer.version = event.version
         return writer, read
 
     async def _unless_aborted(self, work: Awaitable[T]) -> T:

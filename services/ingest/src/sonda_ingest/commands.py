@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import cast
 
-from sonda_events.bus import Publisher
+from sonda_events.bus import AnalysisWriter, Publisher
 from sonda_events.contract import (
     ANALYSIS_TYPES,
     AnalysisDeleted,
@@ -176,7 +176,7 @@ class AnalysisCommands:
                 raise AnalysisNotFoundError(f"no analysis with id {analysis_id}")
             if read.state.deleted:
                 return Deleted(analysis_id, read.state.version, already_deleted=True)
-            writer = self.history.writer(self.publisher, read, producer=PRODUCER)
+            writer = AnalysisWriter.after(self.publisher, read, producer=PRODUCER)
             try:
                 event = await writer.emit(
                     AnalysisDeleted,

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from nats.aio.client import Client as NatsClient
-from sonda_events.bus import AnalysisWriter, Publisher
 from sonda_events.contract import AnalysisRequested
 from sonda_events.errors import EventStoreError, StoreUnavailableError
 from sonda_events.lifecycle import AnalysisStreamReader, StreamRead
@@ -59,16 +58,3 @@ class AnalysisHistory:
         """The request that opened an analysis, if it exists."""
         read = await self.read(analysis_id)
         return read.state.request if read is not None else None
-
-    @staticmethod
-    def writer(publisher: Publisher, read: StreamRead, *, producer: str) -> AnalysisWriter:
-        """A writer positioned after the analysis' newest event (and message) read."""
-        state = read.state
-        return AnalysisWriter(
-            publisher,
-            state.analysis_id,
-            producer=producer,
-            correlation_id=state.correlation_id,
-            version=state.version,
-            last_seq=read.last_seq,
-        )

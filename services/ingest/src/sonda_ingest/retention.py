@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from sonda_events.bus import Publisher
+from sonda_events.bus import AnalysisWriter, Publisher
 from sonda_events.contract import AnalysisPurged, PurgedData
 from sonda_events.errors import SondaError
 from sonda_events.lifecycle import StreamRead
@@ -113,7 +113,7 @@ class Retention:
             with contextlib.suppress(InvalidKeyError):  # a foreign publisher's odd key: nothing to remove
                 keys.insert(0, validate_key(state.request.data.file_key))
         removed = [key for key in keys if await self.storage.delete(key)]
-        writer = AnalysisHistory.writer(self.publisher, read, producer=PRODUCER)
+        writer = AnalysisWriter.after(self.publisher, read, producer=PRODUCER)
         await writer.emit(
             AnalysisPurged,
             PurgedData(

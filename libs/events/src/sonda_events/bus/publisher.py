@@ -26,6 +26,7 @@ from sonda_events import codec
 from sonda_events.bus.server import NEEDS, WHY, server_support
 from sonda_events.contract import AnyEvent, Event, new_event
 from sonda_events.errors import BusUnavailableError, NatsUnsupportedError, StreamVersionConflictError
+from sonda_events.lifecycle import StreamRead
 from sonda_events.logging import get_logger
 from sonda_events.subjects import STREAM_NAME, analysis_subjects, subject_for
 
@@ -224,6 +225,29 @@ class AnalysisWriter:
         self.last_seq = last_seq
 
     @classmethod
+    def after(
+        cls,
+        publisher: Publisher,
+        read: StreamRead,
+        *,
+        producer: str,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> AnalysisWriter:
+        """A writer positioned after what the lifecycle's reader found: its version (refused and
+        foreign messages take none) and the newest stream sequence (which they do take)."""
+        state = read.state
+        return cls(
+            publisher,
+            state.analysis_id,
+            producer=producer,
+            correlation_id=correlation_id or state.correlation_id,
+            version=state.version,
+            last_seq=read.last_seq,
+            causation_id=causation_id,
+        )
+
+    @classmethod
     async def resume(
         cls,
         publisher: Publisher,
@@ -234,7 +258,11 @@ class AnalysisWriter:
         causation_id: str | None = None,
         fallback_version: int = 0,
     ) -> AnalysisWriter:
-        """Start after the newest event in the stream (``fallback_version`` if it aged out)."""
+        """Start after the newest message in the stream (``fallback_version`` if it aged out).
+
+        For tools and tests that know the stream holds only valid events; services position their
+        writers with ``after`` from the lifecycle's read, which skips what the rules refuse.
+        """
         last = await publisher.last_message(analysis_id)
         version, seq = (last[0].version, last[1]) if last else (fallback_version, 0)
         return cls(
