@@ -24,8 +24,8 @@ def test_settings_are_read_and_converted_from_env() -> None:
         ServiceSettings,
         {"DATABASE_POOL_SIZE": "7", "DATABASE_ECHO": "true", "PORT": "8123", "SONDA_DATA_DIR": "/tmp/x"},
     )
-    assert settings.database_pool_size == 7
-    assert settings.database_echo is True
+    assert settings.database.database_pool_size == 7
+    assert settings.database.database_echo is True
     assert settings.port == 8123
     assert settings.sonda_data_dir == Path("/tmp/x")
     assert settings.resolved_database_url() == "sqlite+aiosqlite:////tmp/x/sonda.db"

@@ -35,6 +35,7 @@ from sonda_events.contract import (
     new_event,
 )
 from sonda_events.lifecycle import own_result_key
+from sonda_events.settings import load_settings
 from sonda_notifier.app import create_app
 from sonda_notifier.settings import NotifierSettings
 from websockets.asyncio.client import ClientConnection, connect
@@ -83,7 +84,7 @@ async def serve_notifier(nats_url: str, **overrides: Any) -> AsyncIterator[Runni
         "sonda_log_json": True,
     }
     values.update(overrides)
-    settings = NotifierSettings(**values)
+    settings = load_settings(NotifierSettings, env={}, **values)
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",

@@ -9,7 +9,15 @@ from collections.abc import Iterator
 import msgspec
 import pytest
 from sonda_analyzer.settings import AnalyzerSettings
-from sonda_events.settings import CommonSettings, Secret, SettingsError, env_vars, is_section, load_settings
+from sonda_events.settings import (
+    CommonSettings,
+    DatabaseSettings,
+    Secret,
+    SettingsError,
+    env_vars,
+    is_section,
+    load_settings,
+)
 from sonda_ingest.settings import IngestSettings
 from sonda_query.settings import QuerySettings
 from sonda_storage import StorageSettings
@@ -64,14 +72,34 @@ def test_every_variable_is_declared_by_exactly_one_settings_class() -> None:
             owners.setdefault(var, []).append(cls.__qualname__)
     repeated = {var: sorted(names) for var, names in owners.items() if len(names) > 1}
     assert not repeated, f"declared more than once: {repeated}"
-    for var in env_vars(StorageSettings):
-        assert owners[var] == ["StorageSettings"]
+    for section in (StorageSettings, DatabaseSettings):
+        for var in env_vars(section):
+            assert owners[var] == [section.__qualname__]
 
 
 @pytest.mark.parametrize("cls", sorted(every_settings_class(), key=repr), ids=qualname)
 def test_loading_a_settings_class_reads_each_variable_once(cls: type[msgspec.Struct]) -> None:
     twice = [var for var, count in Counter(env_vars(cls)).items() if count > 1]
     assert not twice
+
+
+def test_every_process_reads_the_database_section_from_the_same_flat_environment() -> None:
+    assert {f.name: f.type for f in msgspec.structs.fields(CommonSettings)}["database"] is DatabaseSettings
+    for cls in every_settings_class():
+        if issubclass(cls, CommonSettings):
+            env = {
+                "DATABASE_URL": "sqlite+aiosqlite:///x.db",
+                "DATABASE_POOL_SIZE": "3",
+                "DATABASE_ECHO": "1",
+            }
+            settings = load_settings(cls, env)
+            assert settings.database == DatabaseSettings(
+                database_url="sqlite+aiosqlite:///x.db", database_echo=True, database_pool_size=3
+            )
+            assert settings.resolved_database_url() == "sqlite+aiosqlite:///x.db"
+            with pytest.raises(SettingsError) as info:
+                load_settings(cls, {"DATABASE_POOL_SIZE": "500"})
+            assert str(info.value) == "DATABASE_POOL_SIZE: Expected `int` <= 200"
 
 
 @pytest.mark.parametrize("cls", WITH_STORAGE, ids=qualname)

@@ -68,8 +68,8 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("SONDA_DATA_DIR", ".sonda")).expanduser()
 
 
-class CommonSettings(msgspec.Struct, kw_only=True):
-    """Settings every Sonda process shares."""
+class DatabaseSettings(msgspec.Struct, kw_only=True):
+    """The database of the event store and read models (a section of ``CommonSettings``)."""
 
     #: SQLAlchemy URL of the event store and read models (postgresql+psycopg://… or sqlite+aiosqlite://…).
     database_url: str = ""
@@ -77,6 +77,13 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     database_echo: bool = False
     #: Connections kept per process (Postgres only).
     database_pool_size: Annotated[int, Meta(ge=1, le=200)] = 10
+
+
+class CommonSettings(msgspec.Struct, kw_only=True):
+    """Settings every Sonda process shares."""
+
+    #: Event store and read models.
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     #: NATS server with JetStream.
     nats_url: str = "nats://127.0.0.1:4222"
     #: Folder for local data: SQLite store, local objects, embedded NATS.
@@ -88,8 +95,8 @@ class CommonSettings(msgspec.Struct, kw_only=True):
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data folder."""
-        if self.database_url:
-            return self.database_url
+        if self.database.database_url:
+            return self.database.database_url
         return f"sqlite+aiosqlite:///{(self.sonda_data_dir / 'sonda.db').resolve()}"
 
 

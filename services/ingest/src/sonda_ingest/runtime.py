@@ -58,8 +58,8 @@ async def _open_store(settings: IngestSettings) -> EventStore | None:
     def open_store(migrate: bool) -> Awaitable[EventStore]:
         return EventStore.open(
             settings.resolved_database_url(),
-            echo=settings.database_echo,
-            pool_size=min(settings.database_pool_size, 5),
+            echo=settings.database.database_echo,
+            pool_size=min(settings.database.database_pool_size, 5),
             migrate=migrate,
         )
 

@@ -55,8 +55,8 @@ async def _open_store(settings: NotifierSettings) -> EventStore | None:
         # The query service owns migrations; the notifier only reads.
         return await EventStore.open(
             settings.resolved_database_url(),
-            echo=settings.database_echo,
-            pool_size=min(settings.database_pool_size, 5),
+            echo=settings.database.database_echo,
+            pool_size=min(settings.database.database_pool_size, 5),
             migrate=False,
         )
     except Exception as exc:

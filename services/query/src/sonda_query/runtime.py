@@ -109,8 +109,8 @@ async def running_query(settings: QuerySettings) -> AsyncIterator[Query]:
     async with contextlib.AsyncExitStack() as stack:
         store = await EventStore.open(
             settings.resolved_database_url(),
-            echo=settings.database_echo,
-            pool_size=settings.database_pool_size,
+            echo=settings.database.database_echo,
+            pool_size=settings.database.database_pool_size,
         )
         stack.push_async_callback(store.close)
         found = await ensure_schema(store.engine)
@@ -139,7 +139,7 @@ async def running_query(settings: QuerySettings) -> AsyncIterator[Query]:
                 poll_s=settings.query_projector_poll_s,
                 on_change=invalidate,
             )
-        reads = read_engine(store.engine, pool_size=settings.database_pool_size)
+        reads = read_engine(store.engine, pool_size=settings.database.database_pool_size)
         if reads is not store.engine:
             stack.push_async_callback(reads.dispose)
         service = QueryService(

@@ -79,8 +79,8 @@ async def run(settings: RecorderSettings, stop: asyncio.Event) -> None:
     """Record until ``stop`` is set, then shut down cleanly."""
     store = await EventStore.open(
         settings.resolved_database_url(),
-        echo=settings.database_echo,
-        pool_size=settings.database_pool_size,
+        echo=settings.database.database_echo,
+        pool_size=settings.database.database_pool_size,
     )
     nc = await connect_nats(settings.nats_url, name="sonda-recorder")
     try:
