@@ -38,6 +38,7 @@ from sonda_events.contract import (
     new_event,
 )
 from sonda_events.errors import BusUnavailableError, StreamVersionConflictError
+from sonda_events.lifecycle import AnalysisStreamReader
 from sonda_events.subjects import STREAM_NAME, analysis_subjects, type_subjects
 
 from tests.support.servers import NatsServer
@@ -103,6 +104,29 @@ async def test_stale_writer_cannot_publish_over_a_newer_one(nats_url: str) -> No
     assert progress.version == 3
     last = await pub.last_message(first.analysis_id)
     assert last is not None and last[0] == progress
+    await close_nats(nc)
+
+
+async def test_a_writer_goes_past_messages_the_lifecycle_skips_but_not_past_a_rival(nats_url: str) -> None:
+    nc = await connect_nats(nats_url, name="t")
+    js = nc.jetstream()
+    await provision(js)
+    pub = Publisher(nc)
+    reader = AnalysisStreamReader(nc)
+    first = requested()
+    await pub.publish(first)
+    a = AnalysisWriter.after(pub, await reader.read(first.analysis_id), producer="a", reader=reader)
+    b = AnalysisWriter.after(pub, await reader.read(first.analysis_id), producer="b", reader=reader)
+    # After both read: the same request again (another system, no message id) and garbage.
+    subject = f"eda.analysis.{first.analysis_id}.requested"
+    await js.publish(subject, msgspec.json.encode(first), headers={"Nats-Msg-Id": str(uuid.uuid4())})
+    await js.publish(f"eda.analysis.{first.analysis_id}.progress", b"{not an event")
+    started = await a.emit(AnalysisStarted, StartedData(worker="a"))
+    assert started.version == 2  # not a lost race: nothing the lifecycle accepts came in between
+    with pytest.raises(StreamVersionConflictError):  # a rival's accepted event is one
+        await b.emit(AnalysisStarted, StartedData(worker="b"))
+    read = await reader.read(first.analysis_id)
+    assert [e.event_id for e in read.events] == [first.event_id, started.event_id]
     await close_nats(nc)
 
 

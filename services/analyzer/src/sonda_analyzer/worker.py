@@ -182,6 +182,7 @@ class AnalysisWorker:
             producer=PRODUCER,
             correlation_id=event.correlation_id,
             causation_id=str(event.event_id),
+            reader=self._stream,
         )
         if writer.version == 0:  # the request is not readable yet: it is the one in hand
             writer.version = event.version

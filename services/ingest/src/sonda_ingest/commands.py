@@ -176,7 +176,7 @@ class AnalysisCommands:
                 raise AnalysisNotFoundError(f"no analysis with id {analysis_id}")
             if read.state.deleted:
                 return Deleted(analysis_id, read.state.version, already_deleted=True)
-            writer = AnalysisWriter.after(self.publisher, read, producer=PRODUCER)
+            writer = AnalysisWriter.after(self.publisher, read, producer=PRODUCER, reader=self.history.reader)
             try:
                 event = await writer.emit(
                     AnalysisDeleted,

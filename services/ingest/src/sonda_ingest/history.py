@@ -40,6 +40,10 @@ class AnalysisHistory:
         self._store = store
 
     @property
+    def reader(self) -> AnalysisStreamReader:
+        return self._reader
+
+    @property
     def store(self) -> EventStore:
         if self._store is None:
             raise StoreNotConfiguredError("the event store is not available to ingest")

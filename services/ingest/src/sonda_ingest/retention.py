@@ -113,7 +113,7 @@ class Retention:
             with contextlib.suppress(InvalidKeyError):  # a foreign publisher's odd key: nothing to remove
                 keys.insert(0, validate_key(state.request.data.file_key))
         removed = [key for key in keys if await self.storage.delete(key)]
-        writer = AnalysisWriter.after(self.publisher, read, producer=PRODUCER)
+        writer = AnalysisWriter.after(self.publisher, read, producer=PRODUCER, reader=self.history.reader)
         await writer.emit(
             AnalysisPurged,
             PurgedData(

@@ -26,7 +26,7 @@ from sonda_events import codec
 from sonda_events.bus.server import NEEDS, WHY, server_support
 from sonda_events.contract import AnyEvent, Event, new_event
 from sonda_events.errors import BusUnavailableError, NatsUnsupportedError, StreamVersionConflictError
-from sonda_events.lifecycle import StreamRead
+from sonda_events.lifecycle import AnalysisStreamReader, StreamRead
 from sonda_events.logging import get_logger
 from sonda_events.subjects import STREAM_NAME, analysis_subjects, subject_for
 
@@ -46,6 +46,8 @@ _TRANSIENT = (
 )
 
 E = TypeVar("E", bound=Event)
+#: Times a writer re-reads past messages the lifecycle skips before it gives up on one event.
+REPOSITION_ATTEMPTS = 5
 
 
 class Publisher:
@@ -138,13 +140,13 @@ class Publisher:
         the one we expected is a conflict; no such event means the server compared something else.
         """
         try:
-            last = await self.last_message(event.analysis_id)
+            last = await self._newest(event.analysis_id)
         except (*_TRANSIENT, APIError) as read_exc:
             raise BusUnavailableError(
                 f'analysis {event.analysis_id}: JetStream answered "wrong last sequence" and the stream '
                 f"could not be read to confirm another writer: {type(read_exc).__name__}"
             ) from exc
-        if retried and last is not None and last[0].event_id == event.event_id:
+        if retried and last is not None and last[0] == codec.encode(event):
             return PubAck(stream=STREAM_NAME, seq=last[1], duplicate=True)
         newest = last[1] if last is not None else 0
         if expected_last_seq is not None and newest == expected_last_seq:
@@ -189,13 +191,20 @@ class Publisher:
 
     async def last_message(self, analysis_id: uuid.UUID) -> tuple[AnyEvent, int] | None:
         """The newest event of an analysis still in the stream's window, with its stream sequence."""
+        newest = await self._newest(analysis_id)
+        if newest is None:
+            return None
+        return codec.decode(newest[0]), newest[1]
+
+    async def _newest(self, analysis_id: uuid.UUID) -> tuple[bytes, int] | None:
+        """The newest message on the analysis' subjects, whatever it holds, with its sequence."""
         try:
             raw = await self._js.get_last_msg(STREAM_NAME, analysis_subjects(analysis_id), direct=True)
         except NotFoundError:
             return None
-        if raw.data is None or raw.seq is None:
+        if raw.seq is None:
             return None
-        return codec.decode(raw.data), raw.seq
+        return raw.data or b"", raw.seq
 
 
 class AnalysisWriter:
@@ -215,8 +224,12 @@ class AnalysisWriter:
         version: int,
         last_seq: int,
         causation_id: str | None = None,
+        reader: AnalysisStreamReader | None = None,
     ) -> None:
         self.publisher = publisher
+        #: With a reader, a conflict caused only by messages the lifecycle skips (a duplicate
+        #: request, a foreign or refused message) is not a lost race: the writer re-reads and goes on.
+        self.reader = reader
         self.analysis_id = analysis_id
         self.producer = producer
         self.correlation_id = correlation_id
@@ -233,9 +246,14 @@ class AnalysisWriter:
         producer: str,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        reader: AnalysisStreamReader | None = None,
     ) -> AnalysisWriter:
         """A writer positioned after what the lifecycle's reader found: its version (refused and
-        foreign messages take none) and the newest stream sequence (which they do take)."""
+        foreign messages take none) and the newest stream sequence (which they do take).
+
+        ``reader`` (the one that read ``read``) lets the writer tell a lost race from a message the
+        lifecycle skips; see ``emit``.
+        """
         state = read.state
         return cls(
             publisher,
@@ -245,6 +263,7 @@ class AnalysisWriter:
             version=state.version,
             last_seq=read.last_seq,
             causation_id=causation_id,
+            reader=reader,
         )
 
     @classmethod
@@ -276,7 +295,12 @@ class AnalysisWriter:
         )
 
     async def emit(self, cls: type[E], data: Any, *, deadline: float | None = None) -> E:
-        """Publish the analysis' next event; raises ``StreamVersionConflictError`` if we are stale."""
+        """Publish the analysis' next event; raises ``StreamVersionConflictError`` if we are stale.
+
+        JetStream's check compares the newest message on the analysis' subjects, whatever it is. When
+        it fails and the lifecycle's read shows no event accepted since ours (only a duplicate request,
+        a foreign or a refused message arrived), the same event is published again after that message.
+        """
         event = new_event(
             cls,
             analysis_id=self.analysis_id,
@@ -286,7 +310,18 @@ class AnalysisWriter:
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
         )
-        ack = await self.publisher.publish(event, expected_last_seq=self.last_seq, deadline=deadline)
+        for attempt in range(1, REPOSITION_ATTEMPTS + 1):
+            try:
+                ack = await self.publisher.publish(event, expected_last_seq=self.last_seq, deadline=deadline)
+                break
+            except StreamVersionConflictError:
+                if self.reader is None or attempt == REPOSITION_ATTEMPTS:
+                    raise
+                read = await self.reader.read(self.analysis_id)
+                if read.state.version != self.version or read.last_seq == self.last_seq:
+                    raise  # another writer's event was accepted: we lost the race
+                log.info("writer_repositioned", analysis_id=str(self.analysis_id), last_seq=read.last_seq)
+                self.last_seq = read.last_seq
         self.version = event.version
         if ack.seq:
             self.last_seq = ack.seq
