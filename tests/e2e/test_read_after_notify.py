@@ -66,10 +66,16 @@ async def read_after_notify(sonda: SondaUp, path: Path, frame: pd.DataFrame) -> 
                     reads.append(client.get(f"{base}/summary-for-llm/{analysis_id}"))
                     running = client.get(f"{base}/list", params={"status": "running", "limit": 200})
                     pending = client.get(f"{base}/list", params={"status": "pending", "limit": 200})
-                    for listed in await asyncio.gather(running, pending):
+                    done_list = client.get(
+                        f"{base}/list", params={"status": "completed", "limit": 200, "file_key": key}
+                    )
+                    lists = await asyncio.gather(running, pending, done_list)
+                    for listed in lists[:2]:
                         ids = [item["analysis_id"] for item in listed.json()["items"]]
                         if analysis_id in ids:
                             found["stale"].append((analysis_id, "listed", listed.request.url.query))
+                    if analysis_id not in [item["analysis_id"] for item in lists[2].json()["items"]]:
+                        found["stale"].append((analysis_id, "not listed as completed"))
                 answers = await asyncio.gather(*reads)
             for answer in answers:
                 if answer.status_code != 200:

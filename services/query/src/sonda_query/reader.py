@@ -76,6 +76,9 @@ def decode_cursor(token: str, filters: ListFilters) -> _Cursor:
     return cursor
 
 
+#: Statuses the read model may show behind what JetStream already holds.
+OPEN_STATUSES = ("pending", "running")
+
 _LIST_COLUMNS = (
     "analysis_id",
     "version",
@@ -123,14 +126,22 @@ class Reader:
         rows = await self._rows(sa.select(table).where(table.c.analysis_id == analysis_id))
         return from_db(ResultRow, rows[0]._mapping) if rows else None
 
-    async def page(self, filters: ListFilters, *, limit: int, cursor: str | None = None) -> ListPage:
+    async def page(
+        self, filters: ListFilters, *, limit: int, cursor: str | None = None, with_open: bool = False
+    ) -> ListPage:
+        """A page of the list. ``with_open``: also the analyses the read model still shows pending or
+        running, whatever the status asked for (the caller brings them up to date and filters)."""
         t = self._analyses
         query = sa.select(*(t.c[name] for name in _LIST_COLUMNS))
+        still_open = sa.and_(t.c.status.in_(OPEN_STATUSES), t.c.deleted.is_(False))
         if filters.status == "deleted":
-            query = query.where(t.c.deleted.is_(True))
+            query = query.where(
+                sa.or_(t.c.deleted.is_(True), still_open) if with_open else t.c.deleted.is_(True)
+            )
         else:
             if filters.status is not None:
-                query = query.where(t.c.status == filters.status)
+                wanted = t.c.status == filters.status
+                query = query.where(sa.or_(wanted, still_open) if with_open else wanted)
             if not filters.include_deleted:
                 query = query.where(t.c.deleted.is_(False))
         if filters.file_key is not None:

@@ -20,7 +20,7 @@ from sonda_query.errors import (
 from sonda_query.llm.render import Meta, SummaryFormat, summarize
 from sonda_query.llm.tokens import Tokenizer
 from sonda_query.lookup import StreamLookup
-from sonda_query.reader import ListFilters, Reader
+from sonda_query.reader import OPEN_STATUSES, ListFilters, Reader, encode_cursor
 from sonda_query.readmodel.rows import AnalysisRow, ResultRow
 from sonda_query.results import ResultObjects
 from sonda_query.views import LeftOutView, ListItem, ListPage, Source, StatusView, SummaryView
@@ -109,22 +109,45 @@ class QueryService:
         return StatusView.of(found.row, found.source)
 
     async def list(self, filters: ListFilters, *, limit: int, cursor: str | None) -> ListPage:
-        """A page of the projection, with the analyses still in progress brought up to what
-        JetStream holds (the page shows no "running" beside a report the WebSocket announced)."""
-        page = await self._reader.page(filters, limit=limit, cursor=cursor)
+        """A page of the projection, with the analyses it still shows pending or running brought up
+        to what JetStream holds: no "running" beside a report the WebSocket announced, and an
+        analysis just completed is listed under ``status=completed`` at once."""
         items: list[ListItem] = []
-        for listed in page.items:
-            item = listed
-            if listed.status in ("pending", "running"):
-                analysis_id = uuid.UUID(listed.analysis_id)
-                newest = await self._lookup.newest_version(analysis_id)
-                folded = await self._lookup.find(analysis_id) if (newest or 0) > listed.version else None
-                if folded is not None and folded.row.version > listed.version:
-                    item = ListItem.of(folded.row)
-                    if filters.status is not None and item.status != filters.status:
-                        continue  # no longer what was asked for
-            items.append(item)
-        return ListPage(items=items, next_cursor=page.next_cursor)
+        more: str | None = cursor
+        while True:
+            page = await self._reader.page(filters, limit=limit, cursor=more, with_open=True)
+            for listed in page.items:
+                item = await self._current(listed, filters)
+                if item is not None:
+                    items.append(item)
+            more = page.next_cursor
+            if len(items) >= limit or more is None:
+                break
+        if len(items) > limit or (len(items) == limit and more is not None):
+            items = items[:limit]
+            last = items[-1]
+            more = encode_cursor(last.created_at, uuid.UUID(last.analysis_id), filters)
+        return ListPage(items=items, next_cursor=more)
+
+    async def _current(self, item: ListItem, filters: ListFilters) -> ListItem | None:
+        """The item as JetStream has it when the read model still shows it pending or running
+        (None: it no longer matches the filters); any other item as the read model filtered it."""
+        if item.status not in OPEN_STATUSES:
+            return item
+        analysis_id = uuid.UUID(item.analysis_id)
+        newest = await self._lookup.newest_version(analysis_id)
+        folded = await self._lookup.find(analysis_id) if (newest or 0) > item.version else None
+        row = folded.row if folded is not None and folded.row.version > item.version else None
+        status, deleted = (row.status, row.deleted) if row is not None else (item.status, False)
+        if filters.status == "deleted":
+            keep = deleted
+        else:
+            keep = (filters.status is None or status == filters.status) and (
+                not deleted or filters.include_deleted
+            )
+        if not keep:
+            return None
+        return ListItem.of(row) if row is not None else item
 
     async def _completed(self, analysis_id: uuid.UUID, min_version: int) -> tuple[AnalysisRow, ResultRow]:
         """The completed analysis and its result reference (from the projection or the events)."""
