@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,11 @@ from sonda_ingest.settings import IngestSettings
 from sonda.cli import cli
 from sonda.embedded.config import UpConfig, child_env, sonda_argv
 from sonda.gateway.routes import SERVICES, Service
-from tests.support.servers import NatsServer, binary_version, free_port, old_nats_server_binary, running_nats
+from tests.support.servers import (
+    NatsServer,
+    free_port,
+    running_old_nats,
+)
 
 NEEDED = "Sonda needs nats-server >= 2.11"
 #: A start that waits or retries instead of refusing would run into this.
@@ -31,13 +34,7 @@ START_TIMEOUT_S = 60
 @pytest.fixture(scope="module")
 def old_nats() -> Iterator[NatsServer]:
     """A private nats-server older than the floor (Debian's 2.9), on its own port and data folder."""
-    binary = old_nats_server_binary()
-    version = binary_version(binary)
-    assert not version_is_supported(version), f"{binary} is {version}, not older than the floor"
-    with (
-        tempfile.TemporaryDirectory(prefix="sonda-old-nats-") as tmp,
-        running_nats(Path(tmp), binary) as server,
-    ):
+    with running_old_nats() as server:
         yield server
 
 

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from sonda_events.bus.server import version_is_supported
 
 PG_ADMIN_DSN = os.environ.get("SONDA_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 
@@ -252,3 +254,16 @@ def running_moto() -> Iterator[S3Endpoint]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+@contextlib.contextmanager
+def running_old_nats() -> Iterator[NatsServer]:
+    """A private nats-server older than Sonda's floor (Debian's 2.9), on its own port and data folder."""
+    binary = old_nats_server_binary()
+    version = binary_version(binary)
+    assert not version_is_supported(version), f"{binary} is {version}, not older than the floor"
+    with (
+        tempfile.TemporaryDirectory(prefix="sonda-old-nats-") as tmp,
+        running_nats(Path(tmp), binary) as server,
+    ):
+        yield server

@@ -3,10 +3,8 @@ and a "wrong last sequence" answer nobody caused is never taken for a lost race.
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import nats
 import pytest
@@ -25,19 +23,16 @@ from sonda_events.contract import AnalysisRequested, AnalysisStarted, RequestedD
 from sonda_events.errors import NatsUnsupportedError, StreamVersionConflictError
 from sonda_events.subjects import STREAM_NAME, analysis_subjects
 
-from tests.support.servers import NatsServer, binary_version, old_nats_server_binary, running_nats
+from tests.support.servers import (
+    NatsServer,
+    running_old_nats,
+)
 
 
 @pytest.fixture(scope="module")
 def old_nats() -> Iterator[NatsServer]:
     """A private nats-server older than the floor (Debian's 2.9), on its own port and data folder."""
-    binary = old_nats_server_binary()
-    version = binary_version(binary)
-    assert not version_is_supported(version), f"{binary} is {version}, not older than the floor"
-    with (
-        tempfile.TemporaryDirectory(prefix="sonda-old-nats-") as tmp,
-        running_nats(Path(tmp), binary) as server,
-    ):
+    with running_old_nats() as server:
         yield server
 
 
