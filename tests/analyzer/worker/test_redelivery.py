@@ -39,14 +39,17 @@ async def test_same_request_published_twice_at_once_is_analysed_once(
     dataset = write("csv", tmp_path, make_frame(rows=200))
     key = await upload(storage, dataset.path)
     analysis_id = uuid.uuid4()
+    # An at-least-once producer without message ids: the same request twice, back to back. Both
+    # are in the stream before the analyzer starts, so they are truly "at once": a running analyzer
+    # could otherwise start the first before the second arrives (that case is the test below).
+    await provision(js)
+    request = await publish_request(js, analysis_id, key)
+    await js.publish(
+        f"eda.analysis.{analysis_id}.requested",
+        json.dumps(request).encode(),
+        headers={"Nats-Msg-Id": "again"},
+    )
     async with running(make_settings(sonda_analyzer_concurrency=2)) as analyzer:
-        request = await publish_request(js, analysis_id, key)
-        # An at-least-once producer without message ids: the same request twice, back to back.
-        await js.publish(
-            f"eda.analysis.{analysis_id}.requested",
-            json.dumps(request).encode(),
-            headers={"Nats-Msg-Id": "again"},
-        )
 
         async def settled() -> bool:
             info = (await analyzer.get("/api/v1/analyzer/info")).json()
