@@ -108,6 +108,9 @@ class ColumnProfile(msgspec.Struct, kw_only=True):
     text: TextStats | None = None
     datetime: DatetimeStats | None = None
     boolean: BooleanStats | None = None
+    #: True when the column holds personal data (its semantic type is in
+    #: ``sonda_events.privacy.PERSONAL_SEMANTICS``): views for an LLM, a log or a screen mask it.
+    pii: bool = False
 
 
 class DatasetProfile(msgspec.Struct, kw_only=True):
