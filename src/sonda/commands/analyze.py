@@ -6,19 +6,18 @@ import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
 import click
-import httpx
 import msgspec
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from sonda.client.api import SondaApiError, SondaClient
-from sonda.client.embedded import temporary_sonda
-from sonda.client.report import print_report
 from sonda.commands.options import api_key_option, url_option
+
+if TYPE_CHECKING:  # the client, httpx and rich are imported when the command runs, not for --help
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from sonda.client.api import SondaClient
 
 
 class Outcome(msgspec.Struct, kw_only=True):
@@ -32,6 +31,8 @@ class Outcome(msgspec.Struct, kw_only=True):
 
 
 def _progress(console: Console) -> Progress:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description:<28}"),
         BarColumn(),
@@ -47,6 +48,8 @@ async def run_flow(
     client: SondaClient, path: Path, progress: Progress, on_status: Callable[[str], None]
 ) -> Outcome:
     """Upload, start, follow the WebSocket to the end, then read the results and the LLM summary."""
+    import anyio
+
     size = (await anyio.Path(path).stat()).st_size
     upload: TaskID = progress.add_task("Uploading", total=max(size, 1), detail=f"{size / 1e6:.1f} MB")
     file_key = await client.upload(path, lambda n: progress.advance(upload, n))
@@ -73,6 +76,9 @@ async def run_flow(
 
 
 async def _analyze(url: str | None, path: Path, api_key: str | None, console: Console) -> Outcome:
+    from sonda.client.api import SondaClient
+    from sonda.client.embedded import temporary_sonda
+
     async def against(base: str) -> Outcome:
         async with SondaClient(base, api_key=api_key) as client:
             with _progress(console) as progress:
@@ -102,6 +108,12 @@ def analyze(*, file: Path, url: str, api_key: str | None, embedded: bool, as_jso
     the results and the LLM summary. Progress goes to stderr, so `--json > out.json` keeps only
     the JSON. Exits with status 2 when the analysis fails.
     """
+    import httpx
+    from rich.console import Console
+
+    from sonda.client.api import SondaApiError
+    from sonda.client.report import print_report
+
     err = Console(stderr=True, highlight=False)
     try:
         outcome = asyncio.run(_analyze(None if embedded else url, file, api_key, err))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import sys
 import uuid
@@ -13,7 +12,6 @@ from urllib.parse import urlsplit
 
 import click
 import msgspec
-from nats.js.api import DeliverPolicy
 from sonda_events import codec
 from sonda_events.contract import (
     AnalysisCompleted,
@@ -29,17 +27,26 @@ from sonda_events.errors import EventValidationError
 from sonda_events.subjects import ALL_SUBJECTS, STREAM_NAME, analysis_subjects
 
 from sonda.commands.options import data_dir_option, nats_option
-from sonda.embedded.nats import PORT_FILE
+from sonda.embedded.config import UpConfig
 
 
 def resolve_nats_url(nats_url: str | None, data_dir: Path) -> str:
-    """The given URL; else the embedded NATS of ``sonda up`` in ``data_dir``; else localhost:4222."""
+    """The given URL, else the embedded NATS of the `sonda up` that uses ``data_dir``.
+
+    Never a guess such as localhost:4222: a folder with no Sonda in it would then follow some other
+    NATS and print nothing, which looks like a quiet bus instead of a wrong folder.
+    """
     if nats_url:
         return nats_url
-    with contextlib.suppress(OSError, ValueError):
-        port = int((data_dir / "nats" / PORT_FILE).read_text().strip())
-        return f"nats://127.0.0.1:{port}"
-    return "nats://127.0.0.1:4222"
+    port_file = UpConfig(data_dir=data_dir).nats_port_file
+    try:
+        port = int(port_file.read_text().strip())
+    except (OSError, ValueError):
+        raise click.UsageError(
+            f"no Sonda in {data_dir} (no embedded NATS found there): pass the folder of a "
+            "`sonda up` with --data-dir, or a server with --nats URL"
+        ) from None
+    return f"nats://127.0.0.1:{port}"
 
 
 def describe(event: AnyEvent) -> str:
@@ -84,6 +91,7 @@ async def tail_events(
 ) -> int:
     """Print events until interrupted (or ``count`` printed); returns how many were printed."""
     import nats
+    from nats.js.api import DeliverPolicy
 
     await _reachable(url)
     # After the first connection, follow the server through restarts for as long as the tail runs.

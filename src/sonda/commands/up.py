@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from sonda_events.bus.server import redact_url
-from sonda_events.logging import configure_logging
-from sonda_events.settings import SettingsError
 
 from sonda.commands.options import data_dir_option, database_option, nats_option, s3_options
 from sonda.embedded.config import UpConfig, available_services
-from sonda.embedded.stack import Stack, UpError, run_stack
 from sonda.gateway.routes import SERVICES
+
+if TYPE_CHECKING:  # the stack (NATS client, event store) and rich load when `up` runs, not for --help
+    from rich.console import Console
+
+    from sonda.embedded.stack import Stack
 
 _STYLES = {"info": "dim", "warning": "yellow", "error": "bold red"}
 
@@ -33,6 +33,8 @@ def _service_ports(text: str | None) -> dict[str, int]:
 
 
 def _banner(console: Console, stack: Stack) -> None:
+    from sonda_events.bus.server import redact_url
+
     config = stack.config
     store = (
         "SQLite " + str(config.data / "sonda.db") if not config.database_url else "database from --postgres"
@@ -109,6 +111,13 @@ def up(
     services run as separate processes (restarted if one dies) behind one origin. Ctrl-C stops
     everything cleanly.
     """
+    from rich.console import Console
+    from rich.markup import escape
+    from sonda_events.logging import configure_logging
+    from sonda_events.settings import SettingsError
+
+    from sonda.embedded.stack import UpError, run_stack
+
     if s3_endpoint and not s3_bucket:
         raise click.BadParameter("--s3 needs --s3-bucket too", param_hint="--s3-bucket")
     config = UpConfig(

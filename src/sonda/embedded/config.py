@@ -16,6 +16,10 @@ from sonda.gateway.routes import SERVICES, Service
 _OWNED_VARS = ("HOST", "PORT", "DATABASE_URL", "NATS_URL", "SONDA_DATA_DIR")
 
 
+#: File in the NATS folder holding the port of `sonda up`'s embedded server (its last run's).
+NATS_PORT_FILE = "port"
+
+
 class UpConfig(msgspec.Struct, kw_only=True):
     """The options of ``sonda up`` after defaults and environment variables are applied."""
 
@@ -43,6 +47,11 @@ class UpConfig(msgspec.Struct, kw_only=True):
     @property
     def nats_dir(self) -> Path:
         return self.data / "nats"
+
+    @property
+    def nats_port_file(self) -> Path:
+        """Where `sonda up` writes its embedded NATS port, so other commands find that NATS."""
+        return self.nats_dir / NATS_PORT_FILE
 
     @property
     def logs_dir(self) -> Path:

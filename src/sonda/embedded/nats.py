@@ -19,7 +19,9 @@ from nats.js.errors import Error as JetStreamError
 from sonda_events.bus import provision, require_supported_server
 from sonda_events.bus.server import redact_url
 
-PORT_FILE = "port"
+from sonda.embedded.config import NATS_PORT_FILE
+
+PORT_FILE = NATS_PORT_FILE
 
 
 def nats_server_binary() -> str | None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 import msgspec
@@ -16,14 +17,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
-from sonda_events.store import EventStore
 
-from sonda_query.cache import RedisCache
-from sonda_query.projection.locks import RebuildInProgressError
-from sonda_query.projection.projections import ALL, by_name
-from sonda_query.projection.rebuild import ProgressCallback, RebuildReport, rebuild_all
-from sonda_query.readmodel.schema import ensure_schema
-from sonda_query.settings import QuerySettings, load
+from sonda_query.projection.names import NAMES
+
+# The store, the read model and the settings (litestar, SQLAlchemy) load when a command runs, so
+# `sonda projections --help` starts at once.
+if TYPE_CHECKING:
+    from sonda_query.projection.rebuild import ProgressCallback, RebuildReport
+    from sonda_query.settings import QuerySettings
 
 
 class ProjectionStatus(msgspec.Struct, kw_only=True):
@@ -39,6 +40,11 @@ class ProjectionStatus(msgspec.Struct, kw_only=True):
 
 async def projections_status(settings: QuerySettings) -> list[ProjectionStatus]:
     """Each projection's checkpoint and how far behind the store it is."""
+    from sonda_events.store import EventStore
+
+    from sonda_query.projection.projections import ALL
+    from sonda_query.readmodel.schema import ensure_schema
+
     store = await EventStore.open(settings.resolved_database_url())
     try:
         found = await ensure_schema(store.engine)
@@ -70,6 +76,12 @@ async def rebuild_projections(
     on_start: Any = None,
 ) -> list[RebuildReport]:
     """Rebuild the named projections (all when ``names`` is empty) in one pass over the store."""
+    from sonda_events.store import EventStore
+
+    from sonda_query.cache import RedisCache
+    from sonda_query.projection.projections import ALL, by_name
+    from sonda_query.projection.rebuild import rebuild_all
+
     selected = [by_name(name) for name in names] if names else list(ALL)
     store = await EventStore.open(settings.resolved_database_url())
     try:
@@ -121,19 +133,51 @@ def _report_table(reports: list[RebuildReport]) -> Table:
     return table
 
 
-@click.group("projections")
+# Its own help names: click caches each help option, so run alone (as tests do) it must match the root.
+@click.group("projections", context_settings={"help_option_names": ["-h", "--help"]})
 def projections() -> None:
     """Rebuild and inspect the query service's read models."""
 
 
+def _settings(data_dir: Path | None) -> QuerySettings:
+    """The query settings from the environment, with ``--data-dir`` applied; refuses a folder that
+    holds no Sonda, rather than creating an empty store there and reporting it up to date."""
+    from sonda_events.settings import load_settings
+
+    from sonda_query.settings import QuerySettings
+
+    settings = load_settings(QuerySettings)
+    if data_dir is not None:
+        settings = load_settings(QuerySettings, sonda_data_dir=str(data_dir))
+    store_file = settings.sonda_data_dir / "sonda.db"
+    if not settings.database.database_url and not store_file.is_file():
+        raise click.UsageError(
+            f"no Sonda in {settings.sonda_data_dir} (no event store {store_file.name} there): pass the "
+            "folder of a `sonda up` with --data-dir, or the store's URL in DATABASE_URL"
+        )
+    return settings
+
+
+_data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SONDA_DATA_DIR",
+    show_envvar=True,
+    help="Folder of the `sonda up` whose SQLite event store to read [default: .sonda]; ignored with DATABASE_URL.",
+)
+
+
 @projections.command("rebuild")
-@click.argument("name", required=False, type=click.Choice([p.name for p in ALL]))
+@click.argument("name", required=False, type=click.Choice(NAMES))
+@_data_dir_option
 @click.option("--verify", is_flag=True, help="Compare the rebuilt rows with the live ones before the swap.")
 @click.option("--dry-run", is_flag=True, help="Build (and verify) but keep the live tables.")
-def rebuild_command(name: str | None, verify: bool, dry_run: bool) -> None:
+def rebuild_command(name: str | None, data_dir: Path | None, verify: bool, dry_run: bool) -> None:
     """Rebuild NAME (default: every projection) from the event store, then swap it in."""
+    from sonda_query.projection.locks import RebuildInProgressError
+
     console = Console(stderr=True)
-    settings = load()
+    settings = _settings(data_dir)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -185,10 +229,11 @@ def rebuild_command(name: str | None, verify: bool, dry_run: bool) -> None:
 
 
 @projections.command("status")
+@_data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def status_command(as_json: bool) -> None:
+def status_command(data_dir: Path | None, as_json: bool) -> None:
     """Each projection's position, the store's newest position, and the lag between them."""
-    rows = asyncio.run(projections_status(load()))
+    rows = asyncio.run(projections_status(_settings(data_dir)))
     if as_json:
         click.echo(msgspec.json.encode(rows).decode())
         return

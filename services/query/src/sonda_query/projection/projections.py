@@ -14,6 +14,7 @@ from typing import Generic
 import sqlalchemy as sa
 from sonda_events.contract import AnalysisCompleted, Event, RecordedEvent
 
+from sonda_query.projection import names
 from sonda_query.projection.fold import fold_analysis, fold_result
 from sonda_query.readmodel.rows import AnalysisRow, R, ResultRow
 from sonda_query.readmodel.tables import analyses_table, results_table
@@ -44,7 +45,7 @@ class Projection(Generic[R]):
 
 
 ANALYSES: Projection[AnalysisRow] = Projection(
-    name="analyses",
+    name=names.ANALYSES,
     table_name="analyses",
     # 2: the lifecycle's phase column, and events the lifecycle refuses no longer change a row.
     schema_version=2,
@@ -53,7 +54,7 @@ ANALYSES: Projection[AnalysisRow] = Projection(
     table_factory=analyses_table,
 )
 RESULTS: Projection[ResultRow] = Projection(
-    name="results",
+    name=names.RESULTS,
     table_name="analysis_results",
     # 2: only the analysis' one accepted completion, pointing at its own result object.
     schema_version=2,
@@ -65,6 +66,7 @@ RESULTS: Projection[ResultRow] = Projection(
 
 #: Every projection by name, in the order they are applied (and shown by ``projections status``).
 ALL: tuple[Projection[AnalysisRow] | Projection[ResultRow], ...] = (ANALYSES, RESULTS)
+assert tuple(p.name for p in ALL) == names.NAMES, "projection names and order have one owner: names.py"
 
 
 def by_name(name: str) -> Projection[AnalysisRow] | Projection[ResultRow]:
