@@ -1,11 +1,13 @@
 """A real Chromium uploads a CSV through the page served by ``sonda up`` and reads the report.
 
 Uses the system's Chromium (``apt-get install -y chromium``), never a downloaded browser build. The
-screenshot it saves is the one the README shows.
+screenshot is written only on request, ``SONDA_SCREENSHOT_DIR=docs scripts/test tests/e2e/test_browser.py``
+(that is how the README's docs/screenshot.png is made); otherwise it is taken and checked in memory.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -17,8 +19,8 @@ from tests.e2e.sonda_up import SondaUp
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
+#: Where to write the screenshot, on request only: a test run leaves the checkout as it found it.
+SCREENSHOT_DIR = os.environ.get("SONDA_SCREENSHOT_DIR")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -62,8 +64,11 @@ async def test_upload_through_the_page(sonda: SondaUp, sales: pd.DataFrame, sale
             await expect(page.locator("#analyses-list li").first).to_be_visible(timeout=15_000)
             assert not errors, errors
 
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(SCREENSHOT), full_page=False)
+            shot = await page.screenshot(full_page=False)
+            if SCREENSHOT_DIR:
+                target = Path(SCREENSHOT_DIR).resolve() / "screenshot.png"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(shot)
         finally:
             await browser.close()
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert len(shot) > 10_000  # a rendered report, not a blank page
