@@ -7,8 +7,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from sonda.doctor import checks
-from sonda.doctor.servers import check_database, check_nats, check_s3
+from sonda.doctor.servers import check_database, check_nats, check_running_sonda, check_s3
 from sonda.embedded.config import UpConfig
+from sonda.embedded.nats import port_is_free
 
 _MARKS = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[bold red]FAIL[/]"}
 
@@ -25,7 +26,11 @@ async def run_checks(config: UpConfig, *, port: int) -> list[checks.Check]:
         found.append(await check_s3(config))
     else:
         found.append(checks.Check(name="Storage", status="ok", detail=f"local disk in {config.data}"))
-    found.append(checks.check_port("Port of the origin", config.host, port, required=False))
+    if port_is_free(port, config.host):
+        found.append(checks.check_port("Port of the origin", config.host, port, required=False))
+    else:
+        running = await check_running_sonda(config.host, port)
+        found.append(running or checks.check_port("Port of the origin", config.host, port, required=False))
     found.append(checks.check_service_ports())
     found.append(checks.check_chromium())
     return found

@@ -166,3 +166,36 @@ async def check_s3(config: UpConfig) -> Check:
             fix="Check CLOUDFLARE_R2_ENDPOINT_URL, the bucket name and the access keys (write access).",
         )
     return Check(name=name, status="ok", detail=f"{config.s3_endpoint} bucket {config.s3_bucket} writable")
+
+
+async def check_running_sonda(host: str, port: int) -> Check | None:
+    """When the origin's port is taken by a Sonda, that Sonda's own health; None when it is not one.
+
+    A doctor run beside `sonda up` should check the running services, not tell the person to stop
+    them: the port is busy because Sonda is working.
+    """
+    import httpx
+
+    origin = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
+            answer = await client.get(f"{origin}/api/v1/health")
+        body = answer.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    checks = body.get("checks") if isinstance(body, dict) else None
+    if not isinstance(checks, dict) or "status" not in body:
+        return None
+    failing = sorted(name for name, result in checks.items() if not (result or {}).get("ok"))
+    if not failing:
+        return Check(
+            name="Running Sonda",
+            status="ok",
+            detail=f"{origin} answers: {', '.join(sorted(checks))} ok",
+        )
+    return Check(
+        name="Running Sonda",
+        status="fail",
+        detail=f"{origin} answers {answer.status_code}: failing {', '.join(failing)}",
+        fix=f"See {origin}/api/v1/health and the logs folder of that `sonda up`.",
+    )
