@@ -17,6 +17,7 @@ from msgspec import Meta
 
 from sonda.gateway.asgi import Receive, Scope, Send, send_problem
 from sonda.gateway.http_proxy import forward_http
+from sonda.gateway.openapi import JSON_PATHS, PAGE_PATHS, serve_api_docs
 from sonda.gateway.routes import API_PREFIX, DEFAULT_PORTS, ROUTES, SERVICES, Route, Service, route_for
 from sonda.gateway.static import StaticFiles
 from sonda.gateway.ws_proxy import forward_websocket
@@ -85,6 +86,8 @@ class Gateway:
             )
         elif route is not None:
             await forward_http(scope, receive, send, self._clients[route.service], route.service)
+        elif scope["path"] in JSON_PATHS | PAGE_PATHS:
+            await serve_api_docs(scope["path"], send, self._clients, self.routes)
         elif scope["path"].startswith(API_PREFIX):
             await send_problem(send, 404, "not_found", "Not found", f"No endpoint at {scope['path']}.")
         else:
