@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import PurePath
 from typing import Any
 
 import msgspec
@@ -22,6 +24,7 @@ from sonda_query.llm.tokens import Tokenizer
 from sonda_query.lookup import StreamLookup
 from sonda_query.reader import OPEN_STATUSES, ListFilters, Reader, encode_cursor
 from sonda_query.readmodel.rows import AnalysisRow, ResultRow
+from sonda_query.report import ReportMeta, render_report
 from sonda_query.results import ResultObjects
 from sonda_query.views import LeftOutView, ListItem, ListPage, Source, StatusView, SummaryView
 
@@ -39,6 +42,17 @@ class _Results(msgspec.Struct, kw_only=True):
     summary: dict[str, Any]
     #: The stored object's bytes, embedded without decoding them again.
     results: msgspec.Raw
+
+
+class Report(msgspec.Struct, kw_only=True, frozen=True):
+    html: bytes
+    #: A safe download name: the upload's stem with anything but letters, digits, ``.-_`` replaced.
+    filename: str
+
+
+def report_filename(filename: str | None, analysis_id: uuid.UUID) -> str:
+    stem = PurePath(filename or str(analysis_id)).stem or str(analysis_id)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:80] + "-sonda-report.html"
 
 
 class Found(msgspec.Struct, kw_only=True):
@@ -186,6 +200,25 @@ class QueryService:
         )
         await self._cache.set(analysis_id, field, body)
         return body
+
+    async def report(self, analysis_id: uuid.UUID, *, include_pii: bool, min_version: int = 1) -> Report:
+        """The downloadable HTML report (cached per version, and apart with personal values shown)."""
+        row, ref = await self._completed(analysis_id, min_version)
+        field = await self._field(row, f"report:{'pii' if include_pii else 'masked'}")
+        filename = report_filename(row.filename, analysis_id)
+        cached = await self._cache.get(analysis_id, field)
+        if cached is not None:
+            return Report(html=cached, filename=filename)
+        result = msgspec.json.decode(await self._results.read(ref))
+        meta = ReportMeta(
+            analysis_id=str(analysis_id),
+            filename=row.filename,
+            completed_at=row.completed_at.isoformat() if row.completed_at else None,
+            include_pii=include_pii,
+        )
+        body = await asyncio.to_thread(render_report, result if isinstance(result, dict) else {}, meta)
+        await self._cache.set(analysis_id, field, body)
+        return Report(html=body, filename=filename)
 
     async def summary(
         self, analysis_id: uuid.UUID, *, fmt: SummaryFormat, max_tokens: int, min_version: int = 1

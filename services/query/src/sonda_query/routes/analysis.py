@@ -106,6 +106,43 @@ class AnalysisController(Controller):
         return Response(body, media_type=JSON)
 
     @get(
+        "/report/{analysis_id:str}",
+        responses={200: ResponseSpec(data_container=str, media_type="text/html"), **_RESULT_PROBLEMS},
+        summary="The report as one self-contained HTML file",
+        description=(
+            "Opens offline: inline styles and SVG charts, no script, nothing fetched from another host. "
+            "Values of personal-data columns are masked unless `include_pii=true`. "
+            "`download=true` asks the browser to save it."
+        ),
+    )
+    async def report(
+        self,
+        analysis_id: FromPath[str],
+        service: NamedDependency[QueryService],
+        include_pii: Annotated[
+            str | None, QueryParameter(required=False, description="Show personal-data values (owner only)")
+        ] = None,
+        download: Annotated[str | None, QueryParameter(required=False, description="Save as a file")] = None,
+        min_version: Annotated[str | None, QueryParameter(required=False, description=_MIN_VERSION)] = None,
+    ) -> Response[bytes]:
+        found = await service.report(
+            params.analysis_id(analysis_id),
+            include_pii=params.flag("include_pii", include_pii),
+            min_version=_min_version(min_version),
+        )
+        disposition = "attachment" if params.flag("download", download) else "inline"
+        return Response(
+            found.html,
+            media_type="text/html; charset=utf-8",
+            headers={
+                "Content-Disposition": f'{disposition}; filename="{found.filename}"',
+                # The file's own promise, enforced when served too: nothing loads from anywhere.
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    @get(
         "/list",
         responses={422: _PROBLEMS[422]},
         summary="Analyses, newest first, with filters and a cursor",

@@ -1,0 +1,51 @@
+"""Inline SVG charts for the report: drawn here, so the file needs nothing from anywhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+WIDTH = 320
+HEIGHT = 96
+
+
+def histogram(counts: Sequence[int], labels: tuple[str, str], title: str) -> str:
+    """Bars of ``counts`` over the range the two ``labels`` name (first and last edge)."""
+    if not counts or max(counts) <= 0:
+        return ""
+    top = max(counts)
+    width = WIDTH / len(counts)
+    bars = "".join(
+        f'<rect x="{i * width:.1f}" y="{HEIGHT - 14 - (c / top) * (HEIGHT - 18):.1f}" '
+        f'width="{max(width - 1, 0.5):.1f}" height="{(c / top) * (HEIGHT - 18):.1f}"><title>{c:,}</title></rect>'
+        for i, c in enumerate(counts)
+    )
+    return (
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">'
+        f"{bars}"
+        f'<text x="0" y="{HEIGHT - 2}">{escape(labels[0])}</text>'
+        f'<text x="{WIDTH}" y="{HEIGHT - 2}" text-anchor="end">{escape(labels[1])}</text></svg>'
+    )
+
+
+def bars(rows: Sequence[tuple[str, float, str]], title: str, *, scale: float | None = None) -> str:
+    """Horizontal bars: (label, value, shown text) each; ``scale`` is the value of a full bar."""
+    if not rows:
+        return ""
+    full = scale if scale is not None else max(value for _, value, _ in rows) or 1.0
+    line = 18
+    height = line * len(rows)
+    drawn = []
+    for i, (label, value, shown) in enumerate(rows):
+        length = 0.0 if full <= 0 else max(0.0, min(1.0, value / full)) * 150
+        y = i * line
+        drawn.append(
+            f'<text x="0" y="{y + 13}">{escape(label)}</text>'
+            f'<rect x="160" y="{y + 3}" width="{length:.1f}" height="12"></rect>'
+            f'<text x="{165 + length:.1f}" y="{y + 13}">{escape(shown)}</text>'
+        )
+    return (
+        f'<svg class="bars" viewBox="0 0 {WIDTH + 60} {height}" role="img" aria-label="{escape(title)}">'
+        + "".join(drawn)
+        + "</svg>"
+    )

@@ -1,0 +1,183 @@
+"""The downloadable report: one HTML file with every section, figures matching an independent
+computation, hostile text escaped, personal data masked, and nothing loaded from anywhere."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+import pytest
+from sonda_analyzer.engine.profile import profile_file
+
+from tests.query.conftest import Harness
+from tests.query.factories import Stream
+from tests.query.test_endpoints import assert_problem
+
+REPORT = "/api/v1/analysis/report/{}"
+HOSTILE = '<script>alert("x")</script> & "quoted"'
+
+
+class Page(HTMLParser):
+    """Tags, attributes and the text of each ``data-column`` card, read by a real HTML parser."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.cards: dict[str, list[str]] = {}
+        self._card: str | None = None
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        self.tags.append((tag, found))
+        if tag == "article" and found.get("data-column") is not None:
+            self._card, self._depth = str(found["data-column"]), 0
+            self.cards[self._card] = []
+        elif self._card is not None and tag == "article":
+            self._depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "article" and self._card is not None:
+            if self._depth == 0:
+                self._card = None
+            else:
+                self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._card is not None:
+            self.cards[self._card].append(data)
+
+
+def _cpf(rng: np.random.Generator) -> str:
+    digits = [int(d) for d in rng.integers(0, 10, 9)]
+    for size in (10, 11):
+        total = sum(d * w for d, w in zip(digits, range(size, 1, -1), strict=False))
+        digits.append((total * 10 % 11) % 10)
+    text = "".join(map(str, digits))
+    return f"{text[:3]}.{text[3:6]}.{text[6:9]}-{text[9:]}"
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    rng = np.random.default_rng(11)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "preco": np.round(rng.gamma(2.0, 150.0, n), 2),
+            "quantidade": rng.integers(0, 50, n).astype(float),
+            "cidade": rng.choice(["Recife", "Natal", "Belém", "Manaus"], n),
+            "cpf": [_cpf(rng) for _ in range(n)],
+            HOSTILE: rng.choice(["a", "b"], n),
+        }
+    )
+    frame.loc[rng.choice(n, 37, replace=False), "quantidade"] = np.nan
+    path = tmp_path / "vendas.csv"
+    frame.to_csv(path, index=False)
+    result: dict[str, Any] = msgspec.to_builtins(profile_file(path))
+    for column in result["columns"]:
+        if column["name"] == "cpf":
+            column["pii"] = True  # what the analyzer sets for a CPF column
+    return frame, result
+
+
+async def _stored(harness: Harness, result: dict[str, Any], filename: str = "vendas.csv") -> uuid.UUID:
+    s = Stream()
+    await harness.append(s.requested(filename=filename), s.started(), await harness.completed(s, result))
+    return s.analysis_id
+
+
+def _figure(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+async def test_every_section_with_figures_an_independent_computation_agrees_with(
+    harness: Harness, table: tuple[pd.DataFrame, dict[str, Any]]
+) -> None:
+    frame, result = table
+    analysis_id = await _stored(harness, result)
+    answer = await harness.client.get(REPORT.format(analysis_id))
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in answer.headers["content-security-policy"]
+    page = Page()
+    page.feed(answer.text)
+    ids = {attrs.get("id") for _, attrs in page.tags}
+    assert {"overview", "alerts", "missing", "columns", "correlations", "sample"} <= ids
+    assert set(page.cards) == set(frame.columns)
+
+    for name in ("preco", "quantidade"):
+        card = [t.strip() for t in page.cards[name] if t.strip()]
+        values = frame[name].dropna()
+        for label, expected in (
+            ("Mean", values.mean()),
+            ("Minimum", values.min()),
+            ("Maximum", values.max()),
+            ("Median", values.median()),
+            ("Standard deviation", values.std(ddof=1)),
+        ):
+            shown = _figure(card[card.index(label) + 1])
+            assert shown == pytest.approx(expected, rel=1e-3, abs=1e-2), (name, label)
+        missing = card[card.index("Missing") + 1]
+        assert _figure(missing.split(" ")[0]) == frame[name].isna().sum()
+
+
+async def test_no_script_and_nothing_from_another_host(
+    harness: Harness, table: tuple[pd.DataFrame, dict[str, Any]]
+) -> None:
+    _, result = table
+    answer = await harness.client.get(REPORT.format(await _stored(harness, result)))
+    page = Page()
+    page.feed(answer.text)
+    assert not [tag for tag, _ in page.tags if tag in {"script", "iframe", "img", "link", "object", "embed"}]
+    for _, attrs in page.tags:
+        for key in ("src", "href", "action"):
+            value = attrs.get(key)
+            assert value is None or value.startswith("#"), (key, value)
+    assert HOSTILE in "".join(page.text)  # shown as text, escaped
+    assert "<script>" not in answer.text
+
+
+async def test_personal_values_are_masked_unless_the_owner_asks(
+    harness: Harness, table: tuple[pd.DataFrame, dict[str, Any]]
+) -> None:
+    frame, result = table
+    analysis_id = await _stored(harness, result)
+    masked = (await harness.client.get(REPORT.format(analysis_id))).text
+    shown_rows = [row for row in result["sample"]["rows"]]
+    cpf_index = result["sample"]["columns"].index("cpf")
+    sampled = {row[cpf_index] for row in shown_rows}
+    assert sampled
+    assert not any(value in masked for value in frame["cpf"])
+    assert "***.***.***-**" in masked
+    revealed = (await harness.client.get(REPORT.format(analysis_id), params={"include_pii": "true"})).text
+    assert all(value in revealed for value in sampled)
+
+
+async def test_download_names_the_file_safely(
+    harness: Harness, table: tuple[pd.DataFrame, dict[str, Any]]
+) -> None:
+    _, result = table
+    analysis_id = await _stored(harness, result, filename='../../vendas "março".csv')
+    answer = await harness.client.get(REPORT.format(analysis_id), params={"download": "true"})
+    disposition = answer.headers["content-disposition"]
+    assert disposition.startswith("attachment;")
+    name = re.search(r'filename="([^"]+)"', disposition)
+    assert name is not None and re.fullmatch(r"[A-Za-z0-9._-]+-sonda-report\.html", name.group(1))
+
+
+async def test_problems_as_for_the_results(harness: Harness) -> None:
+    assert_problem(await harness.client.get(REPORT.format(uuid.uuid4())), 404, "analysis_not_found")
+    assert_problem(await harness.client.get(REPORT.format("not-an-id")), 400, "invalid_analysis_id")
+    s = Stream()
+    await harness.append(s.requested(), s.started())
+    assert_problem(await harness.client.get(REPORT.format(s.analysis_id)), 409, "analysis_not_completed")
+    bad = await harness.client.get(REPORT.format(s.analysis_id), params={"include_pii": "maybe"})
+    assert bad.status_code in (400, 422)
