@@ -63,6 +63,22 @@ async def test_upload_through_the_page(sonda: SondaUp, sales: pd.DataFrame, sale
             await page.click("#refresh-analyses")
             await expect(page.locator("#analyses-list li").first).to_be_visible(timeout=15_000)
             assert not errors, errors
+            assert sales_csv.name in await page.title()
+
+            # The downloadable report opens with the network off and asks nothing of any host.
+            href = await page.locator("[data-testid=download-report]").get_attribute("href")
+            assert href is not None and await page.locator("[data-testid=download-json]").count() == 1
+            answer = await page.request.get(sonda.url + href)
+            assert answer.ok and "attachment" in answer.headers["content-disposition"]
+            offline = await browser.new_context(offline=True)
+            asked: list[str] = []
+            offline.on("request", lambda request: asked.append(request.url))
+            kept = await offline.new_page()
+            await kept.set_content(await answer.text(), wait_until="load")
+            await expect(kept.locator("article.column")).to_have_count(sales.shape[1])
+            await expect(kept.locator("#overview")).to_contain_text(f"{len(sales):,}")
+            assert asked == []
+            await offline.close()
 
             shot = await page.screenshot(full_page=False)
             if SCREENSHOT_DIR:

@@ -10,6 +10,7 @@ import { withPercentShares } from "./normalize.js";
 export function renderReport(container, result, meta = {}) {
   clear(container);
   const r = withPercentShares(result || {});
+  document.title = `${meta.filename || meta.file_key || "Report"} · Sonda`;
   container.append(
     header(r, meta),
     overview(r.dataset || {}),
@@ -42,7 +43,19 @@ function header(r, meta) {
       bits.length ? ` · ${bits.join(", ")}` : null,
       timing.length ? ` · ${timing.join(" ")}` : null,
       d.approximate ? h("span", { class: "badge badge-approx", title: "Some figures were estimated from sketches" }, "approximate") : null,
-      d.truncated ? h("span", { class: "badge badge-approx", title: "Reading stopped at the row limit" }, "first rows only") : null));
+      d.truncated ? h("span", { class: "badge badge-approx", title: "Reading stopped at the row limit" }, "first rows only") : null),
+    meta.analysis_id ? downloads(meta.analysis_id) : null);
+}
+
+/** Take the analysis away: one self-contained HTML file (opens offline) or the result's JSON. */
+function downloads(analysisId) {
+  const id = encodeURIComponent(analysisId);
+  return h("p", { class: "downloads" },
+    h("a", { href: `/api/v1/analysis/report/${id}?download=true`, download: "", "data-testid": "download-report" },
+      "Download report"),
+    " · ",
+    h("a", { href: `/api/v1/analysis/results-enhanced/${id}`, download: `${analysisId}.json`, "data-testid": "download-json" },
+      "Download JSON"));
 }
 
 /** One overview figure; data-value keeps the raw number for scripts and tests. */
