@@ -36,6 +36,19 @@ def test_analyze_prints_a_report(sonda: SondaUp, sales: pd.DataFrame, sales_csv:
     assert "LLM summary" in done.stdout
 
 
+def test_analyze_saves_the_html_report(
+    sonda: SondaUp, sales: pd.DataFrame, sales_csv: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "relatorio.html"
+    done = sonda_cli("analyze", str(sales_csv), "--url", sonda.url, "--html", str(target))
+    assert done.returncode == 0, done.stderr
+    page = target.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<script" not in page
+    for column in sales.columns:
+        assert f'data-column="{column}"' in page
+    assert f"{len(sales):,}" in page
+
+
 def test_analyze_json_then_events_tail_shows_that_analysis(
     sonda: SondaUp, sales: pd.DataFrame, sales_csv: Path
 ) -> None:

@@ -19,8 +19,6 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 CHUNK = 1 << 20
-#: How long results may lag behind ``analysis_completed`` (the read model is eventually consistent).
-RESULTS_WAIT_S = 30.0
 TERMINAL = ("analysis_completed", "analysis_error")
 
 Progress = Callable[[dict[str, Any]], None]
@@ -143,26 +141,27 @@ class SondaClient:
         )
         return result
 
-    async def _eventually(self, what: str, url: str, **kwargs: Any) -> Any:
-        """GET ``url``, retrying while the read model has not caught up with the completion yet."""
-        deadline = asyncio.get_running_loop().time() + RESULTS_WAIT_S
-        while True:
-            response = await self._http.get(url, **kwargs)
-            catching_up = response.status_code in (404, 409) and asyncio.get_running_loop().time() < deadline
-            if response.status_code < 400:
-                return response.json()
-            if not catching_up:
-                raise _error(what, response)
-            await asyncio.sleep(0.25)
+    async def _after(self, what: str, url: str, version: int | None, **params: str) -> httpx.Response:
+        """GET ``url`` at least at ``version`` (a WebSocket message's): the query service answers
+        with what the notification said, so there is nothing to retry around."""
+        if version is not None:
+            params["min_version"] = str(version)
+        response = await self._http.get(url, params=params)
+        if response.status_code >= 400:
+            raise _error(what, response)
+        return response
 
-    async def results(self, analysis_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._eventually(
-            "Loading the results", f"/api/v1/analysis/results-enhanced/{analysis_id}"
-        )
+    async def results(self, analysis_id: str, version: int | None = None) -> dict[str, Any]:
+        url = f"/api/v1/analysis/results-enhanced/{analysis_id}"
+        result: dict[str, Any] = (await self._after("Loading the results", url, version)).json()
         return result
 
-    async def llm_summary(self, analysis_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._eventually(
-            "Loading the LLM summary", f"/api/v1/analysis/summary-for-llm/{analysis_id}"
-        )
+    async def llm_summary(self, analysis_id: str, version: int | None = None) -> dict[str, Any]:
+        url = f"/api/v1/analysis/summary-for-llm/{analysis_id}"
+        result: dict[str, Any] = (await self._after("Loading the LLM summary", url, version)).json()
         return result
+
+    async def report(self, analysis_id: str, version: int | None = None) -> bytes:
+        """The self-contained HTML report (personal values masked)."""
+        url = f"/api/v1/analysis/report/{analysis_id}"
+        return (await self._after("Loading the report", url, version)).content

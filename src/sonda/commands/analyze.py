@@ -45,8 +45,13 @@ def _progress(console: Console) -> Progress:
 
 
 async def run_flow(
-    client: SondaClient, path: Path, progress: Progress, on_status: Callable[[str], None]
-) -> Outcome:
+    client: SondaClient,
+    path: Path,
+    progress: Progress,
+    on_status: Callable[[str], None],
+    *,
+    with_report: bool = False,
+) -> tuple[Outcome, bytes | None]:
     """Upload, start, follow the WebSocket to the end, then read the results and the LLM summary."""
     import anyio
 
@@ -68,21 +73,31 @@ async def run_flow(
 
     last = await client.follow(analysis_id, on_message)
     if last.get("type") != "analysis_completed":
-        return Outcome(analysis_id=analysis_id, status="failed", error=last)
+        return Outcome(analysis_id=analysis_id, status="failed", error=last), None
     progress.update(analysing, completed=100, description="Analysing: done")
-    results = await client.results(analysis_id)
-    summary = await client.llm_summary(analysis_id)
-    return Outcome(analysis_id=analysis_id, status="completed", results=results, llm_summary=summary)
+    version = last.get("version") if isinstance(last.get("version"), int) else None
+    results = await client.results(analysis_id, version)
+    summary = await client.llm_summary(analysis_id, version)
+    report = await client.report(analysis_id, version) if with_report else None
+    return Outcome(analysis_id=analysis_id, status="completed", results=results, llm_summary=summary), report
 
 
-async def _analyze(url: str | None, path: Path, api_key: str | None, console: Console) -> Outcome:
+async def _analyze(
+    url: str | None, path: Path, api_key: str | None, console: Console, *, with_report: bool
+) -> tuple[Outcome, bytes | None]:
     from sonda.client.api import SondaClient
     from sonda.client.embedded import temporary_sonda
 
-    async def against(base: str) -> Outcome:
+    async def against(base: str) -> tuple[Outcome, bytes | None]:
         async with SondaClient(base, api_key=api_key) as client:
             with _progress(console) as progress:
-                return await run_flow(client, path, progress, lambda text: console.print(text, style="dim"))
+                return await run_flow(
+                    client,
+                    path,
+                    progress,
+                    lambda text: console.print(text, style="dim"),
+                    with_report=with_report,
+                )
 
     if url is not None:
         return await against(url)
@@ -101,7 +116,15 @@ async def _analyze(url: str | None, path: Path, api_key: str | None, console: Co
     help="Start a temporary Sonda in a temporary folder for this one file (no server needed).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results and the LLM summary as JSON.")
-def analyze(*, file: Path, url: str, api_key: str | None, embedded: bool, as_json: bool) -> None:
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also save the self-contained HTML report (opens offline) to this file.",
+)
+def analyze(
+    *, file: Path, url: str, api_key: str | None, embedded: bool, as_json: bool, html_path: Path | None
+) -> None:
     """Analyse FILE (CSV, TSV, JSON, JSON Lines, Parquet, Excel) and print a report.
 
     Runs the same flow as the web page: upload, start, live progress over the WebSocket, then
@@ -116,7 +139,9 @@ def analyze(*, file: Path, url: str, api_key: str | None, embedded: bool, as_jso
 
     err = Console(stderr=True, highlight=False)
     try:
-        outcome = asyncio.run(_analyze(None if embedded else url, file, api_key, err))
+        outcome, report = asyncio.run(
+            _analyze(None if embedded else url, file, api_key, err, with_report=html_path is not None)
+        )
     except SondaApiError as exc:
         raise click.ClickException(str(exc)) from exc
     except (OSError, httpx.TransportError) as exc:
@@ -126,6 +151,9 @@ def analyze(*, file: Path, url: str, api_key: str | None, embedded: bool, as_jso
         sys.stdout.write(msgspec.json.encode(outcome).decode() + "\n")
     elif outcome.results is not None:
         print_report(Console(highlight=False), outcome.results, outcome.llm_summary)
+    if html_path is not None and report is not None:
+        html_path.write_bytes(report)
+        err.print(f"Report saved to {html_path}", style="dim")
     if outcome.error is not None:
         err.print(f"[bold red]The analysis failed:[/] {outcome.error.get('error_message') or outcome.error}")
         sys.exit(2)
