@@ -8,34 +8,19 @@ screenshot is written only on request, ``SONDA_SCREENSHOT_DIR=docs scripts/test 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from playwright.async_api import async_playwright, expect
 
+from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
 from tests.e2e.sonda_up import SondaUp
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 #: Where to write the screenshot, on request only: a test run leaves the checkout as it found it.
 SCREENSHOT_DIR = os.environ.get("SONDA_SCREENSHOT_DIR")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def chromium_path() -> str:
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    raise RuntimeError("Chromium is not installed: apt-get install -y chromium")
 
 
 async def test_upload_through_the_page(sonda: SondaUp, sales: pd.DataFrame, sales_csv: Path) -> None:

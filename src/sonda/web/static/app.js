@@ -3,7 +3,7 @@
 
 import { api, ApiError, uploadFile } from "./api.js";
 import { copyText } from "./clipboard.js";
-import { num } from "./dom.js";
+import { clear, num } from "./dom.js";
 import { setupHistory } from "./history.js";
 import { followAnalysis } from "./live.js";
 import { renderReport } from "./report.js";
@@ -43,7 +43,15 @@ function elements() {
 function createApp(el) {
   // `run` increases with every new upload or opened analysis, so late answers of an
   // older one never overwrite what the person is looking at now.
-  const state = { run: 0, follower: null, poller: null, busy: false };
+  const state = { run: 0, follower: null, poller: null, busy: false, shown: null };
+
+  /** Take the report off the page: a failure, a new upload or a deletion must not leave an old one. */
+  function hideReport() {
+    el.report.hidden = true;
+    clear(el.reportBody);
+    state.shown = null;
+    document.title = "Sonda";
+  }
   let history = null;
 
   function showError(err) {
@@ -98,6 +106,7 @@ function createApp(el) {
     }
     stopFollowing();
     hideError();
+    hideReport();
     const run = ++state.run;
     state.busy = true;
     el.drop.setAttribute("aria-disabled", "true");
@@ -146,6 +155,7 @@ function createApp(el) {
       el.connection.textContent = "";
       el.stage.textContent = "Failed";
       el.message.textContent = "";
+      hideReport();
       history?.reload();
       showError(new ApiError(text || "The analysis failed.", { code: code || "" }));
     };
@@ -190,6 +200,7 @@ function createApp(el) {
   }
 
   async function showReport(analysisId, meta, run, version) {
+    state.shown = analysisId;
     el.report.hidden = false;
     el.report.setAttribute("aria-busy", "true");
     el.llm.textContent = "Loading…";
@@ -238,10 +249,10 @@ function createApp(el) {
       showReport(item.analysis_id, meta, run);
       el.report.scrollIntoView({ behavior: "smooth", block: "start" });
     } else if (status === "failed") {
-      el.report.hidden = true;
+      hideReport();
       showError(item.error_message || "This analysis failed.");
     } else {
-      el.report.hidden = true;
+      hideReport();
       resetProgress();
       setUpload(1);
       setAnalysis(item.progress ?? 0, status || "pending", "");
@@ -306,13 +317,21 @@ function createApp(el) {
     });
   }
 
+  /** The analysis just deleted was on screen: it goes, and so does its address. */
+  function onDeleted(analysisId) {
+    if (state.shown !== analysisId) return;
+    stopFollowing();
+    hideReport();
+    window.history.replaceState(null, "", location.pathname + location.search);
+  }
+
   function start() {
     wireDropZone();
     wireCopy();
     el.errorDismiss.addEventListener("click", hideError);
     history = setupHistory(
       { list: el.list, filter: el.filter, refresh: el.refresh, more: el.more },
-      { onOpen: open, onError: showError },
+      { onOpen: open, onError: showError, onDeleted },
     );
     history.reload();
     openFromHash();

@@ -8,13 +8,21 @@ import { clear, h, num, when } from "./dom.js";
  * Wire the list. els: {list, filter, refresh, more}; onOpen(item) opens a report,
  * onError(err) shows an error. Returns {reload()}.
  */
-export function setupHistory(els, { onOpen, onError }) {
+/** How long a first press of Delete waits for the second. */
+const CONFIRM_MS = 5000;
+
+export function setupHistory(els, { onOpen, onError, onDeleted = () => {} }) {
   let cursor = null;
+  // Loads overlap (one on upload, one on completion): only the newest may fill the list, or an
+  // older answer, without the new analysis, would land last and hide it.
+  let latest = 0;
 
   async function load(append = false) {
+    const mine = ++latest;
     els.list.setAttribute("aria-busy", "true");
     try {
       const page = await api.list({ status: els.filter.value, cursor: append ? cursor : "" });
+      if (mine !== latest) return;
       const items = (page && Array.isArray(page.items) ? page.items : []).filter(Boolean);
       cursor = page && page.next_cursor ? page.next_cursor : null;
       if (!append) clear(els.list);
@@ -24,9 +32,9 @@ export function setupHistory(els, { onOpen, onError }) {
       els.list.append(...items.map(row));
       els.more.hidden = !cursor;
     } catch (err) {
-      onError(err);
+      if (mine === latest) onError(err);
     } finally {
-      els.list.removeAttribute("aria-busy");
+      if (mine === latest) els.list.removeAttribute("aria-busy");
     }
   }
 
@@ -44,24 +52,43 @@ export function setupHistory(els, { onOpen, onError }) {
       "aria-label": `Open the report of ${name}`,
       onclick: () => onOpen(item),
     }, name);
+    // Two steps instead of a modal: the first press asks, the second (within a few seconds)
+    // deletes; keyboard users and automated browsers get the same confirmation.
+    let armed = null;
+    const disarm = () => {
+      clearTimeout(armed);
+      armed = null;
+      del.textContent = "Delete";
+      del.setAttribute("aria-label", `Delete the analysis of ${name}`);
+      del.classList.remove("armed");
+    };
     const del = h("button", {
       type: "button",
       class: "delete-analysis danger",
       "data-analysis-id": item.analysis_id,
       "aria-label": `Delete the analysis of ${name}`,
+      onblur: () => armed && disarm(),
       onclick: async (event) => {
         event.stopPropagation();
-        // No confirm dialog: deletion is soft (an event; the history is kept), and a
-        // modal would get in the way of keyboard users and automated browsers alike.
+        if (!armed) {
+          del.textContent = "Confirm delete";
+          del.setAttribute("aria-label", `Press again to delete the analysis of ${name}`);
+          del.classList.add("armed");
+          armed = setTimeout(disarm, CONFIRM_MS);
+          return;
+        }
+        clearTimeout(armed);
         del.disabled = true;
         try {
           await api.remove(item.analysis_id);
           li.remove();
+          onDeleted(item.analysis_id);
           if (!els.list.querySelector(".analysis-item")) {
             els.list.append(h("li", { class: "muted empty" }, "No analyses yet."));
           }
         } catch (err) {
           del.disabled = false;
+          disarm();
           onError(err);
         }
       },

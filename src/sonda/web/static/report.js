@@ -11,7 +11,8 @@ export function renderReport(container, result, meta = {}) {
   clear(container);
   const r = withPercentShares(result || {});
   document.title = `${meta.filename || meta.file_key || "Report"} · Sonda`;
-  container.append(
+  // Sections that have nothing to show are null: DOM append() would print them as "null".
+  container.append(...[
     header(r, meta),
     overview(r.dataset || {}),
     alerts(r.alerts),
@@ -19,7 +20,7 @@ export function renderReport(container, result, meta = {}) {
     correlations(r.correlations),
     sample(r.sample),
     approximations(r.approximations, r.dataset || {}),
-  );
+  ].filter(Boolean));
 }
 
 function section(id, title, ...body) {
@@ -86,19 +87,31 @@ function severityClass(sev) {
   return "severity-info";
 }
 
+/** Alerts grouped by severity, worst first; the groups a person acts on are open, notes folded. */
 function alerts(list) {
   const items = Array.isArray(list) ? [...list] : [];
-  items.sort((a, b) => (SEVERITY_ORDER[String(a.severity).toLowerCase()] ?? 3)
-    - (SEVERITY_ORDER[String(b.severity).toLowerCase()] ?? 3));
+  const rank = (a) => SEVERITY_ORDER[String(a.severity).toLowerCase()] ?? 3;
+  items.sort((a, b) => rank(a) - rank(b));
+  const item = (a) => {
+    const where = a.column ?? (Array.isArray(a.columns) ? a.columns.join(", ") : "");
+    const text = a.message || [a.type, where].filter(Boolean).join(": ");
+    return h("li", { class: `alert ${severityClass(a.severity)}`, "data-severity": a.severity || "info" },
+      h("span", { class: "alert-severity" }, String(a.severity || "info")),
+      h("span", { class: "alert-type" }, String(a.type || "")),
+      h("span", { class: "alert-message" }, text));
+  };
+  const groups = [];
+  for (const a of items) {
+    const key = String(a.severity || "info").toLowerCase();
+    const last = groups[groups.length - 1];
+    if (last && last.key === key) last.items.push(a);
+    else groups.push({ key, items: [a] });
+  }
   const body = items.length
-    ? h("ul", { class: "alert-list" }, items.map((a) => {
-        const where = a.column ?? (Array.isArray(a.columns) ? a.columns.join(", ") : "");
-        const text = a.message || [a.type, where].filter(Boolean).join(": ");
-        return h("li", { class: `alert ${severityClass(a.severity)}`, "data-severity": a.severity || "info" },
-          h("span", { class: "alert-severity" }, String(a.severity || "info")),
-          h("span", { class: "alert-type" }, String(a.type || "")),
-          h("span", { class: "alert-message" }, text));
-      }))
+    ? groups.map((g) => h("details", { class: "alert-group", "data-severity": g.key,
+        open: rank({ severity: g.key }) < 2 },
+        h("summary", {}, `${g.key} (${g.items.length})`),
+        h("ul", { class: "alert-list" }, g.items.map(item))))
     : h("p", { class: "muted" }, "No alerts: nothing unusual was found.");
   return section("alerts-section", `Alerts (${items.length})`, h("div", { id: "alerts" }, body));
 }
@@ -229,19 +242,29 @@ function omitted(list) {
 }
 
 const RATIO_LIMIT = 30;
+/** η below this says a numeric column hardly differs between the groups: not worth a row. */
+const RATIO_MIN = 0.1;
 
 /** Correlation ratio (η) of a numeric column within the groups of a categorical one. */
 function ratio(list) {
   if (!Array.isArray(list) || list.length === 0) return null;
-  const rows = list.filter((x) => x && typeof x === "object")
-    .sort((a, b) => (b.value ?? -1) - (a.value ?? -1));
-  if (rows.length === 0) return null;
-  return h("table", { class: "mini-table", id: "correlation-ratio" },
-    h("caption", {}, rows.length > RATIO_LIMIT
-      ? `Correlation ratio (η), strongest ${RATIO_LIMIT} of ${rows.length}` : "Correlation ratio (η)"),
-    h("thead", {}, h("tr", {}, ["Numeric", "By categories of", "η"].map((k) => h("th", { scope: "col" }, k)))),
-    h("tbody", {}, rows.slice(0, RATIO_LIMIT).map((x) => h("tr", {},
-      h("td", {}, cell(x.numeric)), h("td", {}, cell(x.categorical)), h("td", {}, num(x.value))))));
+  const all = list.filter((x) => x && typeof x === "object");
+  const rows = all.filter((x) => typeof x.value === "number" && x.value >= RATIO_MIN)
+    .sort((a, b) => b.value - a.value);
+  if (rows.length === 0) {
+    return all.length ? h("p", { class: "muted small", id: "correlation-ratio" },
+      `Correlation ratio (η): no pair reaches ${RATIO_MIN}.`) : null;
+  }
+  const weaker = all.length - rows.length;
+  const caption = `Correlation ratio (η) of at least ${RATIO_MIN}`
+    + (rows.length > RATIO_LIMIT ? `, strongest ${RATIO_LIMIT} of ${rows.length}` : "")
+    + (weaker ? ` (${weaker} weaker left out)` : "");
+  return h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Correlation ratio" },
+    h("table", { class: "mini-table", id: "correlation-ratio" },
+      h("caption", {}, caption),
+      h("thead", {}, h("tr", {}, ["Numeric", "By categories of", "η"].map((k) => h("th", { scope: "col" }, k)))),
+      h("tbody", {}, rows.slice(0, RATIO_LIMIT).map((x) => h("tr", {},
+        h("td", {}, cell(x.numeric)), h("td", {}, cell(x.categorical)), h("td", {}, num(x.value)))))));
 }
 
 function sample(smp) {
