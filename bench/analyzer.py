@@ -1,4 +1,5 @@
-"""Benchmark: Sonda's full profile vs ydata-profiling vs a bare pyarrow parse, on the same files.
+"""Benchmark: Sonda's full profile vs DuckDB SUMMARIZE, polars describe, ydata-profiling and a bare
+pyarrow parse, on the same files, in one run (the tools interleaved file by file).
 
     uv run python bench/analyzer.py                      # everything (about half an hour)
     uv run python bench/analyzer.py --stream-gb 1 --stream-budget-mb 512   # a smaller streaming check
@@ -48,12 +49,16 @@ def _pkg_resources_shim() -> None:
 def run_one(tool: str, path: str, budget_mb: int) -> None:
     """Runs in the child: import, work, print the timings as JSON on the last line."""
     started = time.perf_counter()
+    extra: dict[str, object] = {}
     if tool == "warm":  # compiles every module once into the private bytecode cache
         import warnings
 
         warnings.filterwarnings("ignore")
         _pkg_resources_shim()
+        import dataprof
+        import duckdb
         import pandas  # noqa: F401
+        import polars  # noqa: F401
         import pyarrow.csv  # noqa: F401
         import sonda_analyzer.engine
         import sonda_analyzer.engine.streaming  # noqa: F401
@@ -66,6 +71,30 @@ def run_one(tool: str, path: str, budget_mb: int) -> None:
 
         imported = time.perf_counter()
         rows = pacsv.read_csv(path).num_rows
+    elif tool == "polars-describe":
+        import polars as pl
+
+        imported = time.perf_counter()
+        frame = pl.read_csv(path, infer_schema_length=10_000)
+        described = frame.describe()
+        rows = frame.height
+        extra = {"result_bytes": len(described.write_json())}
+    elif tool == "duckdb-summarize":
+        import duckdb
+
+        imported = time.perf_counter()
+        con = duckdb.connect()
+        quoted = path.replace("'", "''")
+        summary = con.sql(f"SUMMARIZE SELECT * FROM read_csv_auto('{quoted}')").fetchall()
+        rows = int(summary[0][-2]) if summary else 0  # the count column of SUMMARIZE
+        extra = {"result_bytes": len(json.dumps(summary, default=str))}
+    elif tool == "dataprof":
+        import dataprof
+
+        imported = time.perf_counter()
+        report = dataprof.profile_file(path)
+        rows = int(report.rows)
+        extra = {"columns": len(report.column_profiles)}
     elif tool == "sonda":
         from sonda_analyzer.engine import encode_result, profile_file
 
@@ -213,11 +242,19 @@ def in_child(env: dict[str, str], *args: str) -> None:
 
 def fmt_table(rows: list[Measure], floor: dict[str, Measure]) -> str:
     lines = [
-        "| file | tool | wall s | work s | CPU s | peak RSS MB | rows/s | vs pyarrow (wall / CPU) | load |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| file | tool | wall s | work s | CPU s | peak RSS MB | rows/s | vs pyarrow (wall / CPU) "
+        "| Sonda vs it (wall / RSS) | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    sonda = {m.file: m for m in rows if m.tool == "sonda"}
     for m in rows:
         base = floor.get(m.file)
+        mine = sonda.get(m.file)
+        versus = (
+            f"{mine.wall_s / m.wall_s:.2f}x / {mine.peak_mb / m.peak_mb:.2f}x"
+            if mine is not None and m.tool != "sonda" and m.note != "timed out" and m.wall_s
+            else ""
+        )
         if m.note == "timed out":
             ratio = f"stopped after {m.wall_s:.0f} s"
         elif base is not None and m.tool != "pyarrow":
@@ -227,7 +264,7 @@ def fmt_table(rows: list[Measure], floor: dict[str, Measure]) -> str:
         tool = m.tool + (f" ({m.note})" if m.note and m.note != "timed out" else "")
         lines.append(
             f"| {m.file} | {tool} | {m.wall_s:.2f} | {m.work_s:.2f} | {m.cpu_s:.2f} | "
-            f"{m.peak_mb:,.0f} | {m.rows_per_s:,.0f} | {ratio} | {m.load:.1f} |"
+            f"{m.peak_mb:,.0f} | {m.rows_per_s:,.0f} | {ratio} | {versus} | {m.load:.1f} |"
         )
     return "\n".join(lines)
 
@@ -305,7 +342,13 @@ def main() -> None:
     floor: dict[str, Measure] = {}
     plan: list[tuple[str, str]] = []
     for name in files:
-        plan += [("pyarrow", name), ("sonda", name)]
+        plan += [
+            ("pyarrow", name),
+            ("duckdb-summarize", name),
+            ("polars-describe", name),
+            ("dataprof", name),
+            ("sonda", name),
+        ]
         if not args.skip_ydata:
             plan.append(("ydata-minimal", name))
             if name != "mixed_1m.csv" or args.ydata_default_1m:
@@ -355,7 +398,7 @@ def main() -> None:
     print("\n" + table)
     by = {(m.tool, m.file): m for m in results}
     lines = [
-        "## Analyzer: full profile vs ydata-profiling vs a bare parse",
+        "## Analyzer: full profile vs DuckDB SUMMARIZE, polars describe, ydata-profiling and a bare parse",
         "",
         "Produced by:",
         "",
@@ -375,7 +418,12 @@ def main() -> None:
         "`pyarrow.csv.read_csv(path)` with its defaults. Sonda's run is `profile_file` (exact mode: "
         "every statistic, histograms, top values, duplicates, Pearson/Spearman/Cramér's V/"
         "correlation ratio, alerts) plus encoding the JSON result; ydata-profiling's is "
-        "`pandas.read_csv` + `ProfileReport(...).to_json()`.",
+        "`pandas.read_csv` + `ProfileReport(...).to_json()`; DuckDB's is "
+        "`SUMMARIZE SELECT * FROM read_csv_auto(path)` (min, max, approximate distinct, mean, std, "
+        "approximate quartiles, null share); polars' is `read_csv(path).describe()` (count, nulls, "
+        "mean, std, min, quartiles, max). *Sonda vs it* is Sonda's wall time and peak RSS divided by "
+        "the tool's on the same file (below 1 means Sonda is faster or smaller). dataprof's is "
+        "`dataprof.profile_file(path)` (its Rust engine: counts, nulls, types, quality findings).",
         "",
         table,
         "",
