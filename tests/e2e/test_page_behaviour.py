@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
@@ -128,3 +129,19 @@ async def test_the_hidden_file_input_is_not_a_tab_stop(browser: Browser, sonda: 
         focused = await page.evaluate("document.activeElement && document.activeElement.id")
         assert focused != "file-input"
     assert await page.locator("#file-input").get_attribute("tabindex") == "-1"
+
+
+@pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "phone"])
+async def test_no_serious_accessibility_violation(
+    browser: Browser, sonda: SondaUp, mixed_csv: Path, width: int
+) -> None:
+    page = await browser.new_page(viewport={"width": width, "height": 900})
+    await analysed(page, sonda, mixed_csv)
+    await expect(page.locator("[data-testid=llm-summary]")).not_to_have_text("Loading…", timeout=30_000)
+    results = await Axe().run(page)
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+    assert serious == []
