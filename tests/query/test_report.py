@@ -91,6 +91,7 @@ def table(tmp_path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
 async def _stored(harness: Harness, result: dict[str, Any], filename: str = "vendas.csv") -> uuid.UUID:
     s = Stream()
     await harness.append(s.requested(filename=filename), s.started(), await harness.completed(s, result))
+    await harness.settle()  # written to the store directly (no bus): let the projector read it
     return s.analysis_id
 
 
@@ -178,6 +179,24 @@ async def test_problems_as_for_the_results(harness: Harness) -> None:
     assert_problem(await harness.client.get(REPORT.format("not-an-id")), 400, "invalid_analysis_id")
     s = Stream()
     await harness.append(s.requested(), s.started())
+    await harness.settle()
     assert_problem(await harness.client.get(REPORT.format(s.analysis_id)), 409, "analysis_not_completed")
     bad = await harness.client.get(REPORT.format(s.analysis_id), params={"include_pii": "maybe"})
     assert bad.status_code in (400, 422)
+
+
+async def test_extreme_values_match_the_data(
+    harness: Harness, table: tuple[pd.DataFrame, dict[str, Any]]
+) -> None:
+    frame, result = table
+    answer = await harness.client.get(REPORT.format(await _stored(harness, result)))
+    page = Page()
+    page.feed(answer.text)
+    card = [t.strip() for t in page.cards["quantidade"] if t.strip()]
+    at = card.index("Smallest")
+    counts = frame["quantidade"].dropna().value_counts().sort_index()
+    cells = card[at + 4 : at + 4 + 4 * 5]
+    smallest = [(_figure(cells[i]), _figure(cells[i + 1])) for i in range(0, len(cells), 4)]
+    largest = [(_figure(cells[i + 2]), _figure(cells[i + 3])) for i in range(0, len(cells), 4)]
+    assert smallest == [(float(v), float(c)) for v, c in counts.head(5).items()]
+    assert largest == [(float(v), float(c)) for v, c in counts.tail(5)[::-1].items()]

@@ -235,3 +235,18 @@ def test_gzip_that_hides_its_size_falls_back_to_streaming(tmp_path: Path) -> Non
     result = profile_file(path, budget_mb=150)
     assert result.dataset.mode == "streaming"
     assert result.dataset.rows == 2_600_000
+
+
+@pytest.mark.parametrize("name", ["skewed", "normal", "ints", "zeros"])
+def test_extreme_values_are_exact_in_both_modes(
+    pair: tuple[pd.DataFrame, ProfileResult, ProfileResult], name: str
+) -> None:
+    df, exact, streamed = pair
+    counts = df[name].dropna().value_counts().sort_index()
+    smallest = [(float(v), int(c)) for v, c in counts.head(5).items()]
+    largest = [(float(v), int(c)) for v, c in counts.tail(5)[::-1].items()]
+    for result in (exact, streamed):
+        found = column(result, name).stats.extremes
+        assert found is not None
+        assert [(x.value, x.count) for x in found.smallest] == smallest
+        assert [(x.value, x.count) for x in found.largest] == largest

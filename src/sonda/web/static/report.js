@@ -199,10 +199,25 @@ function more(c) {
   return h("details", { class: "column-more" },
     h("summary", {}, "More statistics"),
     kv(rows),
+    extremes(st && st.extremes),
     tv.length ? h("table", { class: "mini-table" },
       h("caption", {}, "Most frequent values"),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Value"), h("th", { scope: "col" }, "Count"), h("th", { scope: "col" }, "%"))),
       h("tbody", {}, tv.map((t) => h("tr", {}, h("td", {}, cell(t.value)), h("td", {}, num(t.count)), h("td", {}, pct(t.pct)))))) : null);
+}
+
+/** The smallest and largest values with their counts, side by side. */
+function extremes(x) {
+  const low = x && Array.isArray(x.smallest) ? x.smallest : [];
+  const high = x && Array.isArray(x.largest) ? x.largest : [];
+  if (!low.length && !high.length) return null;
+  const rows = Array.from({ length: Math.max(low.length, high.length) }, (_, i) => h("tr", {},
+    h("td", {}, low[i] ? num(low[i].value) : ""), h("td", {}, low[i] ? num(low[i].count) : ""),
+    h("td", {}, high[i] ? num(high[i].value) : ""), h("td", {}, high[i] ? num(high[i].count) : "")));
+  return h("table", { class: "mini-table extremes" },
+    h("caption", {}, "Extreme values"),
+    h("thead", {}, h("tr", {}, ["Smallest", "Rows", "Largest", "Rows"].map((k) => h("th", { scope: "col" }, k)))),
+    h("tbody", {}, rows));
 }
 
 const METHODS = [

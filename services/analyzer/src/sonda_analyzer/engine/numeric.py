@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from sonda_analyzer.engine.arrays import floats
+from sonda_analyzer.engine.extremes import extremes_of_sorted
 from sonda_analyzer.engine.floats import (
     Floats,
     fnum,
@@ -82,6 +83,7 @@ def numeric_stats(x: Floats, bins: int) -> tuple[NumericStats | None, Histogram 
         negatives=negatives,
         infinite=infinite,
         outliers_iqr=int(low + high),
+        extremes=extremes_of_sorted(s),
     )
     histogram = Histogram(edges=[float(e) for e in edges], counts=histogram_counts(s, edges))
     return stats, histogram, count, distinct

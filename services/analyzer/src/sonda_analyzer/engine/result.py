@@ -28,6 +28,18 @@ class Quantiles(msgspec.Struct, kw_only=True):
     p99: float | None
 
 
+class ValueCount(msgspec.Struct, kw_only=True):
+    value: float
+    count: int
+
+
+class Extremes(msgspec.Struct, kw_only=True):
+    #: The smallest distinct finite values, ascending, each with its number of rows.
+    smallest: list[ValueCount]
+    #: The largest distinct finite values, descending.
+    largest: list[ValueCount]
+
+
 class NumericStats(msgspec.Struct, kw_only=True):
     min: float | None
     max: float | None
@@ -47,6 +59,8 @@ class NumericStats(msgspec.Struct, kw_only=True):
     negatives: int
     infinite: int
     outliers_iqr: int
+    #: The five smallest and largest distinct values with their counts (exact in both modes).
+    extremes: Extremes | None = None
 
 
 class Histogram(msgspec.Struct, kw_only=True):

@@ -18,6 +18,7 @@ from sonda_analyzer.engine.arrays import (
     ints,
     valid_mask,
 )
+from sonda_analyzer.engine.extremes import ExtremesAcc
 from sonda_analyzer.engine.floats import fnum, histogram_edges, kurtosis, pct, skewness
 from sonda_analyzer.engine.numeric import PROBS
 from sonda_analyzer.engine.options import AlertThresholds
@@ -79,6 +80,7 @@ class NumericAcc:
     sketch: object = field(default_factory=kll)
     distinct: DistinctNumbers = field(default_factory=DistinctNumbers)
     semantic: list[str] = field(default_factory=list)
+    extremes: ExtremesAcc = field(default_factory=ExtremesAcc)
 
     def update(self, arr: pa.Array) -> np.ndarray:
         x = floats(arr)
@@ -100,6 +102,7 @@ class NumericAcc:
             self.hi = max(self.hi, float(finite.max()))
             self.moments.update(finite)
             self.sketch.update(finite)  # type: ignore[attr-defined]
+            self.extremes.update(finite)
         if len(present):
             self.distinct.update(present)
         return value_hashes(arr)
@@ -159,6 +162,7 @@ class NumericAcc:
                 negatives=self.negatives,
                 infinite=infinite,
                 outliers_iqr=int(outliers),
+                extremes=self.extremes.finish(),
             )
         is_int = pa.types.is_integer(self.dtype)
         ident = is_int and self.sequential and count > 1 and self.missing == 0

@@ -182,6 +182,27 @@ def _numeric(stats: dict[str, Any]) -> str:
     )
 
 
+def _extremes(extremes: dict[str, Any]) -> str:
+    """The smallest and largest values side by side, each with its count."""
+    low = [_d(v) for v in _l(extremes.get("smallest"))]
+    high = [_d(v) for v in _l(extremes.get("largest"))]
+    if not low and not high:
+        return ""
+    rows = "".join(
+        "<tr>"
+        + (f"<td>{num(a.get('value'))}</td><td>{num(a.get('count'))}</td>" if a else "<td></td><td></td>")
+        + (f"<td>{num(b.get('value'))}</td><td>{num(b.get('count'))}</td>" if b else "<td></td><td></td>")
+        + "</tr>"
+        for a, b in zip(
+            low + [{}] * (len(high) - len(low)), high + [{}] * (len(low) - len(high)), strict=True
+        )
+    )
+    return (
+        "<table class='grid extremes'><tr><th>Smallest</th><th>Rows</th><th>Largest</th><th>Rows</th></tr>"
+        f"{rows}</table>"
+    )
+
+
 def _column(profile: dict[str, Any], include_pii: bool) -> str:
     name = str(profile.get("name"))
     personal = bool(profile.get("pii"))
@@ -206,6 +227,7 @@ def _column(profile: dict[str, Any], include_pii: bool) -> str:
     stats = _d(profile.get("stats"))
     if stats:
         body.append(_numeric(stats))
+        body.append(_extremes(_d(stats.get("extremes"))))
     hist = _d(profile.get("histogram"))
     counts = [c for c in _l(hist.get("counts")) if isinstance(c, int)]
     edges = _l(hist.get("edges"))
