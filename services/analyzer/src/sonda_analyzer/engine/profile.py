@@ -32,6 +32,7 @@ from sonda_analyzer.engine.result import (
     Sample,
     empty_correlations,
 )
+from sonda_analyzer.engine.samples import RowSampler
 from sonda_analyzer.engine.source import ContentLimitExceeded, detect_source
 from sonda_analyzer.engine.work import ColumnWork
 
@@ -118,15 +119,19 @@ class _Loaded:
     rows: int
     memory_bytes: int
     sample: Sample
+    sampler: RowSampler
 
     @classmethod
     def take(cls, table: pa.Table, sample_rows: int) -> _Loaded:
+        sampler = RowSampler(sample_rows)
+        sampler.update(table)
         return cls(
             names=list(table.column_names),
             columns=list(table.columns),
             rows=table.num_rows,
             memory_bytes=int(table.nbytes),
             sample=sample_rows_of(table, sample_rows),
+            sampler=sampler,
         )
 
 
@@ -215,4 +220,7 @@ def _profile_loaded(
         alerts=alerts,
         sample=loaded.sample,
         approximations=[],
+        sample_tail=loaded.sampler.tail(),
+        sample_random=loaded.sampler.random(),
+        scatter=loaded.sampler.scatter(columns, correlations.pearson),
     )

@@ -183,6 +183,17 @@ class Alert(msgspec.Struct, kw_only=True):
 class Sample(msgspec.Struct, kw_only=True):
     columns: list[str]
     rows: list[list[Scalar]]
+    #: 0-based position in the file of each row (for the last and the random rows).
+    row_numbers: list[int] | None = None
+
+
+class ScatterPlot(msgspec.Struct, kw_only=True):
+    x: str
+    y: str
+    pearson: float
+    rows_sampled: int
+    #: ``[x, y]`` of up to 400 rows drawn uniformly from the whole table, in file order.
+    points: list[list[float]]
 
 
 class Approximation(msgspec.Struct, kw_only=True):
@@ -206,6 +217,12 @@ class ProfileResult(msgspec.Struct, kw_only=True):
     alerts: list[Alert]
     sample: Sample
     approximations: list[Approximation]
+    #: The last rows of the table.
+    sample_tail: Sample | None = None
+    #: Rows drawn uniformly at random (a fixed seed: the same file, the same rows), in file order.
+    sample_random: Sample | None = None
+    #: The most related numeric pairs (|Pearson r| ≥ 0.3, strongest first) drawn from a random sample.
+    scatter: list[ScatterPlot] = msgspec.field(default_factory=list)
 
 
 def empty_correlations() -> Correlations:

@@ -31,6 +31,7 @@ from sonda_analyzer.engine.result import (
     empty_correlations,
 )
 from sonda_analyzer.engine.rowhash import DuplicateCounter, combine
+from sonda_analyzer.engine.samples import RowSampler
 from sonda_analyzer.engine.source import Source
 from sonda_analyzer.engine.stream_assoc import MAX_CODES, StreamAssociations
 from sonda_analyzer.engine.stream_columns import DatetimeAcc, NumericAcc, Settings
@@ -82,6 +83,8 @@ class _Pass:
     bytes_in_memory: int = 0
     assoc: StreamAssociations | None = None
     first: pa.Table | None = None
+    #: Replaced on the first chunk by one that shows ``options.sample_rows`` rows.
+    sampler: RowSampler = field(default_factory=lambda: RowSampler(0))
 
 
 def _prepare(
@@ -169,6 +172,7 @@ def _one_pass(
         table = _prepare(batch, plan, options, overrides)
         if state.first is None:
             state.first = table.slice(0, options.sample_rows)
+            state.sampler = RowSampler(options.sample_rows)
             state.accs = [
                 _new_acc(n, table.column(n).type, ["mixed_types"] if n in plan.info.mixed else [])
                 for n in table.column_names
@@ -194,6 +198,7 @@ def _one_pass(
             dups.update(row_hash)
         if state.assoc is not None:
             state.assoc.update(table)
+        state.sampler.update(table)
         state.rows += table.num_rows
         state.bytes_in_memory += int(table.nbytes)
         if plan.total_rows:
@@ -289,4 +294,7 @@ def _result(
         alerts=alerts,
         sample=sample,
         approximations=approximations(approx, dups, dup_error, top_error, correlations),
+        sample_tail=state.sampler.tail(),
+        sample_random=state.sampler.random(),
+        scatter=state.sampler.scatter(columns, correlations.pearson),
     )
