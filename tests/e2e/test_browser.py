@@ -49,6 +49,13 @@ async def test_upload_through_the_page(sonda: SondaUp, sales: pd.DataFrame, sale
             await expect(page.locator("#analyses-list li").first).to_be_visible(timeout=15_000)
             assert not errors, errors
             assert sales_csv.name in await page.title()
+            # total = preco x quantidade: a related pair, drawn from a random sample of rows.
+            await expect(page.locator(".scatter-plot[data-y=total]").first).to_be_visible()
+            await page.select_option("#sample-kind", "last")
+            last_row = page.locator("#sample-rows tbody tr").last.locator("td.row-number")
+            await expect(last_row).to_have_text(f"{len(sales):,}")
+            await page.select_option("#sample-kind", "random")
+            await expect(page.locator("#sample-rows tbody tr")).to_have_count(10)
 
             # The downloadable report opens with the network off and asks nothing of any host.
             href = await page.locator("[data-testid=download-report]").get_attribute("href")

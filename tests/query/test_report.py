@@ -78,6 +78,7 @@ def table(tmp_path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
             HOSTILE: rng.choice(["a", "b"], n),
         }
     )
+    frame["total"] = (frame["preco"] * 3 + rng.normal(0, 20, n)).round(2)
     frame.loc[rng.choice(n, 37, replace=False), "quantidade"] = np.nan
     path = tmp_path / "vendas.csv"
     frame.to_csv(path, index=False)
@@ -200,3 +201,22 @@ async def test_extreme_values_match_the_data(
     largest = [(_figure(cells[i + 2]), _figure(cells[i + 3])) for i in range(0, len(cells), 4)]
     assert smallest == [(float(v), float(c)) for v, c in counts.head(5).items()]
     assert largest == [(float(v), float(c)) for v, c in counts.tail(5)[::-1].items()]
+
+
+async def test_last_rows_random_rows_and_scatter_plots(
+    harness: Harness, table: tuple[pd.DataFrame, dict[str, Any]]
+) -> None:
+    frame, result = table
+    answer = await harness.client.get(REPORT.format(await _stored(harness, result)))
+    text = answer.text
+    page = Page()
+    page.feed(text)
+    words = [t.strip() for t in page.text if t.strip()]
+    assert {"First rows", "Last rows", "Random rows"} <= set(words)
+    last = result["sample_tail"]
+    assert last["row_numbers"][-1] == len(frame) - 1
+    assert f"{len(frame):,}" in words[words.index("Last rows") :]
+    plots = result["scatter"]
+    assert [(p["x"], p["y"]) for p in plots] == [("preco", "total")]
+    circles = [attrs for tag, attrs in page.tags if tag == "circle"]
+    assert len(circles) == plots[0]["rows_sampled"] == min(len(frame), 400)

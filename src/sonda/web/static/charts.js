@@ -200,3 +200,32 @@ export function heatLegend(signed) {
   );
   return svg;
 }
+
+/** Scatter of points [[x, y], ...] with the axes' ranges as ticks; null when there is nothing to draw. */
+export function scatter(plot, { label = "Scatter plot" } = {}) {
+  const points = plot && Array.isArray(plot.points)
+    ? plot.points.filter((p) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1])) : [];
+  if (points.length === 0) return null;
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const size = 220;
+  const pad = 26;
+  const sx = (v) => pad + (x1 === x0 ? 0.5 : (v - x0) / (x1 - x0)) * (size - pad - 6);
+  const sy = (v) => size - pad - (y1 === y0 ? 0.5 : (v - y0) / (y1 - y0)) * (size - pad - 6);
+  const svg = s("svg", {
+    class: "chart chart-scatter", viewBox: `0 0 ${size} ${size}`, role: "img",
+    "aria-label": `${label}: ${points.length} rows, ${plot.x} from ${num(x0)} to ${num(x1)}, `
+      + `${plot.y} from ${num(y0)} to ${num(y1)}`,
+  });
+  for (const [x, y] of points) svg.append(s("circle", { class: "dot", cx: sx(x).toFixed(1), cy: sy(y).toFixed(1), r: 1.8 }));
+  svg.append(
+    s("line", { class: "axis", x1: pad, x2: size - 6, y1: size - pad, y2: size - pad }),
+    s("line", { class: "axis", x1: pad, x2: pad, y1: 6, y2: size - pad }),
+    s("text", { class: "tick", x: pad, y: size - 8, "text-anchor": "start" }, num(x0)),
+    s("text", { class: "tick", x: size - 6, y: size - 8, "text-anchor": "end" }, num(x1)),
+    s("text", { class: "tick", x: 2, y: size - pad, "text-anchor": "start" }, num(y0)),
+    s("text", { class: "tick", x: 2, y: 14, "text-anchor": "start" }, num(y1)),
+  );
+  return svg;
+}

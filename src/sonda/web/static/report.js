@@ -2,7 +2,7 @@
 // Every field may be missing or null (older schema versions, columns of other types),
 // so each part draws only what it finds.
 
-import { booleanBars, heatLegend, heatmap, histogram, topValues } from "./charts.js";
+import { booleanBars, heatLegend, heatmap, histogram, scatter, topValues } from "./charts.js";
 import { bytes, cell, clear, duration, h, num, pct, when } from "./dom.js";
 import { withPercentShares } from "./normalize.js";
 
@@ -18,7 +18,8 @@ export function renderReport(container, result, meta = {}) {
     alerts(r.alerts),
     columns(r.columns),
     correlations(r.correlations),
-    sample(r.sample),
+    scatterPlots(r.scatter),
+    sample(r.sample, r.sample_tail, r.sample_random),
     approximations(r.approximations, r.dataset || {}),
   ].filter(Boolean));
 }
@@ -282,17 +283,50 @@ function ratio(list) {
         h("td", {}, cell(x.numeric)), h("td", {}, cell(x.categorical)), h("td", {}, num(x.value)))))));
 }
 
-function sample(smp) {
+/** Scatter plots of the most related numeric pairs, from a random sample of rows. */
+function scatterPlots(list) {
+  const plots = Array.isArray(list) ? list.filter((p) => p && Array.isArray(p.points) && p.points.length) : [];
+  if (plots.length === 0) return null;
+  return section("scatter", "Related pairs",
+    h("p", { class: "muted small" }, `Each dot is a row of a random sample of the table.`),
+    h("div", { class: "scatter-grid" }, plots.map((p) => h("figure", { class: "scatter-plot", "data-x": p.x, "data-y": p.y },
+      scatter(p, { label: `${p.y} against ${p.x}` }),
+      h("figcaption", {}, `${p.y} against ${p.x} · r = ${num(p.pearson)} · ${num(p.rows_sampled)} rows`)))));
+}
+
+function rowsTable(smp, label) {
   const cols = smp && Array.isArray(smp.columns) ? smp.columns : [];
   const rows = smp && Array.isArray(smp.rows) ? smp.rows : [];
-  const table = cols.length
-    ? h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Sample rows" },
-        h("table", { class: "data-table" },
-          h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, String(c))))),
-          h("tbody", {}, rows.map((row) => h("tr", {}, (Array.isArray(row) ? row : []).map((v) =>
-            h("td", { class: v === null || v === undefined ? "null-cell" : null }, v === null || v === undefined ? "null" : cell(v))))))))
-    : h("p", { class: "muted" }, "No sample rows.");
-  return section("sample", `Sample rows (${rows.length})`, h("div", { id: "sample-rows" }, table));
+  const numbers = smp && Array.isArray(smp.row_numbers) ? smp.row_numbers : null;
+  if (!cols.length) return h("p", { class: "muted" }, "No rows.");
+  return h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": label },
+    h("table", { class: "data-table" },
+      h("thead", {}, h("tr", {}, numbers ? h("th", { scope: "col" }, "Row") : null,
+        cols.map((c) => h("th", { scope: "col" }, String(c))))),
+      h("tbody", {}, rows.map((row, i) => h("tr", {},
+        numbers ? h("td", { class: "row-number" }, num(numbers[i] + 1)) : null,
+        (Array.isArray(row) ? row : []).map((v) =>
+          v === null || v === undefined
+            ? h("td", { class: "null-cell", title: "missing" }, h("span", { class: "visually-hidden" }, "missing"), "—")
+            : h("td", {}, cell(v))))))));
+}
+
+/** First, last or random rows, one at a time. */
+function sample(first, last, random) {
+  const kinds = [["first", "First rows", first], ["last", "Last rows", last], ["random", "Random rows", random]]
+    .filter(([, , smp]) => smp && Array.isArray(smp.columns) && smp.columns.length);
+  if (kinds.length === 0) return section("sample", "Sample rows", h("p", { class: "muted" }, "No sample rows."));
+  const holder = h("div", { id: "sample-rows" });
+  const select = h("select", { id: "sample-kind", "aria-controls": "sample-rows" },
+    kinds.map(([key, label]) => h("option", { value: key }, label)));
+  const draw = () => {
+    const [, label, smp] = kinds.find(([k]) => k === select.value) || kinds[0];
+    clear(holder).append(rowsTable(smp, label));
+  };
+  select.addEventListener("change", draw);
+  draw();
+  return section("sample", "Sample rows",
+    h("div", { class: "toolbar" }, h("label", { for: "sample-kind" }, "Show "), select), holder);
 }
 
 function approximations(list, d) {

@@ -49,3 +49,33 @@ def bars(rows: Sequence[tuple[str, float, str]], title: str, *, scale: float | N
         + "".join(drawn)
         + "</svg>"
     )
+
+
+def scatter(points: Sequence[Sequence[float]], x_name: str, y_name: str) -> str:
+    """Dots of ``[x, y]`` points, the axes' ranges written at their ends."""
+    pts = [(float(p[0]), float(p[1])) for p in points if len(p) == 2]
+    if not pts:
+        return ""
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    size, pad = 220, 26
+
+    def sx(v: float) -> float:
+        return pad + (0.5 if x1 == x0 else (v - x0) / (x1 - x0)) * (size - pad - 6)
+
+    def sy(v: float) -> float:
+        return size - pad - (0.5 if y1 == y0 else (v - y0) / (y1 - y0)) * (size - pad - 6)
+
+    dots = "".join(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="1.8"></circle>' for x, y in pts)
+    return (
+        f'<svg class="scatter" viewBox="0 0 {size} {size}" role="img" '
+        f'aria-label="{escape(y_name)} against {escape(x_name)}">{dots}'
+        f'<text x="{pad}" y="{size - 8}">{escape(_short(x0))}</text>'
+        f'<text x="{size - 6}" y="{size - 8}" text-anchor="end">{escape(_short(x1))}</text>'
+        f'<text x="2" y="14">{escape(_short(y1))}</text>'
+        f'<text x="2" y="{size - pad}">{escape(_short(y0))}</text></svg>'
+    )
+
+
+def _short(value: float) -> str:
+    return f"{value:,.4g}" if abs(value) < 1e15 else f"{value:.3e}"

@@ -308,25 +308,55 @@ def _correlations(result: dict[str, Any]) -> str:
     return "".join(parts) + "</section>"
 
 
-def _sample(result: dict[str, Any], include_pii: bool) -> str:
-    sample = _d(result.get("sample"))
+def _rows(sample: dict[str, Any], personal: set[str], include_pii: bool) -> str:
     names = [str(n) for n in _l(sample.get("columns"))]
     rows = _l(sample.get("rows"))[:MAX_SAMPLE_ROWS]
     if not names or not rows:
         return ""
-    personal = {str(_d(c).get("name")) for c in _l(result.get("columns")) if _d(c).get("pii")}
-    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    numbers = _l(sample.get("row_numbers"))
+    head = ("<th>Row</th>" if numbers else "") + "".join(f"<th>{escape(n)}</th>" for n in names)
     body = "".join(
         "<tr>"
+        + (f"<td>{num(numbers[i] + 1)}</td>" if i < len(numbers) and isinstance(numbers[i], int) else "")
         + "".join(
             f"<td>{_shown(v, n in personal, include_pii)}</td>" for n, v in zip(names, _l(row), strict=False)
         )
         + "</tr>"
-        for row in rows
+        for i, row in enumerate(rows)
     )
+    return f'<div class="scroll"><table class="grid"><tr>{head}</tr>{body}</table></div>'
+
+
+def _sample(result: dict[str, Any], include_pii: bool) -> str:
+    personal = {str(_d(c).get("name")) for c in _l(result.get("columns")) if _d(c).get("pii")}
+    parts = [
+        (title, _rows(_d(result.get(key)), personal, include_pii))
+        for key, title in (
+            ("sample", "First rows"),
+            ("sample_tail", "Last rows"),
+            ("sample_random", "Random rows"),
+        )
+    ]
+    shown = "".join(f"<h3>{title}</h3>{table}" for title, table in parts if table)
+    if not shown:
+        return ""
+    return f'<section id="sample"><h2>Rows</h2>{shown}</section>'
+
+
+def _scatter(result: dict[str, Any]) -> str:
+    plots = [_d(p) for p in _l(result.get("scatter"))]
+    drawn = [
+        f"<figure>{charts.scatter(_l(p.get('points')), str(p.get('x')), str(p.get('y')))}"
+        f"<figcaption>{escape(str(p.get('y')))} against {escape(str(p.get('x')))} · r = "
+        f"{num(p.get('pearson'))} · {num(p.get('rows_sampled'))} rows</figcaption></figure>"
+        for p in plots
+        if _l(p.get("points"))
+    ]
+    if not drawn:
+        return ""
     return (
-        f'<section id="sample"><h2>First rows</h2><div class="scroll"><table class="grid">'
-        f"<tr>{head}</tr>{body}</table></div></section>"
+        '<section id="scatter"><h2>Related pairs</h2><p>Each dot is a row of a random sample of the table.</p>'
+        f'<div class="cards">{"".join(drawn)}</div></section>'
     )
 
 
@@ -355,6 +385,7 @@ def render_report(result: dict[str, Any], meta: ReportMeta) -> bytes:
         + _missing(result)
         + _columns(result, meta.include_pii)
         + _correlations(result)
+        + _scatter(result)
         + _sample(result, meta.include_pii)
     )
     return (
