@@ -88,6 +88,19 @@ class BooleanStats(msgspec.Struct, kw_only=True):
     missing: int
 
 
+class Parsing(msgspec.Struct, kw_only=True):
+    """How a text column's values were (or would be) read: dates, amounts, percentages, yes/no."""
+
+    kind: Literal["number", "datetime", "boolean"]
+    #: strptime pattern for dates ("%d/%m/%Y"), "#.##0,##" / "#,##0.##" for numbers (group and
+    #: decimal marks), "Sim/Não" for yes/no (the spellings seen most).
+    format: str
+    #: Share of the present values that fit ``format``: 1 when the column was converted.
+    parsed_share: float
+    #: Symbols removed around numbers: "R$", "US$", "$", "€", "£", "%", "()" (accounting negative).
+    stripped: list[str] = msgspec.field(default_factory=list)
+
+
 class ColumnProfile(msgspec.Struct, kw_only=True):
     name: str
     type: ColumnType
@@ -111,6 +124,8 @@ class ColumnProfile(msgspec.Struct, kw_only=True):
     #: True when the column holds personal data (its semantic type is in
     #: ``sonda_events.privacy.PERSONAL_SEMANTICS``): views for an LLM, a log or a screen mask it.
     pii: bool = False
+    #: Delimited text: the format a text column was parsed with, or the share that would parse.
+    parsing: Parsing | None = None
 
 
 class DatasetProfile(msgspec.Struct, kw_only=True):

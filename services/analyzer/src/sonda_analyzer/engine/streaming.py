@@ -17,12 +17,12 @@ import pyarrow.compute as pc
 
 from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts
 from sonda_analyzer.engine.approximations import approximations
+from sonda_analyzer.engine.arrays import single
 from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.dataset import dataset_profile, sample_rows
 from sonda_analyzer.engine.errors import ParseError
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions
-from sonda_analyzer.engine.patterns import LOCALE_NUMBER, all_match, parse_locale_numbers
 from sonda_analyzer.engine.progress import ProgressReporter
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
@@ -43,6 +43,7 @@ from sonda_analyzer.engine.stream_read import (
 )
 from sonda_analyzer.engine.stream_text import BooleanAcc, StringAcc
 from sonda_analyzer.engine.strings import MAX_CATEGORIES_FOR_ASSOCIATION
+from sonda_analyzer.engine.text_formats import month_first, parse, parsing_of
 
 _MAX_RESTARTS = 50
 
@@ -89,16 +90,14 @@ def _prepare(
 ) -> pa.Table:
     table = normalize_table(batch)
     decimal = plan.info.decimal or "."
-    for name in plan.locale_columns:
+    for name, fmt in plan.text_formats.items():
         if name in overrides or name not in table.column_names:
             continue
-        column = table.column(name)
-        if column.null_count == len(column):
-            continue
-        if not all_match(pc.unique(column.drop_null()), LOCALE_NUMBER[decimal]):
-            raise TypeConflict(name, pa.string())  # not every value is a number after all
-        i = table.column_names.index(name)
-        table = table.set_column(i, name, parse_locale_numbers(column.combine_chunks(), decimal))
+        column = single(table.column(name))
+        parsed = parse(fmt, column)
+        if parsed.null_count != column.null_count:
+            raise TypeConflict(name, pa.string())  # a value that does not fit: text after all
+        table = table.set_column(table.column_names.index(name), name, parsed)
     for name, target in options.column_types.items():
         if name in table.column_names:
             i = table.column_names.index(name)
@@ -107,7 +106,11 @@ def _prepare(
     return table
 
 
-def _new_acc(name: str, t: pa.DataType, extra: list[str]) -> object:
+def _new_acc(name: str, t: pa.DataType, plan: StreamPlan) -> object:
+    extra = ["mixed_types"] if name in plan.info.mixed else []
+    fmt = plan.text_formats.get(name)
+    if fmt is not None and fmt.kind == "number":
+        extra.append("locale_number")
     if pa.types.is_null(t):
         return EmptyAcc(name, t)
     if pa.types.is_boolean(t):
@@ -116,7 +119,7 @@ def _new_acc(name: str, t: pa.DataType, extra: list[str]) -> object:
         return NumericAcc(name, t, semantic=extra)
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         return DatetimeAcc(name, t)
-    return StringAcc(name, extra_hints=extra)
+    return StringAcc(name, extra_hints=extra, candidate=plan.candidates.get(name))
 
 
 def _association_columns(table: pa.Table, max_columns: int) -> tuple[list[str], list[str]]:
@@ -169,10 +172,7 @@ def _one_pass(
         table = _prepare(batch, plan, options, overrides)
         if state.first is None:
             state.first = table.slice(0, options.sample_rows)
-            state.accs = [
-                _new_acc(n, table.column(n).type, ["mixed_types"] if n in plan.info.mixed else [])
-                for n in table.column_names
-            ]
+            state.accs = [_new_acc(n, table.column(n).type, plan) for n in table.column_names]
             state.memory = [0] * table.num_columns
             if options.correlations:
                 num, cat = _association_columns(table, options.max_correlation_columns)
@@ -224,8 +224,14 @@ def profile_streaming(
             state = _one_pass(plan, options, overrides, reporter, file_size=source.file_size, dups=dups)
             break
         except TypeConflict as conflict:
+            failed = plan.text_formats.pop(conflict.column, None)
+            retry = month_first(failed) if failed is not None else None
+            if retry is not None:
+                plan.text_formats[conflict.column] = retry
+                continue
             overrides[conflict.column] = conflict.new_type
-            plan.locale_columns.discard(conflict.column)
+            if failed is not None and failed.kind != "boolean":
+                plan.candidates[conflict.column] = failed
     else:
         raise ParseError("the column types keep changing through the file")
     reporter.update(96.0, "finishing", "combining the summaries", force=True)
@@ -247,6 +253,9 @@ def _result(
     for acc, memory in zip(state.accs, state.memory, strict=True):
         profile, figures = acc.finish(settings)  # type: ignore[attr-defined]
         profile.memory_bytes = memory
+        fmt = plan.text_formats.get(profile.name)
+        if fmt is not None:
+            profile.parsing = parsing_of(fmt, 1.0)
         columns.append(profile)
         for figure in figures:
             approx.setdefault(figure, []).append(profile.name)
