@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sonda_events.spellings import FALSE_VALUES, TRUE_VALUES
 
 from sonda_analyzer.engine.options import ColumnTypeName
 from sonda_analyzer.engine.patterns import LOCALE_NUMBER, NUMBER, parse_locale_numbers
-from sonda_analyzer.engine.read_csv import FALSE_VALUES, TRUE_VALUES
 from sonda_analyzer.engine.result import ColumnType
 
 _TRUE = {v.lower() for v in TRUE_VALUES} | {"t", "y", "s"}

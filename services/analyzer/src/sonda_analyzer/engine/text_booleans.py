@@ -7,14 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sonda_events.spellings import YES_NO_GROUPS
+from sonda_events.spellings import fold as fold_word
 
 from sonda_analyzer.engine.arrays import bool_mask
 
-#: Words (lower case, accents removed) of each language's yes and no; a column uses one group.
-GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("sim", "s"), ("nao", "n")),
-    (("verdadeiro", "v"), ("falso", "f")),
-    (("true", "t", "yes", "y"), ("false", "f", "no", "n")),
+#: The groups' words as compared: lower case, accents removed.
+GROUPS = tuple(
+    (tuple(fold_word(w) for w in yes), tuple(fold_word(w) for w in no)) for yes, no in YES_NO_GROUPS
 )
 
 
