@@ -197,6 +197,29 @@ class Approximation(msgspec.Struct, kw_only=True):
     columns: list[str] = msgspec.field(default_factory=list)
 
 
+class MissingPattern(msgspec.Struct, kw_only=True):
+    #: The columns missing together in these rows (and no other column), in file order.
+    columns: list[str]
+    count: int
+    pct: float
+
+
+class Missingness(msgspec.Struct, kw_only=True):
+    """Which values go missing together (see docs/result-schema.md, ``missing``)."""
+
+    rows_with_missing: int
+    rows_with_missing_pct: float
+    #: The most common patterns of rows with a gap, most frequent first.
+    patterns: list[MissingPattern]
+    #: Different patterns counted (at most ``MAX_PATTERNS``).
+    patterns_distinct: int
+    #: Rows whose pattern was met only after ``MAX_PATTERNS`` others (not told apart).
+    patterns_other_rows: int
+    #: Pearson correlation of the columns' is-missing indicators (columns with some but not all
+    #: values missing), like missingno's heatmap.
+    nullity_correlation: Matrix
+
+
 class ProfileResult(msgspec.Struct, kw_only=True):
     schema_version: int
     profiled_at: str
@@ -207,6 +230,8 @@ class ProfileResult(msgspec.Struct, kw_only=True):
     alerts: list[Alert]
     sample: Sample
     approximations: list[Approximation]
+    #: Missing-value patterns (null in results written before it existed).
+    missing: Missingness | None = None
 
 
 def empty_correlations() -> Correlations:

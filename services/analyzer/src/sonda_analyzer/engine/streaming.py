@@ -21,6 +21,7 @@ from sonda_analyzer.engine.arrays import single
 from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.dataset import dataset_profile, sample_rows
 from sonda_analyzer.engine.errors import ParseError
+from sonda_analyzer.engine.missingness import MissingnessAcc, missing_mask
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions
 from sonda_analyzer.engine.progress import ProgressReporter
@@ -83,6 +84,7 @@ class _Pass:
     bytes_in_memory: int = 0
     assoc: StreamAssociations | None = None
     first: pa.Table | None = None
+    missing: MissingnessAcc | None = None
 
 
 def _prepare(
@@ -174,6 +176,7 @@ def _one_pass(
             state.first = table.slice(0, options.sample_rows)
             state.accs = [_new_acc(n, table.column(n).type, plan) for n in table.column_names]
             state.memory = [0] * table.num_columns
+            state.missing = MissingnessAcc(list(table.column_names))
             if options.correlations:
                 num, cat = _association_columns(table, options.max_correlation_columns)
                 state.assoc = StreamAssociations(num, cat)
@@ -192,6 +195,9 @@ def _one_pass(
             row_hash = combine(row_hash, hashed)
         if row_hash is not None:
             dups.update(row_hash)
+        assert state.missing is not None
+        gaps = [(i, m) for i in range(table.num_columns) if (m := missing_mask(table.column(i))) is not None]
+        state.missing.update(gaps, table.num_rows)
         if state.assoc is not None:
             state.assoc.update(table)
         state.rows += table.num_rows
@@ -298,4 +304,5 @@ def _result(
         alerts=alerts,
         sample=sample,
         approximations=approximations(approx, dups, dup_error, top_error, correlations),
+        missing=(state.missing or MissingnessAcc([a.name for a in state.accs])).result(),  # type: ignore[attr-defined]
     )

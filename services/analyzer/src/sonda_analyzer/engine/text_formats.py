@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sonda_events.spellings import YES_NO_GROUPS, fold
 
 from sonda_analyzer.engine.arrays import bool_mask
 from sonda_analyzer.engine.options import AlertThresholds
@@ -28,6 +29,9 @@ from sonda_analyzer.engine.text_numbers import PATTERN, parse_numbers, symbols, 
 Kind = Literal["number", "datetime", "boolean"]
 #: Distinct values looked at to find candidate date formats (each candidate is then checked on all).
 _HEAD = 1_000
+#: A yes/no column has at most this many different spellings, each a word of some group.
+_MAX_YES_NO_SPELLINGS = 64
+_YES_NO_WORDS = {fold(w) for yes, no in YES_NO_GROUPS for w in (*yes, *no)}
 #: Hints this module decides for columns with a candidate format (they replace the regex guesses).
 SHARE_HINTS = ("numeric_as_text", "date_as_text", "mixed_types")
 
@@ -105,8 +109,16 @@ def detect(values: pa.Array, counts: np.ndarray, decimal: str) -> Detected | Non
     if len(values) == 0:
         return None
     head, head_counts = values[:_HEAD], counts[:_HEAD]
+    words = [str(v) for v in head.to_pylist()]
+    # Cheap looks first (regular expressions over Arrow cost milliseconds per column): yes/no
+    # columns have few, short spellings; numbers and dates have digits.
+    kinds = []
+    if len(values) <= _MAX_YES_NO_SPELLINGS and {fold(w) for w in words} <= _YES_NO_WORDS:
+        kinds.append(_booleans)
+    if any(ch.isdigit() for w in words for ch in w):
+        kinds += [_dates, _numbers]
     found = []
-    for kind in (_booleans, _dates, _numbers):  # ties: yes/no, then dates, then numbers
+    for kind in kinds:  # ties: yes/no, then dates, then numbers
         first = kind(head, head_counts, decimal)
         if first is None or first.share == 0:
             continue
