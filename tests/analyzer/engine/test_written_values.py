@@ -45,7 +45,7 @@ def accounting(cents: int) -> str:
 
 def amount(text: str) -> Decimal:
     """The number in a written amount, by plain string handling (no regular expressions)."""
-    negative = text.startswith("-") or text.startswith("(")
+    negative = "-" in text or text.startswith("(")
     for symbol in ("-", "(", ")", "R$", "US$", "€", "%", " "):
         text = text.replace(symbol, "")
     if "," in text and (text.rfind(",") > text.rfind(".")):
@@ -205,3 +205,20 @@ def test_two_digit_years_and_impossible_dates(tmp_path: Path) -> None:
     # 31 February is not a date (strptime alone would roll it over into March): the column stays text.
     e = column(result, "e")
     assert e.type != "datetime" and e.parsing.parsed_share < 1.0
+
+
+def test_amounts_with_impossible_decorations_are_not_numbers(tmp_path: Path) -> None:
+    good = ["R$ 1.234,56", "-R$ 10,00", "R$ -3,00", "(12,00)", "15%", "12,50 €", "US$ 7,00"]
+    bad = ["1R$2", "(-3)", "--3", "R$ R$ 3", "(4,00", "12,5%%"]
+    written = (good * 20) + bad
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "v;w\n" + "".join(f"{v};{g}\n" for v, g in zip(written, (good * 30)[: len(written)], strict=True))
+    )
+    result = profile_file(path)
+    v = column(result, "v")
+    assert v.type != "numeric" and v.parsing.parsed_share == pytest.approx(len(good * 20) / len(written))
+    w = column(result, "w")
+    values = [amount(g) for g in (good * 30)[: len(written)]]
+    assert w.type == "numeric" and w.stats.sum == pytest.approx(float(sum(values)), rel=1e-12)
+    assert set(w.parsing.stripped) == {"R$", "()", "%", "€", "US$"}

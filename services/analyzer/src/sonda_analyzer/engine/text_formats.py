@@ -24,7 +24,13 @@ from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import Parsing
 from sonda_analyzer.engine.text_booleans import group_shares, parse_booleans
 from sonda_analyzer.engine.text_dates import date_candidates, parse_dates
-from sonda_analyzer.engine.text_numbers import PATTERN, parse_numbers, symbols, valid_numbers
+from sonda_analyzer.engine.text_numbers import (
+    PATTERN,
+    number_parts,
+    parse_numbers,
+    symbols,
+    valid_numbers,
+)
 
 Kind = Literal["number", "datetime", "boolean"]
 #: Distinct values looked at to find candidate date formats (each candidate is then checked on all).
@@ -87,16 +93,17 @@ def _dates(values: pa.Array, counts: np.ndarray, decimal: str) -> Detected | Non
 
 def _numbers(values: pa.Array, counts: np.ndarray, decimal: str) -> Detected | None:
     other = "." if decimal == "," else ","
+    parts = number_parts(values)
     best: tuple[float, str, np.ndarray] | None = None
     for mark in (decimal, other):  # the file's mark first: it wins a tie ("1.234" alone)
-        ok = valid_numbers(values, mark)
+        ok = valid_numbers(parts, mark)
         share = _share(ok, counts)
         if share > 0 and (best is None or share > best[0]):
             best = (share, mark, ok)
     if best is None:
         return None
     share, mark, ok = best
-    stripped = tuple(symbols(values.filter(pa.array(ok)), counts[ok]))
+    stripped = tuple(symbols(parts, np.where(ok, counts, 0)))
     return Detected(TextFormat(kind="number", format=PATTERN[mark], stripped=stripped, decimal=mark), share)
 
 
