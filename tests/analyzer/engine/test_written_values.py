@@ -222,3 +222,23 @@ def test_amounts_with_impossible_decorations_are_not_numbers(tmp_path: Path) -> 
     values = [amount(g) for g in (good * 30)[: len(written)]]
     assert w.type == "numeric" and w.stats.sum == pytest.approx(float(sum(values)), rel=1e-12)
     assert set(w.parsing.stripped) == {"R$", "()", "%", "€", "US$"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_column_forced_to_datetime_reads_the_dates_people_wrote(tmp_path: Path, mode: str) -> None:
+    rng = np.random.default_rng(9)
+    n = 30_000
+    dates = [f"{d}/{m}/2022" for d, m in zip(rng.integers(1, 29, n), rng.integers(1, 13, n), strict=True)]
+    written = [d if i % 10 else "sem data" for i, d in enumerate(dates)]
+    path = tmp_path / "forced.csv"
+    path.write_text("quando;pad\n" + "".join(f"{w};{'p' * 60}\n" for w in written))
+    options, budget = MODES[mode]
+    col = column(
+        profile_file(path, {**options, "column_types": {"quando": "datetime"}}, budget_mb=budget), "quando"
+    )
+    expected = pd.to_datetime(pd.Series(written), format="%d/%m/%Y", errors="coerce")
+    assert col.type == "datetime" and "coerced" in col.semantic
+    assert col.count == expected.notna().sum() and col.missing == expected.isna().sum()
+    assert (
+        pd.Timestamp(col.datetime.min) == expected.min() and pd.Timestamp(col.datetime.max) == expected.max()
+    )

@@ -50,14 +50,14 @@ def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> Colum
     if pa.types.is_null(t) or (arr.null_count == len(arr) and forced is None):
         return profile_empty(name, arr, ctx.rows)
     if pa.types.is_boolean(t):
-        return profile_boolean(name, arr, ctx.rows)
+        return _hinted(profile_boolean(name, arr, ctx.rows), hints)
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         work = profile_numeric(name, arr, ctx.rows, options.histogram_bins, hints)
         if forced is not None and forced != work.profile.type:
             work.profile.type = forced
         return work
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        return profile_datetime(name, arr, ctx.rows, options.histogram_bins)
+        return _hinted(profile_datetime(name, arr, ctx.rows, options.histogram_bins), hints)
     encoded = encode(arr)
     detected = None
     if ctx.locale_numbers and forced is None:
@@ -80,6 +80,11 @@ def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> Colum
         profile = work.profile
         profile.semantic = share_hints(profile.semantic, partial.format, partial.share, options.thresholds)
         profile.parsing = parsing_of(partial.format, partial.share)
+    return work
+
+
+def _hinted(work: ColumnWork, hints: list[str]) -> ColumnWork:
+    work.profile.semantic = list(dict.fromkeys([*hints, *work.profile.semantic]))
     return work
 
 

@@ -85,10 +85,16 @@ class _Pass:
     assoc: StreamAssociations | None = None
     first: pa.Table | None = None
     missing: MissingnessAcc | None = None
+    #: Columns forced to a type (``column_types``) where some values did not fit.
+    coerced: set[str] = field(default_factory=set)
 
 
 def _prepare(
-    batch: pa.RecordBatch, plan: StreamPlan, options: ProfileOptions, overrides: dict[str, pa.DataType]
+    batch: pa.RecordBatch,
+    plan: StreamPlan,
+    options: ProfileOptions,
+    overrides: dict[str, pa.DataType],
+    coerced: set[str],
 ) -> pa.Table:
     table = normalize_table(batch)
     decimal = plan.info.decimal or "."
@@ -103,8 +109,10 @@ def _prepare(
     for name, target in options.column_types.items():
         if name in table.column_names:
             i = table.column_names.index(name)
-            coerced, _, _ = coerce(table.column(i), target, decimal)
-            table = table.set_column(i, name, coerced)
+            converted, _, failed = coerce(table.column(i), target, decimal)
+            table = table.set_column(i, name, converted)
+            if failed:
+                coerced.add(name)  # values that did not fit became missing
     return table
 
 
@@ -171,7 +179,7 @@ def _one_pass(
         if options.max_rows is not None and state.rows + batch.num_rows > options.max_rows:
             batch = batch.slice(0, options.max_rows - state.rows)
             plan.info.truncated = True
-        table = _prepare(batch, plan, options, overrides)
+        table = _prepare(batch, plan, options, overrides, state.coerced)
         if state.first is None:
             state.first = table.slice(0, options.sample_rows)
             state.accs = [_new_acc(n, table.column(n).type, plan) for n in table.column_names]
@@ -259,6 +267,8 @@ def _result(
     for acc, memory in zip(state.accs, state.memory, strict=True):
         profile, figures = acc.finish(settings)  # type: ignore[attr-defined]
         profile.memory_bytes = memory
+        if profile.name in state.coerced and "coerced" not in profile.semantic:
+            profile.semantic.append("coerced")
         fmt = plan.text_formats.get(profile.name)
         if fmt is not None:
             profile.parsing = parsing_of(fmt, 1.0)

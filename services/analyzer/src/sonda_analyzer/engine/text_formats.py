@@ -135,6 +135,13 @@ def detect(values: pa.Array, counts: np.ndarray, decimal: str) -> Detected | Non
     return max(found, key=lambda d: d.share, default=None)
 
 
+def dates_written(values: pa.Array) -> pa.Array | None:
+    """Distinct strings read with the date format most of them fit (null where one does not), or
+    None when none fits any: how a column forced to ``datetime`` reads people's dates."""
+    found = _dates(values, np.ones(len(values), dtype=np.int64), ".")
+    return parse(found.format, values) if found is not None and found.share > 0 else None
+
+
 def month_first(fmt: TextFormat) -> TextFormat | None:
     """The month-first reading of a day-first date format, for a value seen later that only it
     fits (streaming mode chose day first from the first chunk, where no value proved either)."""
