@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from sonda_analyzer.engine import profile_file
 
-from tests.analyzer.engine.conftest import column
+from tests.analyzer.engine.conftest import SUFFIX, column, write
 
 #: Streaming is forced with a small budget so that the file is read in several chunks.
 MODES: dict[str, tuple[dict[str, Any], int]] = {
@@ -242,3 +242,35 @@ def test_a_column_forced_to_datetime_reads_the_dates_people_wrote(tmp_path: Path
     assert (
         pd.Timestamp(col.datetime.min) == expected.min() and pd.Timestamp(col.datetime.max) == expected.max()
     )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "streaming"),
+    [
+        ("json", False),
+        ("jsonl", False),
+        ("jsonl", True),
+        ("parquet", False),
+        ("parquet", True),
+        ("xlsx", False),
+    ],
+)
+def test_year_first_dates_in_every_format(tmp_path: Path, fmt: str, streaming: bool) -> None:
+    """Dates kept as text by a JSON, Parquet or Excel file are read as dates too; their numbers
+    written as text stay text (those formats type their numbers)."""
+    days = pd.date_range("2012-01-01", periods=1461, freq="D")
+    frame = pd.DataFrame({
+        "date": [f"{d:%Y/%m/%d}" for d in days],
+        "code": [f"{i % 7},5" for i in range(len(days))],
+        "temp": np.linspace(-5, 30, len(days)),
+    })  # fmt: skip
+    path = write(frame, tmp_path / f"seattle{SUFFIX[fmt]}", fmt)
+    result = profile_file(path, {"streaming": streaming}, budget_mb=64)
+    assert result.dataset.mode == ("streaming" if streaming else "exact")
+    col = column(result, "date")
+    expected = pd.to_datetime(frame["date"], format="%Y/%m/%d")
+    assert col.type == "datetime" and col.parsing.format == "%Y/%m/%d"
+    assert (
+        pd.Timestamp(col.datetime.min) == expected.min() and pd.Timestamp(col.datetime.max) == expected.max()
+    )
+    assert column(result, "code").type == "categorical"

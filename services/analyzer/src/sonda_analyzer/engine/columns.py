@@ -30,9 +30,8 @@ class ColumnContext:
     rows: int
     options: ProfileOptions
     decimal: str
-    #: Delimited text: strings such as "1.234,56", "R$ 10,00" or "18/03/2023" are values written
-    #: in the file's locale, not text.
-    locale_numbers: bool
+    #: Kinds of values read from text columns whose every value is one (see ``ReadInfo.text_kinds``).
+    text_kinds: frozenset[str]
     mixed: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -60,8 +59,8 @@ def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> Colum
         return _hinted(profile_datetime(name, arr, ctx.rows, options.histogram_bins), hints)
     encoded = encode(arr)
     detected = None
-    if ctx.locale_numbers and forced is None:
-        detected = detect(encoded.values, encoded.counts, ctx.decimal)
+    if ctx.text_kinds and forced is None:
+        detected = detect(encoded.values, encoded.counts, ctx.decimal, ctx.text_kinds)
         if converts(detected):
             assert detected is not None
             return _profile_parsed(name, arr, encoded, detected.format, ctx)

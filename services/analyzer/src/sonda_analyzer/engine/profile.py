@@ -198,7 +198,7 @@ def _profile_loaded(
         rows=rows,
         options=opts,
         decimal=info.decimal or ".",
-        locale_numbers=info.locale_numbers,
+        text_kinds=info.text_kinds,
         mixed=frozenset(info.mixed),
     )
     works: list[ColumnWork] = []

@@ -101,9 +101,9 @@ def plan_stream(source: Source, options: ProfileOptions, budget_bytes: int) -> S
     if fmt in ("csv", "tsv"):
         return _plan_csv(source, options, info, block)
     if fmt == "jsonl":
-        return _plan_jsonl(source, info, block)
+        return _plan_jsonl(source, info, block, options)
     if fmt == "parquet":
-        return _plan_parquet(source, info, block)
+        return _plan_parquet(source, info, block, options)
     raise ParseError(f"{fmt} files are not read in chunks")  # planning never sends them here
 
 
@@ -121,7 +121,7 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
         dialect.encoding, dialect.delimiter, dialect.quotechar,
     )  # fmt: skip
     info.decimal, info.header = dialect.decimal, dialect.header
-    formats, candidates = _text_formats(sample, dialect.decimal, options)
+    formats, candidates = _text_formats(sample, dialect.decimal, options, info.text_kinds)
 
     def open_batches(types: dict[str, pa.DataType]) -> Opened:
         reader = source.open()
@@ -142,7 +142,7 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
 
 
 def _text_formats(
-    sample: pa.Table, decimal: str, options: ProfileOptions
+    sample: pa.Table, decimal: str, options: ProfileOptions, kinds: frozenset[str]
 ) -> tuple[dict[str, TextFormat], dict[str, TextFormat]]:
     """Per text column of the sample: the format to parse it with, or the one to report."""
     formats: dict[str, TextFormat] = {}
@@ -151,7 +151,7 @@ def _text_formats(
         if not pa.types.is_string(f.type) or f.name in options.column_types:
             continue
         encoded = encode(sample.column(f.name))
-        detected = detect(encoded.values, encoded.counts, decimal)
+        detected = detect(encoded.values, encoded.counts, decimal, kinds)
         if converts(detected):
             assert detected is not None
             formats[f.name] = detected.format
@@ -176,7 +176,7 @@ def _csv_batches(
         raise TypeConflict(name, widened) from None
 
 
-def _plan_jsonl(source: Source, info: ReadInfo, block: int) -> StreamPlan:
+def _plan_jsonl(source: Source, info: ReadInfo, block: int, options: ProfileOptions) -> StreamPlan:
     head = _cut_lines(source.head(min(block, 16 << 20)))
     try:
         raw = pajson.read_json(io.BytesIO(head))
@@ -189,7 +189,11 @@ def _plan_jsonl(source: Source, info: ReadInfo, block: int) -> StreamPlan:
         schema = pa.schema([pa.field(n, t) for n, t in given.items()])
         return _json_batches(reader, schema, block), reader
 
-    plan = StreamPlan(info=info, sample=normalize_table(raw), types=types, block_bytes=block)
+    sample = normalize_table(raw)
+    formats, candidates = _text_formats(sample, ".", options, info.text_kinds)
+    plan = StreamPlan(
+        info=info, sample=sample, types=types, block_bytes=block, text_formats=formats, candidates=candidates
+    )
     plan.open_batches = open_batches
     return plan
 
@@ -208,7 +212,7 @@ def _json_batches(reader: CountingReader, schema: pa.Schema, block: int) -> Iter
         raise TypeConflict(name, widened) from None
 
 
-def _plan_parquet(source: Source, info: ReadInfo, block: int) -> StreamPlan:
+def _plan_parquet(source: Source, info: ReadInfo, block: int, options: ProfileOptions) -> StreamPlan:
     if source.compression is not None:
         raise ParseError("a compressed Parquet file this large is not supported; upload it as is")
     try:
@@ -224,8 +228,15 @@ def _plan_parquet(source: Source, info: ReadInfo, block: int) -> StreamPlan:
     def open_batches(_: dict[str, pa.DataType]) -> Opened:
         return parquet.iter_batches(batch_size=rows_per_batch), None
 
+    normalized = normalize_table(sample)
+    formats, candidates = _text_formats(normalized, ".", options, info.text_kinds)
     plan = StreamPlan(
-        info=info, sample=normalize_table(sample), types=_types_of(sample), total_rows=meta.num_rows
+        info=info,
+        sample=normalized,
+        types=_types_of(sample),
+        total_rows=meta.num_rows,
+        text_formats=formats,
+        candidates=candidates,
     )
     plan.open_batches = open_batches
     return plan

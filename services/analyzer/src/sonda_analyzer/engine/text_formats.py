@@ -11,6 +11,7 @@ fit, so both end with the same type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,6 +34,7 @@ from sonda_analyzer.engine.text_numbers import (
 )
 
 Kind = Literal["number", "datetime", "boolean"]
+ALL_KINDS: frozenset[str] = frozenset({"number", "datetime", "boolean"})
 #: Distinct values looked at to find candidate date formats (each candidate is then checked on all).
 _HEAD = 1_000
 #: A yes/no column has at most this many different spellings, each a word of some group.
@@ -107,7 +109,9 @@ def _numbers(values: pa.Array, counts: np.ndarray, decimal: str) -> Detected | N
     return Detected(TextFormat(kind="number", format=PATTERN[mark], stripped=stripped, decimal=mark), share)
 
 
-def detect(values: pa.Array, counts: np.ndarray, decimal: str) -> Detected | None:
+def detect(
+    values: pa.Array, counts: np.ndarray, decimal: str, kinds: frozenset[str] = ALL_KINDS
+) -> Detected | None:
     """The format most of ``values`` (distinct strings, each occurring ``counts`` times) fit.
 
     Each kind is tried on the first distinct values before all of them, so a column of free
@@ -119,13 +123,17 @@ def detect(values: pa.Array, counts: np.ndarray, decimal: str) -> Detected | Non
     words = [str(v) for v in head.to_pylist()]
     # Cheap looks first (regular expressions over Arrow cost milliseconds per column): yes/no
     # columns have few, short spellings; numbers and dates have digits.
-    kinds = []
-    if len(values) <= _MAX_YES_NO_SPELLINGS and {fold(w) for w in words} <= _YES_NO_WORDS:
-        kinds.append(_booleans)
+    tries: list[Callable[[pa.Array, np.ndarray, str], Detected | None]] = []
+    if (
+        "boolean" in kinds
+        and len(values) <= _MAX_YES_NO_SPELLINGS
+        and {fold(w) for w in words} <= _YES_NO_WORDS
+    ):
+        tries.append(_booleans)
     if any(ch.isdigit() for w in words for ch in w):
-        kinds += [_dates, _numbers]
+        tries += [f for k, f in (("datetime", _dates), ("number", _numbers)) if k in kinds]
     found = []
-    for kind in kinds:  # ties: yes/no, then dates, then numbers
+    for kind in tries:  # ties: yes/no, then dates, then numbers
         first = kind(head, head_counts, decimal)
         if first is None or first.share == 0:
             continue
