@@ -137,6 +137,7 @@ async def _answers(running: dict[str, ServiceProcess], analysis_id: str) -> dict
         ("query", "GET", f"/api/v1/analysis/status-enhanced/{analysis_id}"),
         ("query", "GET", f"/api/v1/analysis/results-enhanced/{analysis_id}"),
         ("query", "GET", f"/api/v1/analysis/summary-for-llm/{analysis_id}"),
+        ("query", "GET", f"/api/v1/analysis/schema/{analysis_id}"),
     ]
     answers = {}
     async with httpx.AsyncClient(timeout=10) as client:

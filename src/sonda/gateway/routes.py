@@ -55,6 +55,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/analysis/list", "query", exact=True),
     Route("/api/v1/analysis/summary-for-llm/", "query"),
     Route("/api/v1/analysis/report/", "query"),
+    Route("/api/v1/analysis/schema/", "query"),
     Route("/api/v1/health", "query", exact=True),
     Route("/api/v1/health/", "query"),
     # analyzer: its own operational endpoints.

@@ -18,6 +18,7 @@ from sonda_query.errors import (
     AnalysisNotCompletedError,
     AnalysisNotFoundError,
     ResultNotReadyError,
+    ResultUnavailableError,
 )
 from sonda_query.llm.render import Meta, SummaryFormat, summarize
 from sonda_query.llm.tokens import Tokenizer
@@ -26,6 +27,7 @@ from sonda_query.reader import OPEN_STATUSES, ListFilters, Reader, encode_cursor
 from sonda_query.readmodel.rows import AnalysisRow, ResultRow
 from sonda_query.report import ReportMeta, render_report
 from sonda_query.results import ResultObjects
+from sonda_query.table_schema import table_schema
 from sonda_query.views import LeftOutView, ListItem, ListPage, Source, StatusView, SummaryView
 
 _encoder = msgspec.json.Encoder()
@@ -257,5 +259,25 @@ class QueryService:
                 summary=summary.document,
             )
         )
+        await self._cache.set(analysis_id, field, body)
+        return body
+
+    async def schema(self, analysis_id: uuid.UUID, *, min_version: int = 1) -> bytes:
+        """The Frictionless resource (Table Schema and CSV dialect) of the analysed file, as JSON."""
+        row, ref = await self._completed(analysis_id, min_version)
+        field = await self._field(row, "schema")
+        cached = await self._cache.get(analysis_id, field)
+        if cached is not None:
+            return cached
+        try:
+            view = table_schema(
+                await self._results.read(ref),
+                analysis_id=str(analysis_id),
+                filename=row.filename,
+                file_key=row.file_key,
+            )
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise ResultUnavailableError(f"the result object is not a profile result: {exc}") from None
+        body = _encoder.encode(view)
         await self._cache.set(analysis_id, field, body)
         return body

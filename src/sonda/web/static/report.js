@@ -19,6 +19,7 @@ export function renderReport(container, result, meta = {}) {
     columns(r.columns),
     correlations(r.correlations),
     scatterPlots(r.scatter),
+    missingness(r.missing, (r.dataset || {}).rows),
     sample(r.sample, r.sample_tail, r.sample_random),
     approximations(r.approximations, r.dataset || {}),
   ].filter(Boolean));
@@ -292,6 +293,38 @@ function scatterPlots(list) {
     h("div", { class: "scatter-grid" }, plots.map((p) => h("figure", { class: "scatter-plot", "data-x": p.x, "data-y": p.y },
       scatter(p, { label: `${p.y} against ${p.x}` }),
       h("figcaption", {}, `${p.y} against ${p.x} · r = ${num(p.pearson)} · ${num(p.rows_sampled)} rows`)))));
+}
+
+const PAIR_LIMIT = 10;
+
+/** Which values go missing together: rows with a gap, the commonest patterns, and the column
+ * pairs whose gaps correlate most (nullity correlation). Shares are drawn from the counts. */
+function missingness(m, rows) {
+  if (!m || typeof m !== "object" || !(m.rows_with_missing > 0)) return null;
+  const share = (count) => (rows > 0 ? `${num((100 * count) / rows)}%` : "");
+  const patterns = (Array.isArray(m.patterns) ? m.patterns : []).filter((p) => p && Array.isArray(p.columns));
+  const corr = m.nullity_correlation || {};
+  const names = Array.isArray(corr.columns) ? corr.columns.map(String) : [];
+  const pairs = [];
+  names.forEach((a, i) => names.forEach((b, j) => {
+    const v = Array.isArray(corr.matrix) && Array.isArray(corr.matrix[i]) ? corr.matrix[i][j] : null;
+    if (j > i && typeof v === "number") pairs.push([a, b, v]);
+  }));
+  pairs.sort((x, y) => Math.abs(y[2]) - Math.abs(x[2]));
+  return section("missingness", "Missing values together",
+    h("p", { id: "rows-with-missing", "data-value": m.rows_with_missing },
+      `${num(m.rows_with_missing)} rows (${share(m.rows_with_missing)}) have a missing value, in `
+      + `${num(m.patterns_distinct)} different patterns.`),
+    patterns.length ? h("table", { class: "mini-table", id: "missing-patterns" },
+      h("caption", {}, "Most common patterns (the columns missing in those rows)"),
+      h("thead", {}, h("tr", {}, ["Missing columns", "Rows", "Share"].map((k) => h("th", { scope: "col" }, k)))),
+      h("tbody", {}, patterns.map((p) => h("tr", {},
+        h("td", {}, p.columns.map(String).join(", ")), h("td", {}, num(p.count)), h("td", {}, share(p.count)))))) : null,
+    pairs.length ? h("table", { class: "mini-table", id: "nullity-correlation" },
+      h("caption", {}, "Columns whose gaps go together (nullity correlation; 1: always together, -1: never)"),
+      h("thead", {}, h("tr", {}, ["Column", "Column", "r"].map((k) => h("th", { scope: "col" }, k)))),
+      h("tbody", {}, pairs.slice(0, PAIR_LIMIT).map(([a, b, v]) => h("tr", {},
+        h("td", {}, a), h("td", {}, b), h("td", {}, num(v)))))) : null);
 }
 
 function rowsTable(smp, label) {

@@ -5,14 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sonda_events.spellings import FALSE_VALUES, TRUE_VALUES, fold
 
 from sonda_analyzer.engine.options import ColumnTypeName
 from sonda_analyzer.engine.patterns import LOCALE_NUMBER, NUMBER, parse_locale_numbers
-from sonda_analyzer.engine.read_csv import FALSE_VALUES, TRUE_VALUES
 from sonda_analyzer.engine.result import ColumnType
+from sonda_analyzer.engine.text_booleans import GROUPS
+from sonda_analyzer.engine.text_booleans import fold as fold_values
+from sonda_analyzer.engine.text_formats import dates_written
 
-_TRUE = {v.lower() for v in TRUE_VALUES} | {"t", "y", "s"}
-_FALSE = {v.lower() for v in FALSE_VALUES} | {"f", "n"}
+#: Any yes or no the reader or the text columns know, compared without case or accents.
+_TRUE = sorted({fold(v) for v in TRUE_VALUES} | {w for yes, _ in GROUPS for w in yes})
+_FALSE = sorted({fold(v) for v in FALSE_VALUES} | {w for _, no in GROUPS for w in no})
 
 
 def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -38,10 +42,14 @@ def _strings_to_datetimes(arr: pa.Array, decimal: str) -> pa.Array:
     import pandas as pd  # only this rare path needs it; importing it costs a second of start-up
 
     encoded = pc.dictionary_encode(arr)
-    values = encoded.dictionary.to_pandas()
-    # Places that write decimal commas write the day first (25/12/2024).
-    parsed = pd.to_datetime(values, errors="coerce", dayfirst=decimal == ",", format="mixed")
+    values = encoded.dictionary
+    # The format most values are written in (18/03/2023, 2012/01/01) reads them exactly; pandas
+    # takes the rest, day first where decimal commas are written (25/12/2024).
+    parsed = pd.to_datetime(values.to_pandas(), errors="coerce", dayfirst=decimal == ",", format="mixed")
     stamps = pa.array(parsed.to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns"))
+    written = dates_written(values)
+    if written is not None:
+        stamps = pc.coalesce(pc.cast(written, pa.timestamp("ns")), stamps)
     return stamps.take(encoded.indices)
 
 
@@ -78,9 +86,9 @@ def coerce(
         forced = "numeric"
     elif target == "boolean":
         if pa.types.is_string(t):
-            lower = pc.utf8_lower(pc.utf8_trim_whitespace(a))
-            yes = pc.is_in(lower, pa.array(sorted(_TRUE)))
-            no = pc.is_in(lower, pa.array(sorted(_FALSE)))
+            folded = fold_values(a)
+            yes = pc.is_in(folded, pa.array(_TRUE))
+            no = pc.is_in(folded, pa.array(_FALSE))
             a = pc.if_else(yes, True, pc.if_else(no, False, pa.scalar(None, pa.bool_())))
         elif pa.types.is_integer(t) or pa.types.is_floating(t):
             a = pc.not_equal(a, 0)

@@ -11,9 +11,17 @@ from sonda_analyzer.engine.booleans import profile_boolean, profile_empty
 from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.numeric import profile_numeric
 from sonda_analyzer.engine.options import ColumnTypeName, ProfileOptions
-from sonda_analyzer.engine.patterns import LOCALE_NUMBER, all_match, parse_locale_numbers
-from sonda_analyzer.engine.strings import HINT_SAMPLE, encode, profile_strings
+from sonda_analyzer.engine.strings import Encoded, encode, profile_strings
 from sonda_analyzer.engine.temporal import profile_datetime
+from sonda_analyzer.engine.text_formats import (
+    TextFormat,
+    converts,
+    detect,
+    parse,
+    parsing_of,
+    reported,
+    share_hints,
+)
 from sonda_analyzer.engine.work import ColumnWork
 
 
@@ -22,8 +30,8 @@ class ColumnContext:
     rows: int
     options: ProfileOptions
     decimal: str
-    #: Delimited text: strings such as "1.234,56" are numbers in the file's locale, not text.
-    locale_numbers: bool
+    #: Kinds of values read from text columns whose every value is one (see ``ReadInfo.text_kinds``).
+    text_kinds: frozenset[str]
     mixed: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -41,24 +49,22 @@ def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> Colum
     if pa.types.is_null(t) or (arr.null_count == len(arr) and forced is None):
         return profile_empty(name, arr, ctx.rows)
     if pa.types.is_boolean(t):
-        return profile_boolean(name, arr, ctx.rows)
+        return _hinted(profile_boolean(name, arr, ctx.rows), hints)
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         work = profile_numeric(name, arr, ctx.rows, options.histogram_bins, hints)
         if forced is not None and forced != work.profile.type:
             work.profile.type = forced
         return work
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        return profile_datetime(name, arr, ctx.rows, options.histogram_bins)
+        return _hinted(profile_datetime(name, arr, ctx.rows, options.histogram_bins), hints)
     encoded = encode(arr)
-    if ctx.locale_numbers and forced is None and _locale_numeric(encoded.values, ctx.decimal):
-        parsed = parse_locale_numbers(encoded.values, ctx.decimal)
-        numbers = pa.concat_arrays([parsed, pa.nulls(1, parsed.type)]).take(index_array(encoded.codes))
-        work = profile_numeric(
-            name, pa.chunked_array([numbers]), ctx.rows, options.histogram_bins, ["locale_number"]
-        )
-        work.profile.memory_bytes = int(arr.nbytes)
-        return work
-    return profile_strings(
+    detected = None
+    if ctx.text_kinds and forced is None:
+        detected = detect(encoded.values, encoded.counts, ctx.decimal, ctx.text_kinds)
+        if converts(detected):
+            assert detected is not None
+            return _profile_parsed(name, arr, encoded, detected.format, ctx)
+    work = profile_strings(
         name,
         arr,
         ctx.rows,
@@ -68,9 +74,34 @@ def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> Colum
         encoded=encoded,
         forced=forced,
     )
+    partial = reported(detected, options.thresholds)
+    if partial is not None:
+        profile = work.profile
+        profile.semantic = share_hints(profile.semantic, partial.format, partial.share, options.thresholds)
+        profile.parsing = parsing_of(partial.format, partial.share)
+    return work
 
 
-def _locale_numeric(values: pa.Array, decimal: str) -> bool:
-    """Every distinct value is a number written with thousands separators or the decimal mark."""
-    pattern = LOCALE_NUMBER[decimal]
-    return all_match(values[:HINT_SAMPLE], pattern) and all_match(values, pattern)
+def _hinted(work: ColumnWork, hints: list[str]) -> ColumnWork:
+    work.profile.semantic = list(dict.fromkeys([*hints, *work.profile.semantic]))
+    return work
+
+
+def _profile_parsed(
+    name: str, arr: pa.ChunkedArray, encoded: Encoded, fmt: TextFormat, ctx: ColumnContext
+) -> ColumnWork:
+    """A text column every value of which fits ``fmt``, profiled as the type it holds."""
+    parsed = parse(fmt, encoded.values)
+    column = pa.chunked_array(
+        [pa.concat_arrays([parsed, pa.nulls(1, parsed.type)]).take(index_array(encoded.codes))]
+    )
+    options = ctx.options
+    if fmt.kind == "number":
+        work = profile_numeric(name, column, ctx.rows, options.histogram_bins, ["locale_number"])
+    elif fmt.kind == "datetime":
+        work = profile_datetime(name, column, ctx.rows, options.histogram_bins)
+    else:
+        work = profile_boolean(name, column, ctx.rows)
+    work.profile.memory_bytes = int(arr.nbytes)
+    work.profile.parsing = parsing_of(fmt, 1.0)
+    return work

@@ -34,8 +34,19 @@ class ReadInfo:
     mixed: set[str] = field(default_factory=set)
 
     @property
-    def locale_numbers(self) -> bool:
-        return self.format in ("csv", "tsv")
+    def text_kinds(self) -> frozenset[str]:
+        """What text columns are read as when every value says so (``text_formats``).
+
+        Delimited text holds nothing but text, so numbers, dates and yes/no written in it are
+        read; the other formats type their values, but JSON and spreadsheets have no date type
+        and Parquet files are often converted from CSV, so their text dates are read too. A table
+        handed over in memory keeps its strings.
+        """
+        if self.format in ("csv", "tsv"):
+            return frozenset({"number", "datetime", "boolean"})
+        if self.format in ("json", "jsonl", "parquet", "xlsx"):
+            return frozenset({"datetime"})
+        return frozenset()
 
 
 def read_info(source: Source) -> ReadInfo:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts
@@ -22,12 +23,14 @@ from sonda_analyzer.engine.dataset import dataset_profile, duplicate_rows
 from sonda_analyzer.engine.dataset import sample_rows as sample_rows_of
 from sonda_analyzer.engine.errors import FileTooLargeError, OutOfMemoryError, ParseError
 from sonda_analyzer.engine.load import ReadInfo, load_table
+from sonda_analyzer.engine.missingness import SLICE_ROWS, MissingnessAcc, missing_mask
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions, parse_options
 from sonda_analyzer.engine.planning import exact_content_limit, needs_streaming
 from sonda_analyzer.engine.progress import ProgressCallback, ProgressReporter
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
+    Missingness,
     ProfileResult,
     Sample,
     empty_correlations,
@@ -120,6 +123,8 @@ class _Loaded:
     memory_bytes: int
     sample: Sample
     sampler: RowSampler
+    #: Per column with a gap: its missing mask, bit-packed (numpy ``packbits``), for the patterns.
+    gaps: list[np.ndarray | None]
 
     @classmethod
     def take(cls, table: pa.Table, sample_rows: int) -> _Loaded:
@@ -132,6 +137,7 @@ class _Loaded:
             memory_bytes=int(table.nbytes),
             sample=sample_rows_of(table, sample_rows),
             sampler=sampler,
+            gaps=[None] * table.num_columns,
         )
 
 
@@ -157,7 +163,32 @@ def _profile_column_at(loaded: _Loaded, i: int, ctx: ColumnContext) -> ColumnWor
     column = loaded.columns[i]
     assert column is not None
     loaded.columns[i] = None
-    return profile_column(loaded.names[i], column, ctx)
+    work = profile_column(loaded.names[i], column, ctx)
+    missing = work.profile.missing
+    if missing:
+        mask = missing_mask(column) if loaded.names[i] not in ctx.options.column_types else None
+        if mask is None or int(mask.sum()) != missing:  # a forced type made values missing
+            assert work.codes is not None
+            codes, cardinality = work.codes()
+            mask = codes == cardinality - 1  # missing rows take the last code
+        loaded.gaps[i] = np.packbits(mask)
+    return work
+
+
+def _missingness(loaded: _Loaded) -> Missingness:
+    """The missing-value patterns from the packed masks, fed in slices of rows."""
+    acc = MissingnessAcc(loaded.names)
+    rows = loaded.rows
+    for start in range(0, max(rows, 1), SLICE_ROWS):
+        stop = min(rows, start + SLICE_ROWS)
+        masks = []
+        for i, packed in enumerate(loaded.gaps):
+            if packed is not None:
+                part = np.unpackbits(packed[start // 8 : (stop + 7) // 8], count=stop - start).astype(bool)
+                if part.any():
+                    masks.append((i, part))
+        acc.update(masks, stop - start)
+    return acc.result()
 
 
 def _profile_loaded(
@@ -172,7 +203,7 @@ def _profile_loaded(
         rows=rows,
         options=opts,
         decimal=info.decimal or ".",
-        locale_numbers=info.locale_numbers,
+        text_kinds=info.text_kinds,
         mixed=frozenset(info.mixed),
     )
     works: list[ColumnWork] = []
@@ -196,6 +227,7 @@ def _profile_loaded(
             else empty_correlations()
         )
     report.update(97.0, "alerts", "checking alerts")
+    missingness = _missingness(loaded)
     columns = [w.profile for w in works]
     missing_cells = sum(c.missing for c in columns)
     dataset = dataset_profile(
@@ -223,4 +255,5 @@ def _profile_loaded(
         sample_tail=loaded.sampler.tail(),
         sample_random=loaded.sampler.random(),
         scatter=loaded.sampler.scatter(columns, correlations.pearson),
+        missing=missingness,
     )

@@ -102,6 +102,19 @@ class BooleanStats(msgspec.Struct, kw_only=True):
     missing: int
 
 
+class Parsing(msgspec.Struct, kw_only=True):
+    """How a text column's values were (or would be) read: dates, amounts, percentages, yes/no."""
+
+    kind: Literal["number", "datetime", "boolean"]
+    #: strptime pattern for dates ("%d/%m/%Y"), "#.##0,##" / "#,##0.##" for numbers (group and
+    #: decimal marks), "Sim/Não" for yes/no (the spellings seen most).
+    format: str
+    #: Share of the present values that fit ``format``: 1 when the column was converted.
+    parsed_share: float
+    #: Symbols removed around numbers: "R$", "US$", "$", "€", "£", "%", "()" (accounting negative).
+    stripped: list[str] = msgspec.field(default_factory=list)
+
+
 class ColumnProfile(msgspec.Struct, kw_only=True):
     name: str
     type: ColumnType
@@ -125,6 +138,8 @@ class ColumnProfile(msgspec.Struct, kw_only=True):
     #: True when the column holds personal data (its semantic type is in
     #: ``sonda_events.privacy.PERSONAL_SEMANTICS``): views for an LLM, a log or a screen mask it.
     pii: bool = False
+    #: Delimited text: the format a text column was parsed with, or the share that would parse.
+    parsing: Parsing | None = None
 
 
 class DatasetProfile(msgspec.Struct, kw_only=True):
@@ -207,6 +222,29 @@ class Approximation(msgspec.Struct, kw_only=True):
     columns: list[str] = msgspec.field(default_factory=list)
 
 
+class MissingPattern(msgspec.Struct, kw_only=True):
+    #: The columns missing together in these rows (and no other column), in file order.
+    columns: list[str]
+    count: int
+    pct: float
+
+
+class Missingness(msgspec.Struct, kw_only=True):
+    """Which values go missing together (see docs/result-schema.md, ``missing``)."""
+
+    rows_with_missing: int
+    rows_with_missing_pct: float
+    #: The most common patterns of rows with a gap, most frequent first.
+    patterns: list[MissingPattern]
+    #: Different patterns counted (at most ``MAX_PATTERNS``).
+    patterns_distinct: int
+    #: Rows whose pattern was met only after ``MAX_PATTERNS`` others (not told apart).
+    patterns_other_rows: int
+    #: Pearson correlation of the columns' is-missing indicators (columns with some but not all
+    #: values missing), like missingno's heatmap.
+    nullity_correlation: Matrix
+
+
 class ProfileResult(msgspec.Struct, kw_only=True):
     schema_version: int
     profiled_at: str
@@ -223,6 +261,8 @@ class ProfileResult(msgspec.Struct, kw_only=True):
     sample_random: Sample | None = None
     #: The most related numeric pairs (|Pearson r| ≥ 0.3, strongest first) drawn from a random sample.
     scatter: list[ScatterPlot] = msgspec.field(default_factory=list)
+    #: Missing-value patterns (null in results written before it existed).
+    missing: Missingness | None = None
 
 
 def empty_correlations() -> Correlations:

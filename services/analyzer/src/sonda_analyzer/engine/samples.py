@@ -106,7 +106,11 @@ class RowSampler:
                     pairs.append((r, x_name, y_name))
         pairs.sort(key=lambda p: (-abs(p[0]), p[1], p[2]))
         plots = []
-        present = set(self._pool.column_names)
+        # Only columns stored as numbers: a column read as text and parsed later (amounts written
+        # "R$ 1.234,56") keeps its text in the sampled rows, and text is not drawn.
+        present = {
+            f.name for f in self._pool.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+        }
         for r, x_name, y_name in pairs[:SCATTER_PAIRS]:
             if x_name not in present or y_name not in present:
                 continue

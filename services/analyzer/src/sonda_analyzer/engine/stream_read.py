@@ -22,10 +22,11 @@ from sonda_analyzer.engine.errors import ParseError, TooManyColumnsError
 from sonda_analyzer.engine.load import ReadInfo, read_info
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions
-from sonda_analyzer.engine.patterns import LOCALE_NUMBER, all_match
 from sonda_analyzer.engine.read_csv import CsvState, _options, csv_dialect, iter_csv_batches
 from sonda_analyzer.engine.read_json import iter_jsonl_batches
 from sonda_analyzer.engine.source import CountingReader, Source
+from sonda_analyzer.engine.strings import encode
+from sonda_analyzer.engine.text_formats import TextFormat, converts, detect, reported
 
 _CSV_COLUMN = re.compile(r"CSV column #(\d+): CSV conversion error to (\w+)")
 _JSON_COLUMN = re.compile(r"Column\(/([^/)]+)[^)]*\) changed from (\w+) to (\w+)")
@@ -49,8 +50,11 @@ class StreamPlan:
     #: The first rows, normalised: the types every batch is read with, and the sample rows.
     sample: pa.Table
     types: dict[str, pa.DataType]
-    #: Text columns of delimited files whose values are numbers in the file's locale.
-    locale_columns: set[str] = field(default_factory=set)
+    #: Text columns of delimited files every sampled value of which fits a format (numbers in
+    #: the file's locale, amounts, dates, yes/no): each chunk is parsed with it.
+    text_formats: dict[str, TextFormat] = field(default_factory=dict)
+    #: Text columns that stay text but where a share of the values fits a format (reported).
+    candidates: dict[str, TextFormat] = field(default_factory=dict)
     #: Opens a pass over the file with the given types: its batches and its byte counter.
     open_batches: Callable[[dict[str, pa.DataType]], Opened] = lambda _: (iter(()), None)
     #: Delimited text: counts the malformed lines skipped while reading.
@@ -97,9 +101,9 @@ def plan_stream(source: Source, options: ProfileOptions, budget_bytes: int) -> S
     if fmt in ("csv", "tsv"):
         return _plan_csv(source, options, info, block)
     if fmt == "jsonl":
-        return _plan_jsonl(source, info, block)
+        return _plan_jsonl(source, info, block, options)
     if fmt == "parquet":
-        return _plan_parquet(source, info, block)
+        return _plan_parquet(source, info, block, options)
     raise ParseError(f"{fmt} files are not read in chunks")  # planning never sends them here
 
 
@@ -117,13 +121,7 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
         dialect.encoding, dialect.delimiter, dialect.quotechar,
     )  # fmt: skip
     info.decimal, info.header = dialect.decimal, dialect.header
-    locale = {
-        f.name
-        for f in sample.schema
-        if pa.types.is_string(f.type)
-        and sample.column(f.name).null_count < sample.num_rows
-        and all_match(sample.column(f.name).drop_null().unique(), LOCALE_NUMBER[dialect.decimal])
-    }
+    formats, candidates = _text_formats(sample, dialect.decimal, options, info.text_kinds)
 
     def open_batches(types: dict[str, pa.DataType]) -> Opened:
         reader = source.open()
@@ -134,12 +132,32 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
         info=info,
         sample=sample,
         types=_types_of(raw),
-        locale_columns=locale,
+        text_formats=formats,
+        candidates=candidates,
         csv_state=state,
         block_bytes=block,
     )
     plan.open_batches = open_batches
     return plan
+
+
+def _text_formats(
+    sample: pa.Table, decimal: str, options: ProfileOptions, kinds: frozenset[str]
+) -> tuple[dict[str, TextFormat], dict[str, TextFormat]]:
+    """Per text column of the sample: the format to parse it with, or the one to report."""
+    formats: dict[str, TextFormat] = {}
+    candidates: dict[str, TextFormat] = {}
+    for f in sample.schema:
+        if not pa.types.is_string(f.type) or f.name in options.column_types:
+            continue
+        encoded = encode(sample.column(f.name))
+        detected = detect(encoded.values, encoded.counts, decimal, kinds)
+        if converts(detected):
+            assert detected is not None
+            formats[f.name] = detected.format
+        elif (partial := reported(detected, options.thresholds)) is not None:
+            candidates[f.name] = partial.format
+    return formats, candidates
 
 
 def _csv_batches(
@@ -158,7 +176,7 @@ def _csv_batches(
         raise TypeConflict(name, widened) from None
 
 
-def _plan_jsonl(source: Source, info: ReadInfo, block: int) -> StreamPlan:
+def _plan_jsonl(source: Source, info: ReadInfo, block: int, options: ProfileOptions) -> StreamPlan:
     head = _cut_lines(source.head(min(block, 16 << 20)))
     try:
         raw = pajson.read_json(io.BytesIO(head))
@@ -171,7 +189,11 @@ def _plan_jsonl(source: Source, info: ReadInfo, block: int) -> StreamPlan:
         schema = pa.schema([pa.field(n, t) for n, t in given.items()])
         return _json_batches(reader, schema, block), reader
 
-    plan = StreamPlan(info=info, sample=normalize_table(raw), types=types, block_bytes=block)
+    sample = normalize_table(raw)
+    formats, candidates = _text_formats(sample, ".", options, info.text_kinds)
+    plan = StreamPlan(
+        info=info, sample=sample, types=types, block_bytes=block, text_formats=formats, candidates=candidates
+    )
     plan.open_batches = open_batches
     return plan
 
@@ -190,7 +212,7 @@ def _json_batches(reader: CountingReader, schema: pa.Schema, block: int) -> Iter
         raise TypeConflict(name, widened) from None
 
 
-def _plan_parquet(source: Source, info: ReadInfo, block: int) -> StreamPlan:
+def _plan_parquet(source: Source, info: ReadInfo, block: int, options: ProfileOptions) -> StreamPlan:
     if source.compression is not None:
         raise ParseError("a compressed Parquet file this large is not supported; upload it as is")
     try:
@@ -206,8 +228,15 @@ def _plan_parquet(source: Source, info: ReadInfo, block: int) -> StreamPlan:
     def open_batches(_: dict[str, pa.DataType]) -> Opened:
         return parquet.iter_batches(batch_size=rows_per_batch), None
 
+    normalized = normalize_table(sample)
+    formats, candidates = _text_formats(normalized, ".", options, info.text_kinds)
     plan = StreamPlan(
-        info=info, sample=normalize_table(sample), types=_types_of(sample), total_rows=meta.num_rows
+        info=info,
+        sample=normalized,
+        types=_types_of(sample),
+        total_rows=meta.num_rows,
+        text_formats=formats,
+        candidates=candidates,
     )
     plan.open_batches = open_batches
     return plan

@@ -23,6 +23,14 @@ from sonda_analyzer.engine.strings import (
     string_type,
     words_per_value,
 )
+from sonda_analyzer.engine.text_formats import (
+    Detected,
+    TextFormat,
+    parsed_count,
+    parsing_of,
+    reported,
+    share_hints,
+)
 
 
 @dataclass(slots=True)
@@ -40,6 +48,9 @@ class StringAcc:
     head_words: float = 0.0
     head_length: float = 0.0
     extra_hints: list[str] = field(default_factory=list)
+    #: A format some values fit (dates, amounts): the share that parses is counted and reported.
+    candidate: TextFormat | None = None
+    parsed: int = 0
 
     def update(self, arr: pa.Array, thresholds: AlertThresholds) -> np.ndarray:
         arr = single(arr)
@@ -72,6 +83,8 @@ class StringAcc:
             self.words_counted = self.head_words > 1.05 or len(dictionary) <= 0.95 * max(1, int(counts.sum()))
         if self.words_counted and len(dictionary):
             self.words_sum += int((words_per_value(dictionary) * counts).sum())
+        if self.candidate is not None and len(dictionary):
+            self.parsed += parsed_count(self.candidate, dictionary, counts)
         if self.counts.exact:
             self.counts.add_exact(dictionary.to_pylist(), counts.tolist())
         else:
@@ -93,6 +106,11 @@ class StringAcc:
         if not self.counts.exact:
             approx.update({"distinct", "top_values"})
         hints = list(dict.fromkeys([*self.extra_hints, *(self.hints or [])]))
+        partial = None
+        if self.candidate is not None and count:
+            partial = reported(Detected(self.candidate, self.parsed / count), s.thresholds)
+            if partial is not None:
+                hints = share_hints(hints, partial.format, partial.share, s.thresholds)
         col_type = string_type(
             count, distinct, self.head_words, self.head_length, hints=hints, thresholds=s.thresholds
         )
@@ -124,6 +142,7 @@ class StringAcc:
             approximate=bool(approx),
             top_values=tops or None,
             text=text if count else None,
+            parsing=parsing_of(partial.format, partial.share) if partial is not None else None,
         )
         return profile, approx
 

@@ -17,12 +17,13 @@ import pyarrow.compute as pc
 
 from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts
 from sonda_analyzer.engine.approximations import approximations
+from sonda_analyzer.engine.arrays import single
 from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.dataset import dataset_profile, sample_rows
 from sonda_analyzer.engine.errors import ParseError
+from sonda_analyzer.engine.missingness import MissingnessAcc, missing_mask
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions
-from sonda_analyzer.engine.patterns import LOCALE_NUMBER, all_match, parse_locale_numbers
 from sonda_analyzer.engine.progress import ProgressReporter
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
@@ -44,6 +45,7 @@ from sonda_analyzer.engine.stream_read import (
 )
 from sonda_analyzer.engine.stream_text import BooleanAcc, StringAcc
 from sonda_analyzer.engine.strings import MAX_CATEGORIES_FOR_ASSOCIATION
+from sonda_analyzer.engine.text_formats import month_first, parse, parsing_of
 
 _MAX_RESTARTS = 50
 
@@ -85,32 +87,43 @@ class _Pass:
     first: pa.Table | None = None
     #: Replaced on the first chunk by one that shows ``options.sample_rows`` rows.
     sampler: RowSampler = field(default_factory=lambda: RowSampler(0))
+    missing: MissingnessAcc | None = None
+    #: Columns forced to a type (``column_types``) where some values did not fit.
+    coerced: set[str] = field(default_factory=set)
 
 
 def _prepare(
-    batch: pa.RecordBatch, plan: StreamPlan, options: ProfileOptions, overrides: dict[str, pa.DataType]
+    batch: pa.RecordBatch,
+    plan: StreamPlan,
+    options: ProfileOptions,
+    overrides: dict[str, pa.DataType],
+    coerced: set[str],
 ) -> pa.Table:
     table = normalize_table(batch)
     decimal = plan.info.decimal or "."
-    for name in plan.locale_columns:
+    for name, fmt in plan.text_formats.items():
         if name in overrides or name not in table.column_names:
             continue
-        column = table.column(name)
-        if column.null_count == len(column):
-            continue
-        if not all_match(pc.unique(column.drop_null()), LOCALE_NUMBER[decimal]):
-            raise TypeConflict(name, pa.string())  # not every value is a number after all
-        i = table.column_names.index(name)
-        table = table.set_column(i, name, parse_locale_numbers(column.combine_chunks(), decimal))
+        column = single(table.column(name))
+        parsed = parse(fmt, column)
+        if parsed.null_count != column.null_count:
+            raise TypeConflict(name, pa.string())  # a value that does not fit: text after all
+        table = table.set_column(table.column_names.index(name), name, parsed)
     for name, target in options.column_types.items():
         if name in table.column_names:
             i = table.column_names.index(name)
-            coerced, _, _ = coerce(table.column(i), target, decimal)
-            table = table.set_column(i, name, coerced)
+            converted, _, failed = coerce(table.column(i), target, decimal)
+            table = table.set_column(i, name, converted)
+            if failed:
+                coerced.add(name)  # values that did not fit became missing
     return table
 
 
-def _new_acc(name: str, t: pa.DataType, extra: list[str]) -> object:
+def _new_acc(name: str, t: pa.DataType, plan: StreamPlan) -> object:
+    extra = ["mixed_types"] if name in plan.info.mixed else []
+    fmt = plan.text_formats.get(name)
+    if fmt is not None and fmt.kind == "number":
+        extra.append("locale_number")
     if pa.types.is_null(t):
         return EmptyAcc(name, t)
     if pa.types.is_boolean(t):
@@ -119,7 +132,7 @@ def _new_acc(name: str, t: pa.DataType, extra: list[str]) -> object:
         return NumericAcc(name, t, semantic=extra)
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         return DatetimeAcc(name, t)
-    return StringAcc(name, extra_hints=extra)
+    return StringAcc(name, extra_hints=extra, candidate=plan.candidates.get(name))
 
 
 def _association_columns(table: pa.Table, max_columns: int) -> tuple[list[str], list[str]]:
@@ -169,15 +182,13 @@ def _one_pass(
         if options.max_rows is not None and state.rows + batch.num_rows > options.max_rows:
             batch = batch.slice(0, options.max_rows - state.rows)
             plan.info.truncated = True
-        table = _prepare(batch, plan, options, overrides)
+        table = _prepare(batch, plan, options, overrides, state.coerced)
         if state.first is None:
             state.first = table.slice(0, options.sample_rows)
             state.sampler = RowSampler(options.sample_rows)
-            state.accs = [
-                _new_acc(n, table.column(n).type, ["mixed_types"] if n in plan.info.mixed else [])
-                for n in table.column_names
-            ]
+            state.accs = [_new_acc(n, table.column(n).type, plan) for n in table.column_names]
             state.memory = [0] * table.num_columns
+            state.missing = MissingnessAcc(list(table.column_names))
             if options.correlations:
                 num, cat = _association_columns(table, options.max_correlation_columns)
                 state.assoc = StreamAssociations(num, cat)
@@ -196,6 +207,9 @@ def _one_pass(
             row_hash = combine(row_hash, hashed)
         if row_hash is not None:
             dups.update(row_hash)
+        assert state.missing is not None
+        gaps = [(i, m) for i in range(table.num_columns) if (m := missing_mask(table.column(i))) is not None]
+        state.missing.update(gaps, table.num_rows)
         if state.assoc is not None:
             state.assoc.update(table)
         state.sampler.update(table)
@@ -229,8 +243,14 @@ def profile_streaming(
             state = _one_pass(plan, options, overrides, reporter, file_size=source.file_size, dups=dups)
             break
         except TypeConflict as conflict:
+            failed = plan.text_formats.pop(conflict.column, None)
+            retry = month_first(failed) if failed is not None else None
+            if retry is not None:
+                plan.text_formats[conflict.column] = retry
+                continue
             overrides[conflict.column] = conflict.new_type
-            plan.locale_columns.discard(conflict.column)
+            if failed is not None and failed.kind != "boolean":
+                plan.candidates[conflict.column] = failed
     else:
         raise ParseError("the column types keep changing through the file")
     reporter.update(96.0, "finishing", "combining the summaries", force=True)
@@ -252,6 +272,11 @@ def _result(
     for acc, memory in zip(state.accs, state.memory, strict=True):
         profile, figures = acc.finish(settings)  # type: ignore[attr-defined]
         profile.memory_bytes = memory
+        if profile.name in state.coerced and "coerced" not in profile.semantic:
+            profile.semantic.append("coerced")
+        fmt = plan.text_formats.get(profile.name)
+        if fmt is not None:
+            profile.parsing = parsing_of(fmt, 1.0)
         columns.append(profile)
         for figure in figures:
             approx.setdefault(figure, []).append(profile.name)
@@ -297,4 +322,5 @@ def _result(
         sample_tail=state.sampler.tail(),
         sample_random=state.sampler.random(),
         scatter=state.sampler.scatter(columns, correlations.pearson),
+        missing=(state.missing or MissingnessAcc([a.name for a in state.accs])).result(),  # type: ignore[attr-defined]
     )

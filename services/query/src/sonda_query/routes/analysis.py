@@ -1,4 +1,5 @@
-"""``/api/v1/analysis/...``: status, results, listing and the LLM summary (seed-compatible paths)."""
+"""``/api/v1/analysis/...``: status, results, listing, the LLM summary (seed-compatible paths) and
+the schema export."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sonda_service import Problem
 from sonda_query import params
 from sonda_query.reader import ListFilters
 from sonda_query.service import QueryService
+from sonda_query.table_schema import SchemaView
 from sonda_query.views import ListPage, ResultsView, StatusView, SummaryView
 
 JSON = "application/json"
@@ -141,6 +143,26 @@ class AnalysisController(Controller):
                 "X-Content-Type-Options": "nosniff",
             },
         )
+
+    @get(
+        "/schema/{analysis_id:str}",
+        responses={200: ResponseSpec(data_container=SchemaView), **_RESULT_PROBLEMS},
+        summary="The inferred schema as a Frictionless Table Schema and CSV dialect",
+        description=(
+            "A Tabular Data Resource: `encoding`, `dialect` (delimiter, quote, header), and "
+            "`schema.fields` with each column's type and format (date patterns, `decimalChar`, "
+            "`groupChar`, `bareNumber`, yes/no spellings) and `missingValues`, so a downstream "
+            "tool re-reads the file with the values Sonda profiled."
+        ),
+    )
+    async def schema(
+        self,
+        analysis_id: FromPath[str],
+        service: NamedDependency[QueryService],
+        min_version: Annotated[str | None, QueryParameter(required=False, description=_MIN_VERSION)] = None,
+    ) -> Response[bytes]:
+        body = await service.schema(params.analysis_id(analysis_id), min_version=_min_version(min_version))
+        return Response(body, media_type=JSON)
 
     @get(
         "/list",
