@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import msgspec
 
 from sonda_query.cache import Cache, field_name
+from sonda_query.compare import CompareOptions, Comparison, compare_results
+from sonda_query.compare.compare import side_of
 from sonda_query.errors import (
     AnalysisDeletedError,
     AnalysisNotCompletedError,
     AnalysisNotFoundError,
+    QueryError,
     ResultNotReadyError,
+    SameAnalysisError,
 )
 from sonda_query.llm.render import Meta, SummaryFormat, summarize
 from sonda_query.llm.tokens import Tokenizer
@@ -27,6 +33,17 @@ from sonda_query.views import LeftOutView, ListItem, ListPage, Source, StatusVie
 
 _encoder = msgspec.json.Encoder()
 POLL_S = 0.05
+
+
+@contextlib.contextmanager
+def _naming(role: str) -> Iterator[None]:
+    """Problems raised inside say which side of a comparison (base or target) they are about."""
+    try:
+        yield
+    except QueryError as exc:
+        exc.message = f"{role}: {exc.message}"
+        exc.args = (exc.message,)
+        raise
 
 
 class _Results(msgspec.Struct, kw_only=True):
@@ -225,4 +242,82 @@ class QueryService:
             )
         )
         await self._cache.set(analysis_id, field, body)
+        return body
+
+    async def _sides(
+        self, base_id: uuid.UUID, target_id: uuid.UUID, base_min_version: int, target_min_version: int
+    ) -> tuple[tuple[AnalysisRow, ResultRow], tuple[AnalysisRow, ResultRow]]:
+        """Both analyses of a comparison, each refused as results-enhanced refuses it."""
+        if base_id == target_id:
+            raise SameAnalysisError(base_id)
+        with _naming("base"):
+            base = await self._completed(base_id, base_min_version)
+        with _naming("target"):
+            target = await self._completed(target_id, target_min_version)
+        return base, target
+
+    async def _compared(
+        self,
+        base: tuple[AnalysisRow, ResultRow],
+        target: tuple[AnalysisRow, ResultRow],
+        options: CompareOptions,
+    ) -> Comparison:
+        results: list[dict[str, Any]] = []
+        for role, (_, ref) in (("base", base), ("target", target)):
+            with _naming(role):
+                decoded = msgspec.json.decode(await self._results.read(ref))
+            results.append(decoded if isinstance(decoded, dict) else {})
+        (base_row, _), (target_row, _) = base, target
+        return await asyncio.to_thread(
+            compare_results,
+            results[0],
+            results[1],
+            options,
+            base_side=side_of(results[0], analysis_id=str(base_row.analysis_id), filename=base_row.filename),
+            target_side=side_of(
+                results[1], analysis_id=str(target_row.analysis_id), filename=target_row.filename
+            ),
+        )
+
+    async def comparison(
+        self,
+        base_id: uuid.UUID,
+        target_id: uuid.UUID,
+        *,
+        options: CompareOptions,
+        base_min_version: int = 1,
+        target_min_version: int = 1,
+    ) -> tuple[Comparison, AnalysisRow, AnalysisRow]:
+        """Two completed analyses compared from their stored results (no data is read again).
+
+        Raises:
+            SameAnalysisError: ``base_id == target_id``.
+            AnalysisNotFoundError, AnalysisDeletedError, AnalysisNotCompletedError,
+            ResultNotReadyError, ResultUnavailableError: as for results, naming the side.
+        """
+        base, target = await self._sides(base_id, target_id, base_min_version, target_min_version)
+        return await self._compared(base, target, options), base[0], target[0]
+
+    async def compare(
+        self,
+        base_id: uuid.UUID,
+        target_id: uuid.UUID,
+        *,
+        options: CompareOptions,
+        base_min_version: int = 1,
+        target_min_version: int = 1,
+    ) -> bytes:
+        """The comparison body as JSON bytes, cached under the base per target version and options.
+
+        Both analyses are looked up on every request, so a target deleted since is refused, not
+        served from the cache.
+        """
+        base, target = await self._sides(base_id, target_id, base_min_version, target_min_version)
+        digest = hashlib.sha256(_encoder.encode(options)).hexdigest()[:16]
+        field = await self._field(base[0], f"compare:{target_id}:v{target[0].version}:{digest}")
+        cached = await self._cache.get(base_id, field)
+        if cached is not None:
+            return cached
+        body = _encoder.encode(await self._compared(base, target, options))
+        await self._cache.set(base_id, field, body)
         return body
