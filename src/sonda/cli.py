@@ -16,6 +16,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 COMMANDS = {
     "up": "sonda.commands.up:up",
     "analyze": "sonda.commands.analyze:analyze",
+    "compare": "sonda.commands.compare:compare",
     "events": "sonda.commands.events:events",
     "projections": "sonda_query.cli:projections",
     "doctor": "sonda.commands.doctor:doctor",

@@ -166,3 +166,12 @@ class SondaClient:
             "Loading the LLM summary", f"/api/v1/analysis/summary-for-llm/{analysis_id}"
         )
         return result
+
+    async def compare(self, base: str, target: str, options: dict[str, str] | None = None) -> dict[str, Any]:
+        """``GET /api/v1/analysis/compare``: the server compares two of its stored analyses."""
+        result: dict[str, Any] = await self._eventually(
+            "Comparing the analyses",
+            "/api/v1/analysis/compare",
+            params={"base": base, "target": target, **(options or {})},
+        )
+        return result
