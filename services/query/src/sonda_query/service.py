@@ -23,6 +23,7 @@ from sonda_query.errors import (
     ResultNotReadyError,
     SameAnalysisError,
 )
+from sonda_query.llm.compare import ComparisonSummaryView, summarize_comparison
 from sonda_query.llm.render import Meta, SummaryFormat, summarize
 from sonda_query.llm.tokens import Tokenizer
 from sonda_query.lookup import StreamLookup
@@ -320,4 +321,41 @@ class QueryService:
             return cached
         body = _encoder.encode(await self._compared(base, target, options))
         await self._cache.set(base_id, field, body)
+        return body
+
+    async def comparison_summary(
+        self,
+        analysis_id: uuid.UUID,
+        compare_to: uuid.UUID,
+        *,
+        fmt: SummaryFormat,
+        max_tokens: int,
+        min_version: int = 1,
+    ) -> bytes:
+        """The LLM summary of this analysis (the target) against ``compare_to`` (the base)."""
+        base, target = await self._sides(compare_to, analysis_id, 1, min_version)
+        field = await self._field(
+            target[0], f"summary-compare:{compare_to}:v{base[0].version}:{fmt}:{max_tokens}"
+        )
+        cached = await self._cache.get(analysis_id, field)
+        if cached is not None:
+            return cached
+        comparison = await self._compared(base, target, CompareOptions())
+        summary = await asyncio.to_thread(
+            summarize_comparison, comparison, fmt=fmt, max_tokens=max_tokens, tokenizer=self._tokenizer
+        )
+        body = _encoder.encode(
+            ComparisonSummaryView(
+                analysis_id=str(analysis_id),
+                compare_to=str(compare_to),
+                format=fmt,
+                max_tokens=max_tokens,
+                tokens=summary.tokens,
+                tokenizer="cl100k_base",
+                text=summary.text,
+                left_out=summary.left_out,
+                summary=summary.document,
+            )
+        )
+        await self._cache.set(analysis_id, field, body)
         return body

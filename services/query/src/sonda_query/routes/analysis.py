@@ -90,6 +90,7 @@ class AnalysisController(Controller):
     )
     async def summary_for_llm(
         self,
+        *,
         analysis_id: FromPath[str],
         service: NamedDependency[QueryService],
         format: Annotated[
@@ -97,7 +98,23 @@ class AnalysisController(Controller):
         ] = None,
         max_tokens: Annotated[str | None, QueryParameter(required=False, description="Default 1500")] = None,
         min_version: Annotated[str | None, QueryParameter(required=False, description=_MIN_VERSION)] = None,
+        compare_to: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                description="Summarise the comparison with this analysis (the base) instead: docs/compare.md",
+            ),
+        ] = None,
     ) -> Response[bytes]:
+        if compare_to:
+            body = await service.comparison_summary(
+                params.analysis_id(analysis_id),
+                params.analysis_id(compare_to),
+                fmt=params.summary_format(format),
+                max_tokens=params.max_tokens(max_tokens),
+                min_version=_min_version(min_version),
+            )
+            return Response(body, media_type=JSON)
         body = await service.summary(
             params.analysis_id(analysis_id),
             fmt=params.summary_format(format),
