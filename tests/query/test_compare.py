@@ -21,6 +21,7 @@ from scipy.stats import wasserstein_distance
 from sonda_analyzer.engine import profile_dataframe, profile_file
 from sonda_query.compare import CompareOptions, Comparison, compare_results
 from sonda_query.compare.model import ColumnDrift
+from sonda_query.compare.stored import decode_for_comparison
 
 ROWS = 8000
 CITIES = ["São Paulo", "Rio de Janeiro", "Belo Horizonte", "Salvador", "Fortaleza", "Curitiba"]
@@ -362,6 +363,7 @@ def test_values_of_personal_columns_are_masked(
     [
         {},
         {"columns": "oops", "dataset": None},
+        {"columns": [1, "x", None], "approximations": "no"},
         {"columns": [{"name": "peso", "type": "numeric", "histogram": {"edges": [1, "x"], "counts": [3]}}]},
         {"columns": [{"name": "cidade", "type": "categorical", "top_values": [{"value": "a"}], "count": 0}]},
         {"columns": [{"name": "peso", "type": "numeric", "histogram": {"edges": [2, 1], "counts": [5]}}]},
@@ -370,6 +372,16 @@ def test_values_of_personal_columns_are_masked(
 def test_a_malformed_result_never_crashes(
     profiles: tuple[dict[str, Any], dict[str, Any], dict[str, Any]], broken: dict[str, Any]
 ) -> None:
-    for base, target in ((profiles[0], broken), (broken, profiles[0])):
+    # As the service reads a stored object: only the parts a comparison needs, or all of it.
+    stored = decode_for_comparison(msgspec.json.encode(broken))
+    for base, target in ((profiles[0], broken), (broken, profiles[0]), (stored, profiles[0])):
         comparison = compare_results(base, target)
         msgspec.json.encode(comparison)  # valid JSON, no NaN or infinity
+
+
+def test_the_stored_parts_compare_like_the_whole_result(
+    profiles: tuple[dict[str, Any], dict[str, Any], dict[str, Any]],
+) -> None:
+    base, target = (decode_for_comparison(msgspec.json.encode(p)) for p in (profiles[0], profiles[2]))
+    assert "sample" not in base and base["columns"] == profiles[0]["columns"]
+    assert compare_results(base, target) == compare_results(profiles[0], profiles[2])

@@ -15,6 +15,7 @@ import msgspec
 from sonda_query.cache import Cache, field_name
 from sonda_query.compare import CompareOptions, Comparison, compare_results
 from sonda_query.compare.compare import side_of
+from sonda_query.compare.stored import decode_for_comparison
 from sonda_query.errors import (
     AnalysisDeletedError,
     AnalysisNotCompletedError,
@@ -266,8 +267,8 @@ class QueryService:
         results: list[dict[str, Any]] = []
         for role, (_, ref) in (("base", base), ("target", target)):
             with _naming(role):
-                decoded = msgspec.json.decode(await self._results.read(ref))
-            results.append(decoded if isinstance(decoded, dict) else {})
+                data = await self._results.read(ref)
+            results.append(await asyncio.to_thread(decode_for_comparison, data))
         (base_row, _), (target_row, _) = base, target
         return await asyncio.to_thread(
             compare_results,

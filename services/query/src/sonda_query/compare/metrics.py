@@ -6,7 +6,6 @@ this, and each metric is a loop over bins).
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 
@@ -18,34 +17,42 @@ PSI_EPSILON = 1e-4
 PSI_BINS = 10
 
 
-def _limits(cdf: Cdf, lo: float, hi: float) -> tuple[float, float]:
-    """The quantile function at ``lo``+ and ``hi``- where no knot of ``cdf`` lies strictly between."""
-    i = bisect.bisect_right(cdf.ps, lo) - 1
-    i = min(max(i, 0), len(cdf.ps) - 2)
-    p0, p1 = cdf.ps[i], cdf.ps[i + 1]
-    x0, x1 = cdf.xs[i], cdf.xs[i + 1]
-    if p1 <= p0:
-        return x1, x1
-    slope = (x1 - x0) / (p1 - p0)
-    return x0 + slope * (lo - p0), x0 + slope * (hi - p0)
+def _segments(cdf: Cdf) -> list[tuple[float, float, float, float]]:
+    """The stretches ``(p0, p1, x0, x1)`` of positive probability; together they cover [0, 1]."""
+    xs, ps = cdf.xs, cdf.ps
+    return [(ps[i], ps[i + 1], xs[i], xs[i + 1]) for i in range(len(ps) - 1) if ps[i + 1] > ps[i]]
 
 
 def wasserstein(a: Cdf, b: Cdf) -> float:
     """W1 = ∫₀¹ |Qa(p) − Qb(p)| dp, exact for the two piecewise-linear CDFs.
 
-    Between consecutive knots of either CDF both quantile functions are linear, so the integrand
-    is |linear| and each stretch integrates in closed form (splitting where the sign changes).
+    Walking both CDFs' stretches together, both quantile functions are linear between consecutive
+    knots of either, so the integrand is |linear| and each piece integrates in closed form
+    (split where the sign changes).
     """
-    grid = sorted(set(a.ps) | set(b.ps))
+    sa, sb = _segments(a), _segments(b)
+    if not sa or not sb:
+        return 0.0
+    i = j = 0
+    lo = 0.0
     total = 0.0
-    for lo, hi in itertools.pairwise(grid):
-        a0, a1 = _limits(a, lo, hi)
-        b0, b1 = _limits(b, lo, hi)
-        d0, d1 = a0 - b0, a1 - b1
-        if d0 * d1 >= 0:
-            total += (abs(d0) + abs(d1)) / 2 * (hi - lo)
-        else:  # the two quantile functions cross inside the stretch
-            total += (d0 * d0 + d1 * d1) / (2 * (abs(d0) + abs(d1))) * (hi - lo)
+    while i < len(sa) and j < len(sb):
+        pa0, pa1, xa0, xa1 = sa[i]
+        pb0, pb1, xb0, xb1 = sb[j]
+        hi = min(pa1, pb1)
+        if hi > lo:
+            ka, kb = (xa1 - xa0) / (pa1 - pa0), (xb1 - xb0) / (pb1 - pb0)
+            d0 = (xa0 + ka * (lo - pa0)) - (xb0 + kb * (lo - pb0))
+            d1 = (xa0 + ka * (hi - pa0)) - (xb0 + kb * (hi - pb0))
+            if d0 * d1 >= 0:
+                total += (abs(d0) + abs(d1)) / 2 * (hi - lo)
+            else:  # the two quantile functions cross inside the piece
+                total += (d0 * d0 + d1 * d1) / (2 * (abs(d0) + abs(d1))) * (hi - lo)
+            lo = hi
+        if pa1 <= hi:
+            i += 1
+        if pb1 <= hi:
+            j += 1
     return total
 
 
