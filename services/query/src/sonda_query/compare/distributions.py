@@ -12,7 +12,7 @@ import bisect
 import itertools
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -62,13 +62,6 @@ class Cdf(msgspec.Struct, kw_only=True, frozen=True):
         return mean, math.sqrt(max(second - mean * mean, 0.0))
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def instant(value: Any) -> float | None:
     """Seconds since the epoch of an ISO 8601 string the analyzer wrote (naive times are UTC)."""
     if not isinstance(value, str):
@@ -82,32 +75,40 @@ def instant(value: Any) -> float | None:
     return parsed.timestamp()
 
 
+class _Histogram(msgspec.Struct):
+    edges: list[float]
+    counts: list[Annotated[int, msgspec.Meta(ge=0)]]
+
+
+class _TimeHistogram(msgspec.Struct):
+    edges: list[str]
+    counts: list[Annotated[int, msgspec.Meta(ge=0)]]
+
+
 def histogram_cdf(histogram: Any, *, times: bool = False) -> Cdf | None:
-    """The CDF of a stored histogram ``{edges, counts}`` (edges as ISO strings when ``times``)."""
-    if not isinstance(histogram, dict):
+    """The CDF of a stored histogram ``{edges, counts}`` (edges as ISO strings when ``times``);
+    None when it is not one (wrong types, unsorted or infinite edges, no counts)."""
+    try:
+        if times:
+            stored = msgspec.convert(histogram, _TimeHistogram)
+            instants = [instant(e) for e in stored.edges]
+            if any(e is None for e in instants):
+                return None
+            xs, counts = [e for e in instants if e is not None], stored.counts
+        else:
+            numeric = msgspec.convert(histogram, _Histogram)
+            xs, counts = numeric.edges, numeric.counts
+    except msgspec.ValidationError:
         return None
-    raw_edges, counts = histogram.get("edges"), histogram.get("counts")
-    if not isinstance(raw_edges, list) or not isinstance(counts, list) or len(raw_edges) != len(counts) + 1:
+    if not counts or len(xs) != len(counts) + 1 or not all(map(math.isfinite, xs)):
         return None
-    edges = [instant(e) if times else _number(e) for e in raw_edges]
-    if any(e is None for e in edges) or not counts:
-        return None
-    xs = [float(e) for e in edges if e is not None]
-    if any(b < a for a, b in itertools.pairwise(xs)):
-        return None
-    if any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in counts):
-        return None
+    widths = [b - a for a, b in itertools.pairwise(xs)]
     total = sum(counts)
-    if total <= 0:
+    if total <= 0 or min(widths) < 0:
         return None
-    ps = [0.0]
-    running = 0
-    for count in counts:
-        running += count
-        ps.append(running / total)
+    ps = [0.0, *(running / total for running in itertools.accumulate(counts))]
     ps[-1] = 1.0
-    width = max(b - a for a, b in itertools.pairwise(xs))
-    return Cdf(xs=xs, ps=ps, bin_width=width)
+    return Cdf(xs=xs, ps=ps, bin_width=max(widths))
 
 
 class Shares(msgspec.Struct, kw_only=True, frozen=True):
