@@ -86,7 +86,6 @@ def _drifted(columns: list[dict[str, Any]]) -> RenderableType | None:
     table = Table(title=f"Drifted columns ({len(drifted)} of {len(columns)})", title_justify="left")
     for header in ("Column", "Type", "Metric", "Value", "Threshold", "What moved"):
         table.add_column(header, overflow="fold")
-    drifted.sort(key=lambda c: -(c.get("value") or 0) / (c.get("threshold") or 1))
     for column in drifted:
         table.add_row(
             escape(str(column.get("name"))),

@@ -33,8 +33,9 @@ def _names(names: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _severity(column: ColumnDrift) -> float:
-    """How far past its line a drifted column is (missing-share changes count from their own line)."""
+def severity(column: ColumnDrift) -> float:
+    """How far past its line a column is (missing-share changes count from their own line): the
+    order in which every view lists drifted columns, worst first."""
     ratio = 0.0
     if column.value is not None and column.threshold:
         ratio = column.value / column.threshold
@@ -78,7 +79,7 @@ def important_changes(
         share = f" ({change:+.0%})" if change is not None else ""
         changes.append(f"rows {base.rows:,} -> {target.rows:,}{share}")
     worst = sorted(
-        (c for c in columns if c.drifted and c.metric != "type_change"), key=lambda c: -_severity(c)
+        (c for c in columns if c.drifted and c.metric != "type_change"), key=lambda c: -severity(c)
     )
     changes.extend(_column_change(c) for c in worst)
     return changes[:MAX_CHANGES]

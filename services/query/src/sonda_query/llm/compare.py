@@ -17,6 +17,7 @@ from typing import Any, Literal
 import msgspec
 
 from sonda_query.compare.model import ColumnDrift, Comparison, Side
+from sonda_query.compare.verdict import severity
 from sonda_query.llm.tokens import Tokenizer
 
 Format = Literal["markdown", "json"]
@@ -112,12 +113,6 @@ def _schema_items(comparison: Comparison) -> list[tuple[str, dict[str, Any]]]:
             )
         )
     return items
-
-
-def _severity(column: ColumnDrift) -> float:
-    if column.value is not None and column.threshold:
-        return column.value / column.threshold
-    return abs(column.detail.missing.change) * 10
 
 
 def _column_item(column: ColumnDrift) -> tuple[str, dict[str, Any]]:
@@ -224,7 +219,7 @@ def summarize_comparison(
     comparison: Comparison, *, fmt: Format, max_tokens: int, tokenizer: Tokenizer
 ) -> ComparisonSummary:
     """The comparison within ``max_tokens`` (the verdict and its rule always fit in 300)."""
-    drifted = sorted((c for c in comparison.columns if c.drifted), key=lambda c: -_severity(c))
+    drifted = sorted((c for c in comparison.columns if c.drifted), key=lambda c: -severity(c))
     plan = _Plan(
         schema=_schema_items(comparison),
         drifted=[_column_item(c) for c in drifted],
