@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "sonda.commands.analyze:analyze",
         "Analyse FILE (CSV, TSV, JSON, JSON Lines, Parquet, Excel) and print a report.",
     ),
+    "compare": (
+        "sonda.commands.compare:compare",
+        "Compare A (the base) with B (the target): schema changes first, then drifted columns.",
+    ),
     "events": ("sonda.commands.events:events", "Watch the events flowing through NATS."),
     "projections": ("sonda_query.cli:projections", "Rebuild and inspect the query service's read models."),
     "doctor": (

@@ -83,3 +83,27 @@ def test_analyze_embedded_needs_no_running_sonda(sales: pd.DataFrame, sales_csv:
     assert outcome["status"] == "completed"
     assert outcome["results"]["results"]["dataset"]["rows"] == len(sales)
     assert "Starting a temporary Sonda" in done.stderr
+
+
+def test_compare_two_analyses_by_id(sonda: SondaUp, sales: pd.DataFrame, tmp_path: Path) -> None:
+    """Two files analysed by a running Sonda, then compared there by id from the stored profiles."""
+    ids = []
+    moved = sales.copy()
+    moved["preco"] = moved["preco"] * 1.5
+    for name, frame in (("janeiro.csv", sales), ("fevereiro.csv", moved)):
+        path = tmp_path / name
+        frame.to_csv(path, index=False)
+        done = sonda_cli("analyze", str(path), "--url", sonda.url, "--json")
+        assert done.returncode == 0, done.stderr
+        ids.append(json.loads(done.stdout)["analysis_id"])
+    done = sonda_cli("compare", *ids, "--url", sonda.url, "--json")
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert (body["base"]["analysis_id"], body["target"]["analysis_id"]) == tuple(ids)
+    assert (body["base"]["filename"], body["target"]["filename"]) == ("janeiro.csv", "fevereiro.csv")
+    assert [c["name"] for c in body["columns"] if c["drifted"]] == ["preco"]
+    shown = sonda_cli("compare", *ids, "--url", sonda.url)
+    assert shown.returncode == 0, shown.stderr
+    assert "Drifted columns (1 of 5)" in shown.stdout and "janeiro.csv" in shown.stdout
+    same = sonda_cli("compare", ids[0], ids[0], "--url", sonda.url)
+    assert same.returncode == 1 and "same_analysis" in same.stderr

@@ -165,3 +165,12 @@ class SondaClient:
         """The self-contained HTML report (personal values masked)."""
         url = f"/api/v1/analysis/report/{analysis_id}"
         return (await self._after("Loading the report", url, version)).content
+
+    async def compare(self, base: str, target: str, options: dict[str, str] | None = None) -> dict[str, Any]:
+        """``GET /api/v1/analysis/compare``: the server compares two of its stored analyses."""
+        query = {"base": base, "target": target, **(options or {})}
+        response = await self._http.get("/api/v1/analysis/compare", params=query)
+        if response.status_code >= 400:
+            raise _error("Comparing the analyses", response)
+        result: dict[str, Any] = response.json()
+        return result

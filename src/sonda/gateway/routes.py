@@ -53,6 +53,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/analysis/status-enhanced/", "query"),
     Route("/api/v1/analysis/results-enhanced/", "query"),
     Route("/api/v1/analysis/list", "query", exact=True),
+    Route("/api/v1/analysis/compare", "query", exact=True),
     Route("/api/v1/analysis/summary-for-llm/", "query"),
     Route("/api/v1/analysis/report/", "query"),
     Route("/api/v1/analysis/schema/", "query"),

@@ -94,6 +94,8 @@ class Code:
     RESULT_UNAVAILABLE = _code("result_unavailable")
     REBUILD_IN_PROGRESS = _code("rebuild_in_progress", retryable=True)
     HISTORY_UNAVAILABLE = _code("history_unavailable", retryable=True)
+    #: A comparison of an analysis with itself (``base`` and ``target`` are the same id).
+    SAME_ANALYSIS = _code("same_analysis")
     # the HTTP edge itself (Litestar's own refusals)
     BAD_REQUEST = _code("bad_request")
     MALFORMED_JSON = _code("malformed_json")

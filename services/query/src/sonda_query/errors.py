@@ -66,3 +66,12 @@ class ResultUnavailableError(QueryError):
     """The result object is missing or does not match its checksum: the summary is still served."""
 
     code = Code.RESULT_UNAVAILABLE
+
+
+class SameAnalysisError(QueryError):
+    """A comparison needs two different analyses (two analyses of one file are fine)."""
+
+    code = Code.SAME_ANALYSIS
+
+    def __init__(self, analysis_id: object) -> None:
+        super().__init__(f"base and target are the same analysis ({analysis_id}); compare two analyses")

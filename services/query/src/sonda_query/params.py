@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
 from sonda_events.ids import parse_analysis_id
 
+from sonda_query.compare.options import CompareOptions, NumericMethod
 from sonda_query.errors import InvalidParameterError
 from sonda_query.llm.render import MIN_TOKENS, SummaryFormat
 
@@ -85,3 +87,61 @@ def file_key(value: str | None) -> str | None:
     if len(value) > 1024:
         raise InvalidParameterError("file_key", "is longer than 1024 characters")
     return value
+
+
+def required_analysis_id(name: str, value: str | None) -> uuid.UUID:
+    """An analysis id given as a query parameter: 422 when absent, 400 when malformed."""
+    if value is None or value == "":
+        raise InvalidParameterError(name, "is required (an analysis id)")
+    return parse_analysis_id(value)
+
+
+def number(name: str, value: str | None, *, default: float, low: float, high: float) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise InvalidParameterError(name, f"must be a number, not {value[:40]!r}") from None
+    if not math.isfinite(parsed) or not low <= parsed <= high:
+        raise InvalidParameterError(name, f"must be between {low:g} and {high:g}")
+    return parsed
+
+
+def numeric_method(value: str | None) -> NumericMethod:
+    if value is None or value in {"", "wasserstein"}:
+        return "wasserstein"
+    if value == "psi":
+        return "psi"
+    raise InvalidParameterError("numeric_method", "must be wasserstein or psi")
+
+
+def compare_options(
+    *,
+    numeric_method_value: str | None,
+    wasserstein_threshold: str | None,
+    psi_threshold: str | None,
+    jensen_shannon_threshold: str | None,
+    missing_threshold: str | None,
+    drift_share: str | None,
+) -> CompareOptions:
+    """The comparison's thresholds from the query; each absent one keeps ``CompareOptions``' default."""
+    d = CompareOptions()
+    return CompareOptions(
+        numeric_method=numeric_method(numeric_method_value),
+        wasserstein_threshold=number(
+            "wasserstein_threshold", wasserstein_threshold, default=d.wasserstein_threshold, low=0, high=1e6
+        ),
+        psi_threshold=number("psi_threshold", psi_threshold, default=d.psi_threshold, low=0, high=1e6),
+        jensen_shannon_threshold=number(
+            "jensen_shannon_threshold",
+            jensen_shannon_threshold,
+            default=d.jensen_shannon_threshold,
+            low=0,
+            high=1,
+        ),
+        missing_threshold=number(
+            "missing_threshold", missing_threshold, default=d.missing_threshold, low=0, high=1
+        ),
+        drift_share=number("drift_share", drift_share, default=d.drift_share, low=0, high=1),
+    )

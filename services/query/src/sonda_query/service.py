@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import PurePath
 from typing import Any
 
 import msgspec
 
 from sonda_query.cache import Cache, field_name
+from sonda_query.compare import CompareOptions, Comparison, compare_results
+from sonda_query.compare.compare import side_of
+from sonda_query.compare.stored import decode_for_comparison
 from sonda_query.errors import (
     AnalysisDeletedError,
     AnalysisNotCompletedError,
     AnalysisNotFoundError,
+    QueryError,
     ResultNotReadyError,
     ResultUnavailableError,
+    SameAnalysisError,
 )
+from sonda_query.llm.compare import ComparisonSummaryView, summarize_comparison
 from sonda_query.llm.render import Meta, SummaryFormat, summarize
 from sonda_query.llm.tokens import Tokenizer
 from sonda_query.lookup import StreamLookup
@@ -32,6 +40,17 @@ from sonda_query.views import LeftOutView, ListItem, ListPage, Source, StatusVie
 
 _encoder = msgspec.json.Encoder()
 POLL_S = 0.05
+
+
+@contextlib.contextmanager
+def _naming(role: str) -> Iterator[None]:
+    """Problems raised inside say which side of a comparison (base or target) they are about."""
+    try:
+        yield
+    except QueryError as exc:
+        exc.message = f"{role}: {exc.message}"
+        exc.args = (exc.message,)
+        raise
 
 
 class _Results(msgspec.Struct, kw_only=True):
@@ -279,5 +298,120 @@ class QueryService:
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise ResultUnavailableError(f"the result object is not a profile result: {exc}") from None
         body = _encoder.encode(view)
+        await self._cache.set(analysis_id, field, body)
+        return body
+
+    async def _sides(
+        self, base_id: uuid.UUID, target_id: uuid.UUID, base_min_version: int, target_min_version: int
+    ) -> tuple[tuple[AnalysisRow, ResultRow], tuple[AnalysisRow, ResultRow]]:
+        """Both analyses of a comparison, each refused as results-enhanced refuses it."""
+        if base_id == target_id:
+            raise SameAnalysisError(base_id)
+        with _naming("base"):
+            base = await self._completed(base_id, base_min_version)
+        with _naming("target"):
+            target = await self._completed(target_id, target_min_version)
+        return base, target
+
+    async def _compared(
+        self,
+        base: tuple[AnalysisRow, ResultRow],
+        target: tuple[AnalysisRow, ResultRow],
+        options: CompareOptions,
+    ) -> Comparison:
+        results: list[dict[str, Any]] = []
+        for role, (_, ref) in (("base", base), ("target", target)):
+            with _naming(role):
+                data = await self._results.read(ref)
+            results.append(await asyncio.to_thread(decode_for_comparison, data))
+        (base_row, _), (target_row, _) = base, target
+        return await asyncio.to_thread(
+            compare_results,
+            results[0],
+            results[1],
+            options,
+            base_side=side_of(results[0], analysis_id=str(base_row.analysis_id), filename=base_row.filename),
+            target_side=side_of(
+                results[1], analysis_id=str(target_row.analysis_id), filename=target_row.filename
+            ),
+        )
+
+    async def comparison(
+        self,
+        base_id: uuid.UUID,
+        target_id: uuid.UUID,
+        *,
+        options: CompareOptions,
+        base_min_version: int = 1,
+        target_min_version: int = 1,
+    ) -> tuple[Comparison, AnalysisRow, AnalysisRow]:
+        """Two completed analyses compared from their stored results (no data is read again).
+
+        Raises:
+            SameAnalysisError: ``base_id == target_id``.
+            AnalysisNotFoundError, AnalysisDeletedError, AnalysisNotCompletedError,
+            ResultNotReadyError, ResultUnavailableError: as for results, naming the side.
+        """
+        base, target = await self._sides(base_id, target_id, base_min_version, target_min_version)
+        return await self._compared(base, target, options), base[0], target[0]
+
+    async def compare(
+        self,
+        base_id: uuid.UUID,
+        target_id: uuid.UUID,
+        *,
+        options: CompareOptions,
+        base_min_version: int = 1,
+        target_min_version: int = 1,
+    ) -> bytes:
+        """The comparison body as JSON bytes, cached under the base per target version and options.
+
+        Both analyses are looked up on every request, so a target deleted since is refused, not
+        served from the cache.
+        """
+        base, target = await self._sides(base_id, target_id, base_min_version, target_min_version)
+        digest = hashlib.sha256(_encoder.encode(options)).hexdigest()[:16]
+        field = await self._field(base[0], f"compare:{target_id}:v{target[0].version}:{digest}")
+        cached = await self._cache.get(base_id, field)
+        if cached is not None:
+            return cached
+        body = _encoder.encode(await self._compared(base, target, options))
+        await self._cache.set(base_id, field, body)
+        return body
+
+    async def comparison_summary(
+        self,
+        analysis_id: uuid.UUID,
+        compare_to: uuid.UUID,
+        *,
+        fmt: SummaryFormat,
+        max_tokens: int,
+        min_version: int = 1,
+    ) -> bytes:
+        """The LLM summary of this analysis (the target) against ``compare_to`` (the base)."""
+        base, target = await self._sides(compare_to, analysis_id, 1, min_version)
+        field = await self._field(
+            target[0], f"summary-compare:{compare_to}:v{base[0].version}:{fmt}:{max_tokens}"
+        )
+        cached = await self._cache.get(analysis_id, field)
+        if cached is not None:
+            return cached
+        comparison = await self._compared(base, target, CompareOptions())
+        summary = await asyncio.to_thread(
+            summarize_comparison, comparison, fmt=fmt, max_tokens=max_tokens, tokenizer=self._tokenizer
+        )
+        body = _encoder.encode(
+            ComparisonSummaryView(
+                analysis_id=str(analysis_id),
+                compare_to=str(compare_to),
+                format=fmt,
+                max_tokens=max_tokens,
+                tokens=summary.tokens,
+                tokenizer="cl100k_base",
+                text=summary.text,
+                left_out=summary.left_out,
+                summary=summary.document,
+            )
+        )
         await self._cache.set(analysis_id, field, body)
         return body

@@ -93,6 +93,8 @@ export const api = {
     return call("GET", `/analysis/list?${q}`, "Listing analyses");
   },
   remove: (id) => call("DELETE", `/analysis/${enc(id)}`, "Deleting the analysis"),
+  compare: (base, target) =>
+    call("GET", `/analysis/compare?base=${enc(base)}&target=${enc(target)}`, "Comparing the analyses"),
 };
 
 /**

@@ -3,6 +3,7 @@
 
 import { api, ApiError, uploadFile } from "./api.js";
 import { copyText } from "./clipboard.js";
+import { renderComparison } from "./compare.js";
 import { clear, num } from "./dom.js";
 import { setupHistory } from "./history.js";
 import { followAnalysis } from "./live.js";
@@ -37,6 +38,8 @@ function elements() {
     filter: $("status-filter"),
     refresh: $("refresh-analyses"),
     more: $("more-analyses"),
+    compare: $("compare-selected"),
+    comparison: $("comparison"),
   };
 }
 
@@ -236,11 +239,39 @@ function createApp(el) {
     }
   }
 
+  /** Two analyses side by side: the comparison, with both stored results for the charts. */
+  async function compare(base, target) {
+    stopFollowing();
+    hideError();
+    const run = ++state.run;
+    el.report.hidden = true;
+    el.comparison.hidden = false;
+    el.comparison.setAttribute("aria-busy", "true");
+    try {
+      const [comparison, a, b] = await Promise.all([
+        api.compare(base.analysis_id, target.analysis_id),
+        api.results(base.analysis_id),
+        api.results(target.analysis_id),
+      ]);
+      if (run !== state.run) return;
+      renderComparison(el.comparison, comparison, { base: a && a.results, target: b && b.results });
+      el.comparison.scrollIntoView({ behavior: "smooth", block: "start" });
+    } catch (err) {
+      if (run === state.run) {
+        el.comparison.hidden = true;
+        showError(err);
+      }
+    } finally {
+      if (run === state.run) el.comparison.setAttribute("aria-busy", "false");
+    }
+  }
+
   /** Open an analysis from the list (or the address bar). */
   function open(item) {
     stopFollowing();
     hideError();
     const run = ++state.run;
+    el.comparison.hidden = true;
     const meta = { filename: item.filename, file_key: item.file_key };
     const status = String(item.status || "");
     if (status === "completed") {
@@ -330,8 +361,8 @@ function createApp(el) {
     wireCopy();
     el.errorDismiss.addEventListener("click", hideError);
     history = setupHistory(
-      { list: el.list, filter: el.filter, refresh: el.refresh, more: el.more },
-      { onOpen: open, onError: showError, onDeleted },
+      { list: el.list, filter: el.filter, refresh: el.refresh, more: el.more, compare: el.compare },
+      { onOpen: open, onCompare: compare, onError: showError, onDeleted },
     );
     history.reload();
     openFromHash();

@@ -1,21 +1,37 @@
-// The list of past analyses: a status filter, refresh, delete, and a click that opens
-// an analysis' report.
+// The list of past analyses: a status filter, refresh, delete, a click that opens an
+// analysis' report, and two completed analyses picked to be compared.
 
 import { api } from "./api.js";
 import { clear, h, num, when } from "./dom.js";
 
 /**
- * Wire the list. els: {list, filter, refresh, more}; onOpen(item) opens a report,
+ * Wire the list. els: {list, filter, refresh, more, compare}; onOpen(item) opens a report,
+ * onCompare(base, target) compares two picked analyses (the first picked is the base),
  * onError(err) shows an error. Returns {reload()}.
  */
 /** How long a first press of Delete waits for the second. */
 const CONFIRM_MS = 5000;
 
-export function setupHistory(els, { onOpen, onError, onDeleted = () => {} }) {
+export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () => {} }) {
   let cursor = null;
   // Loads overlap (one on upload, one on completion): only the newest may fill the list, or an
   // older answer, without the new analysis, would land last and hide it.
   let latest = 0;
+  // Picked analyses in the order they were picked: [base, target].
+  let picked = [];
+
+  function syncPicks() {
+    for (const box of els.list.querySelectorAll(".compare-pick")) {
+      box.checked = picked.some((p) => p.analysis_id === box.dataset.analysisId);
+    }
+    if (els.compare) els.compare.disabled = picked.length !== 2;
+  }
+
+  function pick(item, on) {
+    picked = picked.filter((p) => p.analysis_id !== item.analysis_id);
+    if (on) picked = [...picked, item].slice(-2);
+    syncPicks();
+  }
 
   async function load(append = false) {
     const mine = ++latest;
@@ -31,6 +47,7 @@ export function setupHistory(els, { onOpen, onError, onDeleted = () => {} }) {
       }
       els.list.append(...items.map(row));
       els.more.hidden = !cursor;
+      syncPicks();
     } catch (err) {
       if (mine === latest) onError(err);
     } finally {
@@ -82,6 +99,7 @@ export function setupHistory(els, { onOpen, onError, onDeleted = () => {} }) {
         try {
           await api.remove(item.analysis_id);
           li.remove();
+          pick(item, false);
           onDeleted(item.analysis_id);
           if (!els.list.querySelector(".analysis-item")) {
             els.list.append(h("li", { class: "muted empty" }, "No analyses yet."));
@@ -93,6 +111,16 @@ export function setupHistory(els, { onOpen, onError, onDeleted = () => {} }) {
         }
       },
     }, "Delete");
+    const compare = status === "completed"
+      ? h("label", { class: "compare-label small" },
+        h("input", {
+          type: "checkbox",
+          class: "compare-pick",
+          "data-analysis-id": item.analysis_id,
+          "aria-label": `Compare ${name}`,
+          onchange: (event) => pick(item, event.target.checked),
+        }), " Compare")
+      : null;
     const li = h("li", {
       class: "analysis-item",
       "data-analysis-id": item.analysis_id,
@@ -104,6 +132,7 @@ export function setupHistory(els, { onOpen, onError, onDeleted = () => {} }) {
       h("div", { class: "analysis-meta muted small" },
         `${when(item.created_at)}${shape ? ` · ${shape}` : ""}${progress}`,
         item.error_message ? h("span", { class: "analysis-error" }, ` · ${item.error_message}`) : null),
+      compare,
       del);
     return li;
   }
@@ -111,5 +140,10 @@ export function setupHistory(els, { onOpen, onError, onDeleted = () => {} }) {
   els.filter.addEventListener("change", () => load(false));
   els.refresh.addEventListener("click", () => load(false));
   els.more.addEventListener("click", () => load(true));
+  if (els.compare) {
+    els.compare.addEventListener("click", () => {
+      if (picked.length === 2) onCompare(picked[0], picked[1]);
+    });
+  }
   return { reload: () => load(false) };
 }

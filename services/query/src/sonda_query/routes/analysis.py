@@ -12,6 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from sonda_service import Problem
 
 from sonda_query import params
+from sonda_query.compare import Comparison
 from sonda_query.reader import ListFilters
 from sonda_query.service import QueryService
 from sonda_query.table_schema import SchemaView
@@ -91,6 +92,7 @@ class AnalysisController(Controller):
     )
     async def summary_for_llm(
         self,
+        *,
         analysis_id: FromPath[str],
         service: NamedDependency[QueryService],
         format: Annotated[
@@ -98,7 +100,23 @@ class AnalysisController(Controller):
         ] = None,
         max_tokens: Annotated[str | None, QueryParameter(required=False, description="Default 1500")] = None,
         min_version: Annotated[str | None, QueryParameter(required=False, description=_MIN_VERSION)] = None,
+        compare_to: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                description="Summarise the comparison with this analysis (the base) instead: docs/compare.md",
+            ),
+        ] = None,
     ) -> Response[bytes]:
+        if compare_to:
+            body = await service.comparison_summary(
+                params.analysis_id(analysis_id),
+                params.analysis_id(compare_to),
+                fmt=params.summary_format(format),
+                max_tokens=params.max_tokens(max_tokens),
+                min_version=_min_version(min_version),
+            )
+            return Response(body, media_type=JSON)
         body = await service.summary(
             params.analysis_id(analysis_id),
             fmt=params.summary_format(format),
@@ -162,6 +180,85 @@ class AnalysisController(Controller):
         min_version: Annotated[str | None, QueryParameter(required=False, description=_MIN_VERSION)] = None,
     ) -> Response[bytes]:
         body = await service.schema(params.analysis_id(analysis_id), min_version=_min_version(min_version))
+        return Response(body, media_type=JSON)
+
+    @get(
+        "/compare",
+        responses={
+            200: ResponseSpec(data_container=Comparison),
+            400: ResponseSpec(data_container=Problem, description="A malformed id (invalid_analysis_id)"),
+            **_RESULT_PROBLEMS,
+            422: ResponseSpec(
+                data_container=Problem,
+                description="A missing id or bad threshold (invalid_parameter), or the same id twice (same_analysis)",
+            ),
+        },
+        summary="Compare two analyses: schema changes and drift, from the stored profiles",
+        description=(
+            "`base` and `target` are completed analyses; each is refused as results-enhanced refuses "
+            "it, the problem's detail naming the side. Schema changes (added, removed, retyped, likely "
+            "renames), then one verdict per shared column: Wasserstein distance normed by the base's "
+            "standard deviation (or PSI on the base's deciles) for numeric and datetime columns, "
+            "Jensen–Shannon distance on the top values plus the other mass for categorical and boolean "
+            "ones, and the change of the missing share. Defaults and their meaning: docs/compare.md."
+        ),
+    )
+    async def compare(
+        self,
+        *,
+        service: NamedDependency[QueryService],
+        base: Annotated[
+            str | None, QueryParameter(required=False, description="The earlier analysis")
+        ] = None,
+        target: Annotated[
+            str | None, QueryParameter(required=False, description="The later analysis")
+        ] = None,
+        numeric_method: Annotated[
+            str | None, QueryParameter(required=False, description="wasserstein (default) or psi")
+        ] = None,
+        wasserstein_threshold: Annotated[
+            str | None, QueryParameter(required=False, description="Default 0.1")
+        ] = None,
+        psi_threshold: Annotated[
+            str | None, QueryParameter(required=False, description="Default 0.1")
+        ] = None,
+        jensen_shannon_threshold: Annotated[
+            str | None, QueryParameter(required=False, description="Default 0.1")
+        ] = None,
+        missing_threshold: Annotated[
+            str | None, QueryParameter(required=False, description="Change of the missing share; default 0.1")
+        ] = None,
+        drift_share: Annotated[
+            str | None, QueryParameter(required=False, description="Share of drifted columns; default 0.5")
+        ] = None,
+        base_min_version: Annotated[
+            str | None, QueryParameter(required=False, description=_MIN_VERSION)
+        ] = None,
+        target_min_version: Annotated[
+            str | None, QueryParameter(required=False, description=_MIN_VERSION)
+        ] = None,
+    ) -> Response[bytes]:
+        base_id = params.required_analysis_id("base", base)
+        target_id = params.required_analysis_id("target", target)
+        options = params.compare_options(
+            numeric_method_value=numeric_method,
+            wasserstein_threshold=wasserstein_threshold,
+            psi_threshold=psi_threshold,
+            jensen_shannon_threshold=jensen_shannon_threshold,
+            missing_threshold=missing_threshold,
+            drift_share=drift_share,
+        )
+        body = await service.compare(
+            base_id,
+            target_id,
+            options=options,
+            base_min_version=params.integer(
+                "base_min_version", base_min_version, default=1, low=1, high=1 << 31
+            ),
+            target_min_version=params.integer(
+                "target_min_version", target_min_version, default=1, low=1, high=1 << 31
+            ),
+        )
         return Response(body, media_type=JSON)
 
     @get(
