@@ -90,18 +90,29 @@ class AnalysisController(Controller):
     async def summary_for_llm(
         self,
         analysis_id: FromPath[str],
+        *,
         service: NamedDependency[QueryService],
         format: Annotated[
-            str | None, QueryParameter(required=False, description="markdown (default) or json")
+            str | None,
+            QueryParameter(
+                required=False, description="markdown (default), table (a row per column) or json"
+            ),
         ] = None,
-        max_tokens: Annotated[str | None, QueryParameter(required=False, description="Default 1500")] = None,
+        max_tokens: Annotated[
+            str | None, QueryParameter(required=False, description="200 to 32000, default 1500")
+        ] = None,
         min_version: Annotated[str | None, QueryParameter(required=False, description=_MIN_VERSION)] = None,
+        include_pii: Annotated[
+            str | None,
+            QueryParameter(required=False, description="true: show personal columns' values unmasked"),
+        ] = None,
     ) -> Response[bytes]:
         body = await service.summary(
             params.analysis_id(analysis_id),
             fmt=params.summary_format(format),
             max_tokens=params.max_tokens(max_tokens),
             min_version=_min_version(min_version),
+            include_pii=params.flag("include_pii", include_pii),
         )
         return Response(body, media_type=JSON)
 
