@@ -57,7 +57,9 @@ def test_a_wide_table_fits_every_budget(
     if fmt == "json":
         document = json.loads(summary.text)
         assert document == summary.document
-        assert len(document["columns"]) == out.columns_shown
+        rows = document["column_table"]["rows"] if "column_table" in document else document["columns"]
+        assert len(rows) == out.columns_shown
+        assert ("column_table" in document) == (summary.layout == "json-table")
         assert document["left_out"]["columns_total"] == 1000
     else:
         shown = out.columns_shown

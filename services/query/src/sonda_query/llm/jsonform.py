@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from sonda_query.llm.facts import SAMPLE_DIGITS, Alert, Association, Column, Top, Value
-from sonda_query.llm.numbers import percent_text, plain
+from sonda_query.llm.numbers import percent_text, plain, share_text
 from sonda_query.llm.plan import Selection
 from sonda_query.llm.quoting import clip
 from sonda_query.llm.tokens import Tokenizer
@@ -30,13 +30,27 @@ def share(pct: float) -> msgspec.Raw:
     return msgspec.Raw(percent_text(pct).encode())
 
 
+def _top_share(pct: float | None) -> msgspec.Raw | None:
+    return msgspec.Raw(share_text(pct).encode()) if pct is not None else None
+
+
 def _tops(tops: tuple[Top, ...]) -> list[dict[str, Any]]:
-    return [{"value": figure(t.value), "pct": share(t.pct) if t.pct is not None else None} for t in tops]
+    return [{"value": figure(t.value), "pct": _top_share(t.pct)} for t in tops]
+
+
+#: The fields of a row of ``column_table`` (the compact layout for wide files). ``min``/``max``
+#: hold a datetime column's first and last instant; ``more`` the remaining typed fields or null.
+TABLE_FIELDS = ("name", "type", "missing_pct", "min", "mean", "max", "more")
+_SPLIT = {"name", "type", "missing_pct", "min", "mean", "max", "start", "end"}
 
 
 class Json:
-    def __init__(self, tokenizer: Tokenizer) -> None:
+    """``layout`` ``objects``: ``columns`` is a list of objects; ``table``: ``column_table`` holds
+    ``fields`` and one array per column (about two thirds of the tokens)."""
+
+    def __init__(self, tokenizer: Tokenizer, layout: str = "objects") -> None:
         self._tokenizer = tokenizer
+        self.layout = layout
 
     def cost(self, part: Any) -> int:
         return self._tokenizer.count(_encoder.encode(part).decode()) + 1  # + the comma
@@ -61,7 +75,7 @@ class Json:
             if column.pattern is not None:
                 out["pattern"] = column.pattern
                 out["pattern_kind"] = "semantic" if column.pattern_is_semantic else "shape"
-        elif column.distinct is not None and (column.top or column.type in ("categorical", "text")):
+        elif column.distinct is not None and column.type in ("categorical", "text"):
             out["distinct"] = column.distinct
         if column.length_mean is not None:
             out["length_mean"] = figure(column.length_mean, 3)
@@ -73,6 +87,27 @@ class Json:
             out["pii"] = True
             out["masked"] = column.masked
         return out
+
+    def core_part(self, column: Column) -> Any:
+        return self.row(column) if self.layout == "table" else self.core(column)
+
+    def row(self, column: Column) -> list[Any]:
+        facts = self.core(column)
+        more = {k: v for k, v in facts.items() if k not in _SPLIT} or None
+        if more and "top" in more:  # [value, pct] pairs: the keys repeated cost a third of a row
+            more["top"] = [
+                [t.value if isinstance(t.value, str) else figure(t.value), _top_share(t.pct)]
+                for t in column.top
+            ]
+        return [
+            facts["name"],
+            facts["type"],
+            facts.get("missing_pct"),
+            facts.get("min", facts.get("start")),
+            facts.get("mean"),
+            facts.get("max", facts.get("end")),
+            more,
+        ]
 
     def alert(self, alert: Alert) -> dict[str, Any]:
         out: dict[str, Any] = {"severity": alert.severity, "type": alert.type, "column": alert.column}
@@ -97,6 +132,11 @@ class Json:
             out["samples"] = [figure(s, SAMPLE_DIGITS) for s in column.samples]
         return out
 
+    def _columns(self, columns: list[Column]) -> dict[str, Any]:
+        if self.layout == "table":
+            return {"column_table": {"fields": TABLE_FIELDS, "rows": [self.row(c) for c in columns]}}
+        return {"columns": [self.core(c) for c in columns]}
+
     def render(
         self,
         head: dict[str, Any],
@@ -113,13 +153,13 @@ class Json:
         if minimal:
             shape = {k: data[k] for k in ("rows", "columns") if k in data}
             brief = {"note": NOTE, "analysis_id": head.get("analysis_id"), "dataset": shape}
-            return _encoder.encode(brief | {"columns": [], "left_out": left_out}).decode()
+            return _encoder.encode(brief | self._columns([]) | {"left_out": left_out}).decode()
         document = {
             "note": NOTE,
             **head,
             "file": clip(str(head.get("file")), 80),
             "dataset": data,
-            "columns": [self.core(c) for c in selection.columns[: selection.core]],
+            **self._columns(selection.columns[: selection.core]),
             "alerts": [self.alert(a) for a in selection.alerts[: selection.shown_alerts]],
             "associations": [
                 self.association(p) for p in selection.associations[: selection.shown_associations]

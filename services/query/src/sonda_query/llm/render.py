@@ -76,7 +76,7 @@ class Summary(msgspec.Struct, kw_only=True, frozen=True):
     left_out: LeftOut
     #: The JSON document itself (format ``json`` only).
     document: dict[str, Any] | None = None
-    #: ``list`` or ``table`` (Markdown), ``json``.
+    #: ``list`` or ``table`` (Markdown), ``json`` or ``json-table`` (``column_table``, wide files).
     layout: str = "list"
 
 
@@ -200,8 +200,12 @@ def _fit_json(
         )
 
     fixed = tokenizer.count(render())
+    listed = sum(renderer.cost(renderer.core(c)) for c in selection.columns)
+    if listed > LIST_SHARE * (max_tokens - fixed):
+        renderer.layout = "table"
+        fixed = tokenizer.count(render())
     costs = Costs(
-        core=lambda c: renderer.cost(renderer.core(c)),
+        core=lambda c: renderer.cost(renderer.core_part(c)),
         alert=lambda a, _new: renderer.cost(renderer.alert(a)),
         association=lambda p: renderer.cost(renderer.association(p)),
         detail=lambda c: renderer.cost(renderer.detail(c)),
@@ -210,7 +214,8 @@ def _fit_json(
     plan(selection, budget=max_tokens - fixed, costs=costs)
     text, tokens = _fit(render, selection, max_tokens, tokenizer)
     document = json.loads(text) if tokens and text.startswith("{") and text.endswith("}") else None
-    return Summary(text=text, tokens=tokens, left_out=left_out(selection), document=document, layout="json")
+    layout = "json" if renderer.layout == "objects" else "json-table"
+    return Summary(text=text, tokens=tokens, left_out=left_out(selection), document=document, layout=layout)
 
 
 def _fit(
