@@ -24,8 +24,6 @@ from sonda_query.llm.quoting import NAME_CHARS, VALUE_CHARS, clip
 __all__ = ["NAME_CHARS", "SEVERITY_RANK", "VALUE_CHARS", "clip", "number"]
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
-#: Associations weaker than this (|r|, V or η) say nothing an agent can use.
-NEAR_ZERO = 0.1
 #: A text column with at least this share of distinct values (and enough rows) names rows, not groups.
 IDENTIFIER_DISTINCT = 0.95
 IDENTIFIER_MIN_COUNT = 20
@@ -37,7 +35,6 @@ TOP = 3
 SAMPLES = 3
 #: A sample is one value, shown whole (a summary figure is rounded to ``numbers.DIGITS``).
 SAMPLE_DIGITS = 10
-MEASURES = ("pearson", "spearman", "cramers_v", "eta")
 
 #: A value from the file (a string is data and is quoted when shown) or a figure.
 Value = str | int | float | bool
@@ -97,18 +94,6 @@ class Column(msgspec.Struct, kw_only=True, frozen=True):
         return bool(self.extra or self.more_top or self.samples)
 
 
-class Association(msgspec.Struct, kw_only=True, frozen=True):
-    """One pair of columns with every measure the result has for it, strongest first."""
-
-    a: str
-    b: str
-    values: tuple[tuple[str, float], ...]
-
-    @property
-    def strength(self) -> float:
-        return max(abs(v) for _, v in self.values)
-
-
 def percent(part: Any, whole: Any) -> float | None:
     if is_number(part) and is_number(whole) and whole > 0:
         return 100.0 * float(part) / float(whole)
@@ -130,7 +115,7 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _finite(value: Any) -> float | int | None:
+def finite(value: Any) -> float | int | None:
     if is_number(value) and math.isfinite(value):
         return int(value) if isinstance(value, int) else float(value)
     return None
@@ -179,7 +164,7 @@ def alerts(result: dict[str, Any]) -> list[Alert]:
         column = item.get("column")
         pair = [str(c) for c in as_list(item.get("columns"))]
         other = pair[1] if len(pair) == 2 and column is not None and pair[0] == str(column) else None
-        value = _finite(item.get("value"))
+        value = finite(item.get("value"))
         found.append(
             Alert(
                 severity=severity if severity in SEVERITY_RANK else "info",
@@ -256,7 +241,7 @@ def _column(
     extra: list[tuple[str, Value]] = []
     if stats:
         for key, label in (("min", "minimum"), ("mean", "mean"), ("max", "maximum")):
-            value = _finite(stats.get(key))
+            value = finite(stats.get(key))
             if value is not None and not (identifier and key == "mean"):
                 facts[label] = shown(value)
         if not masked and not identifier:
@@ -264,7 +249,7 @@ def _column(
     elif when:
         for key, label in (("min", "start"), ("max", "end")):
             if isinstance(when.get(key), str):
-                # Midnight on every value is a date column: the time says nothing.
+                # Results of older engines wrote dates as midnight timestamps: the time adds nothing.
                 instant = (
                     when[key].removesuffix("T00:00:00") if when[key].endswith("T00:00:00") else when[key]
                 )
@@ -272,7 +257,7 @@ def _column(
         if isinstance(when.get("frequency"), str):
             extra.append(("frequency", clip(when["frequency"], 12)))
     text = as_dict(profile.get("text"))
-    length_mean = _finite(text.get("length_mean"))
+    length_mean = finite(text.get("length_mean"))
     tops = _top(profile, count)
     top: list[Top] = []
     more_top: list[Top] = []
@@ -324,7 +309,7 @@ def _numeric_extra(stats: dict[str, Any], distinct: int | None) -> list[tuple[st
         ("distinct", distinct),
     ]
     wanted += [(k, stats.get(k)) for k in ("zeros", "negatives", "infinite") if stats.get(k)]
-    return [(label, value) for label, value in ((k, _finite(v)) for k, v in wanted) if value is not None]
+    return [(label, value) for label, value in ((k, finite(v)) for k, v in wanted) if value is not None]
 
 
 def _top(profile: dict[str, Any], count: Any) -> list[Top]:
@@ -342,7 +327,7 @@ def _top(profile: dict[str, Any], count: Any) -> list[Top]:
 
 
 def _boolean(flags: dict[str, Any]) -> list[Top]:
-    true, false = _finite(flags.get("true")), _finite(flags.get("false"))
+    true, false = finite(flags.get("true")), finite(flags.get("false"))
     if true is None or false is None or true + false <= 0:
         return []
     ranked = sorted([(True, true), (False, false)], key=lambda item: -item[1])
@@ -395,41 +380,3 @@ def _sample_values(values: list[Any], numeric: bool, decimal: str | None, masked
         if len(shown) == SAMPLES:
             break
     return shown
-
-
-def associations(result: dict[str, Any]) -> tuple[list[Association], int, int]:
-    """Pairs of every kind by strength (each pair once, with all its measures), strongest first.
-
-    Returns the pairs at least ``NEAR_ZERO`` strong, the number of pairs measured and the number
-    dropped as near zero.
-    """
-    found: dict[tuple[str, str], dict[str, float]] = {}
-    block = as_dict(result.get("correlations"))
-    for measure in ("pearson", "spearman", "cramers_v"):
-        matrix = as_dict(block.get(measure))
-        names = [str(n) for n in as_list(matrix.get("columns"))]
-        for i, row in enumerate(as_list(matrix.get("matrix"))[: len(names)]):
-            for j, value in enumerate(as_list(row)[: len(names)]):
-                if j > i and _finite(value) is not None:
-                    found.setdefault((names[i], names[j]), {})[measure] = float(value)
-    for raw in as_list(block.get("correlation_ratio")):
-        item = as_dict(raw)
-        value = _finite(item.get("value"))
-        if value is not None and item.get("numeric") is not None and item.get("categorical") is not None:
-            found.setdefault((str(item["numeric"]), str(item["categorical"])), {})["eta"] = float(value)
-    pairs = [
-        Association(
-            a=clip(a, NAME_CHARS),
-            b=clip(b, NAME_CHARS),
-            values=tuple(
-                sorted(
-                    ((m, values[m]) for m in MEASURES if m in values),
-                    key=lambda mv: (-abs(mv[1]), MEASURES.index(mv[0])),
-                )
-            ),
-        )
-        for (a, b), values in found.items()
-    ]
-    strong = [p for p in pairs if p.strength >= NEAR_ZERO]
-    strong.sort(key=lambda p: (-p.strength, p.a, p.b))
-    return strong, len(pairs), len(pairs) - len(strong)

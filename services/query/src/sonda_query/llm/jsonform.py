@@ -10,7 +10,8 @@ from typing import Any
 
 import msgspec
 
-from sonda_query.llm.facts import SAMPLE_DIGITS, Alert, Association, Column, Top, Value
+from sonda_query.llm.associations import Association
+from sonda_query.llm.facts import SAMPLE_DIGITS, Alert, Column, Top, Value
 from sonda_query.llm.numbers import percent_text, plain, share_text
 from sonda_query.llm.plan import Selection
 from sonda_query.llm.quoting import clip

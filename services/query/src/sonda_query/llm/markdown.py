@@ -10,7 +10,8 @@ import re
 from typing import Any, Literal
 
 from sonda_query.llm import quoting
-from sonda_query.llm.facts import SAMPLE_DIGITS, Alert, Association, Column, Top, Value
+from sonda_query.llm.associations import Association
+from sonda_query.llm.facts import SAMPLE_DIGITS, Alert, Column, Top, Value
 from sonda_query.llm.numbers import number, percent_text, share_text
 from sonda_query.llm.plan import Selection
 from sonda_query.llm.tokens import Tokenizer

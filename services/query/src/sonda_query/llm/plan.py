@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sonda_query.llm.facts import Alert, Association, Column
-
-Part = Column | Alert | Association
+from sonda_query.llm.associations import Association
+from sonda_query.llm.facts import Alert, Column
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 from sonda_query.llm import facts
+from sonda_query.llm.associations import NEAR_ZERO, associations
 from sonda_query.llm.jsonform import Json
 from sonda_query.llm.markdown import (
     Layout,
@@ -121,9 +122,7 @@ def left_out_lines(out: LeftOut) -> list[str]:
             f"{out.correlations_total - out.correlations_shown:,} of {out.correlations_total:,} not shown"
         )
     if out.correlations_near_zero:
-        pairs.append(
-            f"{out.correlations_near_zero:,} more near zero (all below {facts.NEAR_ZERO}) not listed"
-        )
+        pairs.append(f"{out.correlations_near_zero:,} more near zero (all below {NEAR_ZERO}) not listed")
     if pairs:
         lines.append("- Associations: " + "; ".join(pairs))
     return lines or ["- Nothing: every column, alert, association and detail is shown."]
@@ -142,7 +141,7 @@ def summarize(
 
     Personal columns show masked values unless ``include_pii``.
     """
-    pairs, measured, near_zero = facts.associations(result)
+    pairs, measured, near_zero = associations(result)
     selection = Selection(
         columns=facts.columns(result, include_pii=include_pii),
         alerts=facts.alerts(result),
