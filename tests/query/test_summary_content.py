@@ -237,6 +237,9 @@ def test_personal_values_are_masked_unless_asked_for(tmp_path: Path, tokenizer: 
     top_cep = frame["cep"].value_counts().index[0]
     assert mask(top_cep) in summary.text  # the shape stays: an agent still learns the format
     assert "personal data, masked" in summary.text or '"masked":true' in summary.text
+    if fmt == "markdown":  # a phone number stored as a number: its extremes masked, no mean
+        phone = line_of(summary.text, "telefone")
+        assert f'min "{mask(str(frame["telefone"].min()))}"' in phone and "mean" not in phone
     # The non-personal column keeps its figures.
     assert (
         number(frame["valor"].max()) in summary.text

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from sonda_events.privacy import mask
 
-from sonda_query.llm.numbers import is_number, number, parse_locale
+from sonda_query.llm.numbers import is_number, number, parse_locale, plain
 from sonda_query.llm.quoting import NAME_CHARS, VALUE_CHARS, clip
 
 __all__ = ["NAME_CHARS", "SEVERITY_RANK", "VALUE_CHARS", "clip", "number"]
@@ -119,6 +119,11 @@ def finite(value: Any) -> float | int | None:
     if is_number(value) and math.isfinite(value):
         return int(value) if isinstance(value, int) else float(value)
     return None
+
+
+def masked_value(value: Any) -> str:
+    """``privacy.mask`` of a value as the summary writes it (a float's ".0" tail is no part of it)."""
+    return mask(plain(value)) if is_number(value) else mask(value)
 
 
 def dataset_facts(result: dict[str, Any]) -> dict[str, Any]:
@@ -233,7 +238,7 @@ def _column(
     )
 
     def shown(value: Any) -> Value:
-        return mask(value) if masked else value
+        return masked_value(value) if masked else value
 
     facts: dict[str, Any] = {}
     stats = as_dict(profile.get("stats"))
@@ -242,7 +247,8 @@ def _column(
     if stats:
         for key, label in (("min", "minimum"), ("mean", "mean"), ("max", "maximum")):
             value = finite(stats.get(key))
-            if value is not None and not (identifier and key == "mean"):
+            # The mean of identifiers (row numbers, phone numbers stored as numbers) means nothing.
+            if value is not None and not ((identifier or masked) and key == "mean"):
                 facts[label] = shown(value)
         if not masked and not identifier:
             extra += _numeric_extra(stats, distinct)
@@ -272,8 +278,8 @@ def _column(
     elif not stats and not when:
         top, more_top = tops[:TOP], tops[TOP : TOP + 2]
     if masked:
-        top = [Top(mask(t.value), t.pct) for t in top]
-        more_top = [Top(mask(t.value), t.pct) for t in more_top]
+        top = [Top(masked_value(t.value), t.pct) for t in top]
+        more_top = [Top(masked_value(t.value), t.pct) for t in more_top]
     return Column(
         index=index,
         name=clip(name, NAME_CHARS),
@@ -372,7 +378,7 @@ def _sample_values(values: list[Any], numeric: bool, decimal: str | None, masked
             parsed = parse_locale(value, decimal)
             if parsed is None:
                 parsed = value
-        item: Value = mask(parsed) if masked else parsed
+        item: Value = masked_value(parsed) if masked else parsed
         if isinstance(item, str):
             item = clip(item, VALUE_CHARS)
         if item not in shown:
