@@ -19,7 +19,7 @@ import msgspec
 from sonda_events.privacy import mask
 
 from sonda_query.llm.numbers import is_number, number, parse_locale, plain
-from sonda_query.llm.quoting import NAME_CHARS, VALUE_CHARS, clip
+from sonda_query.llm.quoting import NAME_CHARS, VALUE_CHARS, clip, word
 
 __all__ = ["NAME_CHARS", "SEVERITY_RANK", "VALUE_CHARS", "clip", "number"]
 
@@ -134,7 +134,7 @@ def dataset_facts(result: dict[str, Any]) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "rows": rows,
         "columns": columns,
-        "format": dataset.get("format"),
+        "format": word(dataset["format"]) if dataset.get("format") is not None else None,
         "file_size": dataset.get("file_size"),
         "encoding": dataset.get("encoding"),
         "delimiter": dataset.get("delimiter"),
@@ -154,7 +154,7 @@ def _type_counts(result: dict[str, Any]) -> dict[str, int] | None:
     """How many columns of each type (most common first): the shape of what may be left out."""
     counts: dict[str, int] = {}
     for raw in as_list(result.get("columns")):
-        kind = clip(str(as_dict(raw).get("type", "unknown")), 20)
+        kind = word(as_dict(raw).get("type", "unknown"))
         counts[kind] = counts.get(kind, 0) + 1
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))) or None
 
@@ -165,7 +165,7 @@ def alerts(result: dict[str, Any]) -> list[Alert]:
     for index, raw in enumerate(as_list(result.get("alerts"))):
         item = as_dict(raw)
         severity = str(item.get("severity", "info"))
-        kind = clip(str(item.get("type", "alert")), 40)
+        kind = word(item.get("type", "alert"))
         column = item.get("column")
         pair = [str(c) for c in as_list(item.get("columns"))]
         other = pair[1] if len(pair) == 2 and column is not None and pair[0] == str(column) else None
@@ -221,8 +221,8 @@ def _column(
     decimal: str | None,
     include_pii: bool,
 ) -> Column:
-    kind = clip(str(profile.get("type", "unknown")), 20)
-    semantic = tuple(clip(str(s), 20) for s in as_list(profile.get("semantic")))
+    kind = word(profile.get("type", "unknown"))
+    semantic = tuple(word(s) for s in as_list(profile.get("semantic")))
     pii = profile.get("pii") is True
     masked = pii and not include_pii
     missing = percent(profile.get("missing"), rows)

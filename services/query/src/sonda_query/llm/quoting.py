@@ -9,6 +9,7 @@ The summary says once, near its top, that quoted strings are data (``DATA_NOTE``
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 #: Longest name or value shown (characters, before escaping); longer ones end with "…".
@@ -22,6 +23,8 @@ _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 #: Characters escaped although JSON allows them raw: table cells, code spans, Markdown emphasis.
 _ALSO = frozenset("`|<>")
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+#: A word of the analyzer's vocabulary (a type, a semantic hint, a format, an alert type).
+_WORD = re.compile(r"[A-Za-z0-9_.+-]{1,30}")
 
 
 def clip(text: str, limit: int) -> str:
@@ -48,3 +51,10 @@ def quote(value: object, limit: int = VALUE_CHARS) -> str:
 
 def name(value: object) -> str:
     return quote(value, NAME_CHARS)
+
+
+def word(value: object) -> str:
+    """A term the analyzer wrote (``numeric``, ``csv``, ``missing``) as it is; anything else in a
+    result that is not such a term is shown quoted, like data."""
+    text = str(value)
+    return text if _WORD.fullmatch(text) else quote(text)
