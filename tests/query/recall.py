@@ -162,6 +162,7 @@ def recall(frame: pd.DataFrame, text: str, *, fmt: str = "markdown") -> Recall:
 
 
 #: Real tables shipped with statsmodels (its data sets, as CSV files): 10 to 58 columns.
+#: statsmodels comes with the dev group's ydata-profiling (the alert-parity reference).
 REAL = ("randhie", "macrodata", "star98", "fertility")
 #: Profile options per table: fertility's header is all years (numbers), which the analyzer's
 #: header detection takes for data; the row is named the header, as a user would.
