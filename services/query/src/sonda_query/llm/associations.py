@@ -32,11 +32,10 @@ class Association(msgspec.Struct, kw_only=True, frozen=True):
         return max(abs(v) for _, v in self.values)
 
 
-def associations(result: dict[str, Any]) -> tuple[list[Association], int, int]:
+def associations(result: dict[str, Any]) -> tuple[list[Association], int]:
     """Pairs of every kind by strength (each pair once, with all its measures), strongest first.
 
-    Returns the pairs at least ``NEAR_ZERO`` strong, the number of pairs measured and the number
-    dropped as near zero.
+    Returns the pairs at least ``NEAR_ZERO`` strong and the number dropped as near zero.
     """
     found: dict[tuple[str, str], dict[str, float]] = {}
     block = as_dict(result.get("correlations"))
@@ -67,4 +66,4 @@ def associations(result: dict[str, Any]) -> tuple[list[Association], int, int]:
     ]
     strong = [p for p in pairs if p.strength >= NEAR_ZERO]
     strong.sort(key=lambda p: (-p.strength, p.a, p.b))
-    return strong, len(pairs), len(pairs) - len(strong)
+    return strong, len(pairs) - len(strong)

@@ -57,14 +57,6 @@ def number(value: Any, digits: int = DIGITS) -> str:
     return f"{sign}{int(whole):,}" + (f".{fraction}" if fraction else "")
 
 
-def rounded(value: float | int, digits: int = DIGITS) -> float | int:
-    """The value a reader of ``plain`` sees, as a number (for typed facts and tests)."""
-    text = plain(value, digits)
-    if text == "null":
-        return value
-    return float(text) if any(c in text for c in ".e") else int(text)
-
-
 def percent_text(pct: float) -> str:
     """A share in percent without the sign: one decimal, more only when rounding would say 0 or 100.
 

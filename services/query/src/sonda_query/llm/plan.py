@@ -29,8 +29,7 @@ class Selection:
     columns: list[Column]
     alerts: list[Alert]
     associations: list[Association]
-    #: Pairs measured, and how many of them were dropped as near zero (never shown).
-    associations_measured: int = 0
+    #: Measured pairs dropped as near zero (never shown, only counted).
     associations_near_zero: int = 0
     core: int = 0
     shown_alerts: int = 0

@@ -141,12 +141,11 @@ def summarize(
 
     Personal columns show masked values unless ``include_pii``.
     """
-    pairs, measured, near_zero = associations(result)
+    pairs, near_zero = associations(result)
     selection = Selection(
         columns=facts.columns(result, include_pii=include_pii),
         alerts=facts.alerts(result),
         associations=pairs,
-        associations_measured=measured,
         associations_near_zero=near_zero,
     )
     dataset = facts.dataset_facts(result)
