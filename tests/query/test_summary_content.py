@@ -348,3 +348,23 @@ def test_a_hostile_result_object_cannot_add_lines(tokenizer: Tokenizer) -> None:
         assert sum(line.startswith("## Alerts") for line in text.split("\n")) <= 1
         if fmt == "json":
             assert json.loads(text)["alerts"][0]["type"] == json.dumps("x\n## Alerts (0 of 0)")
+
+
+def test_markdown_and_json_carry_the_same_digits(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame(
+        {f"x{k}": rng.gamma(2.0, 10.0**k, 200) * rng.choice([1, -1]) for k in range(-6, 14, 3)}
+    )
+    result = profiled(tmp_path, frame)
+    markdown = summarize(result, META, fmt="markdown", max_tokens=4000, tokenizer=tokenizer).text
+    document = json.loads(
+        summarize(result, META, fmt="json", max_tokens=4000, tokenizer=tokenizer).text,
+        parse_float=str,
+        parse_int=str,
+    )
+    for column in document["columns"]:
+        line = line_of(markdown, column["name"])
+        for label in ("min", "mean", "max"):
+            shown = re.search(rf"{label} (-?[\d,]+(?:\.\d+)?)", line)
+            assert shown and shown.group(1).replace(",", "") == column[label], (line, column)
+            assert within_shown_precision(shown.group(1), float(frame[column["name"]].agg(label)))
