@@ -74,7 +74,9 @@ def summary_format(value: str | None) -> SummaryFormat:
         return "markdown"
     if value == "json":
         return "json"
-    raise InvalidParameterError("format", "must be markdown or json")
+    if value == "table":
+        return "table"
+    raise InvalidParameterError("format", "must be markdown, table or json")
 
 
 def max_tokens(value: str | None) -> int:

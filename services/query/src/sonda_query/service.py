@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -242,11 +242,18 @@ class QueryService:
         return Report(html=body, filename=filename)
 
     async def summary(
-        self, analysis_id: uuid.UUID, *, fmt: SummaryFormat, max_tokens: int, min_version: int = 1
+        self,
+        analysis_id: uuid.UUID,
+        *,
+        fmt: SummaryFormat,
+        max_tokens: int,
+        min_version: int = 1,
+        include_pii: bool = False,
     ) -> bytes:
-        """The LLM summary body as JSON bytes (cached per format and budget)."""
+        """The LLM summary body as JSON bytes (cached per format, budget and masking)."""
         row, ref = await self._completed(analysis_id, min_version)
-        field = await self._field(row, f"summary:{fmt}:{max_tokens}")
+        pii = ":pii" if include_pii else ""
+        field = await self._field(row, f"summary:{fmt}:{max_tokens}{pii}")
         cached = await self._cache.get(analysis_id, field)
         if cached is not None:
             return cached
@@ -265,6 +272,7 @@ class QueryService:
             fmt=fmt,
             max_tokens=max_tokens,
             tokenizer=self._tokenizer,
+            include_pii=include_pii,
         )
         body = _encoder.encode(
             SummaryView(
@@ -275,7 +283,10 @@ class QueryService:
                 tokenizer="cl100k_base",
                 text=summary.text,
                 left_out=msgspec.convert(msgspec.to_builtins(summary.left_out), LeftOutView),
-                summary=summary.document,
+                # The text itself, not the document re-encoded: its figures keep their plain digits.
+                summary=msgspec.Raw(summary.text.encode()) if summary.document is not None else None,
+                layout=summary.layout,
+                include_pii=include_pii,
             )
         )
         await self._cache.set(analysis_id, field, body)
@@ -397,8 +408,10 @@ class QueryService:
         if cached is not None:
             return cached
         comparison = await self._compared(base, target, CompareOptions())
+        # A comparison has no per-column table form: "table" reads as markdown there.
+        shape: Literal["markdown", "json"] = "json" if fmt == "json" else "markdown"
         summary = await asyncio.to_thread(
-            summarize_comparison, comparison, fmt=fmt, max_tokens=max_tokens, tokenizer=self._tokenizer
+            summarize_comparison, comparison, fmt=shape, max_tokens=max_tokens, tokenizer=self._tokenizer
         )
         body = _encoder.encode(
             ComparisonSummaryView(

@@ -132,6 +132,8 @@ class LeftOutView(msgspec.Struct, kw_only=True):
     alerts_left_out: dict[str, int]
     correlations_shown: int
     correlations_total: int
+    columns_with_detail: int = 0
+    correlations_near_zero: int = 0
 
 
 class SummaryView(msgspec.Struct, kw_only=True):
@@ -144,4 +146,8 @@ class SummaryView(msgspec.Struct, kw_only=True):
     text: str
     left_out: LeftOutView
     #: The same summary as a JSON document (``format=json`` only).
-    summary: dict[str, Any] | None = None
+    summary: msgspec.Raw | dict[str, Any] | None = None
+    #: ``list`` or ``table`` (Markdown: one line or one table row per column), or ``json``.
+    layout: str = "list"
+    #: Personal columns' values are shown unmasked (asked for with ``include_pii=true``).
+    include_pii: bool = False

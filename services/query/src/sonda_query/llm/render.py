@@ -1,4 +1,4 @@
-"""Render a planned selection as Markdown or JSON, and fit it to the budget exactly.
+"""Turn a result into a summary that fits the budget exactly, in Markdown, table or JSON form.
 
 ``summarize`` estimates each part's cost with the real tokenizer, plans (``plan.py``), renders, then
 counts the whole text; if line joins made it a few tokens over, it takes back the lowest-priority
@@ -7,19 +7,32 @@ parts until it fits. So the text never exceeds ``max_tokens``, and says what it 
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+import json
+from collections.abc import Callable
+from typing import Any, Literal
 
 import msgspec
 
 from sonda_query.llm import facts
-from sonda_query.llm.facts import Alert, Column, Correlation, number
+from sonda_query.llm.associations import NEAR_ZERO, associations
+from sonda_query.llm.jsonform import Json
+from sonda_query.llm.markdown import (
+    Layout,
+    Markdown,
+    alert_fragment,
+    alert_prefix,
+    association_line,
+    detail_line,
+)
 from sonda_query.llm.plan import Costs, Selection, plan
 from sonda_query.llm.tokens import Tokenizer
 
-SummaryFormat = Literal["markdown", "json"]
-#: Tokens kept for section titles, which appear only once a section has something to show.
-SECTION_TITLES_RESERVE = 24
-MIN_TOKENS = 300
+#: ``table`` is the Markdown summary with its columns as one compact row each (wide files).
+SummaryFormat = Literal["markdown", "json", "table"]
+MIN_TOKENS = 200
+#: Markdown lists one line per column when those lines take at most this share of the budget;
+#: beyond, the columns become a table (about half the tokens), so alerts and associations still fit.
+LIST_SHARE = 0.6
 
 
 class Meta(msgspec.Struct, kw_only=True, frozen=True):
@@ -32,6 +45,7 @@ class Meta(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class LeftOut(msgspec.Struct, kw_only=True, frozen=True):
+    #: Columns with their core facts (a prefix in file order).
     columns_shown: int
     columns_detailed: int
     columns_total: int
@@ -39,14 +53,19 @@ class LeftOut(msgspec.Struct, kw_only=True, frozen=True):
     alerts_total: int
     #: Left-out alerts by severity (only severities with any left out).
     alerts_left_out: dict[str, int]
+    #: Associations (pairs of columns, every measure) shown, of those at least ``NEAR_ZERO`` strong.
     correlations_shown: int
     correlations_total: int
+    #: Columns that have further detail to show (``columns_detailed`` is out of these).
+    columns_with_detail: int = 0
+    #: Measured pairs not listed because every measure of theirs is near zero.
+    correlations_near_zero: int = 0
 
     @property
     def anything(self) -> bool:
         return (
             self.columns_shown < self.columns_total
-            or self.columns_detailed < self.columns_total
+            or self.columns_detailed < self.columns_with_detail
             or self.alerts_shown < self.alerts_total
             or self.correlations_shown < self.correlations_total
         )
@@ -58,199 +77,55 @@ class Summary(msgspec.Struct, kw_only=True, frozen=True):
     left_out: LeftOut
     #: The JSON document itself (format ``json`` only).
     document: dict[str, Any] | None = None
+    #: ``list`` or ``table`` (Markdown), ``json`` or ``json-table`` (``column_table``, wide files).
+    layout: str = "list"
 
 
 def left_out(selection: Selection) -> LeftOut:
     missing: dict[str, int] = {}
-    for alert in selection.alerts:
-        if alert.index not in selection.shown_alerts:
-            missing[alert.severity] = missing.get(alert.severity, 0) + 1
+    for alert in selection.alerts[selection.shown_alerts :]:
+        missing[alert.severity] = missing.get(alert.severity, 0) + 1
     return LeftOut(
-        columns_shown=len(selection.shown_columns),
-        columns_detailed=len(selection.detailed_columns),
+        columns_shown=selection.core,
+        columns_detailed=selection.detailed,
         columns_total=len(selection.columns),
-        alerts_shown=len(selection.shown_alerts),
+        columns_with_detail=len(selection.detail_columns),
+        alerts_shown=selection.shown_alerts,
         alerts_total=len(selection.alerts),
         alerts_left_out={k: missing[k] for k in ("critical", "warning", "info") if k in missing},
-        correlations_shown=selection.shown_correlations,
-        correlations_total=selection.correlations_total,
+        correlations_shown=selection.shown_associations,
+        correlations_total=len(selection.associations),
+        correlations_near_zero=selection.associations_near_zero,
     )
 
 
-class Renderer(Protocol):
-    def alert(self, alert: Alert) -> Any: ...
-    def column(self, column: Column, *, detailed: bool) -> Any: ...
-    def correlation(self, correlation: Correlation) -> Any: ...
-    def render(self, meta: Meta, dataset: dict[str, Any], selection: Selection) -> tuple[str, Any]: ...
-    def cost(self, part: Any) -> int: ...
-
-
-def _shown(selection: Selection) -> tuple[list[Alert], list[Column], list[Correlation]]:
-    alerts = [a for a in selection.alerts if a.index in selection.shown_alerts]
-    columns = [c for c in selection.columns if c.index in selection.shown_columns]
-    return alerts, columns, selection.correlations[: selection.shown_correlations]
-
-
-class Markdown:
-    def __init__(self, tokenizer: Tokenizer) -> None:
-        self._tokenizer = tokenizer
-
-    def cost(self, part: Any) -> int:
-        return self._tokenizer.count(f"{part}\n")
-
-    def alert(self, alert: Alert) -> str:
-        message = alert.message or f"{alert.type} in {alert.column}"
-        return f"- [{alert.severity}] {message} ({alert.type})"
-
-    def column(self, column: Column, *, detailed: bool) -> str:
-        name = column.name.replace("`", "'")
-        parts = [column.type]
-        if column.missing_pct is not None:
-            parts.append(f"{column.missing_pct:.1f}% missing")
-        if column.distinct is not None:
-            parts.append(f"{'~' if column.approximate else ''}{column.distinct:,} distinct")
-        line = f"- `{name}`: {', '.join(parts)}"
-        if not detailed:
-            return line
-        if column.stats:
-            line += "; " + ", ".join(f"{k} {v}" for k, v in column.stats)
-        if column.top:
-            line += "; top: " + ", ".join(f"{v} ({p})" for v, p in column.top)
-        if column.samples:
-            line += "; e.g. " + ", ".join(column.samples)
-        return line
-
-    def correlation(self, correlation: Correlation) -> str:
-        return f"- {correlation.a} ~ {correlation.b}: {correlation.measure} {correlation.value:.2f}"
-
-    def render(self, meta: Meta, dataset: dict[str, Any], selection: Selection) -> tuple[str, Any]:
-        alerts, columns, correlations = _shown(selection)
-        lines = [f"# Dataset summary: {facts.clip(meta.filename or meta.file_key, 80)}"]
-        lines += _header_lines(meta, dataset)
-        if alerts:
-            lines += ["", f"## Alerts ({len(alerts):,} of {len(selection.alerts):,}, most severe first)"]
-            lines += [self.alert(a) for a in alerts]
-        if columns:
-            lines += ["", f"## Columns ({len(columns):,} of {len(selection.columns):,})"]
-            lines += [self.column(c, detailed=c.index in selection.detailed_columns) for c in columns]
-        if correlations:
-            lines += ["", "## Strongest correlations"]
-            lines += [self.correlation(c) for c in correlations]
-        lines += ["", "## Left out", *_left_out_lines(left_out(selection))]
-        return "\n".join(lines), None
-
-
-def _header_lines(meta: Meta, dataset: dict[str, Any]) -> list[str]:
-    lines = [
-        f"- Analysis {meta.analysis_id}" + (f", completed {meta.completed_at}" if meta.completed_at else "")
-    ]
-    if "rows" in dataset or "columns" in dataset:
-        lines.append(
-            f"- Shape: {number(dataset.get('rows', '?'))} rows × {number(dataset.get('columns', '?'))} columns"
-        )
-    file_parts = [str(dataset["format"])] if "format" in dataset else []
-    if "file_size" in dataset:
-        file_parts.append(f"{number(dataset['file_size'])} bytes")
-    for key in ("encoding", "delimiter", "decimal", "sheet"):
-        if key in dataset:
-            file_parts.append(f"{key} {facts.clip(repr(dataset[key]), 30)}")
-    if file_parts:
-        lines.append("- File: " + ", ".join(file_parts))
-    quality = []
-    if "missing_cells_pct" in dataset:
-        quality.append(f"{dataset['missing_cells_pct']:.1f}% of cells missing")
-    if "duplicate_rows" in dataset:
-        pct = dataset.get("duplicate_rows_pct")
-        quality.append(
-            f"{number(dataset['duplicate_rows'])} duplicate rows" + (f" ({pct:.1f}%)" if pct else "")
-        )
-    if quality:
-        lines.append("- Quality: " + "; ".join(quality))
-    if dataset.get("column_types"):
-        types = ", ".join(f"{number(n)} {kind}" for kind, n in dataset["column_types"].items())
-        lines.append(f"- Column types: {types}")
-    if dataset.get("approximate"):
-        lines.append("- Some figures are approximate (large file, streamed with sketches)")
-    if dataset.get("truncated"):
-        lines.append("- Only the first rows were read (row limit)")
-    return lines
-
-
-def _left_out_lines(out: LeftOut) -> list[str]:
-    if not out.anything:
-        return ["- Nothing: every column, alert and correlation is shown."]
+def left_out_lines(out: LeftOut) -> list[str]:
     lines = []
-    if out.columns_shown < out.columns_total or out.columns_detailed < out.columns_total:
+    if out.columns_shown < out.columns_total:
         lines.append(
-            f"- Columns: {out.columns_total - out.columns_shown:,} of {out.columns_total:,} not shown; "
-            f"{out.columns_detailed:,} with full detail"
+            f"- Columns {out.columns_shown + 1:,} to {out.columns_total:,} in file order "
+            f"({out.columns_total - out.columns_shown:,} of {out.columns_total:,}) not shown"
+        )
+    if out.columns_detailed < out.columns_with_detail:
+        lines.append(
+            f"- Detail (quantiles, spread, samples) not shown for "
+            f"{out.columns_with_detail - out.columns_detailed:,} of {out.columns_with_detail:,} columns"
         )
     if out.alerts_shown < out.alerts_total:
         by = ", ".join(f"{n:,} {severity}" for severity, n in out.alerts_left_out.items())
         lines.append(
             f"- Alerts: {out.alerts_total - out.alerts_shown:,} of {out.alerts_total:,} not shown ({by})"
         )
+    pairs = []
     if out.correlations_shown < out.correlations_total:
-        lines.append(
-            f"- Correlations: {out.correlations_total - out.correlations_shown:,} weaker pairs "
-            f"of {out.correlations_total:,} not shown"
+        pairs.append(
+            f"{out.correlations_total - out.correlations_shown:,} of {out.correlations_total:,} not shown"
         )
-    return lines
-
-
-class Json:
-    def __init__(self, tokenizer: Tokenizer) -> None:
-        self._tokenizer = tokenizer
-
-    def cost(self, part: Any) -> int:
-        return self._tokenizer.count(msgspec.json.encode(part).decode()) + 1  # + the comma
-
-    def alert(self, alert: Alert) -> dict[str, Any]:
-        return {
-            "severity": alert.severity,
-            "type": alert.type,
-            "column": alert.column,
-            "message": alert.message,
-        }
-
-    def column(self, column: Column, *, detailed: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": column.name, "type": column.type}
-        if column.missing_pct is not None:
-            out["missing_pct"] = round(column.missing_pct, 1)
-        if column.distinct is not None:
-            out["distinct"] = column.distinct
-        if column.approximate:
-            out["approximate"] = True
-        if detailed:
-            if column.stats:
-                out["stats"] = dict(column.stats)
-            if column.top:
-                out["top"] = [[v, p] for v, p in column.top]
-            if column.samples:
-                out["samples"] = column.samples
-        return out
-
-    def correlation(self, correlation: Correlation) -> dict[str, Any]:
-        return {
-            "a": correlation.a,
-            "b": correlation.b,
-            "measure": correlation.measure,
-            "value": round(correlation.value, 3),
-        }
-
-    def render(self, meta: Meta, dataset: dict[str, Any], selection: Selection) -> tuple[str, Any]:
-        alerts, columns, correlations = _shown(selection)
-        document: dict[str, Any] = {
-            "analysis_id": meta.analysis_id,
-            "filename": facts.clip(meta.filename or meta.file_key, 80),
-            "completed_at": meta.completed_at,
-            "dataset": {k: round(v, 2) if isinstance(v, float) else v for k, v in dataset.items()},
-            "alerts": [self.alert(a) for a in alerts],
-            "columns": [self.column(c, detailed=c.index in selection.detailed_columns) for c in columns],
-            "correlations": [self.correlation(c) for c in correlations],
-            "left_out": msgspec.to_builtins(left_out(selection)),
-        }
-        return msgspec.json.encode(document).decode(), document
+    if out.correlations_near_zero:
+        pairs.append(f"{out.correlations_near_zero:,} more near zero (all below {NEAR_ZERO}) not listed")
+    if pairs:
+        lines.append("- Associations: " + "; ".join(pairs))
+    return lines or ["- Nothing: every column, alert, association and detail is shown."]
 
 
 def summarize(
@@ -260,38 +135,100 @@ def summarize(
     fmt: SummaryFormat,
     max_tokens: int,
     tokenizer: Tokenizer,
+    include_pii: bool = False,
 ) -> Summary:
-    """The summary of ``result`` in at most ``max_tokens`` tokens (``max_tokens`` ≥ ``MIN_TOKENS``)."""
-    renderer: Markdown | Json = Markdown(tokenizer) if fmt == "markdown" else Json(tokenizer)
+    """The summary of ``result`` in at most ``max_tokens`` tokens (``max_tokens`` ≥ ``MIN_TOKENS``).
+
+    Personal columns show masked values unless ``include_pii``.
+    """
+    pairs, near_zero = associations(result)
+    selection = Selection(
+        columns=facts.columns(result, include_pii=include_pii),
+        alerts=facts.alerts(result),
+        associations=pairs,
+        associations_near_zero=near_zero,
+    )
     dataset = facts.dataset_facts(result)
-    alerts = facts.alerts(result)
-    columns = facts.columns(result)
-    correlations, correlations_total = facts.correlations(result)
-    empty = Selection(alerts, columns, correlations, correlations_total)
-    fixed = tokenizer.count(renderer.render(meta, dataset, empty)[0]) + SECTION_TITLES_RESERVE
+    title = meta.filename or meta.file_key
+    if fmt == "json":
+        return _fit_json(
+            selection, meta=meta, dataset=dataset, title=title, max_tokens=max_tokens, tokenizer=tokenizer
+        )
+    markdown = Markdown(tokenizer, "table" if fmt == "table" else "list")
+
+    def render(minimal: bool = False) -> str:
+        return markdown.render(
+            title, dataset, selection, left_out_lines(left_out(selection)), minimal=minimal
+        )
+
+    fixed = tokenizer.count(render())
+    if fmt == "markdown":
+        markdown.layout = _layout(markdown, selection, max_tokens - fixed)
     costs = Costs(
-        alert=lambda a: renderer.cost(renderer.alert(a)),
-        column=lambda c: renderer.cost(renderer.column(c, detailed=False)),
-        detail=lambda c: (
-            renderer.cost(renderer.column(c, detailed=True))
-            - renderer.cost(renderer.column(c, detailed=False))
-        ),
-        correlation=lambda c: renderer.cost(renderer.correlation(c)),
+        core=lambda c: markdown.cost(markdown.core(c)),
+        alert=lambda a, new: markdown.cost((alert_prefix(a) if new else "; ") + alert_fragment(a)) - 1,
+        association=lambda p: markdown.cost(association_line(p)),
+        detail=lambda c: markdown.cost(detail_line(c)),
     )
-    selection = plan(
-        alerts, columns, correlations, correlations_total, budget=max_tokens - fixed, costs=costs
+    plan(selection, budget=max_tokens - fixed, costs=costs)
+    text, tokens = _fit(render, selection, max_tokens, tokenizer)
+    return Summary(text=text, tokens=tokens, left_out=left_out(selection), layout=markdown.layout)
+
+
+def _layout(markdown: Markdown, selection: Selection, available: int) -> Layout:
+    listed = sum(markdown.cost(markdown.core(c)) for c in selection.columns)
+    return "list" if listed <= LIST_SHARE * available else "table"
+
+
+def _fit_json(
+    selection: Selection,
+    *,
+    meta: Meta,
+    dataset: dict[str, Any],
+    title: str,
+    max_tokens: int,
+    tokenizer: Tokenizer,
+) -> Summary:
+    renderer = Json(tokenizer)
+    head = {"analysis_id": meta.analysis_id, "file": title, "completed_at": meta.completed_at}
+
+    def render(minimal: bool = False) -> str:
+        return renderer.render(
+            head, dataset, selection, msgspec.to_builtins(left_out(selection)), minimal=minimal
+        )
+
+    fixed = tokenizer.count(render())
+    listed = sum(renderer.cost(renderer.core(c)) for c in selection.columns)
+    if listed > LIST_SHARE * (max_tokens - fixed):
+        renderer.layout = "table"
+        fixed = tokenizer.count(render())
+    costs = Costs(
+        core=lambda c: renderer.cost(renderer.core_part(c)),
+        alert=lambda a, _new: renderer.cost(renderer.alert(a)),
+        association=lambda p: renderer.cost(renderer.association(p)),
+        detail=lambda c: renderer.cost(renderer.detail(c)),
+        section=0,
     )
+    plan(selection, budget=max_tokens - fixed, costs=costs)
+    text, tokens = _fit(render, selection, max_tokens, tokenizer)
+    document = json.loads(text) if tokens and text.startswith("{") and text.endswith("}") else None
+    layout = "json" if renderer.layout == "objects" else "json-table"
+    return Summary(text=text, tokens=tokens, left_out=left_out(selection), document=document, layout=layout)
+
+
+def _fit(
+    render: Callable[..., str], selection: Selection, max_tokens: int, tokenizer: Tokenizer
+) -> tuple[str, int]:
     while True:
-        text, document = renderer.render(meta, dataset, selection)
+        text = render()
         tokens = tokenizer.count(text)
         if tokens <= max_tokens or not selection.take_back_last():
             break
-    if tokens > max_tokens:  # only the header and the note are left: cut the text itself
-        text, tokens = _cut(text, max_tokens, tokenizer)
-    return Summary(text=text, tokens=tokens, left_out=left_out(selection), document=document)
-
-
-def _cut(text: str, max_tokens: int, tokenizer: Tokenizer) -> tuple[str, int]:
-    while text and tokenizer.count(text) > max_tokens:
-        text = text[: int(len(text) * 0.9)]
-    return text, tokenizer.count(text)
+    if tokens > max_tokens:  # nothing selected and the header alone is too long: the brief form
+        text = render(minimal=True)
+        tokens = tokenizer.count(text)
+    if tokens > max_tokens:  # a hostile title longer than any budget: cut the text itself
+        while text and tokenizer.count(text) > max_tokens:
+            text = text[: int(len(text) * 0.9)]
+        tokens = tokenizer.count(text)
+    return text, tokens

@@ -96,9 +96,14 @@ class AnalysisController(Controller):
         analysis_id: FromPath[str],
         service: NamedDependency[QueryService],
         format: Annotated[
-            str | None, QueryParameter(required=False, description="markdown (default) or json")
+            str | None,
+            QueryParameter(
+                required=False, description="markdown (default), table (a row per column) or json"
+            ),
         ] = None,
-        max_tokens: Annotated[str | None, QueryParameter(required=False, description="Default 1500")] = None,
+        max_tokens: Annotated[
+            str | None, QueryParameter(required=False, description="200 to 32000, default 1500")
+        ] = None,
         min_version: Annotated[str | None, QueryParameter(required=False, description=_MIN_VERSION)] = None,
         compare_to: Annotated[
             str | None,
@@ -106,6 +111,10 @@ class AnalysisController(Controller):
                 required=False,
                 description="Summarise the comparison with this analysis (the base) instead: docs/compare.md",
             ),
+        ] = None,
+        include_pii: Annotated[
+            str | None,
+            QueryParameter(required=False, description="true: show personal columns' values unmasked"),
         ] = None,
     ) -> Response[bytes]:
         if compare_to:
@@ -122,6 +131,7 @@ class AnalysisController(Controller):
             fmt=params.summary_format(format),
             max_tokens=params.max_tokens(max_tokens),
             min_version=_min_version(min_version),
+            include_pii=params.flag("include_pii", include_pii),
         )
         return Response(body, media_type=JSON)
 
