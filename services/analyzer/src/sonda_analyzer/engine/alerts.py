@@ -2,12 +2,14 @@
 
 Types (stable names, documented in docs/result-schema.md): empty_dataset, empty_column, constant,
 unique, high_cardinality, high_correlation, imbalance, missing, skewed, uniform, zeros, infinite,
-duplicates, mixed_types, numbers_as_text, dates_as_text, malformed_rows.
+duplicates, mixed_types, numbers_as_text, dates_as_text, malformed_rows, pii.
 """
 
 from __future__ import annotations
 
 import math
+
+from sonda_events.privacy import is_personal
 
 from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
@@ -131,3 +133,16 @@ def dataset_alerts(
                                       f"{names[i]} and {names[j]} are highly correlated "
                                       f"({measure} {value:.2f})", columns=pair))  # fmt: skip
     return out
+
+
+def personal_data_alerts(columns: list[ColumnProfile]) -> list[Alert]:
+    """One ``pii`` warning naming the columns that hold personal data (``columns[].pii``): the data's
+    owner should know before sharing the file, and why other views show those values masked."""
+    names = [c.name for c in columns if c.pii]
+    if not names:
+        return []
+    kinds = sorted({s for c in columns if c.pii for s in c.semantic if is_personal(s)})
+    listed = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    return [_alert("pii", None, len(names), "warning",
+                   f"{len(names)} column(s) hold personal data ({', '.join(kinds)}): {listed}; "
+                   "summaries and reports show their values masked", columns=names)]  # fmt: skip

@@ -17,6 +17,7 @@ from sonda_analyzer.engine.floats import (
     skewness,
 )
 from sonda_analyzer.engine.result import ColumnProfile, Histogram, NumericStats, Quantiles
+from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, present_numbers
 from sonda_analyzer.engine.work import ColumnWork, dense_codes
 
 PROBS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
@@ -117,6 +118,9 @@ def profile_numeric(name: str, arr: pa.ChunkedArray, rows: int, bins: int, seman
         stats=stats,
         histogram=histogram,
     )
+    scan = SemanticScan(name, numeric=True)
+    scan.add_numbers(present_numbers(arr))
+    mark_semantics(profile, scan.found())
     finite = np.where(np.isfinite(x), x, np.nan) if stats is not None and stats.infinite else x
 
     def codes() -> tuple[np.ndarray, int]:

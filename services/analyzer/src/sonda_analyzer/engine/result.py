@@ -111,6 +111,9 @@ class ColumnProfile(msgspec.Struct, kw_only=True):
     #: True when the column holds personal data (its semantic type is in
     #: ``sonda_events.privacy.PERSONAL_SEMANTICS``): views for an LLM, a log or a screen mask it.
     pii: bool = False
+    #: Share of the present values that are valid for each semantic type found (check digits,
+    #: area codes, states): ``{"cpf": 0.97}``. Keys are a subset of ``semantic``.
+    semantic_validity: dict[str, float] = msgspec.field(default_factory=dict)
 
 
 class DatasetProfile(msgspec.Struct, kw_only=True):

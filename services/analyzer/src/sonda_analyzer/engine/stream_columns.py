@@ -30,6 +30,7 @@ from sonda_analyzer.engine.result import (
     TimeHistogram,
 )
 from sonda_analyzer.engine.rowhash import splitmix, value_hashes
+from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, present_numbers
 from sonda_analyzer.engine.sketches import (
     DistinctNumbers,
     Moments,
@@ -79,8 +80,12 @@ class NumericAcc:
     sketch: object = field(default_factory=kll)
     distinct: DistinctNumbers = field(default_factory=DistinctNumbers)
     semantic: list[str] = field(default_factory=list)
+    scan: SemanticScan | None = None
 
     def update(self, arr: pa.Array) -> np.ndarray:
+        if self.scan is None:
+            self.scan = SemanticScan(self.name, numeric=True)
+        self.scan.add_numbers(present_numbers(arr))
         x = floats(arr)
         self.rows += len(x)
         present = x[~np.isnan(x)]
@@ -181,6 +186,7 @@ class NumericAcc:
             stats=stats,
             histogram=histogram,
         )
+        mark_semantics(profile, self.scan.found() if self.scan is not None else {})
         return profile, approx
 
 

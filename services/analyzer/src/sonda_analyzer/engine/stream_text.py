@@ -13,6 +13,7 @@ from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import BooleanStats, ColumnProfile, TextStats, TopValue
 from sonda_analyzer.engine.rowhash import value_hashes
+from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, with_semantics
 from sonda_analyzer.engine.sketches import ValueCounts
 from sonda_analyzer.engine.stream_columns import Settings
 from sonda_analyzer.engine.strings import (
@@ -40,6 +41,7 @@ class StringAcc:
     head_words: float = 0.0
     head_length: float = 0.0
     extra_hints: list[str] = field(default_factory=list)
+    scan: SemanticScan | None = None
 
     def update(self, arr: pa.Array, thresholds: AlertThresholds) -> np.ndarray:
         arr = single(arr)
@@ -61,8 +63,10 @@ class StringAcc:
             self.length_min = lo if self.length_min is None else min(self.length_min, lo)
             self.length_max = hi if self.length_max is None else max(self.length_max, hi)
             self.length_sum += int((lengths * counts).sum())
-        if self.hints is None:
+        if self.scan is None:
             sample = row_sample(dictionary, codes[valid] if valid is not None else codes)
+            self.scan = SemanticScan(self.name)
+            self.scan.add_text(dictionary, counts, sample)
             self.hints, _ = semantic_hints(sample, thresholds)
             ones = np.ones(len(sample), dtype=np.int64)
             self.head_words = mean_words(sample, ones)
@@ -70,6 +74,8 @@ class StringAcc:
             self.head_length = float(lengths.mean()) if len(sample) else 0.0
             # Words are counted for text and categories only; a column of identifiers skips them.
             self.words_counted = self.head_words > 1.05 or len(dictionary) <= 0.95 * max(1, int(counts.sum()))
+        else:
+            self.scan.add_text(dictionary, counts, dictionary)
         if self.words_counted and len(dictionary):
             self.words_sum += int((words_per_value(dictionary) * counts).sum())
         if self.counts.exact:
@@ -92,7 +98,8 @@ class StringAcc:
         approx: set[str] = set()
         if not self.counts.exact:
             approx.update({"distinct", "top_values"})
-        hints = list(dict.fromkeys([*self.extra_hints, *(self.hints or [])]))
+        found = self.scan.found() if self.scan is not None else {}
+        hints = with_semantics(list(dict.fromkeys([*self.extra_hints, *(self.hints or [])])), found)
         col_type = string_type(
             count, distinct, self.head_words, self.head_length, hints=hints, thresholds=s.thresholds
         )
@@ -125,6 +132,7 @@ class StringAcc:
             top_values=tops or None,
             text=text if count else None,
         )
+        mark_semantics(profile, found)
         return profile, approx
 
 
