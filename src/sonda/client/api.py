@@ -161,8 +161,10 @@ class SondaClient:
         )
         return result
 
-    async def llm_summary(self, analysis_id: str) -> dict[str, Any]:
+    async def llm_summary(self, analysis_id: str, *, include_pii: bool = False) -> dict[str, Any]:
+        # include_pii is only sent when asked for: the server masks personal values by default.
+        params = {"include_pii": "true"} if include_pii else {}
         result: dict[str, Any] = await self._eventually(
-            "Loading the LLM summary", f"/api/v1/analysis/summary-for-llm/{analysis_id}"
+            "Loading the LLM summary", f"/api/v1/analysis/summary-for-llm/{analysis_id}", params=params
         )
         return result

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from sonda.client.api import SondaApiError, SondaClient
 from sonda.client.embedded import temporary_sonda
+from sonda.client.redact import redact_response
 from sonda.client.report import print_report
 from sonda.commands.options import api_key_option, url_option
 
@@ -44,9 +45,18 @@ def _progress(console: Console) -> Progress:
 
 
 async def run_flow(
-    client: SondaClient, path: Path, progress: Progress, on_status: Callable[[str], None]
+    client: SondaClient,
+    path: Path,
+    progress: Progress,
+    on_status: Callable[[str], None],
+    *,
+    include_pii: bool = False,
 ) -> Outcome:
-    """Upload, start, follow the WebSocket to the end, then read the results and the LLM summary."""
+    """Upload, start, follow the WebSocket to the end, then read the results and the LLM summary.
+
+    Values of personal columns (``columns[].pii``) are masked unless ``include_pii``: the owner of
+    the data asks for them explicitly, so a screen or a pasted report does not carry them by default.
+    """
     size = (await anyio.Path(path).stat()).st_size
     upload: TaskID = progress.add_task("Uploading", total=max(size, 1), detail=f"{size / 1e6:.1f} MB")
     file_key = await client.upload(path, lambda n: progress.advance(upload, n))
@@ -68,15 +78,25 @@ async def run_flow(
         return Outcome(analysis_id=analysis_id, status="failed", error=last)
     progress.update(analysing, completed=100, description="Analysing: done")
     results = await client.results(analysis_id)
-    summary = await client.llm_summary(analysis_id)
+    summary = await client.llm_summary(analysis_id, include_pii=include_pii)
+    if not include_pii:
+        results = redact_response(results)
     return Outcome(analysis_id=analysis_id, status="completed", results=results, llm_summary=summary)
 
 
-async def _analyze(url: str | None, path: Path, api_key: str | None, console: Console) -> Outcome:
+async def _analyze(
+    url: str | None, path: Path, api_key: str | None, console: Console, *, include_pii: bool
+) -> Outcome:
     async def against(base: str) -> Outcome:
         async with SondaClient(base, api_key=api_key) as client:
             with _progress(console) as progress:
-                return await run_flow(client, path, progress, lambda text: console.print(text, style="dim"))
+                return await run_flow(
+                    client,
+                    path,
+                    progress,
+                    lambda text: console.print(text, style="dim"),
+                    include_pii=include_pii,
+                )
 
     if url is not None:
         return await against(url)
@@ -95,7 +115,14 @@ async def _analyze(url: str | None, path: Path, api_key: str | None, console: Co
     help="Start a temporary Sonda in a temporary folder for this one file (no server needed).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results and the LLM summary as JSON.")
-def analyze(*, file: Path, url: str, api_key: str | None, embedded: bool, as_json: bool) -> None:
+@click.option(
+    "--include-pii",
+    is_flag=True,
+    help="Show the values of personal-data columns (CPF, CNPJ, phone, e-mail, ...); masked by default.",
+)
+def analyze(
+    *, file: Path, url: str, api_key: str | None, embedded: bool, as_json: bool, include_pii: bool
+) -> None:
     """Analyse FILE (CSV, TSV, JSON, JSON Lines, Parquet, Excel) and print a report.
 
     Runs the same flow as the web page: upload, start, live progress over the WebSocket, then
@@ -104,7 +131,9 @@ def analyze(*, file: Path, url: str, api_key: str | None, embedded: bool, as_jso
     """
     err = Console(stderr=True, highlight=False)
     try:
-        outcome = asyncio.run(_analyze(None if embedded else url, file, api_key, err))
+        outcome = asyncio.run(
+            _analyze(None if embedded else url, file, api_key, err, include_pii=include_pii)
+        )
     except SondaApiError as exc:
         raise click.ClickException(str(exc)) from exc
     except (OSError, httpx.TransportError) as exc:
