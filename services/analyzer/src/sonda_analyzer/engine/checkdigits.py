@@ -7,12 +7,14 @@ value is never corrected: a wrong check digit makes it invalid.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_array, bool_mask
+from sonda_analyzer.engine.arrays import bool_array, primitive, valid_mask
 
 Matrix = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -26,8 +28,7 @@ _CNPJ_W2 = np.array([6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2])
 def char_matrix(values: pa.Array, width: int) -> tuple[Matrix, Mask]:
     """The values ``width`` ASCII characters long as a matrix of ``ord(ch) - 48``, and which rows
     of ``values`` they are (the others have another length or are missing)."""
-    lengths = pc.binary_length(values)
-    rows = bool_mask(pc.equal(lengths, width))
+    rows = lengths_of(values, pc.binary_length) == width
     picked = values.filter(bool_array(rows))
     n = len(picked)
     if n == 0:
@@ -36,6 +37,14 @@ def char_matrix(values: pa.Array, width: int) -> tuple[Matrix, Mask]:
     data = np.frombuffer(picked.buffers()[2], dtype=np.uint8)
     chars = data[offsets[0] : offsets[0] + n * width].reshape(n, width)
     return chars.astype(np.int64) - 48, rows
+
+
+def lengths_of(values: pa.Array, measure: Callable[[pa.Array], pa.Array]) -> npt.NDArray[np.int64]:
+    """``measure`` of each value as numpy, -1 where missing (numpy, not an Arrow comparison with a
+    Python number: converting that number makes pyarrow import pandas, a second in a fresh process)."""
+    out = np.asarray(primitive(measure(values)), dtype=np.int64)
+    valid = valid_mask(values)
+    return out if valid is None else np.where(valid, out, -1)
 
 
 def _not_repeated(m: Matrix) -> Mask:

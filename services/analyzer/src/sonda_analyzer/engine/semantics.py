@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sonda_events.privacy import is_personal
 
-from sonda_analyzer.engine.arrays import bool_array, bool_mask, floats, primitive, single
-from sonda_analyzer.engine.checkdigits import char_matrix, cnpj_valid, cpf_valid, luhn_valid
+from sonda_analyzer.engine.arrays import bool_array, bool_mask, floats, index_array, primitive, single
+from sonda_analyzer.engine.checkdigits import char_matrix, cnpj_valid, cpf_valid, lengths_of, luhn_valid
 from sonda_analyzer.engine.patterns import EMAIL, URL, UUID
 from sonda_analyzer.engine.result import ColumnProfile
 
@@ -59,6 +59,11 @@ UFS = frozenset({
     "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA",
     "PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO",
 })  # fmt: skip
+
+
+#: A regular expression, not ``pc.is_in``: building an Arrow array of the codes would import pandas
+#: (pyarrow's array-like check), a second's delay in a fresh profiling process.
+_UF_PATTERN = "^(?i:" + "|".join(sorted(UFS)) + ")$"
 
 
 class Checks(NamedTuple):
@@ -108,9 +113,8 @@ def _cep(values: pa.Array) -> Checks:
 
 def _phone(values: pa.Array) -> Checks:
     digits = _strip(values, r"\D")
-    count = pc.utf8_length(digits)
     plus = _re(values, r"^\+")
-    lengths = primitive(pc.fill_null(count, 0))
+    lengths = lengths_of(digits, pc.utf8_length)
     written = _re(values, r"^\+?[\d\s().-]{8,24}$")
     shape = written & np.where(plus, (lengths >= 8) & (lengths <= 15), (lengths >= 10) & (lengths <= 13))
     brazil = _re(digits, rf"^(55)?{_BR_NUMBER}$")
@@ -148,7 +152,7 @@ def _ip(values: pa.Array) -> Checks:
 
 def _uf(values: pa.Array) -> Checks:
     shape = _re(values, r"^[A-Za-z]{2}$")
-    valid = shape & bool_mask(pc.is_in(pc.utf8_upper(values), value_set=pa.array(sorted(UFS))))
+    valid = shape & _re(values, _UF_PATTERN)
     return Checks(shape, valid, valid)
 
 
@@ -253,7 +257,9 @@ class SemanticScan:
     ) -> tuple[Rule, ...]:
         sample = pc.utf8_trim_whitespace(sample.drop_null())
         if len(sample) > CANDIDATE_SAMPLE:
-            sample = sample.take(pa.array(np.linspace(0, len(sample) - 1, CANDIDATE_SAMPLE).astype(np.int64)))
+            sample = sample.take(
+                index_array(np.linspace(0, len(sample) - 1, CANDIDATE_SAMPLE).astype(np.int64))
+            )
         if len(sample) == 0:
             return ()
         chosen = []
@@ -299,7 +305,7 @@ def present_numbers(arr: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64] | 
 
 
 def _as_text(numbers: npt.NDArray[np.int64]) -> pa.Array:
-    return pc.cast(pa.array(numbers), pa.string())
+    return pc.cast(index_array(numbers), pa.string())
 
 
 def _padded(rule: Rule, values: pa.Array) -> pa.Array:
