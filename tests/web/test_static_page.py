@@ -210,3 +210,64 @@ def test_page_loads_in_chromium_and_explains_a_missing_api(static_server: str) -
             browser.close()
     assert errors == []
     assert off_origin == []
+
+
+PII_RESULT = {
+    "dataset": {"rows": 4, "columns": 3},
+    "columns": [
+        {"name": "cpf", "type": "identifier", "semantic": ["cpf"], "semantic_validity": {"cpf": 0.75},
+         "pii": True, "count": 4, "missing": 0, "missing_pct": 0.0, "distinct": 3, "distinct_pct": 0.75,
+         "top_values": [{"value": "529.982.247-25", "count": 2, "pct": 0.5}]},
+        {"name": "doc", "type": "identifier", "semantic": ["cpf"], "pii": True, "count": 4, "missing": 0,
+         "stats": {"min": 52998224725, "max": 52998224725, "mean": 52998224725},
+         "histogram": {"edges": [52998224725, 52998224726], "counts": [4]}},
+        {"name": "cidade", "type": "categorical", "semantic": [], "pii": False, "count": 4, "missing": 0,
+         "top_values": [{"value": "Recife", "count": 4, "pct": 1.0}]},
+    ],
+    "sample": {"columns": ["cpf", "doc", "cidade"], "rows": [["529.982.247-25", 52998224725, "Recife"]]},
+    "alerts": [],
+}  # fmt: skip
+
+
+@pytest.mark.browser
+def test_personal_columns_are_masked_until_revealed(static_server: str) -> None:
+    """The report draws pii columns as shapes (cards, charts, sample rows); the reveal control
+    shows the values to their owner and masks them again."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(static_server + "/")
+            page.wait_for_selector("body[data-ready=true]", timeout=10_000)
+            page.evaluate(
+                """async (result) => {
+                    const { renderReport } = await import("./report.js");
+                    const holder = document.createElement("div");
+                    holder.id = "pii-report";
+                    document.body.append(holder);
+                    renderReport(holder, result, { analysis_id: "a" });
+                }""",
+                PII_RESULT,
+            )
+
+            def text() -> str:
+                return page.eval_on_selector("#pii-report", "e => e.textContent") or ""
+
+            masked = text()
+            assert "529.982.247-25" not in masked and "52998224725" not in masked and "52,998" not in masked
+            assert "***.***.***-**" in masked and "Recife" in masked and "cpf 75% valid" in masked
+            assert page.get_attribute("#reveal-pii", "aria-pressed") == "false"
+            page.click("#reveal-pii")
+            assert "529.982.247-25" in text()
+            assert page.get_attribute("#reveal-pii", "aria-pressed") == "true"
+            page.click("#reveal-pii")
+            assert "529.982.247-25" not in text()
+        finally:
+            browser.close()
+    assert errors == []

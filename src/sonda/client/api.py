@@ -156,15 +156,22 @@ class SondaClient:
         result: dict[str, Any] = (await self._after("Loading the results", url, version)).json()
         return result
 
-    async def llm_summary(self, analysis_id: str, version: int | None = None) -> dict[str, Any]:
+    async def llm_summary(
+        self, analysis_id: str, version: int | None = None, *, include_pii: bool = False
+    ) -> dict[str, Any]:
         url = f"/api/v1/analysis/summary-for-llm/{analysis_id}"
-        result: dict[str, Any] = (await self._after("Loading the LLM summary", url, version)).json()
+        # include_pii is only sent when asked for: the server masks personal values by default.
+        extra = {"include_pii": "true"} if include_pii else {}
+        result: dict[str, Any] = (await self._after("Loading the LLM summary", url, version, **extra)).json()
         return result
 
-    async def report(self, analysis_id: str, version: int | None = None) -> bytes:
-        """The self-contained HTML report (personal values masked)."""
+    async def report(
+        self, analysis_id: str, version: int | None = None, *, include_pii: bool = False
+    ) -> bytes:
+        """The self-contained HTML report (personal values masked unless ``include_pii``)."""
         url = f"/api/v1/analysis/report/{analysis_id}"
-        return (await self._after("Loading the report", url, version)).content
+        extra = {"include_pii": "true"} if include_pii else {}
+        return (await self._after("Loading the report", url, version, **extra)).content
 
     async def compare(self, base: str, target: str, options: dict[str, str] | None = None) -> dict[str, Any]:
         """``GET /api/v1/analysis/compare``: the server compares two of its stored analyses."""

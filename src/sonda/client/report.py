@@ -39,6 +39,8 @@ def percent(fraction: Any) -> str:
 
 def describe_column(column: dict[str, Any]) -> str:
     """The few statistics that matter for the column's type, in one line."""
+    if column.get("masked"):
+        return personal_line(column)
     stats = column.get("stats") or {}
     if stats:
         return (
@@ -54,6 +56,15 @@ def describe_column(column: dict[str, Any]) -> str:
             f"{escape(str(t.get('value')))} ({percent(t.get('pct'))})" for t in tops[:3]
         )
     return ""
+
+
+def personal_line(column: dict[str, Any]) -> str:
+    """A personal column without its values: which data it is, how much of it is valid, its shape."""
+    validity = column.get("semantic_validity") or {}
+    kinds = ", ".join(f"{escape(str(k))} {percent(v)} valid" for k, v in validity.items())
+    tops = column.get("top_values") or []
+    shape = f", e.g. {escape(str(tops[0].get('value')))}" if tops else ""
+    return f"personal data ({kinds or 'masked'}){shape}"
 
 
 def strong_pairs(correlations: dict[str, Any], limit: int = 5) -> list[tuple[str, str, float]]:

@@ -51,9 +51,16 @@ async def run_flow(
     on_status: Callable[[str], None],
     *,
     with_report: bool = False,
+    include_pii: bool = False,
 ) -> tuple[Outcome, bytes | None]:
-    """Upload, start, follow the WebSocket to the end, then read the results and the LLM summary."""
+    """Upload, start, follow the WebSocket to the end, then read the results and the LLM summary.
+
+    Values of personal columns (``columns[].pii``) are masked unless ``include_pii``: the owner of
+    the data asks for them explicitly, so a screen or a pasted report does not carry them by default.
+    """
     import anyio
+
+    from sonda.client.redact import redact_response
 
     size = (await anyio.Path(path).stat()).st_size
     upload: TaskID = progress.add_task("Uploading", total=max(size, 1), detail=f"{size / 1e6:.1f} MB")
@@ -77,13 +84,21 @@ async def run_flow(
     progress.update(analysing, completed=100, description="Analysing: done")
     version = last.get("version") if isinstance(last.get("version"), int) else None
     results = await client.results(analysis_id, version)
-    summary = await client.llm_summary(analysis_id, version)
-    report = await client.report(analysis_id, version) if with_report else None
+    summary = await client.llm_summary(analysis_id, version, include_pii=include_pii)
+    report = await client.report(analysis_id, version, include_pii=include_pii) if with_report else None
+    if not include_pii:
+        results = redact_response(results)
     return Outcome(analysis_id=analysis_id, status="completed", results=results, llm_summary=summary), report
 
 
 async def _analyze(
-    url: str | None, path: Path, api_key: str | None, console: Console, *, with_report: bool
+    url: str | None,
+    path: Path,
+    api_key: str | None,
+    console: Console,
+    *,
+    with_report: bool,
+    include_pii: bool,
 ) -> tuple[Outcome, bytes | None]:
     from sonda.client.api import SondaClient
     from sonda.client.embedded import temporary_sonda
@@ -97,6 +112,7 @@ async def _analyze(
                     progress,
                     lambda text: console.print(text, style="dim"),
                     with_report=with_report,
+                    include_pii=include_pii,
                 )
 
     if url is not None:
@@ -122,8 +138,20 @@ async def _analyze(
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Also save the self-contained HTML report (opens offline) to this file.",
 )
+@click.option(
+    "--include-pii",
+    is_flag=True,
+    help="Show the values of personal-data columns (CPF, CNPJ, phone, e-mail, ...); masked by default.",
+)
 def analyze(
-    *, file: Path, url: str, api_key: str | None, embedded: bool, as_json: bool, html_path: Path | None
+    *,
+    file: Path,
+    url: str,
+    api_key: str | None,
+    embedded: bool,
+    as_json: bool,
+    html_path: Path | None,
+    include_pii: bool,
 ) -> None:
     """Analyse FILE (CSV, TSV, JSON, JSON Lines, Parquet, Excel) and print a report.
 
@@ -140,7 +168,14 @@ def analyze(
     err = Console(stderr=True, highlight=False)
     try:
         outcome, report = asyncio.run(
-            _analyze(None if embedded else url, file, api_key, err, with_report=html_path is not None)
+            _analyze(
+                None if embedded else url,
+                file,
+                api_key,
+                err,
+                with_report=html_path is not None,
+                include_pii=include_pii,
+            )
         )
     except SondaApiError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -84,6 +84,8 @@ class ColumnDigest(msgspec.Struct, kw_only=True, frozen=True):
     type: ShortText
     missing: Count
     distinct: Count
+    #: The column holds personal data (its values are never in a summary, masked or not).
+    pii: bool = False
 
 
 class AlertDigest(msgspec.Struct, kw_only=True, frozen=True):

@@ -23,13 +23,16 @@ Positive = Annotated[float, msgspec.Meta(gt=0.0)]
 class AlertThresholds(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """When an alert fires. Fractions are 0–1 (``missing_pct=0.05`` means 5 % of the rows)."""
 
-    missing_pct: Fraction = 0.05
+    #: ydata-profiling's defaults fire above 1 % missing and 1 % zeros; ours fire from 1 %, with
+    #: the severity rising at ``missing_warning_pct`` and ``missing_critical_pct`` (docs/alerts.md).
+    missing_pct: Fraction = 0.01
+    missing_warning_pct: Fraction = 0.05
     missing_critical_pct: Fraction = 0.5
     high_cardinality: Annotated[int, msgspec.Meta(ge=1)] = 50
     high_correlation: Fraction = 0.9
     imbalance: Fraction = 0.5
     skewness: Positive = 3.0
-    zeros_pct: Fraction = 0.1
+    zeros_pct: Fraction = 0.01
     duplicates_pct: Fraction = 0.0
     #: Share of a text column's distinct values that must look like numbers/dates to raise
     #: ``numbers_as_text``/``dates_as_text``; a smaller (but > ``mixed_types_pct``) share is "mixed".

@@ -30,7 +30,9 @@ def summarize(result: ProfileResult) -> AnalysisSummary:
     digest = build_digest(result, max_columns=MAX_COLUMNS, max_alerts=MAX_ALERTS)
     ds = result.dataset
     columns = [
-        ColumnDigest(name=_cut(c.name, MAX_NAME), type=c.type, missing=c.missing, distinct=c.distinct)
+        ColumnDigest(
+            name=_cut(c.name, MAX_NAME), type=c.type, missing=c.missing, distinct=c.distinct, pii=c.pii
+        )
         for c in digest.column_digests
     ]
     alerts = [

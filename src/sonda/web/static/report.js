@@ -5,15 +5,19 @@
 import { booleanBars, heatLegend, heatmap, histogram, scatter, topValues } from "./charts.js";
 import { bytes, cell, clear, duration, h, num, pct, when } from "./dom.js";
 import { withPercentShares } from "./normalize.js";
+import { maskPersonal, personalColumns } from "./privacy.js";
 
-/** Draw the whole result into container; meta is {analysis_id, filename}. */
+/** Draw the whole result into container; meta is {analysis_id, filename}. Personal columns
+ * are masked until the reader presses "Show personal data" (meta.revealPii). */
 export function renderReport(container, result, meta = {}) {
   clear(container);
-  const r = withPercentShares(result || {});
+  const shown = meta.revealPii ? result || {} : maskPersonal(result || {});
+  const r = withPercentShares(shown);
   document.title = `${meta.filename || meta.file_key || "Report"} · Sonda`;
   // Sections that have nothing to show are null: DOM append() would print them as "null".
   container.append(...[
     header(r, meta),
+    personalNotice(result || {}, meta, () => renderReport(container, result, { ...meta, revealPii: !meta.revealPii })),
     overview(r.dataset || {}),
     alerts(r.alerts),
     columns(r.columns),
@@ -23,6 +27,18 @@ export function renderReport(container, result, meta = {}) {
     sample(r.sample, r.sample_tail, r.sample_random),
     approximations(r.approximations, r.dataset || {}),
   ].filter(Boolean));
+}
+
+/** Which columns hold personal data, and the control that reveals or masks their values again. */
+function personalNotice(result, meta, toggle) {
+  const names = personalColumns(result);
+  if (names.length === 0) return null;
+  const button = h("button", { type: "button", id: "reveal-pii", "aria-pressed": meta.revealPii ? "true" : "false" },
+    meta.revealPii ? "Mask personal data" : "Show personal data");
+  button.addEventListener("click", toggle);
+  return h("div", { class: "pii-notice", role: "note" },
+    h("span", {}, `Personal data in ${names.join(", ")}: `,
+      meta.revealPii ? "values shown." : "values masked."), " ", button);
 }
 
 function section(id, title, ...body) {
@@ -166,12 +182,20 @@ function columnCard(c) {
     h("header", { class: "column-head" },
       h("h4", { class: "column-name", title: String(c.name) }, String(c.name)),
       h("span", { class: `badge type-${String(c.type || "unknown").replace(/[^a-z_]/gi, "")}` }, c.type || "unknown"),
-      semantic.map((t) => h("span", { class: "badge badge-semantic" }, String(t))),
+      semantic.map((t) => h("span", { class: "badge badge-semantic" }, semanticLabel(t, c.semantic_validity))),
+      c.pii ? h("span", { class: "badge badge-pii", title: c.masked ? "Personal data, masked" : "Personal data" },
+        c.masked ? "personal · masked" : "personal") : null,
       c.unique ? h("span", { class: "badge badge-unique" }, "unique") : null,
       c.approximate ? h("span", { class: "badge badge-approx" }, "approx.") : null),
     kv(main),
     chart ? h("figure", { class: "column-chart" }, chart) : h("p", { class: "muted small" }, "No chart for this column."),
     more(c));
+}
+
+/** "cpf 97%": a semantic type with the share of values valid for it, when the result says. */
+function semanticLabel(type, validity) {
+  const share = validity && typeof validity[type] === "number" ? ` ${Number((validity[type] * 100).toPrecision(3))}% valid` : "";
+  return `${String(type)}${share}`;
 }
 
 /** Every remaining statistic, folded away so the card stays short. */

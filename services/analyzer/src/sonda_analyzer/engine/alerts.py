@@ -2,12 +2,15 @@
 
 Types (stable names, documented in docs/result-schema.md): empty_dataset, empty_column, constant,
 unique, high_cardinality, high_correlation, imbalance, missing, skewed, uniform, zeros, infinite,
-duplicates, mixed_types, numbers_as_text, dates_as_text, malformed_rows.
+duplicates, mixed_types, numbers_as_text, dates_as_text, malformed_rows, pii.
 """
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
+from sonda_events.privacy import is_personal
 
 from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
@@ -18,6 +21,7 @@ from sonda_analyzer.engine.result import (
     DatasetProfile,
     Severity,
 )
+from sonda_analyzer.engine.strings import entropy_bits
 
 
 def _alert(
@@ -55,15 +59,20 @@ def column_alerts(col: ColumnProfile, rows: int, t: AlertThresholds) -> list[Ale
     if col.count == 0:
         return [_alert("empty_column", name, 1.0, "warning", f"{name} has no values at all")]
     if col.missing and col.missing_pct >= t.missing_pct:
-        severity: Severity = "critical" if col.missing_pct >= t.missing_critical_pct else "warning"
+        severity: Severity = (
+            "critical" if col.missing_pct >= t.missing_critical_pct
+            else "warning" if col.missing_pct >= t.missing_warning_pct
+            else "info"
+        )  # fmt: skip
         out.append(_alert("missing", name, col.missing_pct, severity,
                           f"{name} is missing in {col.missing_pct:.1%} of the rows"))  # fmt: skip
     if col.distinct == 1:
         out.append(_alert("constant", name, 1.0, "warning", f"{name} has a single value"))
         return out
-    if col.unique and col.count > 1 and col.type not in ("numeric", "datetime"):
+    if col.unique and col.count > 1:
+        where = "every row" if not col.missing else f"every row that has one ({col.missing:,} missing)"
         out.append(_alert("unique", name, col.distinct_pct, "info",
-                          f"{name} has a different value in every row"))  # fmt: skip
+                          f"{name} has a different value in {where}"))  # fmt: skip
     if col.type == "categorical" and col.distinct > t.high_cardinality:
         out.append(_alert("high_cardinality", name, col.distinct, "warning",
                           f"{name} has {col.distinct:,} distinct values"))  # fmt: skip
@@ -71,7 +80,11 @@ def column_alerts(col: ColumnProfile, rows: int, t: AlertThresholds) -> list[Ale
     if col.boolean is not None:
         major = max(col.boolean.true, col.boolean.false)
         imbalance = 2 * pct(major, col.count) - 1  # 0 for 50/50, 1 for one side only
-    if col.type in ("categorical", "boolean") and imbalance is not None and imbalance >= t.imbalance:
+    few = col.top_values if col.type == "numeric" and col.top_values else None
+    if few is not None and len(few) == col.distinct:
+        # A number with a handful of values is a category in disguise (ydata types it so).
+        imbalance = entropy_bits(np.array([v.count for v in few]))[1]
+    if (col.type in ("categorical", "boolean") or few) and imbalance is not None and imbalance >= t.imbalance:
         out.append(_alert("imbalance", name, imbalance, "info",
                           f"{name} is dominated by a few values (imbalance {imbalance:.2f})"))  # fmt: skip
     for hint, kind, what in (
@@ -98,7 +111,8 @@ def column_alerts(col: ColumnProfile, rows: int, t: AlertThresholds) -> list[Ale
     if col.histogram is not None and looks_uniform(col.histogram.counts):
         out.append(_alert("uniform", name, None, "info", f"{name} is spread evenly over its range"))
     zeros_pct = pct(stats.zeros, col.count)
-    if stats.zeros and zeros_pct >= t.zeros_pct:
+    # In a 0/1 column the zeros are one of its two values: the imbalance alert speaks for them.
+    if stats.zeros and zeros_pct >= t.zeros_pct and "binary" not in col.semantic:
         out.append(_alert("zeros", name, zeros_pct, "info",
                           f"{name} is zero in {zeros_pct:.1%} of its values"))  # fmt: skip
     if stats.infinite:
@@ -131,3 +145,16 @@ def dataset_alerts(
                                       f"{names[i]} and {names[j]} are highly correlated "
                                       f"({measure} {value:.2f})", columns=pair))  # fmt: skip
     return out
+
+
+def personal_data_alerts(columns: list[ColumnProfile]) -> list[Alert]:
+    """One ``pii`` warning naming the columns that hold personal data (``columns[].pii``): the data's
+    owner should know before sharing the file, and why other views show those values masked."""
+    names = [c.name for c in columns if c.pii]
+    if not names:
+        return []
+    kinds = sorted({s for c in columns if c.pii for s in c.semantic if is_personal(s)})
+    listed = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    return [_alert("pii", None, len(names), "warning",
+                   f"{len(names)} column(s) hold personal data ({', '.join(kinds)}): {listed}; "
+                   "summaries and reports show their values masked", columns=names)]  # fmt: skip

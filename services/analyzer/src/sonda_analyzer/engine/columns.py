@@ -11,6 +11,7 @@ from sonda_analyzer.engine.booleans import profile_boolean, profile_empty
 from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.numeric import profile_numeric
 from sonda_analyzer.engine.options import ColumnTypeName, ProfileOptions
+from sonda_analyzer.engine.semantics import with_semantics
 from sonda_analyzer.engine.strings import Encoded, encode, profile_strings
 from sonda_analyzer.engine.temporal import profile_datetime
 from sonda_analyzer.engine.text_formats import (
@@ -77,7 +78,9 @@ def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> Colum
     partial = reported(detected, options.thresholds)
     if partial is not None:
         profile = work.profile
-        profile.semantic = share_hints(profile.semantic, partial.format, partial.share, options.thresholds)
+        # A semantic type found (a phone, a CPF) explains values that also read as numbers.
+        shared = share_hints(profile.semantic, partial.format, partial.share, options.thresholds)
+        profile.semantic = with_semantics(shared, profile.semantic_validity)
         profile.parsing = parsing_of(partial.format, partial.share)
     return work
 

@@ -13,6 +13,7 @@ class ColumnDigest(msgspec.Struct, kw_only=True):
     type: ColumnType
     missing: int
     distinct: int
+    pii: bool = False
 
 
 class AlertDigest(msgspec.Struct, kw_only=True):
@@ -42,7 +43,7 @@ def build_digest(result: ProfileResult, *, max_columns: int = 500, max_alerts: i
     """The shape, per-column digest and alerts of ``result`` (lists capped for very wide tables)."""
     ds = result.dataset
     columns = [
-        ColumnDigest(name=c.name, type=c.type, missing=c.missing, distinct=c.distinct)
+        ColumnDigest(name=c.name, type=c.type, missing=c.missing, distinct=c.distinct, pii=c.pii)
         for c in result.columns[:max_columns]
     ]
     order = {"critical": 0, "warning": 1, "info": 2}

@@ -17,10 +17,24 @@ from sonda_analyzer.engine.floats import (
     pct,
     skewness,
 )
-from sonda_analyzer.engine.result import ColumnProfile, Histogram, NumericStats, Quantiles
+from sonda_analyzer.engine.result import ColumnProfile, Histogram, NumericStats, Quantiles, TopValue
+from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, present_numbers
 from sonda_analyzer.engine.work import ColumnWork, dense_codes
 
 PROBS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+#: A numeric column with at most this many distinct values also lists them with their counts
+#: (``top_values``): a rating or a 0/1 flag is read like a category, and its imbalance is known.
+FEW_DISTINCT = 10
+
+
+def few_values(values: np.ndarray, counts: np.ndarray, *, integers: bool, total: int) -> list[TopValue]:
+    """Every distinct value with its count, most frequent first (ties: the smaller value first)."""
+    order = np.lexsort((values, -counts))
+    return [
+        TopValue(value=int(values[i]) if integers else fnum(float(values[i])), count=int(counts[i]),
+                 pct=pct(int(counts[i]), total))
+        for i in order
+    ]  # fmt: skip
 
 
 def numeric_stats(x: Floats, bins: int) -> tuple[NumericStats | None, Histogram | None, int, int]:
@@ -119,6 +133,13 @@ def profile_numeric(name: str, arr: pa.ChunkedArray, rows: int, bins: int, seman
         stats=stats,
         histogram=histogram,
     )
+    if 0 < distinct <= FEW_DISTINCT:
+        present = x[~np.isnan(x)]
+        values, counts = np.unique(present, return_counts=True)
+        profile.top_values = few_values(values, counts, integers=is_int, total=count)
+    scan = SemanticScan(name, numeric=True)
+    scan.add_numbers(present_numbers(arr))
+    mark_semantics(profile, scan.found())
     finite = np.where(np.isfinite(x), x, np.nan) if stats is not None and stats.infinite else x
 
     def codes() -> tuple[np.ndarray, int]:

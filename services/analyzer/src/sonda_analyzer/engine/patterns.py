@@ -21,7 +21,6 @@ LOCALE_NUMBER = {
     ",": r"^\s*[+-]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?\s*$",
     ".": r"^\s*[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?\s*$",
 }
-HINT_PATTERNS = {"email": EMAIL, "url": URL, "uuid": UUID}
 
 
 def weighted_share(values: pa.Array, counts: np.ndarray, pattern: str) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts
+from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts, personal_data_alerts
 from sonda_analyzer.engine.blas import single_threaded_blas
 from sonda_analyzer.engine.columns import ColumnContext, profile_column
 from sonda_analyzer.engine.correlations import compute_correlations
@@ -241,7 +241,11 @@ def _profile_loaded(
         streaming=False,
     )
     alerts = [a for c in columns for a in column_alerts(c, rows, opts.thresholds)]
-    alerts = dataset_alerts(dataset, correlations, opts.thresholds, info.malformed_rows) + alerts
+    alerts = (
+        dataset_alerts(dataset, correlations, opts.thresholds, info.malformed_rows)
+        + personal_data_alerts(columns)
+        + alerts
+    )
     return ProfileResult(
         schema_version=SCHEMA_VERSION,
         profiled_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -200,4 +200,7 @@ def reread_encoding(dialect: Dialect, sample: bytes) -> Dialect:
 
 
 def _clean(exc: Exception) -> str:
-    return re.sub(r"\s+", " ", str(exc)).strip()[:300]
+    """The reader's message without the row it quotes: an error reaches the WebSocket, the logs
+    and the CLI, and the row may hold personal data (a CPF, an e-mail)."""
+    message = re.sub(r"(got \d+)\s*:.*", r"\1", str(exc), flags=re.DOTALL)
+    return re.sub(r"\s+", " ", message).strip()[:300]

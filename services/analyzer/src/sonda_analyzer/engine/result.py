@@ -140,6 +140,9 @@ class ColumnProfile(msgspec.Struct, kw_only=True):
     pii: bool = False
     #: Delimited text: the format a text column was parsed with, or the share that would parse.
     parsing: Parsing | None = None
+    #: Share of the present values that are valid for each semantic type found (check digits,
+    #: area codes, states): ``{"cpf": 0.97}``. Keys are a subset of ``semantic``.
+    semantic_validity: dict[str, float] = msgspec.field(default_factory=dict)
 
 
 class DatasetProfile(msgspec.Struct, kw_only=True):

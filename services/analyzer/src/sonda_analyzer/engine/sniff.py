@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -161,8 +162,18 @@ def detect_header(records: list[list[str]]) -> bool:
     rest = records[1:]
     if not rest:
         return not all(k in ("number", "date") for k in first)
+    # Consecutive whole numbers over numeric columns are years naming them (1960, 1961, ...: the
+    # World Bank's layout), not a row of data: they do not vote against a header.
+    numbers = [c.strip() for c, k in zip(records[0], first, strict=True) if k == "number"]
+    years = (
+        len(numbers) >= 3
+        and all(n.isdigit() for n in numbers)
+        and all(int(b) - int(a) == 1 for a, b in itertools.pairwise(numbers))
+    )
     votes = 0
     for j, head_kind in enumerate(first):
+        if years and head_kind == "number":
+            continue
         kinds = Counter(_kind(r[j]) for r in rest if j < len(r))
         kinds.pop("empty", None)
         if not kinds:

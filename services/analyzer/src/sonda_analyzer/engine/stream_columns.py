@@ -20,7 +20,7 @@ from sonda_analyzer.engine.arrays import (
 )
 from sonda_analyzer.engine.extremes import ExtremesAcc
 from sonda_analyzer.engine.floats import fnum, histogram_edges, kurtosis, pct, skewness
-from sonda_analyzer.engine.numeric import PROBS
+from sonda_analyzer.engine.numeric import FEW_DISTINCT, PROBS, few_values
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import (
     ColumnProfile,
@@ -31,6 +31,7 @@ from sonda_analyzer.engine.result import (
     TimeHistogram,
 )
 from sonda_analyzer.engine.rowhash import splitmix, value_hashes
+from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, present_numbers
 from sonda_analyzer.engine.sketches import (
     DistinctNumbers,
     Moments,
@@ -81,8 +82,14 @@ class NumericAcc:
     distinct: DistinctNumbers = field(default_factory=DistinctNumbers)
     semantic: list[str] = field(default_factory=list)
     extremes: ExtremesAcc = field(default_factory=ExtremesAcc)
+    scan: SemanticScan | None = None
+    #: Counts per distinct value while there are at most FEW_DISTINCT of them (then None).
+    few: dict[float, int] | None = field(default_factory=dict)
 
     def update(self, arr: pa.Array) -> np.ndarray:
+        if self.scan is None:
+            self.scan = SemanticScan(self.name, numeric=True)
+        self.scan.add_numbers(present_numbers(arr))
         x = floats(arr)
         self.rows += len(x)
         present = x[~np.isnan(x)]
@@ -105,6 +112,12 @@ class NumericAcc:
             self.extremes.update(finite)
         if len(present):
             self.distinct.update(present)
+        if self.few is not None and len(present):
+            values, counts = np.unique(present, return_counts=True)
+            for v, c in zip(values.tolist(), counts.tolist(), strict=True):
+                self.few[v] = self.few.get(v, 0) + c
+            if len(self.few) > FEW_DISTINCT:
+                self.few = None
         return value_hashes(arr)
 
     def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
@@ -185,6 +198,11 @@ class NumericAcc:
             stats=stats,
             histogram=histogram,
         )
+        if self.few:
+            values = np.array(list(self.few))
+            counts = np.array(list(self.few.values()))
+            profile.top_values = few_values(values, counts, integers=is_int, total=count)
+        mark_semantics(profile, self.scan.found() if self.scan is not None else {})
         return profile, approx
 
 

@@ -22,7 +22,7 @@ from sonda_analyzer.engine.errors import ParseError, TooManyColumnsError
 from sonda_analyzer.engine.load import ReadInfo, read_info
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions
-from sonda_analyzer.engine.read_csv import CsvState, _options, csv_dialect, iter_csv_batches
+from sonda_analyzer.engine.read_csv import CsvState, _clean, _options, csv_dialect, iter_csv_batches
 from sonda_analyzer.engine.read_json import iter_jsonl_batches
 from sonda_analyzer.engine.source import CountingReader, Source
 from sonda_analyzer.engine.strings import encode
@@ -115,7 +115,7 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
     try:
         raw = pacsv.read_csv(io.BytesIO(head), read, parse, convert)
     except pa.ArrowInvalid as exc:
-        raise ParseError(f"the file is not valid delimited text: {exc}") from None
+        raise ParseError(f"the file is not valid delimited text: {_clean(exc)}") from None
     sample = normalize_table(raw)
     info.encoding, info.delimiter, info.quotechar = (
         dialect.encoding, dialect.delimiter, dialect.quotechar,
@@ -169,7 +169,7 @@ def _csv_batches(
     except pa.ArrowInvalid as exc:
         match = _CSV_COLUMN.search(str(exc))
         if match is None:
-            raise ParseError(f"the file is not valid delimited text: {exc}") from None
+            raise ParseError(f"the file is not valid delimited text: {_clean(exc)}") from None
         name = names[int(match.group(1))]
         old = types.get(name, pa.string())
         widened = pa.float64() if pa.types.is_integer(old) else pa.string()

@@ -13,6 +13,7 @@ from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import BooleanStats, ColumnProfile, TextStats, TopValue
 from sonda_analyzer.engine.rowhash import value_hashes
+from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, with_semantics
 from sonda_analyzer.engine.sketches import ValueCounts
 from sonda_analyzer.engine.stream_columns import Settings
 from sonda_analyzer.engine.strings import (
@@ -51,6 +52,7 @@ class StringAcc:
     #: A format some values fit (dates, amounts): the share that parses is counted and reported.
     candidate: TextFormat | None = None
     parsed: int = 0
+    scan: SemanticScan | None = None
 
     def update(self, arr: pa.Array, thresholds: AlertThresholds) -> np.ndarray:
         arr = single(arr)
@@ -72,8 +74,10 @@ class StringAcc:
             self.length_min = lo if self.length_min is None else min(self.length_min, lo)
             self.length_max = hi if self.length_max is None else max(self.length_max, hi)
             self.length_sum += int((lengths * counts).sum())
-        if self.hints is None:
+        if self.scan is None:
             sample = row_sample(dictionary, codes[valid] if valid is not None else codes)
+            self.scan = SemanticScan(self.name)
+            self.scan.add_text(dictionary, counts, sample)
             self.hints, _ = semantic_hints(sample, thresholds)
             ones = np.ones(len(sample), dtype=np.int64)
             self.head_words = mean_words(sample, ones)
@@ -81,6 +85,8 @@ class StringAcc:
             self.head_length = float(lengths.mean()) if len(sample) else 0.0
             # Words are counted for text and categories only; a column of identifiers skips them.
             self.words_counted = self.head_words > 1.05 or len(dictionary) <= 0.95 * max(1, int(counts.sum()))
+        else:
+            self.scan.add_text(dictionary, counts, dictionary)
         if self.words_counted and len(dictionary):
             self.words_sum += int((words_per_value(dictionary) * counts).sum())
         if self.candidate is not None and len(dictionary):
@@ -105,7 +111,8 @@ class StringAcc:
         approx: set[str] = set()
         if not self.counts.exact:
             approx.update({"distinct", "top_values"})
-        hints = list(dict.fromkeys([*self.extra_hints, *(self.hints or [])]))
+        found = self.scan.found() if self.scan is not None else {}
+        hints = with_semantics(list(dict.fromkeys([*self.extra_hints, *(self.hints or [])])), found)
         partial = None
         if self.candidate is not None and count:
             partial = reported(Detected(self.candidate, self.parsed / count), s.thresholds)
@@ -144,6 +151,7 @@ class StringAcc:
             text=text if count else None,
             parsing=parsing_of(partial.format, partial.share) if partial is not None else None,
         )
+        mark_semantics(profile, found)
         return profile, approx
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts
+from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts, personal_data_alerts
 from sonda_analyzer.engine.approximations import approximations
 from sonda_analyzer.engine.arrays import single
 from sonda_analyzer.engine.coerce import coerce
@@ -307,7 +307,11 @@ def _result(
         streaming=True,
     )
     alerts = [a for c in columns for a in column_alerts(c, rows, options.thresholds)]
-    alerts = dataset_alerts(dataset, correlations, options.thresholds, info.malformed_rows) + alerts
+    alerts = (
+        dataset_alerts(dataset, correlations, options.thresholds, info.malformed_rows)
+        + personal_data_alerts(columns)
+        + alerts
+    )
     sample = sample_rows(state.first if state.first is not None else plan.sample, options.sample_rows)
     return ProfileResult(
         schema_version=SCHEMA_VERSION,

@@ -16,8 +16,9 @@ import pyarrow.compute as pc
 from sonda_analyzer.engine.arrays import bool_array, index_array, primitive, single, valid_mask
 from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
-from sonda_analyzer.engine.patterns import DATE, HINT_PATTERNS, NUMBER, weighted_share
+from sonda_analyzer.engine.patterns import DATE, NUMBER, weighted_share
 from sonda_analyzer.engine.result import ColumnProfile, ColumnType, TextStats, TopValue
+from sonda_analyzer.engine.semantics import IDENTIFYING, SemanticScan, mark_semantics, with_semantics
 from sonda_analyzer.engine.work import ColumnWork
 
 #: Hints and the type look at this many rows, evenly spread over the column.
@@ -127,13 +128,10 @@ def row_sample(values: pa.Array, codes: np.ndarray, size: int = HINT_SAMPLE) -> 
 
 
 def semantic_hints(sample: pa.Array, thresholds: AlertThresholds) -> tuple[list[str], dict[str, float]]:
-    """Hints from a sample of rows: email, url, uuid, numbers or dates stored as text."""
+    """Hints from a sample of rows: numbers or dates stored as text (semantic types: :mod:`semantics`)."""
     weights = np.ones(len(sample), dtype=np.int64)
     hints: list[str] = []
     shares: dict[str, float] = {}
-    for hint, pattern in HINT_PATTERNS.items():
-        if weighted_share(sample, weights, pattern) >= 0.9:
-            hints.append(hint)
     number = weighted_share(sample, weights, NUMBER)
     date = weighted_share(sample, weights, DATE) if number < thresholds.as_text_pct else 0.0
     shares["number"], shares["date"] = number, date
@@ -152,7 +150,7 @@ def string_type(
 ) -> ColumnType:  # fmt: skip
     if count == 0:
         return "empty"
-    if "uuid" in hints and distinct > thresholds.high_cardinality:
+    if not IDENTIFYING.isdisjoint(hints) and distinct > thresholds.high_cardinality:
         return "identifier"
     if distinct <= thresholds.high_cardinality:
         return "categorical"
@@ -179,7 +177,10 @@ def profile_strings(
     distinct = len(enc.values)
     sample = row_sample(enc.values, enc.codes)
     hints, _ = semantic_hints(sample, thresholds)
-    hints = list(dict.fromkeys([*extra_hints, *hints]))
+    scan = SemanticScan(name)
+    scan.add_text(enc.values, enc.counts, sample)
+    found = scan.found()
+    hints = with_semantics(list(dict.fromkeys([*extra_hints, *hints])), found)
     # The type needs typical words and lengths: a sample of rows tells them well enough.
     ones = np.ones(len(sample), dtype=np.int64)
     length = float(primitive(pc.utf8_length(sample)).mean()) if len(sample) else 0.0
@@ -203,6 +204,7 @@ def profile_strings(
         top_values=top_values(enc.values, enc.counts, top_k, count) if count else None,
         text=text if count else None,
     )
+    mark_semantics(profile, found)
     codes, cardinality = enc.codes, distinct + 1
     return ColumnWork(
         profile=profile,

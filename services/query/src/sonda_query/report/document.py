@@ -224,11 +224,13 @@ def _column(profile: dict[str, Any], include_pii: bool) -> str:
         ]
     )
     body = [facts]
-    stats = _d(profile.get("stats"))
+    # A personal column stored as numbers (a CPF read as an integer) would show values in its
+    # statistics: they are left out unless the owner asked.
+    stats = _d(profile.get("stats")) if include_pii or not personal else {}
     if stats:
         body.append(_numeric(stats))
         body.append(_extremes(_d(stats.get("extremes"))))
-    hist = _d(profile.get("histogram"))
+    hist = _d(profile.get("histogram")) if include_pii or not personal else {}
     counts = [c for c in _l(hist.get("counts")) if isinstance(c, int)]
     edges = _l(hist.get("edges"))
     if counts and len(edges) >= 2:
@@ -343,8 +345,13 @@ def _sample(result: dict[str, Any], include_pii: bool) -> str:
     return f'<section id="sample"><h2>Rows</h2>{shown}</section>'
 
 
-def _scatter(result: dict[str, Any]) -> str:
-    plots = [_d(p) for p in _l(result.get("scatter"))]
+def _scatter(result: dict[str, Any], include_pii: bool) -> str:
+    personal = {str(_d(c).get("name")) for c in _l(result.get("columns")) if _d(c).get("pii")}
+    plots = [
+        _d(p)
+        for p in _l(result.get("scatter"))
+        if include_pii or not {str(_d(p).get("x")), str(_d(p).get("y"))} & personal
+    ]
     drawn = [
         f"<figure>{charts.scatter(_l(p.get('points')), str(p.get('x')), str(p.get('y')))}"
         f"<figcaption>{escape(str(p.get('y')))} against {escape(str(p.get('x')))} · r = "
@@ -385,7 +392,7 @@ def render_report(result: dict[str, Any], meta: ReportMeta) -> bytes:
         + _missing(result)
         + _columns(result, meta.include_pii)
         + _correlations(result)
-        + _scatter(result)
+        + _scatter(result, meta.include_pii)
         + _sample(result, meta.include_pii)
     )
     return (

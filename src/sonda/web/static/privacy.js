@@ -1,0 +1,53 @@
+// Personal data on the page: columns the analyzer flagged `pii` (CPF, CNPJ, phone, e-mail, ...)
+// are drawn masked until the reader asks to see them. The rule is the server's
+// (sonda_events.privacy): the same shape (`***.***.***-**`) and the same fields kept.
+
+const MASK_CHARS = 32;
+// What a personal column keeps while masked: counts and shapes, never a value.
+const KEPT = new Set(["name", "type", "dtype", "semantic", "semantic_validity", "pii", "count", "missing",
+  "missing_pct", "distinct", "distinct_pct", "unique", "memory_bytes", "approximate", "text"]);
+
+/** The value's shape with every letter and digit hidden: 123.456.789-09 -> ***.***.***-** */
+export function mask(value) {
+  const text = String(value);
+  const chars = Array.from(text);
+  const shape = chars.slice(0, MASK_CHARS).map((ch) => (/[\p{L}\p{N}]/u.test(ch) ? "*" : ch)).join("");
+  return chars.length > MASK_CHARS ? `${shape}…` : shape;
+}
+
+export function personalColumns(result) {
+  const cols = result && Array.isArray(result.columns) ? result.columns : [];
+  return cols.filter((c) => c && c.pii).map((c) => String(c.name));
+}
+
+/** A copy of the result with the personal columns' values masked (the result itself is kept). */
+export function maskPersonal(result) {
+  const personal = new Set(personalColumns(result));
+  if (personal.size === 0) return result;
+  const columns = result.columns.map((c) => {
+    if (!c || !c.pii) return c;
+    const kept = Object.fromEntries(Object.entries(c).filter(([k]) => KEPT.has(k)));
+    kept.top_values = Array.isArray(c.top_values) ? c.top_values.map((t) => ({ ...t, value: mask(t.value) })) : null;
+    kept.masked = true;
+    return kept;
+  });
+  const maskRows = (sample) => {
+    if (!sample || !Array.isArray(sample.columns) || !Array.isArray(sample.rows)) return sample;
+    const hidden = sample.columns.map((name) => personal.has(String(name)));
+    const rows = sample.rows.map((row) => (Array.isArray(row)
+      ? row.map((v, i) => (hidden[i] && v !== null && v !== undefined ? mask(v) : v)) : row));
+    return { ...sample, rows };
+  };
+  // A scatter plot of a personal column would draw its values: it is left out while masked.
+  const scatter = Array.isArray(result.scatter)
+    ? result.scatter.filter((p) => p && !personal.has(String(p.x)) && !personal.has(String(p.y)))
+    : result.scatter;
+  return {
+    ...result,
+    columns,
+    sample: maskRows(result.sample),
+    sample_tail: maskRows(result.sample_tail),
+    sample_random: maskRows(result.sample_random),
+    scatter,
+  };
+}
