@@ -65,6 +65,9 @@ class AnalysisOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     max_columns: Annotated[int, msgspec.Meta(ge=1)] = 20_000
     #: True/False forces streaming/exact mode; None decides from the file size and memory budget.
     streaming: bool | None = None
+    #: Seconds this analysis may spend profiling, when the requester wants less than the
+    #: analyzer's own limit (SONDA_ANALYZER_TIMEOUT_S); the smaller of the two applies.
+    time_limit_s: Annotated[float, msgspec.Meta(gt=0)] | None = None
 
     def __post_init__(self) -> None:
         for name in ("delimiter", "quotechar"):

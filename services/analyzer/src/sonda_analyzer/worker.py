@@ -262,9 +262,10 @@ class AnalysisWorker:
                 result_path=str(folder / "result.json"),
             )
             async with self._pool.lease() as profiler:
-                done = await profiler.run(
-                    job, on_progress=progress, timeout_s=self._settings.sonda_analyzer_timeout_s
-                )
+                time_limit = float(self._settings.sonda_analyzer_timeout_s)
+                if options.time_limit_s is not None:
+                    time_limit = min(time_limit, options.time_limit_s)
+                done = await profiler.run(job, on_progress=progress, timeout_s=time_limit)
             put = await self._storage.put_file(
                 result_key(event.analysis_id), Path(job.result_path), content_type="application/json"
             )
