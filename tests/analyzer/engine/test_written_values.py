@@ -274,3 +274,24 @@ def test_year_first_dates_in_every_format(tmp_path: Path, fmt: str, streaming: b
         pd.Timestamp(col.datetime.min) == expected.min() and pd.Timestamp(col.datetime.max) == expected.max()
     )
     assert column(result, "code").type == "categorical"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_column_forced_to_numeric_reads_amounts(tmp_path: Path, mode: str) -> None:
+    rng = np.random.default_rng(12)
+    n = 30_000
+    written = [
+        brl(int(c)) if i % 20 else "a combinar" for i, c in enumerate(rng.integers(-9_000, 900_000, n))
+    ]
+    written[1] = "1e5"  # plain notation still counts
+    path = tmp_path / "forced.csv"
+    path.write_text("valor;pad\n" + "".join(f"{w};{'p' * 60}\n" for w in written))
+    options, budget = MODES[mode]
+    col = column(
+        profile_file(path, {**options, "column_types": {"valor": "numeric"}}, budget_mb=budget), "valor"
+    )
+    values = [amount(w) for w in written if w.startswith(("R$", "-R$"))] + [Decimal("1e5")]
+    assert col.type == "numeric" and "coerced" in col.semantic
+    assert col.count == len(values) and col.missing == n - len(values)
+    assert col.stats.sum == pytest.approx(float(sum(values)), rel=1e-12)
+    assert (col.stats.min, col.stats.max) == (float(min(values)), float(max(values)))
