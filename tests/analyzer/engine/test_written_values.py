@@ -295,3 +295,11 @@ def test_a_column_forced_to_numeric_reads_amounts(tmp_path: Path, mode: str) -> 
     assert col.count == len(values) and col.missing == n - len(values)
     assert col.stats.sum == pytest.approx(float(sum(values)), rel=1e-12)
     assert (col.stats.min, col.stats.max) == (float(min(values)), float(max(values)))
+
+
+def test_a_comma_number_forced_to_numeric_in_a_decimal_point_file_becomes_missing(tmp_path: Path) -> None:
+    path = tmp_path / "points.csv"
+    path.write_text("v,w\n" + "".join(f'"{v}",{i}.5\n' for i, v in enumerate(["1,5", "2", "3.25"] * 10)))
+    col = column(profile_file(path, {"column_types": {"v": "numeric"}}), "v")
+    assert col.count == 20 and col.missing == 10 and "coerced" in col.semantic
+    assert col.stats.sum == pytest.approx(10 * (2 + 3.25))
