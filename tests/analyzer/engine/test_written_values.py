@@ -303,3 +303,33 @@ def test_a_comma_number_forced_to_numeric_in_a_decimal_point_file_becomes_missin
     col = column(profile_file(path, {"column_types": {"v": "numeric"}}), "v")
     assert col.count == 20 and col.missing == 10 and "coerced" in col.semantic
     assert col.stats.sum == pytest.approx(10 * (2 + 3.25))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_column_empty_at_first_is_read_by_its_later_values(tmp_path: Path, mode: str) -> None:
+    """Streaming mode plans from its first chunk; a column with no value there is decided on its
+    first values, so both modes read it alike."""
+    rng = np.random.default_rng(14)
+    n, empty = 30_000, 20_000
+    dates = [
+        f"{d:02d}/{m:02d}/2020" for d, m in zip(rng.integers(1, 29, n), rng.integers(1, 13, n), strict=True)
+    ]
+    cents = rng.integers(0, 900_000, n)
+    lines = [
+        f"{'' if i < empty else dates[i]};{'' if i < empty else brl(int(cents[i]))};{'p' * 60}\n"
+        for i in range(n)
+    ]
+    path = tmp_path / "late.csv"
+    path.write_text("quando;valor;pad\n" + "".join(lines))
+    options, budget = MODES[mode]
+    result = profile_file(path, options, budget_mb=budget)
+    quando, valor = column(result, "quando"), column(result, "valor")
+    expected = pd.to_datetime(pd.Series(dates[empty:]), format="%d/%m/%Y")
+    assert quando.type == "datetime" and quando.missing == empty
+    assert (
+        pd.Timestamp(quando.datetime.min) == expected.min()
+        and pd.Timestamp(quando.datetime.max) == expected.max()
+    )
+    values = [amount(brl(int(c))) for c in cents[empty:]]
+    assert valor.type == "numeric" and valor.parsing.stripped == ["R$"]
+    assert valor.stats.sum == pytest.approx(float(sum(values)), rel=1e-12)
