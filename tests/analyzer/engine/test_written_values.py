@@ -274,3 +274,62 @@ def test_year_first_dates_in_every_format(tmp_path: Path, fmt: str, streaming: b
         pd.Timestamp(col.datetime.min) == expected.min() and pd.Timestamp(col.datetime.max) == expected.max()
     )
     assert column(result, "code").type == "categorical"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_column_forced_to_numeric_reads_amounts(tmp_path: Path, mode: str) -> None:
+    rng = np.random.default_rng(12)
+    n = 30_000
+    written = [
+        brl(int(c)) if i % 20 else "a combinar" for i, c in enumerate(rng.integers(-9_000, 900_000, n))
+    ]
+    written[1] = "1e5"  # plain notation still counts
+    path = tmp_path / "forced.csv"
+    path.write_text("valor;pad\n" + "".join(f"{w};{'p' * 60}\n" for w in written))
+    options, budget = MODES[mode]
+    col = column(
+        profile_file(path, {**options, "column_types": {"valor": "numeric"}}, budget_mb=budget), "valor"
+    )
+    values = [amount(w) for w in written if w.startswith(("R$", "-R$"))] + [Decimal("1e5")]
+    assert col.type == "numeric" and "coerced" in col.semantic
+    assert col.count == len(values) and col.missing == n - len(values)
+    assert col.stats.sum == pytest.approx(float(sum(values)), rel=1e-12)
+    assert (col.stats.min, col.stats.max) == (float(min(values)), float(max(values)))
+
+
+def test_a_comma_number_forced_to_numeric_in_a_decimal_point_file_becomes_missing(tmp_path: Path) -> None:
+    path = tmp_path / "points.csv"
+    path.write_text("v,w\n" + "".join(f'"{v}",{i}.5\n' for i, v in enumerate(["1,5", "2", "3.25"] * 10)))
+    col = column(profile_file(path, {"column_types": {"v": "numeric"}}), "v")
+    assert col.count == 20 and col.missing == 10 and "coerced" in col.semantic
+    assert col.stats.sum == pytest.approx(10 * (2 + 3.25))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_column_empty_at_first_is_read_by_its_later_values(tmp_path: Path, mode: str) -> None:
+    """Streaming mode plans from its first chunk; a column with no value there is decided on its
+    first values, so both modes read it alike."""
+    rng = np.random.default_rng(14)
+    n, empty = 30_000, 20_000
+    dates = [
+        f"{d:02d}/{m:02d}/2020" for d, m in zip(rng.integers(1, 29, n), rng.integers(1, 13, n), strict=True)
+    ]
+    cents = rng.integers(0, 900_000, n)
+    lines = [
+        f"{'' if i < empty else dates[i]};{'' if i < empty else brl(int(cents[i]))};{'p' * 60}\n"
+        for i in range(n)
+    ]
+    path = tmp_path / "late.csv"
+    path.write_text("quando;valor;pad\n" + "".join(lines))
+    options, budget = MODES[mode]
+    result = profile_file(path, options, budget_mb=budget)
+    quando, valor = column(result, "quando"), column(result, "valor")
+    expected = pd.to_datetime(pd.Series(dates[empty:]), format="%d/%m/%Y")
+    assert quando.type == "datetime" and quando.missing == empty
+    assert (
+        pd.Timestamp(quando.datetime.min) == expected.min()
+        and pd.Timestamp(quando.datetime.max) == expected.max()
+    )
+    values = [amount(brl(int(c))) for c in cents[empty:]]
+    assert valor.type == "numeric" and valor.parsing.stripped == ["R$"]
+    assert valor.stats.sum == pytest.approx(float(sum(values)), rel=1e-12)

@@ -8,11 +8,12 @@ import pyarrow.compute as pc
 from sonda_events.spellings import FALSE_VALUES, TRUE_VALUES, fold
 
 from sonda_analyzer.engine.options import ColumnTypeName
-from sonda_analyzer.engine.patterns import LOCALE_NUMBER, NUMBER, parse_locale_numbers
+from sonda_analyzer.engine.patterns import FLOAT
 from sonda_analyzer.engine.result import ColumnType
 from sonda_analyzer.engine.text_booleans import GROUPS
 from sonda_analyzer.engine.text_booleans import fold as fold_values
 from sonda_analyzer.engine.text_formats import dates_written
+from sonda_analyzer.engine.text_numbers import parse_numbers
 
 #: Any yes or no the reader or the text columns know, compared without case or accents.
 _TRUE = sorted({fold(v) for v in TRUE_VALUES} | {w for yes, _ in GROUPS for w in yes})
@@ -28,13 +29,12 @@ def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 def _strings_to_numbers(arr: pa.Array, decimal: str) -> pa.Array:
     encoded = pc.dictionary_encode(arr)
     values = encoded.dictionary
-    local = pc.match_substring_regex(values, LOCALE_NUMBER[decimal])
-    parsed = pc.if_else(local, pc.cast(parse_locale_numbers(
-        pc.if_else(local, values, pa.scalar("0")), decimal), pa.float64()), None)  # fmt: skip
-    # Plain numbers in another notation ("1e5", ".5") still count.
-    plain = pc.and_(pc.invert(local), pc.match_substring_regex(values, NUMBER))
+    # Numbers as people write them in the file's locale ("1.234,56", "R$ 10,00", "12,5%"), and
+    # plain ones in another notation ("1e5", ".5").
+    written = pc.cast(parse_numbers(values, decimal), pa.float64())
+    plain = pc.and_(pc.is_null(written), pc.match_substring_regex(values, FLOAT))
     other = pc.cast(pc.if_else(plain, pc.utf8_trim_whitespace(values), None), pa.float64())
-    numbers = pc.coalesce(parsed, other)
+    numbers = pc.coalesce(written, other)
     return numbers.take(encoded.indices)
 
 

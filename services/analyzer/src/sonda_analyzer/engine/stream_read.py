@@ -32,6 +32,11 @@ _CSV_COLUMN = re.compile(r"CSV column #(\d+): CSV conversion error to (\w+)")
 _JSON_COLUMN = re.compile(r"Column\(/([^/)]+)[^)]*\) changed from (\w+) to (\w+)")
 
 
+class FormatFound(Exception):
+    """A column empty in the first chunk turned out to hold dates, amounts or yes/no: the plan
+    now says so, and the pass restarts to read the column that way from the start."""
+
+
 class TypeConflict(Exception):
     """A later chunk holds a value the column's type cannot; restart with ``new_type``."""
 
@@ -55,6 +60,8 @@ class StreamPlan:
     text_formats: dict[str, TextFormat] = field(default_factory=dict)
     #: Text columns that stay text but where a share of the values fits a format (reported).
     candidates: dict[str, TextFormat] = field(default_factory=dict)
+    #: Columns without a value in the first chunk: their format is decided on their first values.
+    undecided: set[str] = field(default_factory=set)
     #: Opens a pass over the file with the given types: its batches and its byte counter.
     open_batches: Callable[[dict[str, pa.DataType]], Opened] = lambda _: (iter(()), None)
     #: Delimited text: counts the malformed lines skipped while reading.
@@ -138,6 +145,7 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
         block_bytes=block,
     )
     plan.open_batches = open_batches
+    plan.undecided = _undecided(plan.sample, options, info)
     return plan
 
 
@@ -158,6 +166,40 @@ def _text_formats(
         elif (partial := reported(detected, options.thresholds)) is not None:
             candidates[f.name] = partial.format
     return formats, candidates
+
+
+def _undecided(sample: pa.Table, options: ProfileOptions, info: ReadInfo) -> set[str]:
+    if not info.text_kinds:
+        return set()
+    return {
+        name
+        for name in sample.column_names
+        if sample.column(name).null_count == sample.num_rows and name not in options.column_types
+    }
+
+
+def decide_late(table: pa.Table, plan: StreamPlan, options: ProfileOptions, skip: set[str]) -> None:
+    """Decide the format of columns that were empty in the first chunk, on their first values.
+
+    Raises:
+        FormatFound: one of them holds values of a format; the pass must restart.
+    """
+    for name in sorted(plan.undecided):
+        if name in skip or name not in table.column_names:
+            continue
+        column = table.column(name)
+        if column.null_count == len(column) or not pa.types.is_string(column.type):
+            continue
+        plan.undecided.discard(name)
+        encoded = encode(column)
+        detected = detect(encoded.values, encoded.counts, plan.info.decimal or ".", plan.info.text_kinds)
+        if converts(detected):
+            assert detected is not None
+            plan.text_formats[name] = detected.format
+            raise FormatFound(name)
+        if (partial := reported(detected, options.thresholds)) is not None:
+            plan.candidates[name] = partial.format
+            raise FormatFound(name)
 
 
 def _csv_batches(
@@ -195,6 +237,7 @@ def _plan_jsonl(source: Source, info: ReadInfo, block: int, options: ProfileOpti
         info=info, sample=sample, types=types, block_bytes=block, text_formats=formats, candidates=candidates
     )
     plan.open_batches = open_batches
+    plan.undecided = _undecided(plan.sample, options, info)
     return plan
 
 
@@ -239,6 +282,7 @@ def _plan_parquet(source: Source, info: ReadInfo, block: int, options: ProfileOp
         candidates=candidates,
     )
     plan.open_batches = open_batches
+    plan.undecided = _undecided(plan.sample, options, info)
     return plan
 
 

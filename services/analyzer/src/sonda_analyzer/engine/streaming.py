@@ -38,9 +38,11 @@ from sonda_analyzer.engine.stream_assoc import MAX_CODES, StreamAssociations
 from sonda_analyzer.engine.stream_columns import DatetimeAcc, NumericAcc, Settings
 from sonda_analyzer.engine.stream_read import (
     READ_AHEAD,
+    FormatFound,
     StreamPlan,
     TypeConflict,
     check_width,
+    decide_late,
     plan_stream,
 )
 from sonda_analyzer.engine.stream_text import BooleanAcc, StringAcc
@@ -101,6 +103,7 @@ def _prepare(
 ) -> pa.Table:
     table = normalize_table(batch)
     decimal = plan.info.decimal or "."
+    decide_late(table, plan, options, set(overrides))
     for name, fmt in plan.text_formats.items():
         if name in overrides or name not in table.column_names:
             continue
@@ -242,6 +245,8 @@ def profile_streaming(
         try:
             state = _one_pass(plan, options, overrides, reporter, file_size=source.file_size, dups=dups)
             break
+        except FormatFound:
+            continue  # the plan reads a column that was empty at first in its format now
         except TypeConflict as conflict:
             failed = plan.text_formats.pop(conflict.column, None)
             retry = month_first(failed) if failed is not None else None
