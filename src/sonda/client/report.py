@@ -14,6 +14,9 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+#: Severity order, worst first.
+_RANK = {"critical": 0, "warning": 1, "info": 2}
+
 _SEVERITY = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 STRONG_CORRELATION = 0.5
 
@@ -101,7 +104,9 @@ def render_report(results: dict[str, Any], summary: dict[str, Any] | None = None
     overview.add_row("Format", fmt or "-", "Took", f"{number(body.get('duration_seconds'))} s")
     parts.append(overview)
 
-    alerts = body.get("alerts") or (results.get("summary") or {}).get("alerts") or []
+    found = body.get("alerts") or (results.get("summary") or {}).get("alerts") or []
+    # Worst first, as the page shows them: the 15 lines shown are the 15 that matter most.
+    alerts = sorted(found, key=lambda a: _RANK.get(str(a.get("severity")), len(_RANK)))
     if alerts:
         lines = Table.grid(padding=(0, 1))
         for alert in alerts[:15]:
