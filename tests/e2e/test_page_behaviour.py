@@ -75,6 +75,9 @@ async def test_the_report_leads_with_grouped_alerts_and_shows_no_stray_text(
     for value in await page.locator("#correlation-ratio tbody td:last-child").all_inner_texts():
         assert float(value.replace(",", "")) >= 0.1
     assert mixed_csv.name in await page.title()
+    bars = page.locator("#missing-per-column svg")
+    await expect(bars).to_contain_text("valor")
+    await expect(bars).to_contain_text("150")  # the rows made missing above
 
 
 async def test_a_failed_analysis_leaves_no_old_report(

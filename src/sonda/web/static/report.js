@@ -23,7 +23,7 @@ export function renderReport(container, result, meta = {}) {
     columns(r.columns),
     correlations(r.correlations),
     scatterPlots(r.scatter),
-    missingness(r.missing, (r.dataset || {}).rows),
+    missingness(r.missing, (r.dataset || {}).rows, r.columns),
     sample(r.sample, r.sample_tail, r.sample_random),
     approximations(r.approximations, r.dataset || {}),
   ].filter(Boolean));
@@ -323,8 +323,19 @@ const PAIR_LIMIT = 10;
 
 /** Which values go missing together: rows with a gap, the commonest patterns, and the column
  * pairs whose gaps correlate most (nullity correlation). Shares are drawn from the counts. */
-function missingness(m, rows) {
+function missingness(m, rows, columns) {
   if (!m || typeof m !== "object" || !(m.rows_with_missing > 0)) return null;
+  // Per column, the most missing first: the bars a person reads before the patterns.
+  const gaps = (Array.isArray(columns) ? columns : [])
+    .filter((c) => c && typeof c.missing === "number" && c.missing > 0)
+    .map((c) => ({ value: String(c.name), count: c.missing, pct: rows > 0 ? (100 * c.missing) / rows : null }))
+    .sort((a, b) => b.count - a.count);
+  const perColumn = gaps.length
+    ? h("figure", { class: "column-chart", id: "missing-per-column" },
+      topValues(gaps, { label: "Missing values per column", limit: 20 }),
+      h("figcaption", { class: "muted small" }, gaps.length > 20
+        ? `Missing values per column, the 20 most of ${gaps.length}` : "Missing values per column"))
+    : null;
   const share = (count) => (rows > 0 ? `${num((100 * count) / rows)}%` : "");
   const patterns = (Array.isArray(m.patterns) ? m.patterns : []).filter((p) => p && Array.isArray(p.columns));
   const corr = m.nullity_correlation || {};
@@ -335,7 +346,8 @@ function missingness(m, rows) {
     if (j > i && typeof v === "number") pairs.push([a, b, v]);
   }));
   pairs.sort((x, y) => Math.abs(y[2]) - Math.abs(x[2]));
-  return section("missingness", "Missing values together",
+  return section("missingness", "Missing values",
+    perColumn,
     h("p", { id: "rows-with-missing", "data-value": m.rows_with_missing },
       `${num(m.rows_with_missing)} rows (${share(m.rows_with_missing)}) have a missing value, in `
       + `${num(m.patterns_distinct)} different patterns.`),
