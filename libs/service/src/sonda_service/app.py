@@ -49,7 +49,7 @@ def build_app(
         readiness: named async checks for ``/api/v1/health/ready``.
         state: initial ``app.state`` values.
     """
-    keys = ApiKeys(settings.sonda_api_keys)
+    keys = ApiKeys(settings.sonda_api_keys, admin=settings.sonda_admin_api_keys)
     prometheus = PrometheusConfig(app_name=f"sonda_{name}", prefix=f"sonda_{name}", group_path=True)
     origins = settings.cors_origins()
     return Litestar(

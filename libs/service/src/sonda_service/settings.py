@@ -20,6 +20,9 @@ class ServiceSettings(CommonSettings, kw_only=True):
     port: Annotated[int, Meta(ge=0, le=65535)] = 8000
     #: Comma-separated API keys (or ``sha256:<hex>`` digests of them); empty = auth off.
     sonda_api_keys: str = ""
+    #: Comma-separated admin API keys (or digests): they may see every key's analyses and run
+    #: maintenance. Setting only these turns authentication on as well.
+    sonda_admin_api_keys: str = ""
     #: Comma-separated origins allowed by CORS; empty = same origin only.
     sonda_cors_origins: str = ""
     #: Largest JSON request body accepted, in KiB (uploads have their own limit).
