@@ -65,6 +65,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
             "database": check("database"),
             "storage": check("storage"),
             "projection": check("projection"),
+            "recorder": check("recorder"),
         },
     )
     return app
