@@ -19,6 +19,7 @@ from sonda_service.auth import ApiKeys, api_key_guard
 from sonda_service.health import Check, health_handlers
 from sonda_service.middleware import correlation_middleware
 from sonda_service.problems import exception_handlers
+from sonda_service.request import SondaRequest
 from sonda_service.settings import ServiceSettings
 
 
@@ -67,6 +68,7 @@ def build_app(
         cors_config=CORSConfig(allow_origins=origins, allow_credentials=False) if origins else None,
         openapi_config=OpenAPIConfig(title=f"Sonda {name}", version=version, path="/schema"),
         request_max_body_size=settings.sonda_max_body_kb * 1024,
+        request_class=SondaRequest,
         state=None if state is None else State(dict(state)),
         debug=False,
         # Litestar's default config would replace the root handler of ``configure_logging`` with a

@@ -54,8 +54,12 @@ async def presigned_upload(
         if size > limit:
             raise UploadTooLargeError(limit, received=size)
     key = new_upload_key(filename, owned_upload_id(principal_of(request)))
+    # A declared size is the most the URL accepts: signed into it (local) or into the request (S3).
     presigned = await ingest.storage.presign_put(
-        key, expires_in=ingest.settings.sonda_upload_url_ttl_s, max_bytes=limit, content_length=size
+        key,
+        expires_in=ingest.settings.sonda_upload_url_ttl_s,
+        max_bytes=size if size is not None else limit,
+        content_length=size,
     )
     _, safe_name = parse_upload_key(key)
     return PresignedUploadResponse(
@@ -100,7 +104,7 @@ async def receive_upload(
     signed_limit = storage.verify_upload(key, expires=expires, max_bytes=max_bytes, signature=sig)
     limit = min(signed_limit, ingest.settings.max_upload_bytes())
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise UploadTooLargeError(limit, received=int(declared))  # refused before reading a byte
     body = paced(
         request.stream(),
