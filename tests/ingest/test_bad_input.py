@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 from sonda_storage import UrlSigner, load_signing_secret, new_upload_key
 
-from tests.ingest.conftest import ClientFactory, local_files, stream_messages
+from tests.ingest.conftest import JSON_TYPE, ClientFactory, local_files, stream_messages
 
 MIB = 1024 * 1024
 Client: TypeAlias = AsyncTestClient[Litestar]
@@ -283,7 +283,9 @@ async def test_delete_refusals(
 @pytest.mark.parametrize("days", ["0", "-3", "many", "100000"])
 async def test_cleanup_refuses_bad_ages(client: Client, untouched: Untouched, days: str) -> None:
     async with untouched:
-        response = await client.post("/api/v1/maintenance/cleanup-old-analyses", params={"days_old": days})
+        response = await client.post(
+            "/api/v1/maintenance/cleanup-old-analyses", params={"days_old": days}, headers=JSON_TYPE
+        )
         assert_problem(response, 422, "validation_error")
 
 

@@ -17,6 +17,7 @@ from litestar.types import ControllerRouterHandler
 
 from sonda_service.auth import ApiKeys, api_key_guard
 from sonda_service.health import Check, health_handlers
+from sonda_service.local_safety import allowed_hosts, local_safety_middleware
 from sonda_service.middleware import correlation_middleware
 from sonda_service.problems import exception_handlers
 from sonda_service.request import SondaRequest
@@ -53,6 +54,10 @@ def build_app(
     keys = ApiKeys(settings.sonda_api_keys, admin=settings.sonda_admin_api_keys)
     prometheus = PrometheusConfig(app_name=f"sonda_{name}", prefix=f"sonda_{name}", group_path=True)
     origins = settings.cors_origins()
+    middleware: list[Any] = [correlation_middleware, prometheus.middleware]
+    if not keys.enabled:  # no key protects it from pages elsewhere: see ``local_safety``
+        hosts = allowed_hosts(settings.sonda_public_url, settings.sonda_allowed_hosts)
+        middleware.insert(0, local_safety_middleware(hosts))
     return Litestar(
         route_handlers=[
             *route_handlers,
@@ -64,7 +69,7 @@ def build_app(
         dependencies=dict(dependencies or {}),
         guards=[api_key_guard(keys)],
         exception_handlers=exception_handlers(),
-        middleware=[correlation_middleware, prometheus.middleware],
+        middleware=middleware,
         cors_config=CORSConfig(allow_origins=origins, allow_credentials=False) if origins else None,
         openapi_config=OpenAPIConfig(title=f"Sonda {name}", version=version, path="/schema"),
         request_max_body_size=settings.sonda_max_body_kb * 1024,
