@@ -50,7 +50,7 @@ async def test_a_full_flow_with_every_secret_configured_shows_none_of_them(
 ) -> None:
     """API keys, a NATS password in its URL, an S3 secret and a signing key are configured; a whole
     flow runs (upload, start, WebSocket by query key and by subprotocol, reads, a refused key, the
-    CLI); no banner, log line, CLI output or response header shows any of them."""
+    CLI's analyze and doctor); no banner, log line, CLI output or response header shows any of them."""
     server = NatsServer(tmp_path / "nats", extra_args=("--user", "alice", "--pass", PASSWORD))
     server.start()
     bucket = f"sonda-secrets-{uuid.uuid4().hex[:8]}"
@@ -120,6 +120,26 @@ async def test_a_full_flow_with_every_secret_configured_shows_none_of_them(
             )
             assert cli.returncode == 0, cli.stderr[-2000:]
             shown += [cli.stdout, cli.stderr]
+            # The diagnosis names every setting and server; it must name no secret either.
+            doctor = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "sonda",
+                    "doctor",
+                    "--data-dir",
+                    str(tmp_path / "doctor"),
+                    "--nats",
+                    nats_url,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=180,
+                env={**env, "CLOUDFLARE_R2_SECRET_ACCESS_KEY": S3_SECRET},
+                check=False,
+            )
+            assert "NATS" in doctor.stdout + doctor.stderr
+            shown += [doctor.stdout, doctor.stderr]
             banner = sonda.output
         logs = "".join(f.read_text(errors="replace") for f in (tmp_path / "data" / "logs").glob("*.log"))
     finally:
