@@ -21,6 +21,7 @@ from sonda.cli import cli
 from sonda.embedded.config import UpConfig, child_env, sonda_argv
 from sonda.gateway.routes import SERVICES, Service
 from tests.support.servers import (
+    LOCAL,
     NatsServer,
     free_port,
     running_old_nats,
@@ -114,7 +115,7 @@ async def test_readiness_names_the_server_version_and_that_it_is_supported(
         "SONDA_DATA_DIR": str(tmp_path / "data"),
         "SONDA_LOG_LEVEL": "warning",
     }
-    async with AsyncTestClient(app=create_app(load_settings(IngestSettings, env))) as client:
+    async with AsyncTestClient(app=create_app(load_settings(IngestSettings, env)), base_url=LOCAL) as client:
         ready = await client.get("/api/v1/health/ready")
     assert ready.status_code == 200, ready.text
     nats = ready.json()["checks"]["nats"]

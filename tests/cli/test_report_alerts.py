@@ -12,7 +12,7 @@ from sonda.client.report import print_report
 def test_alerts_are_printed_worst_first() -> None:
     severities = ["info"] * 6 + ["warning"] * 5 + ["critical"] * 2
     random.Random(3).shuffle(severities)
-    alerts = [
+    alerts: list[dict[str, object]] = [
         {"type": "x", "severity": s, "message": f"alert {i} is {s}", "column": None, "columns": []}
         for i, s in enumerate(severities)
     ]

@@ -7,6 +7,8 @@ service (its internal URL is printed by ``sonda up``).
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import time
 import uuid
@@ -86,3 +88,52 @@ async def test_uploads_stream_through_the_gateway(sonda: SondaUp, tmp_path: Path
         sampler.join()
     grew = peak[0] - before
     assert grew < size / 3, f"the gateway grew by {grew / MIB:.0f} MiB for a {size / MIB:.0f} MiB upload"
+
+
+def _raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` byte for byte (no client library would send these); the parsed answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
+        conn.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + _length(data):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def _length(data: bytes) -> int:
+    head = data.split(b"\r\n\r\n", 1)[0].lower()
+    for line in head.split(b"\r\n"):
+        if line.startswith(b"content-length:"):
+            return int(line.split(b":", 1)[1])
+    return 0
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        # a 70 KB query string: httpx cannot even build the upstream URL
+        (b"GET /api/v1/analysis/list?x=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n", 414),
+        # Content-Length and Transfer-Encoding together (request smuggling)
+        (
+            b"POST /api/v1/analysis/start-enhanced HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+        ),
+    ],
+)
+def test_the_gateway_answers_malformed_requests_with_problem_bodies(
+    sonda: SondaUp, request_bytes: bytes, status: int
+) -> None:
+    answer, headers, body = _raw_exchange(sonda.port, request_bytes)
+    assert answer == status, body[:300]
+    assert headers["content-type"] == "application/problem+json"
+    problem = json.loads(body)
+    assert problem["status"] == status and problem["code"] and problem["detail"]
+    # and the gateway goes on serving
+    assert httpx.get(f"{sonda.url}/api/v1/health/live", timeout=10, trust_env=False).status_code == 200

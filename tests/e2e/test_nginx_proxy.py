@@ -8,6 +8,7 @@ key; a person signs in with basic auth and the proxy presents the page's key for
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -138,10 +139,17 @@ async def test_people_sign_in_and_machines_bring_their_key(proxied: str, sales_c
     async with httpx.AsyncClient(base_url=base, timeout=30, trust_env=False, headers=basic()) as person:
         page = await person.get("/")
         assert page.status_code == 200 and 'id="file-input"' in page.text
-        listed = await person.get("/api/v1/analysis/list")
-        assert listed.status_code == 200, listed.text
-        assert analysis_id in [item["analysis_id"] for item in listed.json()["items"]]
+        # Keys own their analyses: the page's key lists its own, not the agent's.
+        own = await start(person, await upload(person, sales_csv))
+        ids: list[str] = []
+        async with asyncio.timeout(60):
+            while own not in ids:  # listed once the projector has it
+                listed = await person.get("/api/v1/analysis/list")
+                assert listed.status_code == 200, listed.text
+                ids = [item["analysis_id"] for item in listed.json()["items"]]
+                await asyncio.sleep(0.1)
+        assert analysis_id not in ids
         async with connect(
-            f"ws://{proxied}/api/v1/analysis/websocket/{analysis_id}", additional_headers=basic(), proxy=None
+            f"ws://{proxied}/api/v1/analysis/websocket/{own}", additional_headers=basic(), proxy=None
         ) as ws:
             assert json.loads(await ws.recv())["type"] == "connection_established"

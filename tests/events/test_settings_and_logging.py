@@ -14,7 +14,7 @@ import pytest
 import structlog
 import uvicorn.config
 from msgspec import Meta
-from sonda_events.logging import bind_context, configure_logging, get_logger
+from sonda_events.logging import bind_context, configure_logging, get_logger, scrub
 from sonda_events.settings import CommonSettings, Secret, SettingsError, env_vars, load_settings
 from sonda_service.settings import ServiceSettings
 
@@ -183,3 +183,20 @@ def test_configuring_again_replaces_the_handler(json_logs: Any) -> None:
 
 def test_common_settings_default_to_embedded_sqlite() -> None:
     assert load_settings(CommonSettings, {}).resolved_database_url().startswith("sqlite+aiosqlite:///")
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        # websockets logs handshake headers at debug level through uvicorn's logger
+        (
+            "< sec-websocket-protocol: sonda.v1, bearer.k-123",
+            "< sec-websocket-protocol: sonda.v1, bearer.**********",
+        ),
+        ("> Authorization: Bearer k-123", "> Authorization: Bearer **********"),
+        ("x-api-key: k-123", "x-api-key: **********"),
+        ("a valid API key is required (Authorization: Bearer <key>)", None),
+    ],
+)
+def test_keys_in_logged_headers_are_hidden(line: str, shown: str | None) -> None:
+    assert scrub(line) == (shown if shown is not None else line)

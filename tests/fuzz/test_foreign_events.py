@@ -112,6 +112,25 @@ async def test_foreign_events_are_dead_lettered_and_nobody_stalls(stack: Stack, 
                 {**requested, "analysis_id": str(other), "event_id": str(uuid.uuid4()), "schema_version": 99}
             ).encode(),
         ),
+        # A probe's finds: each used to fail its whole batch on every delivery, for ever.
+        ("not UTF-8", f"eda.analysis.{other}.requested", b'{"type": "AnalysisRequested", "x": "\xff"}'),
+        (
+            "upcaster given a list",
+            f"eda.analysis.{other}.requested",
+            b'{"type":"AnalysisRequested","schema_version":1,"data":[1]}',
+        ),
+        (
+            "NUL in a string",
+            f"eda.analysis.{other}.requested",
+            json.dumps(
+                {
+                    **requested,
+                    "analysis_id": str(other),
+                    "event_id": str(uuid.uuid4()),
+                    "producer": "a\u0000b",
+                }
+            ).encode(),
+        ),
         ("wrong subject", f"eda.analysis.{other}.progress", codec.encode(done[2])),
         (
             "replayed version",
@@ -149,12 +168,13 @@ async def test_foreign_events_are_dead_lettered_and_nobody_stalls(stack: Stack, 
     # The recorder sees every subject; the analyzer only *.requested ones.
     expected = Counter(
         {
-            # malformed, empty, array, oversized, wrong types, out of range, newer schema
-            ("recorder", "invalid_event"): 7,
+            # malformed, empty, array, oversized, wrong types, out of range, newer schema,
+            # not UTF-8, upcaster given a list, NUL
+            ("recorder", "invalid_event"): 10,
             ("recorder", "unknown_event_type"): 1,
             ("recorder", "subject_mismatch"): 1,
             ("recorder", "version_conflict"): 1,  # a new event claiming a version already held
-            ("analyzer", "invalid_event"): 6,  # the same, less the progress event
+            ("analyzer", "invalid_event"): 9,  # the same, less the progress event
         }
     )
 
@@ -173,6 +193,9 @@ async def test_foreign_events_are_dead_lettered_and_nobody_stalls(stack: Stack, 
         "AnalysisExploded",
         "newer than",
         "already held by another event",
+        "not UTF-8",
+        "cannot be read (TypeError)",
+        "NUL character",
     ):
         assert fragment in reasons, (fragment, reasons)
 
@@ -188,7 +211,7 @@ async def test_foreign_events_are_dead_lettered_and_nobody_stalls(stack: Stack, 
     assert [e.event_id for e in streams[target]] == [e.event_id for e in done]
     completed = assert_analysis_consistent(streams[good], terminal="AnalysisCompleted")
     assert isinstance(completed, AnalysisCompleted)
-    # The genuine request came after six malformed ones on the same subject: it still ran.
+    # The genuine request came after nine malformed ones on the same subject: it still ran.
     failed = assert_analysis_consistent(streams[other], terminal="AnalysisFailed")
     assert failed.data.error_code == "invalid_file_key"  # type: ignore[union-attr]
 

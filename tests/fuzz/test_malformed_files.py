@@ -29,7 +29,7 @@ from sonda_events.settings import load_settings
 from sonda_storage import ObjectStorage, storage_from_settings
 
 from tests.fuzz.corpus import Case, corpus
-from tests.support.servers import running_nats
+from tests.support.servers import LOCAL, running_nats
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -130,7 +130,7 @@ async def run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run]:
         await storage.start()
         nc = await nats.connect(server.url)
         try:
-            async with AsyncTestClient(create_app(settings)) as client:
+            async with AsyncTestClient(create_app(settings), base_url=LOCAL) as client:
                 cases = corpus()
                 ids: dict[uuid.UUID, Case] = {}
                 started = time.monotonic()

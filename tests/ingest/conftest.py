@@ -28,11 +28,13 @@ from sonda_events.subjects import STREAM_NAME, analysis_subjects
 from sonda_ingest.app import create_app
 from sonda_ingest.settings import IngestSettings
 
-from tests.support.servers import S3Endpoint, free_port, wait_for_port
+from tests.support.servers import LOCAL, S3Endpoint, free_port, wait_for_port
 
 API_KEY = "test-key-0123456789"
 KEY_ID = "key_" + hashlib.sha256(API_KEY.encode()).hexdigest()[:12]
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
+#: Without API keys a POST must be JSON (CSRF); the bodiless ones say so too.
+JSON_TYPE = {"Content-Type": "application/json"}
 
 Env = dict[str, str]
 
@@ -77,7 +79,7 @@ def make_client(tmp_path: Path, nats_url: str, s3_endpoint: S3Endpoint) -> Clien
     async def factory(backend: str = "local", **extra: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
         env = ingest_env(backend, tmp_path / "data", nats_url, s3_endpoint, **extra)
         settings = load_settings(IngestSettings, env)
-        async with AsyncTestClient(app=create_app(settings)) as client:
+        async with AsyncTestClient(app=create_app(settings), base_url=LOCAL) as client:
             client.app.state.env = env
             yield client
 

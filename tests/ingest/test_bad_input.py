@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 from sonda_storage import UrlSigner, load_signing_secret, new_upload_key
 
-from tests.ingest.conftest import ClientFactory, local_files, stream_messages
+from tests.ingest.conftest import JSON_TYPE, ClientFactory, local_files, stream_messages
 
 MIB = 1024 * 1024
 Client: TypeAlias = AsyncTestClient[Litestar]
@@ -283,7 +283,9 @@ async def test_delete_refusals(
 @pytest.mark.parametrize("days", ["0", "-3", "many", "100000"])
 async def test_cleanup_refuses_bad_ages(client: Client, untouched: Untouched, days: str) -> None:
     async with untouched:
-        response = await client.post("/api/v1/maintenance/cleanup-old-analyses", params={"days_old": days})
+        response = await client.post(
+            "/api/v1/maintenance/cleanup-old-analyses", params={"days_old": days}, headers=JSON_TYPE
+        )
         assert_problem(response, 422, "validation_error")
 
 
@@ -321,3 +323,53 @@ async def test_openapi_describes_the_endpoints(client: Client) -> None:
     assert "delete" in paths["/api/v1/analysis/{analysis_id}"]
     assert "/api/v1/maintenance/cleanup-old-analyses" in paths
     assert {"StartRequest", "StartResponse", "CleanupReport"} <= set(schema["components"]["schemas"])
+
+
+# -- a probe's 500s ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["expires", "max"])
+async def test_unicode_digits_in_an_upload_url_are_a_tampered_url(
+    client: Client, untouched: Untouched, field: str
+) -> None:
+    issued = (await client.get("/api/v1/r2/presigned-upload", params={"filename": "t.csv"})).json()
+    url = urlsplit(str(issued["upload_url"]))
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    query[field] = "²"  # str.isdigit() says yes, int() says no
+    target = url.path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    async with untouched:
+        assert_problem(await client.put(target, content=b"a,b\n1,2\n"), 403, "invalid_signature")
+        declared = await client.put(
+            issued["upload_url"], content=b"a,b\n", headers={b"Content-Length": "²".encode()}
+        )
+        assert declared.status_code < 500, declared.text
+
+
+async def test_the_declared_size_is_signed_into_a_local_upload_url(client: Client, tmp_path: Path) -> None:
+    issued = (
+        await client.get("/api/v1/r2/presigned-upload", params={"filename": "s.csv", "size": "8"})
+    ).json()
+    assert issued["max_bytes"] == 8
+    assert parse_qs(urlsplit(issued["upload_url"]).query)["max"] == ["8"]
+    assert_problem(
+        await client.put(issued["upload_url"], content=b"a,b\n1,2\n3,4\n"), 413, "upload_too_large"
+    )
+    assert (await client.put(issued["upload_url"], content=b"a,b\n1,2\n")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"file_key": "uploads/\xff\xfe/a.csv"}',  # not UTF-8 inside a string
+        b"[" * 10_000 + b"]" * 10_000,  # nested 10,000 deep
+        b'{"file_key": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+    ],
+)
+async def test_malformed_json_bodies_are_a_400_problem(
+    client: Client, untouched: Untouched, body: bytes
+) -> None:
+    async with untouched:
+        response = await client.post(
+            "/api/v1/analysis/start-enhanced", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert_problem(response, 400, "malformed_json")

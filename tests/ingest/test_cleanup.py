@@ -31,7 +31,7 @@ from sonda_ingest.identity import requested_event_id
 from sonda_ingest.settings import IngestSettings
 from sonda_storage import ObjectStorage, new_upload_key, result_key, storage_from_settings
 
-from tests.ingest.conftest import ClientFactory, analysis_events
+from tests.ingest.conftest import JSON_TYPE, ClientFactory, analysis_events
 from tests.support.servers import fresh_postgres_database
 
 Client = AsyncTestClient[Litestar]
@@ -119,7 +119,9 @@ async def world(
 
 
 async def cleanup(world: World, days: int = 7) -> dict[str, object]:
-    response = await world.client.post("/api/v1/maintenance/cleanup-old-analyses", params={"days_old": days})
+    response = await world.client.post(
+        "/api/v1/maintenance/cleanup-old-analyses", params={"days_old": days}, headers=JSON_TYPE
+    )
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body

@@ -53,6 +53,10 @@ async def start(client: Client, data: bytes = b"a,b\n1,2\n") -> uuid.UUID:
     return uuid.UUID(started.json()["analysis_id"])
 
 
+#: The principal of the key the client sends: it owns the analyses the tests put in the store.
+OWNER = "key_" + hashlib.sha256(b"the-key").hexdigest()[:12]
+
+
 def old_stream(analysis_id: uuid.UUID, file_key: str, days: float = 30) -> list[AnyEvent]:
     """Events of an analysis recorded long ago (in the store, no longer in JetStream)."""
     at = datetime.now(UTC) - timedelta(days=days)
@@ -61,7 +65,7 @@ def old_stream(analysis_id: uuid.UUID, file_key: str, days: float = 30) -> list[
             AnalysisRequested,
             analysis_id=analysis_id,
             version=1,
-            data=RequestedData(file_key=file_key),
+            data=RequestedData(file_key=file_key, requested_by=OWNER),
             producer="test",
             occurred_at=at,
             event_id=requested_event_id(analysis_id),

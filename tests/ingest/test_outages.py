@@ -14,7 +14,7 @@ from sonda_ingest.app import create_app
 from sonda_ingest.settings import IngestSettings
 
 from tests.ingest.conftest import ingest_env, local_files
-from tests.support.servers import NatsServer, S3Endpoint, free_port
+from tests.support.servers import LOCAL, NatsServer, S3Endpoint, free_port
 
 
 @pytest.mark.fault
@@ -22,7 +22,7 @@ async def test_start_answers_503_while_nats_is_down_and_recovers(
     tmp_path: Path, private_nats: NatsServer
 ) -> None:
     env = ingest_env("local", tmp_path / "data", private_nats.url, SONDA_PUBLISH_DEADLINE_S="2")
-    async with AsyncTestClient(app=create_app(load_settings(IngestSettings, env))) as client:
+    async with AsyncTestClient(app=create_app(load_settings(IngestSettings, env)), base_url=LOCAL) as client:
         issued = (await client.get("/api/v1/r2/presigned-upload", params={"filename": "n.csv"})).json()
         assert (await client.put(issued["upload_url"], content=b"a\n1\n")).status_code == 200
         files = local_files(tmp_path / "data")
@@ -54,7 +54,7 @@ async def test_start_answers_503_while_nats_is_down_and_recovers(
 async def test_unreachable_object_storage_is_503_and_not_ready(tmp_path: Path, nats_url: str) -> None:
     nowhere = S3Endpoint(url=f"http://127.0.0.1:{free_port()}")
     env = ingest_env("s3", tmp_path / "data", nats_url, nowhere)
-    async with AsyncTestClient(app=create_app(load_settings(IngestSettings, env))) as client:
+    async with AsyncTestClient(app=create_app(load_settings(IngestSettings, env)), base_url=LOCAL) as client:
         ready = await client.get("/api/v1/health/ready")
         assert ready.status_code == 503
         assert ready.json()["checks"]["storage"]["ok"] is False

@@ -145,13 +145,16 @@ class Producer:
         self.nc = nc
         self.publisher = Publisher(nc.jetstream())
 
-    async def request(self, analysis_id: uuid.UUID | None = None) -> AnalysisWriter:
+    async def request(
+        self, analysis_id: uuid.UUID | None = None, *, requested_by: str = "anonymous"
+    ) -> AnalysisWriter:
+        """Request an analysis for ``requested_by`` (a key's id owns it when API keys are on)."""
         analysis_id = analysis_id or uuid.uuid4()
         event = new_event(
             AnalysisRequested,
             analysis_id=analysis_id,
             version=1,
-            data=RequestedData(file_key=f"uploads/{analysis_id}/data.csv"),
+            data=RequestedData(file_key=f"uploads/{analysis_id}/data.csv", requested_by=requested_by),
             producer="test-ingest",
         )
         ack = await self.publisher.publish(event)

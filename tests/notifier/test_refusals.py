@@ -20,6 +20,7 @@ from sonda_events.contract import (
 )
 from sonda_events.store import EventStore
 from sonda_events.subjects import STREAM_NAME, analysis_subjects
+from sonda_service import ApiKeys
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -96,7 +97,7 @@ async def test_invalid_and_misfiled_messages_are_ignored(notifier: Running, prod
 
 async def test_api_keys_apply_to_websockets(notifier_factory: NotifierFactory, producer: Producer) -> None:
     async with notifier_factory(sonda_api_keys="k1") as notifier:
-        writer = await producer.request()
+        writer = await producer.request(requested_by=ApiKeys("k1").identify("k1") or "")
         with pytest.raises(InvalidStatus):
             async with connect(notifier.ws_url(writer.analysis_id)):
                 pass
@@ -109,6 +110,10 @@ async def test_api_keys_apply_to_websockets(notifier_factory: NotifierFactory, p
             notifier.ws_url(writer.analysis_id), subprotocols=["sonda.v1", "bearer.k1"]
         ) as client:
             assert client.ws.subprotocol == "sonda.v1"
+            assert (await client.next())["type"] == "connection_established"
+        # A client offering only its key as a subprotocol connects, and gets no key echoed back.
+        async with ws_client(notifier.ws_url(writer.analysis_id), subprotocols=["bearer.k1"]) as client:
+            assert client.ws.subprotocol is None
             assert (await client.next())["type"] == "connection_established"
         async with httpx.AsyncClient() as http:
             info_url = f"{notifier.http}/api/v1/analysis/websocket-info"

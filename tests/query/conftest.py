@@ -92,7 +92,9 @@ def query_app(tmp_path: Path, nats_url: str) -> HarnessFactory:
             server.result()  # the start failed: raise its error
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar's precise ASGI types
         try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://query", timeout=30) as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://query.localhost", timeout=30
+            ) as client:
                 yield Harness(client, app.state.query)
         finally:
             stop.set()

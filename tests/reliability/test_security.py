@@ -229,7 +229,9 @@ async def test_analyses_in_flight_are_limited_per_key(secured: Secured) -> None:
 
 async def test_websockets_are_limited_per_client(secured: Secured) -> None:
     ingest = secured.ingest
-    analysis_id = _start(ingest, _upload(ingest, OTHER_KEY), OTHER_KEY).json()["analysis_id"]
+    analysis_id = _start(ingest, _upload(ingest, WS_KEY), WS_KEY).json()["analysis_id"]
+    # Keys own their analyses: the other client watches one of its own.
+    others = _start(ingest, _upload(ingest, OTHER_KEY), OTHER_KEY).json()["analysis_id"]
     url = (
         secured.notifier.url.replace("http://", "ws://")
         + f"/api/v1/analysis/websocket/{analysis_id}?api_key={WS_KEY}"
@@ -241,7 +243,7 @@ async def test_websockets_are_limited_per_client(secured: Secured) -> None:
         async with connect(url, open_timeout=10) as extra:
             assert await close_code(extra) == 4429
         # another client (another key) is not affected
-        other = url.replace(WS_KEY, OTHER_KEY)
+        other = url.replace(WS_KEY, OTHER_KEY).replace(analysis_id, others)
         async with connect(other, open_timeout=10) as ws:
             assert "connection_established" in str(await ws.recv())
         await held[0].close()

@@ -9,6 +9,8 @@ from sonda_events.errors import ConcurrencyError
 from sonda_service import ProblemError, ServiceSettings, build_app
 from sonda_service.auth import ApiKeys, digest
 
+from tests.support.servers import LOCAL
+
 
 @get("/api/v1/thing/{n:int}")
 async def thing(n: FromPath[int]) -> dict[str, int]:
@@ -40,7 +42,7 @@ def make(keys: str = "", checks: dict | None = None):  # type: ignore[no-untyped
 
 
 async def test_errors_are_problem_bodies_with_stable_codes() -> None:
-    async with AsyncTestClient(make()) as client:
+    async with AsyncTestClient(make(), base_url=LOCAL) as client:
         r = await client.get("/api/v1/thing/404")
         assert r.status_code == 404
         assert r.headers["content-type"].startswith("application/problem+json")
@@ -63,12 +65,14 @@ async def test_errors_are_problem_bodies_with_stable_codes() -> None:
         r = await client.post("/api/v1/echo", json={"a": "not an int"})
         assert (r.status_code, r.json()["code"]) == (422, "validation_error")
         assert r.json()["errors"][0]["key"] == "data"
-        r = await client.post("/api/v1/echo", content=b"[" + b"1," * 2000 + b"1]")
+        r = await client.post(
+            "/api/v1/echo", content=b"[" + b"1," * 2000 + b"1]", headers={"content-type": "application/json"}
+        )
         assert (r.status_code, r.json()["code"]) == (413, "payload_too_large")
 
 
 async def test_api_keys_guard_every_route_but_health() -> None:
-    async with AsyncTestClient(make(keys=f"k1,sha256:{digest('k2')}")) as client:
+    async with AsyncTestClient(make(keys=f"k1,sha256:{digest('k2')}"), base_url=LOCAL) as client:
         assert (await client.get("/api/v1/thing/1")).status_code == 401
         assert (await client.get("/api/v1/thing/1")).json()["code"] == "unauthorized"
         assert (await client.get("/api/v1/thing/1", headers={"X-API-Key": "nope"})).status_code == 401
@@ -77,7 +81,7 @@ async def test_api_keys_guard_every_route_but_health() -> None:
         ).status_code == 200
         assert (await client.get("/api/v1/thing/1", headers={"X-API-Key": "k2"})).status_code == 200
         assert (await client.get("/api/v1/health/live")).status_code == 200
-    async with AsyncTestClient(make()) as client:
+    async with AsyncTestClient(make(), base_url=LOCAL) as client:
         assert (await client.get("/api/v1/thing/1")).status_code == 200
 
 
@@ -90,7 +94,9 @@ def test_key_ids_never_reveal_the_key() -> None:
 
 
 async def test_readiness_reports_each_check_and_fails_with_503() -> None:
-    async with AsyncTestClient(make(checks={"db": failing_check, "nats": ok_check})) as client:
+    async with AsyncTestClient(
+        make(checks={"db": failing_check, "nats": ok_check}), base_url=LOCAL
+    ) as client:
         r = await client.get("/api/v1/health/ready")
         assert r.status_code == 503
         body = r.json()
@@ -101,7 +107,7 @@ async def test_readiness_reports_each_check_and_fails_with_503() -> None:
 
 
 async def test_correlation_id_is_echoed_or_created() -> None:
-    async with AsyncTestClient(make()) as client:
+    async with AsyncTestClient(make(), base_url=LOCAL) as client:
         r = await client.get("/api/v1/thing/1", headers={"X-Correlation-Id": "abc-123"})
         assert r.headers["x-correlation-id"] == "abc-123"
         r = await client.get("/api/v1/thing/1", headers={"X-Correlation-Id": "bad id\nwith newline"})
@@ -110,7 +116,7 @@ async def test_correlation_id_is_echoed_or_created() -> None:
 
 
 async def test_openapi_schema_and_docs_redirect_and_metrics() -> None:
-    async with AsyncTestClient(make()) as client:
+    async with AsyncTestClient(make(), base_url=LOCAL) as client:
         schema = (await client.get("/schema/openapi.json")).json()
         assert "/api/v1/thing/{n}" in schema["paths"]
         assert (await client.get("/docs", follow_redirects=False)).status_code in (301, 302, 307, 308)

@@ -21,6 +21,9 @@ from pathlib import Path
 import psycopg
 from sonda_events.bus.server import version_is_supported
 
+#: Base URL of in-process test clients: a loopback name, which a Sonda without API keys serves
+#: (it refuses other Host headers: DNS rebinding).
+LOCAL = "http://sonda.localhost"
 PG_ADMIN_DSN = os.environ.get("SONDA_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 
 

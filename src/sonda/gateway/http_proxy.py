@@ -10,8 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import httpx
+from sonda_events.logging import get_logger
 
 from sonda.gateway.asgi import Receive, Scope, Send, end_to_end, header, send_problem
+
+log = get_logger(__name__)
+
+#: The longest request target (path and query) passed on; the services refuse request heads over
+#: 64 KiB anyway, and httpx cannot even build a URL much longer than this.
+MAX_TARGET_CHARS = 32 * 1024
 
 
 class ClientGone(Exception):
@@ -62,15 +69,37 @@ async def forward_http(
     target = raw_path.decode("latin-1")
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
+    if len(target) > MAX_TARGET_CHARS:
+        await send_problem(
+            send,
+            414,
+            "uri_too_long",
+            "URI too long",
+            f"The request target exceeds {MAX_TARGET_CHARS} characters.",
+        )
+        return
+    if header(scope, b"transfer-encoding") is not None and header(scope, b"content-length") is not None:
+        # RFC 9112 §6.3: a message with both is a request-smuggling attempt or a broken client.
+        detail = "A request may not carry both Content-Length and Transfer-Encoding."
+        await send_problem(send, 400, "bad_request", "Bad request", detail)
+        return
     has_body = header(scope, b"content-length") not in (None, b"0") or header(scope, b"transfer-encoding")
     if has_body:
         content: AsyncIterator[bytes] | bytes = _request_body(receive)
     else:
         content = b"".join([chunk async for chunk in _request_body(receive)])
-    request = client.build_request(scope["method"], target, headers=forwarded_headers(scope), content=content)
     try:
+        request = client.build_request(
+            scope["method"], target, headers=forwarded_headers(scope), content=content
+        )
         response = await client.send(request, stream=True)
     except ClientGone:
+        return
+    except (httpx.InvalidURL, httpx.LocalProtocolError) as exc:
+        # The request cannot be forwarded as it is (a target httpx refuses, a body that does not
+        # match its headers): the client's fault, answered as a problem, never as a bare 500.
+        detail = f"The request cannot be forwarded ({type(exc).__name__})."
+        await send_problem(send, 400, "bad_request", "Bad request", detail)
         return
     except httpx.TransportError as exc:
         await send_problem(
@@ -80,6 +109,11 @@ async def forward_http(
             "Service unavailable",
             f"The {service} service is not answering ({type(exc).__name__}); it may be restarting, retry shortly.",
         )
+        return
+    except Exception as exc:  # anything else before an answer started: still a problem body
+        log.warning("forward_failed", service=service, error_type=type(exc).__name__, error=str(exc)[:200])
+        detail = f"The request could not be forwarded to the {service} service ({type(exc).__name__})."
+        await send_problem(send, 502, "bad_gateway", "Bad gateway", detail)
         return
     try:
         await send(

@@ -22,7 +22,7 @@ from sonda_analyzer.settings import AnalyzerSettings
 from sonda_events.settings import load_settings
 from sonda_storage import ObjectStorage, storage_from_settings
 
-from tests.support.servers import free_port, running_nats
+from tests.support.servers import LOCAL, free_port, running_nats
 
 SettingsFactory = Callable[..., AnalyzerSettings]
 QUIET = {"sonda_log_level": "warning", "sonda_log_json": True}
@@ -36,7 +36,7 @@ def analyzer_settings(nats_url: str, root: Path, **overrides: Any) -> AnalyzerSe
 @contextlib.asynccontextmanager
 async def running(settings: AnalyzerSettings) -> AsyncIterator[AsyncTestClient[Any]]:
     """The analyzer app with its lifespan (worker included), stopped gracefully on exit."""
-    async with AsyncTestClient(create_app(settings)) as client:
+    async with AsyncTestClient(create_app(settings), base_url=LOCAL) as client:
         yield client
 
 

@@ -2,7 +2,9 @@
 
 Decoding is two-step only when needed: the raw envelope is read as a dict, upcast if its
 ``schema_version`` is older than the type's current one, then converted to the typed Struct.
-Validation failures become ``EventValidationError`` naming the field (``$.data.progress``) and why.
+Validation failures become ``EventValidationError`` naming the field (``$.data.progress``) and why;
+so does every other way a payload can fail to decode, whatever the exception underneath, so a
+consumer that dead-letters ``EventValidationError`` is never stalled by a hostile message.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(AnyEvent)
 _raw_decoder = msgspec.json.Decoder(dict[str, Any])
 _PATH = re.compile(r"^(?P<reason>.*?)(?: - at `(?P<path>[^`]+)`)?$", re.S)
+#: ``\u0000`` not itself escaped (an even run of backslashes before it): a NUL inside a string.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def _requested_v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
@@ -83,12 +87,37 @@ def from_builtins(raw: dict[str, Any]) -> AnyEvent:
         return event
     except msgspec.ValidationError as exc:
         raise _validation_error(exc) from exc
+    except EventValidationError:
+        raise
+    except Exception as exc:  # e.g. an upcaster given ``data`` of the wrong shape
+        raise EventValidationError(f"the event cannot be read ({type(exc).__name__})") from exc
+
+
+def screen(payload: bytes) -> None:
+    """The checks before parsing: the size limit, and no NUL character in any string.
+
+    JSON may carry a NUL as ``\u0000``, but PostgreSQL can keep none in ``jsonb`` or ``text``: such
+    an event could be delivered to every consumer yet never stored, so it is refused as invalid by
+    all of them alike.
+    """
+    if len(payload) > MAX_EVENT_BYTES:
+        raise EventValidationError(f"event is {len(payload)} bytes, more than the {MAX_EVENT_BYTES} allowed")
+    if b"u0000" in payload and _NUL_ESCAPE.search(payload):
+        raise EventValidationError("a string holds a NUL character (\\u0000), which no event may carry")
 
 
 def decode(payload: bytes | str) -> AnyEvent:
-    """Parse and validate one event from JSON; raises ``EventValidationError``."""
-    if len(payload) > MAX_EVENT_BYTES:
-        raise EventValidationError(f"event is {len(payload)} bytes, more than the {MAX_EVENT_BYTES} allowed")
+    """Parse and validate one event from JSON; raises ``EventValidationError`` and nothing else."""
+    try:
+        return _decode(payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload)
+    except EventValidationError:
+        raise
+    except Exception as exc:  # an upcaster or a library tripping on a hostile payload
+        raise EventValidationError(f"the message cannot be read ({type(exc).__name__})") from exc
+
+
+def _decode(payload: bytes) -> AnyEvent:
+    screen(payload)
     try:
         raw = _raw_decoder.decode(payload)
     except msgspec.DecodeError as exc:

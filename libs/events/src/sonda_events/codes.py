@@ -107,6 +107,8 @@ class Code:
     GONE = _code("gone")
     PAYLOAD_TOO_LARGE = _code("payload_too_large")
     UNSUPPORTED_MEDIA_TYPE = _code("unsupported_media_type")
+    #: A ``Host`` this Sonda does not serve (no API keys: loopback names and the public URL only).
+    MISDIRECTED_REQUEST = _code("misdirected_request")
     VALIDATION_ERROR = _code("validation_error")
     TOO_MANY_REQUESTS = _code("too_many_requests", retryable=True)
     UNAVAILABLE = _code("unavailable", retryable=True)

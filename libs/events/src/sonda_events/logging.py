@@ -28,13 +28,19 @@ _SIGNED_PARAMS = re.compile(
     r"[^&\s\"']+"
 )
 
+#: Keys in headers a library may log at debug level: the WebSocket subprotocol ``bearer.<key>``,
+#: ``Authorization: Bearer <key>`` and ``X-API-Key: <key>``.
+_HEADER_KEYS = re.compile(r"(?i)(\bbearer\.|\bauthorization:\s*bearer\s+|\bx-api-key:\s*)[^\s,\"'<>]+")
+
 
 def scrub(text: str) -> str:
-    """``text`` without credentials in URLs or signatures in query strings."""
+    """``text`` without credentials in URLs, signatures in query strings or keys in headers."""
     if "://" in text:
         text = _URL_CREDENTIALS.sub(f"{HIDDEN}@", text)
     if "=" in text:
         text = _SIGNED_PARAMS.sub(rf"\1{HIDDEN}", text)
+    if "earer" in text or "api-key" in text.lower():
+        text = _HEADER_KEYS.sub(rf"\1{HIDDEN}", text)
     return text
 
 

@@ -17,8 +17,10 @@ from litestar.types import ControllerRouterHandler
 
 from sonda_service.auth import ApiKeys, api_key_guard
 from sonda_service.health import Check, health_handlers
+from sonda_service.local_safety import allowed_hosts, local_safety_middleware
 from sonda_service.middleware import correlation_middleware
 from sonda_service.problems import exception_handlers
+from sonda_service.request import SondaRequest
 from sonda_service.settings import ServiceSettings
 
 
@@ -49,9 +51,13 @@ def build_app(
         readiness: named async checks for ``/api/v1/health/ready``.
         state: initial ``app.state`` values.
     """
-    keys = ApiKeys(settings.sonda_api_keys)
+    keys = ApiKeys(settings.sonda_api_keys, admin=settings.sonda_admin_api_keys)
     prometheus = PrometheusConfig(app_name=f"sonda_{name}", prefix=f"sonda_{name}", group_path=True)
     origins = settings.cors_origins()
+    middleware: list[Any] = [correlation_middleware, prometheus.middleware]
+    if not keys.enabled:  # no key protects it from pages elsewhere: see ``local_safety``
+        hosts = allowed_hosts(settings.sonda_public_url, settings.sonda_allowed_hosts)
+        middleware.insert(0, local_safety_middleware(hosts))
     return Litestar(
         route_handlers=[
             *route_handlers,
@@ -63,10 +69,11 @@ def build_app(
         dependencies=dict(dependencies or {}),
         guards=[api_key_guard(keys)],
         exception_handlers=exception_handlers(),
-        middleware=[correlation_middleware, prometheus.middleware],
+        middleware=middleware,
         cors_config=CORSConfig(allow_origins=origins, allow_credentials=False) if origins else None,
         openapi_config=OpenAPIConfig(title=f"Sonda {name}", version=version, path="/schema"),
         request_max_body_size=settings.sonda_max_body_kb * 1024,
+        request_class=SondaRequest,
         state=None if state is None else State(dict(state)),
         debug=False,
         # Litestar's default config would replace the root handler of ``configure_logging`` with a

@@ -20,6 +20,15 @@ class ServiceSettings(CommonSettings, kw_only=True):
     port: Annotated[int, Meta(ge=0, le=65535)] = 8000
     #: Comma-separated API keys (or ``sha256:<hex>`` digests of them); empty = auth off.
     sonda_api_keys: str = ""
+    #: Comma-separated admin API keys (or digests): they may see every key's analyses and run
+    #: maintenance. Setting only these turns authentication on as well.
+    sonda_admin_api_keys: str = ""
+    #: Base URL clients reach Sonda at (``https://eda.example.com``); empty = the request's own origin
+    #: for upload URLs, and origin-relative paths for status and WebSocket URLs. Without API keys its
+    #: host is served besides the loopback names.
+    sonda_public_url: str = ""
+    #: Without API keys: comma-separated host names served besides loopback and the public URL's.
+    sonda_allowed_hosts: str = ""
     #: Comma-separated origins allowed by CORS; empty = same origin only.
     sonda_cors_origins: str = ""
     #: Largest JSON request body accepted, in KiB (uploads have their own limit).

@@ -15,12 +15,14 @@ import contextlib
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import time
 from pathlib import Path
 
 from sonda_storage.errors import InvalidSignatureError, SignatureExpiredError
 
+_DIGITS = re.compile(r"[0-9]+")
 SECRET_FILE = "signing.key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_BYTES = 16
 
@@ -62,7 +64,9 @@ class UrlSigner:
         """
         if not expires or not max_bytes or not signature:
             raise InvalidSignatureError("the upload URL is missing its expires, max or sig parameter")
-        if not (expires.isdigit() and max_bytes.isdigit()) or len(expires) > 12 or len(max_bytes) > 15:
+        # ASCII digits only: ``str.isdigit`` also accepts "²" and other Unicode digits ``int`` refuses.
+        well_formed = _DIGITS.fullmatch(expires) and _DIGITS.fullmatch(max_bytes)
+        if not well_formed or len(expires) > 12 or len(max_bytes) > 15:
             raise InvalidSignatureError("the upload URL has malformed expires or max parameters")
         expires_at, limit = int(expires), int(max_bytes)
         expected = self._mac(method, key, expires_at, limit)

@@ -1,7 +1,8 @@
 """The analysis commands: start and delete. Checks first, then one event; nothing else is written.
 
 Every check that can refuse a request runs before the publish, so a refused request leaves no trace
-on the bus or in storage.
+on the bus or in storage. Every command acts for a principal (the caller's API key) and touches only
+what that principal owns: another key's upload or analysis answers as a missing one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sonda_events.contract import (
 )
 from sonda_events.errors import StreamVersionConflictError
 from sonda_events.logging import get_logger
+from sonda_service import Principal
 from sonda_storage import (
     EmptyUploadError,
     ObjectNotFoundError,
@@ -35,6 +37,7 @@ from sonda_ingest.errors import AnalysisNotFoundError, IdempotencyKeyReusedError
 from sonda_ingest.history import AnalysisHistory
 from sonda_ingest.identity import analysis_id_for, check_idempotency_key, requested_event_id
 from sonda_ingest.options import validate_options
+from sonda_ingest.ownership import check_upload_owner
 from sonda_ingest.quota import ActiveAnalyses
 from sonda_ingest.schemas import StartRequest
 
@@ -81,7 +84,7 @@ class AnalysisCommands:
         self,
         request: StartRequest,
         *,
-        requested_by: str,
+        principal: Principal,
         correlation_id: str,
         idempotency_key: str | None = None,
     ) -> Started:
@@ -89,11 +92,14 @@ class AnalysisCommands:
 
         Raises:
             InvalidKeyError, UnknownAnalysisTypeError, InvalidOptionsError, InvalidIdempotencyKeyError,
-            ObjectNotFoundError, EmptyUploadError, UploadTooLargeError: the request is refused.
+            ObjectNotFoundError (also: another principal's upload), EmptyUploadError,
+            UploadTooLargeError: the request is refused.
             IdempotencyKeyReusedError: the key was used before for a different request.
             BusUnavailableError: NATS did not acknowledge before the deadline (503).
         """
         _, filename = parse_upload_key(request.file_key)
+        check_upload_owner(request.file_key, principal)
+        requested_by = principal.id
         if request.analysis_type not in ANALYSIS_TYPES:
             known = ", ".join(ANALYSIS_TYPES)
             raise UnknownAnalysisTypeError(
@@ -161,17 +167,17 @@ class AnalysisCommands:
         log.info("analysis_start_replayed", analysis_id=str(earlier.analysis_id))
         return Started(event=earlier, replayed=True)
 
-    async def delete(self, analysis_id: uuid.UUID, *, deleted_by: str, reason: str = "") -> Deleted:
+    async def delete(self, analysis_id: uuid.UUID, *, principal: Principal, reason: str = "") -> Deleted:
         """Soft-delete: publish ``AnalysisDeleted`` after the analysis' newest event.
 
         Deleting a deleted analysis changes nothing. Objects stay (the retention clean-up removes them).
 
         Raises:
-            AnalysisNotFoundError: no analysis has this id.
+            AnalysisNotFoundError: no analysis has this id, or another principal owns it.
             StreamVersionConflictError: other writers kept appending through every attempt.
         """
         for attempt in range(1, DELETE_ATTEMPTS + 1):
-            read = await self.history.read(analysis_id)
+            read = await self.history.read_as(analysis_id, principal)
             if read is None:
                 raise AnalysisNotFoundError(f"no analysis with id {analysis_id}")
             if read.state.deleted:
@@ -180,7 +186,7 @@ class AnalysisCommands:
             try:
                 event = await writer.emit(
                     AnalysisDeleted,
-                    DeletedData(reason=reason[:4096], deleted_by=deleted_by),
+                    DeletedData(reason=reason[:4096], deleted_by=principal.id),
                     deadline=self.publish_deadline,
                 )
             except StreamVersionConflictError:

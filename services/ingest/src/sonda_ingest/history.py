@@ -15,6 +15,7 @@ from sonda_events.errors import EventStoreError, StoreUnavailableError
 from sonda_events.lifecycle import AnalysisStreamReader, StreamRead
 from sonda_events.logging import get_logger
 from sonda_events.store import EventStore
+from sonda_service import Principal
 from sqlalchemy import exc as sa_exc
 
 from sonda_ingest.errors import StoreNotConfiguredError
@@ -57,6 +58,17 @@ class AnalysisHistory:
         """
         read = await self._reader.read(analysis_id)
         return read if read.state.exists else None
+
+    async def read_as(self, analysis_id: uuid.UUID, principal: Principal) -> StreamRead | None:
+        """``read`` for a command made by ``principal``: None also when another principal owns the
+        analysis (an analysis without a known request belongs to nobody but admins)."""
+        read = await self.read(analysis_id)
+        if read is None:
+            return None
+        owner = read.state.request.data.requested_by if read.state.request is not None else None
+        if owner is None and not principal.admin:
+            return None
+        return read if owner is None or principal.may_access(owner) else None
 
     async def requested(self, analysis_id: uuid.UUID) -> AnalysisRequested | None:
         """The request that opened an analysis, if it exists."""

@@ -36,9 +36,6 @@ class IngestSettings(ServiceSettings, kw_only=True):
     sonda_upload_min_kib_per_s: Annotated[float, Meta(ge=0)] = 4.0
     #: Seconds a command waits for NATS to acknowledge its event before answering 503.
     sonda_publish_deadline_s: Annotated[float, Meta(gt=0, le=120)] = 5.0
-    #: Base URL clients reach Sonda at (``https://eda.example.com``); empty = the request's own origin
-    #: for upload URLs, and origin-relative paths for status and WebSocket URLs.
-    sonda_public_url: str = ""
 
     # -- retention -------------------------------------------------------------------------------
     #: When set, analyses older than this many days are cleaned up on a schedule.

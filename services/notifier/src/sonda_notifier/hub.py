@@ -13,6 +13,7 @@ from typing import Protocol
 
 import msgspec
 from sonda_events.contract import AnyEvent
+from sonda_service import OPEN_ACCESS, Principal
 
 from sonda_notifier.limits import ClientSlots
 from sonda_notifier.messages import Outgoing
@@ -20,6 +21,8 @@ from sonda_notifier.messages import Outgoing
 
 class Subscriber(Protocol):
     analysis_id: uuid.UUID
+    #: Who opened the connection (websocket-info shows a principal only its own).
+    principal: Principal
 
     def deliver(self, event: AnyEvent, outgoing: Outgoing) -> None: ...
 
@@ -44,8 +47,9 @@ class WebsocketInfo(msgspec.Struct, kw_only=True):
     """``GET /api/v1/analysis/websocket-info``: this instance's connections and counters."""
 
     instance_id: str
+    #: The caller's open connections (an admin's: all of them).
     active_connections: int
-    #: Open connections per analysis id.
+    #: The caller's open connections per analysis id.
     analyses: dict[str, int]
     messages_sent: int
     slow_client_closes: int
@@ -94,8 +98,13 @@ class Hub:
             for subscriber in list(topic):
                 subscriber.stop(code, reason)
 
-    def info(self) -> WebsocketInfo:
-        analyses = {str(aid): len(topic) for aid, topic in self._topics.items()}
+    def info(self, viewer: Principal = OPEN_ACCESS) -> WebsocketInfo:
+        """Counters of the instance, and the connections ``viewer`` opened (an admin: all)."""
+        analyses: dict[str, int] = {}
+        for aid, topic in self._topics.items():
+            mine = sum(1 for s in topic if viewer.may_access(s.principal.id))
+            if mine:
+                analyses[str(aid)] = mine
         c = self.counters
         return WebsocketInfo(
             instance_id=self.instance_id,

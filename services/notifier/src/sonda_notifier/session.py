@@ -18,7 +18,9 @@ What a client is sent first:
 
 An id with nothing in JetStream or the store gets ``sonda_ws_unknown_grace`` seconds for a first event
 (ingest publishes before it answers 202, so this only covers clock-tight races) and is then closed
-with 4404.
+with 4404. So is an analysis another principal owns (its ``AnalysisRequested``'s ``requested_by``):
+checked once its first events are known and before anything is sent, it answers exactly like an
+unknown one.
 
 Liveness. Dead clients are found by WebSocket protocol pings (RFC 6455), which browsers and client
 libraries answer by themselves: uvicorn sends one every ``sonda_ws_ping_interval`` and drops a client
@@ -43,10 +45,11 @@ from typing import Any
 
 from litestar.connection import WebSocket
 from litestar.exceptions import WebSocketDisconnect
-from sonda_events.contract import AnyEvent
+from sonda_events.contract import AnalysisRequested, AnyEvent
 from sonda_events.errors import SondaError
 from sonda_events.lifecycle import AnalysisState, evolve
 from sonda_events.logging import get_logger
+from sonda_service import Principal
 
 from sonda_notifier.history import History, HistoryUnavailableError
 from sonda_notifier.hub import Hub
@@ -64,11 +67,13 @@ class Session:
         analysis_id: uuid.UUID,
         since: int | None,
         *,
+        principal: Principal,
         hub: Hub,
         history: History,
         settings: NotifierSettings,
     ) -> None:
         self.analysis_id = analysis_id
+        self.principal = principal
         self._socket = socket
         self._since = since
         self._hub = hub
@@ -204,6 +209,9 @@ class Session:
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), min(remaining, 0.25))
+        if not self._may_watch(history + self._pending):
+            self.stop(CloseCode.UNKNOWN_ANALYSIS, "unknown analysis")
+            return False
         del self._pending[:covered]
         self._state = state
         current = max((e.version for e in history + self._pending), default=0)
@@ -227,6 +235,14 @@ class Session:
             self._last = since
             self._merge(history)
         return True
+
+    def _may_watch(self, events: list[AnyEvent]) -> bool:
+        """Whether the principal may see the analysis: its request names the owner; without one
+        (only a foreign publisher's events) it belongs to nobody but admins."""
+        request = next((e for e in events if isinstance(e, AnalysisRequested) and e.version == 1), None)
+        if request is None:
+            return self.principal.admin
+        return self.principal.may_access(request.data.requested_by)
 
     async def _watch(self) -> None:
         """Catch up, then queue the ping message on schedule and close clients that stop reading.

@@ -9,11 +9,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from sonda_events.logging import configure_logging
-from sonda_service import build_app
+from sonda_service import build_app, principal_of
 
 from sonda_query.health import HealthChecks
 from sonda_query.routes.analysis import AnalysisController
@@ -23,9 +23,10 @@ from sonda_query.service import QueryService
 from sonda_query.settings import QuerySettings, load
 
 
-def provide_service(state: State) -> QueryService:
+def provide_service(state: State, request: Request[Any, Any, Any]) -> QueryService:
+    """The service as the caller may see it: every read of an analysis checks its owner there."""
     query: Query = state.query
-    return query.service
+    return query.service.seen_by(principal_of(request))
 
 
 def provide_checks(state: State) -> HealthChecks:
@@ -64,6 +65,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
             "database": check("database"),
             "storage": check("storage"),
             "projection": check("projection"),
+            "recorder": check("recorder"),
         },
     )
     return app

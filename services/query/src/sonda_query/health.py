@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from sonda_events.bus import require_supported_server
+from sonda_events.recorder.watch import RecorderWatch
 from sonda_events.store import EventStore
 from sonda_storage import ObjectStorage
 
@@ -33,7 +34,9 @@ class HealthChecks:
         projector: ProjectorStats | None,
         nats: Any | None,
         max_lag: int,
+        recorder: RecorderWatch | None = None,
     ) -> None:
+        self._recorder = recorder
         self._store = store
         self._storage = storage
         self._cache = cache
@@ -60,6 +63,12 @@ class HealthChecks:
         if not self._nats.is_connected:
             raise ConnectionError("NATS is not connected")
         return {"connected": True, **msgspec.structs.asdict(require_supported_server(self._nats))}
+
+    async def recorder(self) -> dict[str, Any]:
+        """How far the recorder (JetStream -> store) is behind; fails when far behind and stuck."""
+        if self._recorder is None:
+            return {"used": False}
+        return await self._recorder.check()
 
     async def projection(self) -> dict[str, Any]:
         """Each projection's position and lag; fails when one is far behind and not moving."""

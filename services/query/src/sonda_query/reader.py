@@ -49,6 +49,8 @@ class ListFilters(msgspec.Struct, kw_only=True, frozen=True):
     #: Exclusive upper bound of ``created_at``.
     created_before: datetime | None = None
     include_deleted: bool = False
+    #: Only this principal's analyses (None: everyone's); the service sets it, never a client.
+    requested_by: str | None = None
 
     def digest(self) -> str:
         return hashlib.sha256(msgspec.json.encode(self)).hexdigest()[:12]
@@ -144,6 +146,8 @@ class Reader:
                 query = query.where(sa.or_(wanted, still_open) if with_open else wanted)
             if not filters.include_deleted:
                 query = query.where(t.c.deleted.is_(False))
+        if filters.requested_by is not None:
+            query = query.where(t.c.requested_by == filters.requested_by)
         if filters.file_key is not None:
             query = query.where(t.c.file_key == filters.file_key)
         if filters.created_after is not None:

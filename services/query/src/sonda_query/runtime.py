@@ -20,6 +20,7 @@ from sonda_events.bus import close_nats, connect_nats, provision, redact_url
 from sonda_events.errors import NatsUnsupportedError
 from sonda_events.logging import get_logger
 from sonda_events.recorder import build_dead_letter_copier, build_recorder
+from sonda_events.recorder.watch import RecorderWatch
 from sonda_events.store import EventStore
 from sonda_storage import ObjectStorage, storage_from_settings
 
@@ -158,6 +159,8 @@ async def running_query(settings: QuerySettings) -> AsyncIterator[Query]:
             projector=projector.stats if projector is not None else None,
             nats=nc,
             max_lag=settings.query_max_lag,
+            # Whoever runs the recorder (this process or a standalone one), it must keep up.
+            recorder=RecorderWatch(nc, max_behind=settings.query_max_lag) if nc is not None else None,
         )
         stop = asyncio.Event()
         workers: list[Coroutine[Any, Any, None]] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import hashlib
 import re
 import time
@@ -13,6 +14,7 @@ from pathlib import PurePath
 from typing import Any, Literal
 
 import msgspec
+from sonda_service import OPEN_ACCESS, Principal
 
 from sonda_query.cache import Cache, field_name
 from sonda_query.compare import CompareOptions, Comparison, compare_results
@@ -84,7 +86,12 @@ class Found(msgspec.Struct, kw_only=True):
 
 
 class QueryService:
-    """Built once per process (``runtime.py``) and handed to the handlers as a dependency."""
+    """Built once per process (``runtime.py``); each request gets it ``seen_by`` its caller.
+
+    Tenancy lives here, in the one lookup every per-analysis read goes through (``find``) and in
+    the listing: another principal's analysis is "not found" (404, no existence leak), and a
+    listing holds only the caller's own analyses (an admin's: everyone's).
+    """
 
     def __init__(
         self,
@@ -96,7 +103,9 @@ class QueryService:
         tokenizer: Tokenizer,
         generation: Callable[[], Awaitable[int]],
         status_wait_s: float = 2.5,
+        principal: Principal = OPEN_ACCESS,
     ) -> None:
+        self._principal = principal
         self._reader = reader
         self._lookup = lookup
         self._results = results
@@ -105,7 +114,24 @@ class QueryService:
         self._generation = generation
         self._status_wait_s = status_wait_s
 
+    def seen_by(self, principal: Principal) -> QueryService:
+        """The same service answering as ``principal`` may see (cheap: the parts are shared)."""
+        seen = copy.copy(self)
+        seen._principal = principal
+        return seen
+
     async def find(self, analysis_id: uuid.UUID, *, min_version: int = 1) -> Found:
+        """The analysis at least as new as ``min_version`` (see ``_newest``), if the caller may see it.
+
+        Raises:
+            AnalysisNotFoundError: nobody knows it, or another principal owns it.
+        """
+        found = await self._newest(analysis_id, min_version=min_version)
+        if not self._principal.may_access(found.row.requested_by):
+            raise AnalysisNotFoundError(analysis_id)
+        return found
+
+    async def _newest(self, analysis_id: uuid.UUID, *, min_version: int = 1) -> Found:
         """The analysis at least as new as ``min_version`` and as what JetStream already holds.
 
         Read your notification: a client told of version N (a WebSocket message) never reads an
@@ -147,6 +173,8 @@ class QueryService:
         """A page of the projection, with the analyses it still shows pending or running brought up
         to what JetStream holds: no "running" beside a report the WebSocket announced, and an
         analysis just completed is listed under ``status=completed`` at once."""
+        if not self._principal.admin:
+            filters = msgspec.structs.replace(filters, requested_by=self._principal.id)
         items: list[ListItem] = []
         more: str | None = cursor
         while True:

@@ -44,10 +44,10 @@ function problemFromBody(body, status, statusText, what) {
 
 async function call(method, path, what, body) {
   const init = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
+  // Every change is sent as JSON, even without a body (a DELETE): without API keys Sonda refuses
+  // other state-changing requests, which is what keeps pages elsewhere from forging them (CSRF).
+  if (method !== "GET") init.headers["Content-Type"] = "application/json";
+  if (body !== undefined) init.body = JSON.stringify(body);
   let response;
   try {
     response = await fetch(BASE + path, init);

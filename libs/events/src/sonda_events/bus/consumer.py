@@ -136,8 +136,10 @@ class PullConsumer:
         """The message's event, or None after dead-lettering a message that is not a valid event."""
         try:
             return Delivery(msg, codec.decode(msg.data))
-        except EventValidationError as exc:
-            await self.dead_letter(msg, exc.code, str(exc))
+        except Exception as exc:  # ``codec`` raises EventValidationError; anything else is one too
+            code = exc.code if isinstance(exc, EventValidationError) else Code.INVALID_EVENT
+            log.warning("message_skipped", consumer=self.name, subject=msg.subject[:200], code=code)
+            await self.dead_letter(msg, code, str(exc) or type(exc).__name__)
             return None
 
     async def dead_letter(self, msg: Msg, error_code: str, reason: str) -> None:

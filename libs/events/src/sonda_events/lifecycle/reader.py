@@ -181,7 +181,14 @@ class AnalysisStreamReader:
         """
         try:
             event = codec.decode(data)
-        except EventValidationError:
+        except Exception as exc:  # ``codec`` raises EventValidationError; anything else is one too
+            log.info(
+                "stream_message_skipped",
+                analysis_id=str(analysis_id),
+                subject=subject[:200],
+                code=exc.code if isinstance(exc, EventValidationError) else "invalid_event",
+                reason=str(exc)[:300],
+            )
             return None
         parsed = parse_subject(subject)
         if (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import binascii
 import contextlib
 
 import msgspec
@@ -71,7 +70,7 @@ class DeadLetterCopier:
         try:
             letter = msgspec.json.decode(msg.data, type=DeadLetter)
             payload = letter.payload()
-        except (msgspec.DecodeError, binascii.Error, ValueError) as exc:
+        except Exception as exc:  # any failure (bad base64, not UTF-8, not JSON, wrong shape)
             # Not even a dead letter: keep the raw bytes with the reason, never loop on it.
             letter = DeadLetter.build(
                 consumer="unknown",

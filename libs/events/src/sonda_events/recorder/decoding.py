@@ -19,7 +19,7 @@ _typed = msgspec.json.Decoder(AnyEvent)
 
 def decode_event(payload: bytes) -> AnyEvent:
     """Same result and errors as ``codec.decode``."""
-    if len(payload) <= codec.MAX_EVENT_BYTES:
+    if len(payload) <= codec.MAX_EVENT_BYTES and b"u0000" not in payload:
         try:
             event: AnyEvent = _typed.decode(payload)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):

@@ -3,9 +3,12 @@
 One loop fetches batches (up to ``batch_size``, with ``bus.BatchPuller``) while the other stores the
 previous one, so the network and the database work at the same time. Per batch:
 
-1. decode; a message that is not a valid event, or whose subject does not match its event, is
-   dead-lettered with the reason and terminated (it never stalls the consumer);
-2. ``store.record`` writes the batch in one transaction and says what happened to each event;
+1. decode; a message that is not a valid event (whatever fails in decoding it), or whose subject
+   does not match its event, is dead-lettered with the reason and terminated (it never stalls the
+   consumer);
+2. ``store.record`` writes the batch in one transaction and says what happened to each event; a
+   batch the database refuses (not: cannot be reached) is recorded in halves, down to the event it
+   refuses alone, which is dead-lettered: one bad event never fails the others of its batch;
 3. stored and duplicate events are acked (after the commit: a crash before it means redelivery, and
    the store's unique event id makes that harmless); a ``gap`` (an earlier version has not arrived
    yet, e.g. another recorder instance holds it) is parked and tried again with the next batches
@@ -30,12 +33,14 @@ from nats.aio.msg import Msg
 
 from sonda_events.bus import Delivery, PullConsumer, retry_delay
 from sonda_events.bus.batch import BatchPuller
+from sonda_events.bus.deadletter import MAX_KEPT_PAYLOAD
 from sonda_events.bus.provisioning import ensure_consumer
-from sonda_events.errors import EventStoreError, EventValidationError
+from sonda_events.codes import Code
+from sonda_events.errors import EventValidationError, StoreUnavailableError
 from sonda_events.lifecycle import EventNotAllowedError
 from sonda_events.logging import get_logger
 from sonda_events.recorder.decoding import decode_event
-from sonda_events.store import EventStore, Incoming, RecordOutcome
+from sonda_events.store import EventStore, Incoming, NewDeadLetter, RecordOutcome
 from sonda_events.subjects import STREAM_NAME, subject_for
 
 log = get_logger(__name__)
@@ -57,6 +62,15 @@ class RecorderStats(msgspec.Struct, kw_only=True):
 
 _MIN_RETRY_S = 0.01
 _MAX_RETRY_S = 0.2
+
+
+@dataclass
+class _Refusal:
+    """A message that is no storable event, and why."""
+
+    msg: Msg
+    code: str
+    reason: str
 
 
 @dataclass
@@ -155,16 +169,18 @@ class Recorder:
     async def _handle(self, msgs: list[Msg]) -> None:
         parked, self._parked = self._parked, []
         since = {id(p.delivery): p.since for p in parked}
-        fresh = [d for d in [await self._decode(msg) for msg in msgs] if d is not None]
+        decoded = [self._decode(msg) for msg in msgs]
+        await self._dead_letter_all([d for d in decoded if isinstance(d, _Refusal)])
+        fresh = [d for d in decoded if isinstance(d, Delivery)]
         deliveries = [p.delivery for p in parked] + fresh
         if not deliveries:
             return
-        batch = [Incoming(event=d.event, stream_sequence=d.stream_sequence) for d in deliveries]
         try:
-            outcomes = await self._store.record(batch)
-        except EventStoreError as exc:
-            # Nothing was committed: every message comes back later; the store is the system of
-            # record, so the recorder waits for it rather than dropping anything.
+            recorded = await self._record(deliveries)
+        except StoreUnavailableError as exc:
+            # Nothing (or, mid-split, only part) was committed: every message comes back later,
+            # stored ones as harmless duplicates; the store is the system of record, so the
+            # recorder waits for it rather than dropping anything.
             self.stats.store_failures += 1
             delay = retry_delay(min(d.num_delivered for d in deliveries), base=0.5, cap=10.0)
             log.warning("record_failed", error=str(exc), messages=len(deliveries), retry_in_s=delay)
@@ -173,8 +189,9 @@ class Recorder:
                     await d.msg.nak(delay=delay)
             await asyncio.sleep(min(delay, 1.0))
             return
+        outcomes = [outcome for _, outcome in recorded]
         now = time.monotonic()
-        for delivery, outcome in zip(deliveries, outcomes, strict=True):
+        for delivery, outcome in recorded:
             first_seen = since.get(id(delivery), now)
             if outcome.status == "gap" and now - first_seen < self._gap_hold_s:
                 self._parked.append(_Parked(delivery, first_seen))
@@ -197,27 +214,78 @@ class Recorder:
         except Exception as exc:  # acks lost with the connection mean redelivery, then duplicates
             log.warning("ack_flush_failed", error=type(exc).__name__)
 
-    async def _decode(self, msg: Msg) -> Delivery | None:
+    async def _record(self, deliveries: list[Delivery]) -> list[tuple[Delivery, RecordOutcome]]:
+        """Record the batch in one transaction; when the store refuses it for another reason than
+        being unreachable, record it in halves, down to the events it refuses on their own, which
+        are dead-lettered: one unstorable event never holds back the others of its batch.
+
+        Raises:
+            StoreUnavailableError: the database cannot be reached (the caller naks the batch).
+        """
+        batch = [Incoming(event=d.event, stream_sequence=d.stream_sequence) for d in deliveries]
         try:
-            try:
-                event = decode_event(msg.data)
-            except EventValidationError as exc:
-                await self._consumer.dead_letter(msg, exc.code, str(exc))  # and terminates it
-                self.stats.dead_letters += 1
-                return None
-            delivery = Delivery(msg, event)
-            expected = subject_for(event.analysis_id, event.type)
-            if msg.subject != expected:
-                await self._dead_letter(
-                    delivery, "subject_mismatch", f"published on {msg.subject}, expected {expected}"
+            outcomes = await self._store.record(batch)
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:
+            if len(deliveries) > 1:
+                half = len(deliveries) // 2
+                return await self._record(deliveries[:half]) + await self._record(deliveries[half:])
+            log.warning("record_refused", error=str(exc)[:300], error_type=type(exc).__name__)
+            reason = f"the event store refused the event ({type(exc).__name__})"
+            await self._dead_letter(deliveries[0], Code.EVENT_STORE_ERROR, reason)
+            return []
+        return list(zip(deliveries, outcomes, strict=True))
+
+    def _decode(self, msg: Msg) -> Delivery | _Refusal:
+        """The message's event, or why it will never be one (to dead-letter)."""
+        try:
+            event = decode_event(msg.data)
+        except Exception as exc:  # ``codec`` raises EventValidationError; anything else is one too
+            code = exc.code if isinstance(exc, EventValidationError) else Code.INVALID_EVENT
+            return _Refusal(msg, code, str(exc) or type(exc).__name__)
+        expected = subject_for(event.analysis_id, event.type)
+        if msg.subject != expected:
+            return _Refusal(msg, "subject_mismatch", f"published on {msg.subject}, expected {expected}")
+        return Delivery(msg, event)
+
+    async def _dead_letter_all(self, refusals: list[_Refusal]) -> None:
+        """Keep the refused messages in the store in one transaction, then terminate them; when the
+        store cannot take them, they come back later (nak) rather than being lost."""
+        if not refusals:
+            return
+        letters = []
+        for r in refusals:
+            seq = r.msg.metadata.sequence.stream if r.msg.metadata.sequence else None
+            log.warning(
+                "dead_letter",
+                consumer=self._consumer.name,
+                subject=r.msg.subject[:200],
+                error_code=r.code,
+                reason=r.reason[:300],
+            )
+            letters.append(
+                NewDeadLetter(
+                    subject=r.msg.subject,
+                    payload=r.msg.data[:MAX_KEPT_PAYLOAD],
+                    error_code=r.code,
+                    reason=r.reason[:2000],
+                    stream_sequence=seq,
+                    consumer=self._consumer.name,
                 )
-                return None
-        except EventStoreError as exc:  # the dead letter could not be written: try again later
-            log.warning("dead_letter_failed", error=str(exc))
-            with contextlib.suppress(Exception):
-                await msg.nak(delay=5.0)
-            return None
-        return delivery
+            )
+        try:
+            await self._store.record_dead_letters(letters)
+        except Exception as exc:  # keep the messages until their dead letters can be written
+            log.warning("dead_letter_failed", error=str(exc)[:300], error_type=type(exc).__name__)
+            for r in refusals:
+                with contextlib.suppress(Exception):
+                    await r.msg.nak(delay=5.0)
+            return
+        for r in refusals:
+            with contextlib.suppress(Exception):  # a lost term means one more (stored-again) delivery
+                await r.msg.term()
+        self.stats.dead_letters += len(refusals)
 
     async def _settle(self, delivery: Delivery, outcome: RecordOutcome) -> None:
         msg = delivery.msg
@@ -251,11 +319,4 @@ class Recorder:
 
     async def _dead_letter(self, delivery: Delivery, code: str, reason: str) -> None:
         log.warning("event_rejected", event_id=str(delivery.event.event_id), code=code, reason=reason)
-        try:
-            await self._consumer.dead_letter(delivery.msg, code, reason)
-        except EventStoreError as exc:  # keep the message until its dead letter can be written
-            log.warning("dead_letter_failed", error=str(exc))
-            with contextlib.suppress(Exception):
-                await delivery.msg.nak(delay=5.0)
-            return
-        self.stats.dead_letters += 1
+        await self._dead_letter_all([_Refusal(delivery.msg, code, reason)])

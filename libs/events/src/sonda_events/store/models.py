@@ -68,6 +68,17 @@ class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
     recorded_at: datetime
 
 
+class NewDeadLetter(msgspec.Struct, kw_only=True, frozen=True):
+    """A dead letter to keep (``EventStore.record_dead_letters``)."""
+
+    subject: str
+    payload: bytes
+    error_code: str
+    reason: str
+    stream_sequence: int | None
+    consumer: str | None = None
+
+
 class StreamOpening(msgspec.Struct, kw_only=True, frozen=True):
     """A stream's first event: which stream, when, and at which global position."""
 

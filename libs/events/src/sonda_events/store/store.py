@@ -26,7 +26,14 @@ from sonda_events.contract import AnyEvent, RecordedEvent
 from sonda_events.errors import EventStoreError, StoreUnavailableError
 from sonda_events.store import migrate
 from sonda_events.store.dialects import WRITE_OPTION, create_engine
-from sonda_events.store.models import AppendResult, DeadLetter, Incoming, RecordOutcome, StreamOpening
+from sonda_events.store.models import (
+    AppendResult,
+    DeadLetter,
+    Incoming,
+    NewDeadLetter,
+    RecordOutcome,
+    StreamOpening,
+)
 from sonda_events.store.planning import RecordPlan, plan_append
 from sonda_events.store.reads import rows_after_position, rows_of_stream
 from sonda_events.store.rows import dead_letter, event_row, recorded_event, utc
@@ -177,19 +184,37 @@ class EventStore:
         consumer: str | None = None,
     ) -> None:
         """Keep a message no consumer could use, with the reason (``consumer``: who gave up)."""
+        letter = NewDeadLetter(
+            subject=subject,
+            payload=payload,
+            error_code=error_code,
+            reason=reason,
+            stream_sequence=stream_sequence,
+            consumer=consumer,
+        )
+        await self.record_dead_letters([letter])
+
+    async def record_dead_letters(self, letters: Sequence[NewDeadLetter]) -> None:
+        """Keep many dead letters in one transaction (a flood of bad messages costs one commit per
+        fetched batch, not one per message)."""
+        if not letters:
+            return
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "consumer": letter.consumer[:256] if letter.consumer else None,
+                # PostgreSQL text cannot hold NUL; a reason may quote a hostile message.
+                "subject": letter.subject[:1024].replace("\x00", ""),
+                "payload": letter.payload,
+                "error_code": letter.error_code[:64],
+                "reason": letter.reason.replace("\x00", ""),
+                "stream_sequence": letter.stream_sequence,
+                "recorded_at": now,
+            }
+            for letter in letters
+        ]
         async with _guard(), self._writer.begin() as conn:
-            await conn.execute(
-                dead_letters.insert(),
-                {
-                    "consumer": consumer[:256] if consumer else None,
-                    "subject": subject[:1024],
-                    "payload": payload,
-                    "error_code": error_code[:64],
-                    "reason": reason,
-                    "stream_sequence": stream_sequence,
-                    "recorded_at": datetime.now(UTC),
-                },
-            )
+            await conn.execute(dead_letters.insert(), rows)
 
     # -- reading ---------------------------------------------------------------------------------
 

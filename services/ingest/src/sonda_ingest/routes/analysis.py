@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from sonda_events.ids import parse_analysis_id
 from sonda_events.logging import bind_context
-from sonda_service import correlation_id_of, requester
+from sonda_service import correlation_id_of, principal_of
 
 from sonda_ingest.links import status_url, websocket_url
 from sonda_ingest.runtime import Ingest
@@ -37,7 +37,7 @@ async def start_analysis(
     correlation_id = correlation_id_of(request.scope) or None
     started = await ingest.commands.start(
         data,
-        requested_by=requester(request),
+        principal=principal_of(request),
         correlation_id=correlation_id or "",
         idempotency_key=idempotency_key,
     )
@@ -73,7 +73,7 @@ async def delete_analysis(
     """Publish ``AnalysisDeleted``; the history stays. Deleting twice changes nothing."""
     parsed = parse_analysis_id(analysis_id)
     bind_context(analysis_id=parsed, correlation_id=correlation_id_of(request.scope), path=request.url.path)
-    deleted = await ingest.commands.delete(parsed, deleted_by=requester(request), reason=reason)
+    deleted = await ingest.commands.delete(parsed, principal=principal_of(request), reason=reason)
     return DeleteResponse(
         analysis_id=parsed, version=deleted.version, already_deleted=deleted.already_deleted
     )

@@ -8,7 +8,7 @@ from litestar import Request, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from sonda_events.logging import bind_context, get_logger
-from sonda_service import correlation_id_of
+from sonda_service import correlation_id_of, principal_of
 from sonda_service.auth import PUBLIC_OPT
 from sonda_storage import (
     EmptyUploadError,
@@ -21,6 +21,7 @@ from sonda_storage import (
 
 from sonda_ingest.errors import InvalidFilenameError, LocalUploadsDisabledError
 from sonda_ingest.links import absolute
+from sonda_ingest.ownership import owned_upload_id
 from sonda_ingest.pacing import paced
 from sonda_ingest.runtime import Ingest
 from sonda_ingest.schemas import PresignedUploadResponse, UploadReceipt
@@ -40,7 +41,10 @@ async def presigned_upload(
         ),
     ] = None,
 ) -> PresignedUploadResponse:
-    """Issue an upload key ``uploads/<uuid>/<safe name>`` and a URL to PUT the bytes to."""
+    """Issue an upload key ``uploads/<uuid>/<safe name>`` and a URL to PUT the bytes to.
+
+    The key is bound to the caller's principal: only it (or an admin) may start an analysis of it.
+    """
     if not filename.strip() or len(filename) > 1024:
         raise InvalidFilenameError("filename must be 1–1024 characters")
     limit = ingest.settings.max_upload_bytes()
@@ -49,9 +53,13 @@ async def presigned_upload(
             raise EmptyUploadError(sanitise_filename(filename))
         if size > limit:
             raise UploadTooLargeError(limit, received=size)
-    key = new_upload_key(filename)
+    key = new_upload_key(filename, owned_upload_id(principal_of(request)))
+    # A declared size is the most the URL accepts: signed into it (local) or into the request (S3).
     presigned = await ingest.storage.presign_put(
-        key, expires_in=ingest.settings.sonda_upload_url_ttl_s, max_bytes=limit, content_length=size
+        key,
+        expires_in=ingest.settings.sonda_upload_url_ttl_s,
+        max_bytes=size if size is not None else limit,
+        content_length=size,
     )
     _, safe_name = parse_upload_key(key)
     return PresignedUploadResponse(
@@ -96,7 +104,7 @@ async def receive_upload(
     signed_limit = storage.verify_upload(key, expires=expires, max_bytes=max_bytes, signature=sig)
     limit = min(signed_limit, ingest.settings.max_upload_bytes())
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise UploadTooLargeError(limit, received=int(declared))  # refused before reading a byte
     body = paced(
         request.stream(),

@@ -3,8 +3,10 @@
 The connection is accepted before the id is checked so a refusal arrives as a close code and reason a
 browser can read (4400 malformed id or ``since``, 4404 unknown analysis) instead of a bare failed
 handshake. With API keys enabled the app's guard has already checked ``?api_key=`` or the
-``bearer.<key>`` subprotocol; a browser that offers subprotocols must get one of them back, so the
-session answers with the first non-credential one it was offered (``sonda.v1``), or the bearer one.
+``bearer.<key>`` subprotocol. The answer names ``sonda.v1`` when the client offered it and no
+subprotocol otherwise: echoing ``bearer.<key>`` would send the key back in a response header, where
+proxies and browsers log it (a client without ``sonda.v1`` in its list still connects, RFC 6455
+lets the server choose none). An analysis another key owns is closed with 4404, as an unknown one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from litestar.params import FromPath
 from sonda_events.errors import InvalidAnalysisIdError
 from sonda_events.ids import parse_analysis_id
 from sonda_events.logging import bind_context, get_logger
-from sonda_service import correlation_id_of
+from sonda_service import correlation_id_of, principal_of
 
 from sonda_notifier.limits import client_of
 from sonda_notifier.messages import CloseCode
@@ -27,11 +29,13 @@ from sonda_notifier.session import Session
 log = get_logger(__name__)
 
 
+#: The one subprotocol the notifier speaks; never a credential.
+SUBPROTOCOL = "sonda.v1"
+
+
 def chosen_subprotocol(socket: WebSocket[Any, Any, Any]) -> str | None:
-    offered = [p.strip() for p in socket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
-    plain = [p for p in offered if not p.startswith("bearer.")]
-    choices = plain or offered
-    return choices[0] if choices else None
+    offered = [p.strip() for p in socket.headers.get("sec-websocket-protocol", "").split(",")]
+    return SUBPROTOCOL if SUBPROTOCOL in offered else None
 
 
 def parse_since(raw: str | None) -> int | None:
@@ -65,7 +69,13 @@ async def analysis_socket(
         return
     try:
         session = Session(
-            socket, parsed, since, hub=notifier.hub, history=notifier.history, settings=notifier.settings
+            socket,
+            parsed,
+            since,
+            principal=principal_of(socket),
+            hub=notifier.hub,
+            history=notifier.history,
+            settings=notifier.settings,
         )
         await session.run()
     finally:

@@ -48,7 +48,8 @@ ANALYSES: Projection[AnalysisRow] = Projection(
     name=names.ANALYSES,
     table_name="analyses",
     # 2: the lifecycle's phase column, and events the lifecycle refuses no longer change a row.
-    schema_version=2,
+    # 3: an index for each principal's own listing (tenancy).
+    schema_version=3,
     row_type=AnalysisRow,
     fold=fold_analysis,
     table_factory=analyses_table,

@@ -61,6 +61,8 @@ def analyses_table(metadata: sa.MetaData, name: str = "analyses") -> sa.Table:
     # filter shape with the order already in the index, so a page reads ~limit index entries.
     sa.Index(f"ix_{name}_list", c.deleted, c.created_at.desc(), c.analysis_id.desc())
     sa.Index(f"ix_{name}_status", c.status, c.deleted, c.created_at.desc(), c.analysis_id.desc())
+    # A key sees only its own analyses: its listing pages through its rows alone.
+    sa.Index(f"ix_{name}_owner", c.requested_by, c.deleted, c.created_at.desc(), c.analysis_id.desc())
     sa.Index(f"ix_{name}_file_key", c.file_key, c.created_at.desc(), c.analysis_id.desc())
     sa.Index(f"ix_{name}_created", c.created_at.desc(), c.analysis_id.desc())
     return table

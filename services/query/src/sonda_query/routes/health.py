@@ -21,6 +21,7 @@ def health_routes() -> list[HTTPRouteHandler]:
                 "database": checks.database,
                 "storage": checks.storage,
                 "projection": checks.projection,
+                "recorder": checks.recorder,
                 "cache": checks.cache,
                 "nats": checks.nats,
             }
