@@ -24,6 +24,9 @@ from websockets.typing import Subprotocol
 from tests.e2e.flow import chunks
 from tests.e2e.sonda_up import SondaUp
 
+#: A fixed id no analysis has: parametrized ids must be the same in every test process (xdist).
+UNKNOWN_ID = uuid.UUID("5b1f3c0e-8a2d-4c6b-9e7f-0a1b2c3d4e5f")
+
 pytestmark = pytest.mark.slow
 MIB = 1024 * 1024
 
@@ -42,7 +45,7 @@ async def close_of(url: str, subprotocols: list[str]) -> tuple[str | None, int |
 
 @pytest.mark.parametrize(
     ("path", "expected_code"),
-    [("/api/v1/analysis/websocket/not-a-uuid", 4400), (f"/api/v1/analysis/websocket/{uuid.uuid4()}", 4404)],
+    [("/api/v1/analysis/websocket/not-a-uuid", 4400), (f"/api/v1/analysis/websocket/{UNKNOWN_ID}", 4404)],
 )
 async def test_websocket_subprotocol_and_close_code_pass_through(
     sonda: SondaUp, path: str, expected_code: int

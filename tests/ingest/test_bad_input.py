@@ -17,6 +17,9 @@ from sonda_storage import UrlSigner, load_signing_secret, new_upload_key
 
 from tests.ingest.conftest import JSON_TYPE, ClientFactory, local_files, stream_messages
 
+#: A fixed id no analysis has: parametrized ids must be the same in every test process (xdist).
+UNKNOWN_ID = uuid.UUID("5b1f3c0e-8a2d-4c6b-9e7f-0a1b2c3d4e5f")
+
 MIB = 1024 * 1024
 Client: TypeAlias = AsyncTestClient[Litestar]
 
@@ -138,8 +141,8 @@ async def test_tampered_expired_and_unsigned_urls(
     [
         "/api/v1/uploads/not-a-uuid/a.csv",
         "/api/v1/uploads/%2e%2e/passwd",
-        f"/api/v1/uploads/{uuid.uuid4()}/.hidden",
-        f"/api/v1/uploads/{str(uuid.uuid4()).upper()}/a.csv",
+        f"/api/v1/uploads/{UNKNOWN_ID}/.hidden",
+        f"/api/v1/uploads/{str(UNKNOWN_ID).upper()}/a.csv",
     ],
 )
 async def test_upload_paths_outside_issued_keys(client: Client, untouched: Untouched, path: str) -> None:
@@ -270,7 +273,7 @@ async def test_idempotency_key_refusals(client: Client, untouched: Untouched) ->
     [
         ("/api/v1/analysis/not-a-uuid", 400, "invalid_analysis_id"),
         ("/api/v1/analysis/1234", 400, "invalid_analysis_id"),
-        (f"/api/v1/analysis/{uuid.uuid4()}", 404, "analysis_not_found"),
+        (f"/api/v1/analysis/{UNKNOWN_ID}", 404, "analysis_not_found"),
     ],
 )
 async def test_delete_refusals(

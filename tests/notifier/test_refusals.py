@@ -26,14 +26,17 @@ from websockets.exceptions import InvalidStatus
 
 from tests.notifier.conftest import NotifierFactory, Producer, Running, summary, ws_client
 
+#: A fixed id no analysis has: parametrized ids must be the same in every test process (xdist).
+UNKNOWN_ID = uuid.UUID("5b1f3c0e-8a2d-4c6b-9e7f-0a1b2c3d4e5f")
+
 
 @pytest.mark.parametrize(
     ("path_id", "query"),
     [
         ("not-a-uuid", ""),
         ("1234", "?since=1"),
-        (str(uuid.uuid4()), "?since=abc"),
-        (str(uuid.uuid4()), "?since=-1"),
+        (str(UNKNOWN_ID), "?since=abc"),
+        (str(UNKNOWN_ID), "?since=-1"),
     ],
 )
 async def test_malformed_id_or_since_is_refused_with_4400(

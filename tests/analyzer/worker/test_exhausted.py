@@ -19,6 +19,7 @@ from tests.analyzer.worker.harness import (
     all_events,
     assert_consecutive,
     publish_request,
+    until_true,
     wait_for_events,
 )
 from tests.analyzer.worker.stack import SettingsFactory, running
@@ -50,6 +51,13 @@ async def test_transient_failure_on_every_delivery_ends_in_failed_with_the_reaso
     async with running(settings) as analyzer:
         await publish_request(js, analysis_id, f"uploads/{uuid.uuid4()}/data.csv")
         events = await wait_for_events(js, analysis_id, timeout=60)
+
+        async def counted() -> bool:
+            # The counters move when the handler returns, just after its event is on the bus.
+            processed = (await analyzer.get("/api/v1/analyzer/info")).json()["processed"]
+            return bool(processed["failed"] + processed["completed"] >= 1)
+
+        await until_true(counted)
         info = (await analyzer.get("/api/v1/analyzer/info")).json()
     data = _failed(events)
     assert [e["data"]["attempt"] for e in events if e["type"] == "AnalysisStarted"] == [1, 2]
