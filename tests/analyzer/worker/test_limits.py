@@ -3,7 +3,6 @@ stable code, and the next request is served by a fresh process."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from tests.analyzer.worker.harness import (
     assert_consecutive,
     fetch_result,
     publish_request,
+    until_true,
     upload,
     wait_for_events,
 )
@@ -39,12 +39,13 @@ async def _run_big_then_small(
         await publish_request(js, small_id, await upload(storage, small.path))
         failed = await wait_for_events(js, big_id)
         assert (await wait_for_events(js, small_id))[-1]["type"] == "AnalysisCompleted"
+
         # The counters move when the handler returns, just after its event is on the bus.
-        for _ in range(50):
-            info = (await analyzer.get("/api/v1/analyzer/info")).json()
-            if sum(info["processed"].values()) >= 2:
-                break
-            await asyncio.sleep(0.1)
+        async def both_counted() -> bool:
+            return bool(sum((await analyzer.get("/api/v1/analyzer/info")).json()["processed"].values()) >= 2)
+
+        await until_true(both_counted, timeout=60)
+        info = (await analyzer.get("/api/v1/analyzer/info")).json()
     assert_consecutive(failed)
     assert failed[-1]["type"] == "AnalysisFailed"
     assert info["processed"] == {"completed": 1, "failed": 1, "skipped": 0, "superseded": 0, "retried": 0}
