@@ -101,6 +101,8 @@ async def test_delete_asks_first_then_takes_the_report_off_the_screen(
     path = write_brazilian_csv(pd.DataFrame({"n": range(20)}), tmp_path / "apagar.csv")
     await analysed(page, sonda, path)
     analysis_id = (await page.evaluate("location.hash")).split("analysis=")[1]
+    # The list is a read model: as a person would, refresh it once the report is on screen.
+    await page.click("#refresh-analyses")
     item = page.locator(f"#analyses-list li[data-analysis-id='{analysis_id}']")
     await expect(item).to_be_visible(timeout=30_000)
     delete = item.locator("button.delete-analysis")
