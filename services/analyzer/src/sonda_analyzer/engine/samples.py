@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from sonda_analyzer.engine.arrays import floats, index_array
 from sonda_analyzer.engine.dataset import json_scalar
 from sonda_analyzer.engine.result import ColumnProfile, Matrix, Sample, ScatterPlot
 
@@ -52,7 +52,8 @@ class RowSampler:
         joined = table if self._tail is None else _concat([self._tail, table])
         start = max(0, joined.num_rows - self.shown)
         self._tail_first = self._seen + n - (joined.num_rows - start)
-        self._tail = joined.take(pa.array(np.arange(start, joined.num_rows)))
+        view = joined.slice(start)
+        self._tail = view.take(index_array(np.arange(view.num_rows)))
         keys = self._rng.random(n)
         both = np.concatenate([self._keys, keys])
         if len(both) > self.keep:
@@ -63,9 +64,9 @@ class RowSampler:
         new = chosen[chosen >= len(self._keys)] - len(self._keys)
         parts = []
         if self._pool is not None and len(old):
-            parts.append(self._pool.take(pa.array(old)))
+            parts.append(self._pool.take(index_array(old)))
         if len(new):
-            parts.append(table.take(pa.array(new)))
+            parts.append(table.take(index_array(new)))
         if parts:
             self._pool = _concat(parts) if len(parts) > 1 else parts[0]
         self._keys = both[chosen]
@@ -83,7 +84,7 @@ class RowSampler:
             return None
         first = np.argsort(self._keys, kind="stable")[: self.shown]
         first = first[np.argsort(self._rows[first], kind="stable")]
-        return _sample(self._pool.take(pa.array(first)), [int(r) for r in self._rows[first]])
+        return _sample(self._pool.take(index_array(first)), [int(r) for r in self._rows[first]])
 
     def scatter(self, columns: list[ColumnProfile], pearson: Matrix) -> list[ScatterPlot]:
         """Points of the most related numeric pairs (by Pearson's r) from the kept rows."""
@@ -114,18 +115,13 @@ class RowSampler:
         for r, x_name, y_name in pairs[:SCATTER_PAIRS]:
             if x_name not in present or y_name not in present:
                 continue
-            x = _floats(self._pool.column(x_name))
-            y = _floats(self._pool.column(y_name))
+            x = floats(self._pool.column(x_name))
+            y = floats(self._pool.column(y_name))
             both = np.isfinite(x) & np.isfinite(y)
             order = np.argsort(self._rows[both], kind="stable")
             points = [[float(a), float(b)] for a, b in zip(x[both][order], y[both][order], strict=True)]
             plots.append(ScatterPlot(x=x_name, y=y_name, pearson=r, rows_sampled=len(points), points=points))
         return plots
-
-
-def _floats(column: pa.ChunkedArray) -> np.ndarray:
-    cast = pc.cast(column, pa.float64(), safe=False)
-    return np.asarray(cast.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _sample(table: pa.Table, row_numbers: list[int]) -> Sample:
