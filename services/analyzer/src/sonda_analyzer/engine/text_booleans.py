@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from sonda_events.spellings import YES_NO_GROUPS
 from sonda_events.spellings import fold as fold_word
 
-from sonda_analyzer.engine.arrays import bool_mask
+from sonda_analyzer.engine.arrays import bool_mask, bool_scalar, null_scalar, string_array
 
 #: The groups' words as compared: lower case, accents removed.
 GROUPS = tuple(
@@ -31,8 +31,8 @@ def group_shares(values: pa.Array, counts: np.ndarray) -> list[tuple[int, float,
     total = float(counts.sum()) or 1.0
     found = []
     for i, (yes, no) in enumerate(GROUPS):
-        is_yes = bool_mask(pc.fill_null(pc.is_in(folded, pa.array(yes)), False))
-        is_no = bool_mask(pc.fill_null(pc.is_in(folded, pa.array(no)), False))
+        is_yes = bool_mask(pc.is_in(folded, string_array(yes)))
+        is_no = bool_mask(pc.is_in(folded, string_array(no)))
         if is_yes.any() and is_no.any():
             found.append((i, float(counts[is_yes | is_no].sum()) / total, is_yes))
     return found
@@ -41,5 +41,5 @@ def group_shares(values: pa.Array, counts: np.ndarray) -> list[tuple[int, float,
 def parse_booleans(values: pa.Array, group: int) -> pa.Array:
     yes, no = GROUPS[group]
     folded = fold(values)
-    truth = pc.if_else(pc.is_in(folded, pa.array(yes)), True, None)
-    return pc.if_else(pc.is_in(folded, pa.array(no)), False, truth)
+    truth = pc.if_else(pc.is_in(folded, string_array(yes)), bool_scalar(True), null_scalar(pa.bool_()))
+    return pc.if_else(pc.is_in(folded, string_array(no)), bool_scalar(False), truth)

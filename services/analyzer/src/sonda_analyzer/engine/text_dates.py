@@ -12,6 +12,8 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sonda_analyzer.engine.arrays import bool_scalar, null_scalar
+
 _TIME = r"(?:(?P<t>[ T])(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})([/.-])(\d{1,2})([/.-])(\d{4}|\d{2})" + _TIME)
 _YEAR_MONTH_DAY = re.compile(r"(\d{4})([/.-])(\d{1,2})([/.-])(\d{1,2})" + _TIME)
@@ -71,5 +73,5 @@ def parse_dates(values: pa.Array, fmt: str) -> pa.Array:
     day = pc.cast(pc.struct_field(parts, "d"), pa.int64())
     month = pc.cast(pc.struct_field(parts, "m"), pa.int64())
     ok = pc.and_(pc.equal(pc.day(stamps), day), pc.equal(pc.month(stamps), month))
-    result = pc.if_else(pc.fill_null(ok, False), stamps, pa.scalar(None, pa.timestamp("s")))
+    result = pc.if_else(pc.fill_null(ok, bool_scalar(False)), stamps, null_scalar(pa.timestamp("s")))
     return result if has_time(fmt) else pc.cast(result, pa.date32())

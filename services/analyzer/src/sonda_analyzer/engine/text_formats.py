@@ -72,7 +72,7 @@ def _booleans(values: pa.Array, counts: np.ndarray, decimal: str) -> Detected | 
     if best is None:
         return None
     group, share, is_yes = best
-    is_no = bool_mask(pc.fill_null(pc.invert(parse_booleans(values, group)), False))
+    is_no = bool_mask(pc.invert(parse_booleans(values, group)))
     raw = values.to_pylist()
 
     def spelling(mask: np.ndarray) -> str:

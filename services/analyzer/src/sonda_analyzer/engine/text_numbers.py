@@ -13,7 +13,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_mask, primitive
+from sonda_analyzer.engine.arrays import (
+    bool_mask,
+    bool_scalar,
+    filled_codes,
+    null_scalar,
+    string_scalar,
+)
 
 #: Currency symbols, longer spellings before the "$" they contain.
 _CURRENCIES = ("R$", "US$", "€", "£", "$")
@@ -54,7 +60,7 @@ def number_parts(values: pa.Array) -> Parts:
     currency = pa.nulls(len(values), pa.string())
     for symbol in _CURRENCIES:
         lead = pc.and_(pc.is_null(currency), pc.starts_with(text, symbol))
-        currency = pc.if_else(lead, symbol, currency)
+        currency = pc.if_else(lead, string_scalar(symbol), currency)
         text = _cut(text, lead, len(symbol))
     minus2, plus2 = pc.starts_with(text, "-"), pc.starts_with(text, "+")  # R$ -10,00
     text = _cut(text, pc.or_(minus2, plus2), 1)
@@ -62,7 +68,7 @@ def number_parts(values: pa.Array) -> Parts:
     text = _cut(text, percent, 0, -1)
     for symbol in _CURRENCIES:  # 12,50 €
         trail = pc.and_(pc.is_null(currency), pc.ends_with(text, symbol))
-        currency = pc.if_else(trail, symbol, currency)
+        currency = pc.if_else(trail, string_scalar(symbol), currency)
         text = _cut(text, trail, 0, -len(symbol))
     first, second = pc.or_(minus1, plus1), pc.or_(minus2, plus2)
     sound = pc.and_(pc.invert(pc.and_(first, second)), pc.invert(pc.and_(parens, pc.or_(first, second))))
@@ -71,7 +77,9 @@ def number_parts(values: pa.Array) -> Parts:
 
 
 def _valid(parts: Parts, decimal: str) -> pa.Array:
-    return pc.fill_null(pc.and_(parts.sound, pc.match_substring_regex(parts.digits, BODY[decimal])), False)
+    return pc.fill_null(
+        pc.and_(parts.sound, pc.match_substring_regex(parts.digits, BODY[decimal])), bool_scalar(False)
+    )
 
 
 def valid_numbers(parts: Parts, decimal: str) -> np.ndarray:
@@ -84,7 +92,7 @@ def symbols(parts: Parts, counts: np.ndarray) -> list[str]:
     weights: dict[str, int] = {}
     encoded = pc.dictionary_encode(parts.currency)
     per_symbol = np.bincount(
-        primitive(pc.fill_null(encoded.indices, len(encoded.dictionary))),
+        filled_codes(encoded.indices, len(encoded.dictionary)),
         weights=counts,
         minlength=len(encoded.dictionary) + 1,
     )
@@ -92,7 +100,7 @@ def symbols(parts: Parts, counts: np.ndarray) -> list[str]:
         if weight:
             weights[symbol] = int(weight)
     for key, flags in (("%", parts.percent), ("()", parts.parens)):
-        weight = int(counts[bool_mask(pc.fill_null(flags, False))].sum())
+        weight = int(counts[bool_mask(flags)].sum())
         if weight:
             weights[key] = weight
     return sorted(weights, key=lambda k: -weights[k])
@@ -106,9 +114,11 @@ def parse_numbers(values: pa.Array, decimal: str) -> pa.Array:
     if decimal == ",":
         plain = pc.replace_substring(plain, ",", ".")
     signed = pc.if_else(
-        pc.fill_null(parts.negative, False), pc.binary_join_element_wise("-", plain, ""), plain
+        pc.fill_null(parts.negative, bool_scalar(False)),
+        pc.binary_join_element_wise(string_scalar("-"), plain, string_scalar("")),
+        plain,
     )
-    kept = pc.if_else(ok, signed, pa.scalar(None, pa.string()))
+    kept = pc.if_else(ok, signed, null_scalar(pa.string()))
     if not bool(pc.any(pc.match_substring(kept, ".")).as_py()):
         try:
             return pc.cast(kept, pa.int64())
