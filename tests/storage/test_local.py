@@ -137,3 +137,22 @@ def test_factory_names_missing_r2_variables(tmp_path: Path) -> None:
     settings = load_settings(StorageSettings, {"CLOUDFLARE_R2_ENDPOINT_URL": "http://x"})
     with pytest.raises(SettingsError, match=r"CLOUDFLARE_R2_ACCESS_KEY_ID.*CLOUDFLARE_R2_BUCKET_NAME"):
         storage_from_settings(settings, tmp_path)
+
+
+async def test_download_to_links_the_object_instead_of_copying_it(
+    local_storage: LocalDiskStorage, tmp_path: Path
+) -> None:
+    data = b"x;y\n1;2\n" * 50_000
+    key = new_upload_key("data.csv")
+    await local_storage.receive(key, chunks_of(data), max_bytes=len(data))
+    target = tmp_path / "work" / "data.csv"
+    info = await local_storage.download_to(key, target)
+    assert info.size == len(data)
+    # Same filesystem: the analyzer reads the upload's own bytes, no copy made.
+    assert target.stat().st_ino == local_storage.path_for(key).stat().st_ino
+    assert [p.name for p in target.parent.iterdir()] == ["data.csv"]
+    # A later write of the key renames a new file over it: what was handed over stays as it was.
+    await local_storage.put_bytes(key, b"other")
+    assert target.read_bytes() == data
+    await local_storage.delete(key)
+    assert target.read_bytes() == data

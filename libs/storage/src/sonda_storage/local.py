@@ -194,10 +194,26 @@ class LocalDiskStorage:
 
         def copy() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-            os.close(fd)
+            # A hard link when both folders share a filesystem: the analyzer reads the upload
+            # itself, with no copy of a file of gigabytes first. Safe because an object is never
+            # written in place (a write renames a new file over the key), so the link keeps the
+            # bytes that were asked for even if the key is overwritten or deleted meanwhile.
+            temp = path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}"
             try:
-                shutil.copyfile(source, temp)
+                os.link(source, temp)
+            except FileNotFoundError:
+                raise
+            except OSError:  # another filesystem, or links not allowed there
+                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+                os.close(fd)
+                temp = Path(name)
+                try:
+                    shutil.copyfile(source, temp)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp)
+                    raise
+            try:
                 os.replace(temp, path)
             except BaseException:
                 with contextlib.suppress(OSError):
