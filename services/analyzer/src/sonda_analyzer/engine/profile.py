@@ -76,6 +76,9 @@ def profile_file(
             if not streaming:
                 reporter.update(1.0, "reading", f"reading the {source.format} file", force=True)
                 limit = exact_content_limit(budget) if source.compression else None
+                # The bytes read of a plain file say how far the read is; of an archive they don't.
+                if source.compression is None:
+                    reporter.read_span = (1.0, _READ_SHARE, source.file_size)
                 try:
                     table, info = load_table(source, opts, budget, reporter, content_limit=limit)
                 except ContentLimitExceeded:
@@ -84,6 +87,7 @@ def profile_file(
                         raise FileTooLargeError(
                             "the compressed file holds more than fits in the memory budget"
                         ) from None
+            reporter.read_span = None
             if table is None:
                 from sonda_analyzer.engine.streaming import profile_streaming
 

@@ -57,6 +57,10 @@ class ProgressReporter:
         )
         #: Reads the byte position of the input while a read runs (set by the reader).
         self.bytes_source = bytes_source
+        #: While a whole file is read: the bar's start and end for that read and the file's size in
+        #: bytes, so the heartbeat moves the bar with the bytes read (one read call takes seconds
+        #: on a large file, and a bar stuck at 1 % looks like a hang).
+        self.read_span: tuple[float, float, int] | None = None
 
     def __enter__(self) -> ProgressReporter:
         if self._callback is not None:
@@ -131,6 +135,11 @@ class ProgressReporter:
                     done = self.bytes_source()
                     if done > self._state.bytes_done:
                         self._state = msgspec.structs.replace(self._state, bytes_done=done)
+                        if self.read_span is not None and self.read_span[2] > 0:
+                            start, end, total = self.read_span
+                            moved = round(start + (end - start) * min(1.0, done / total), 1)
+                            if moved > self._state.progress:
+                                self._state = msgspec.structs.replace(self._state, progress=moved)
                 try:
                     self._send(now)
                 except BaseException as exc:  # handed to the profiling thread by _raise_pending

@@ -1,0 +1,51 @@
+"""The bar moves while one long read runs: the heartbeat turns the bytes read into progress."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sonda_analyzer.engine import profile_file
+from sonda_analyzer.engine.progress import ProgressReporter, ProgressUpdate
+
+
+def test_the_heartbeat_moves_the_bar_with_the_bytes_read() -> None:
+    position = 0
+    seen: list[ProgressUpdate] = []
+    changed = threading.Condition()
+
+    def on_progress(update: ProgressUpdate) -> None:
+        with changed:
+            seen.append(update)
+            changed.notify_all()
+
+    def shown(progress: float) -> bool:
+        with changed:
+            return changed.wait_for(lambda: any(u.progress >= progress for u in seen), timeout=60)
+
+    with ProgressReporter(on_progress, interval=0.05, bytes_source=lambda: position) as reporter:
+        reporter.update(1.0, "reading", "reading the csv file", force=True)
+        reporter.read_span = (1.0, 35.0, 1000)
+        position = 500  # half the file read, inside one call that sends nothing itself
+        assert shown(18.0)
+        position = 1000
+        assert shown(35.0)
+    # bytes and progress only grow, and the read never claims more than its share
+    progress = [u.progress for u in seen]
+    assert progress == sorted(progress)
+    assert max(progress) == 35.0
+    assert [u.bytes_done for u in seen] == sorted(u.bytes_done for u in seen)
+
+
+def test_a_read_profile_reports_progress_between_start_and_profiling(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"a": rng.normal(size=50_000), "b": rng.integers(0, 9, 50_000)}).to_csv(path, index=False)
+    seen: list[ProgressUpdate] = []
+    profile_file(path, on_progress=seen.append)
+    reading = [u.progress for u in seen if u.stage == "reading"]
+    assert reading and max(reading) <= 35.0
+    assert [u.progress for u in seen] == sorted(u.progress for u in seen)
+    assert seen[-1].progress == 100.0
