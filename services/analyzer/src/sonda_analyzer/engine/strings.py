@@ -37,13 +37,35 @@ class Encoded:
     missing: int
 
 
-def encode(arr: pa.ChunkedArray | pa.Array) -> Encoded:
-    arr = single(arr)
+def _addresses(arr: pa.Array) -> list[int | None]:
+    return [b.address if b is not None else None for b in arr.buffers()]
+
+
+def _dictionary_codes(arr: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values (null among them when present) and each row's index into them.
+
+    A column read in blocks is encoded chunk by chunk: Arrow keeps one memo table across the
+    chunks, so every chunk ends up with the same dictionary, and the column is never joined into
+    one copy first (for a column of unique strings that copy is as large as the column).
+    """
     if pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.string())
-    encoded = pc.dictionary_encode(arr, null_encoding="encode")
-    dictionary = encoded.dictionary
-    codes = primitive(encoded.indices).astype(np.int64)
+    if isinstance(arr, pa.ChunkedArray) and arr.num_chunks > 1:
+        chunks = pc.dictionary_encode(arr, null_encoding="encode").chunks
+        dictionary = chunks[-1].dictionary
+        address = _addresses(dictionary)
+        shared = all(
+            len(c.dictionary) == len(dictionary) and _addresses(c.dictionary) == address for c in chunks
+        )
+        if shared:
+            codes = np.concatenate([primitive(c.indices) for c in chunks]).astype(np.int64)
+            return dictionary, codes
+    encoded = pc.dictionary_encode(single(arr), null_encoding="encode")
+    return encoded.dictionary, primitive(encoded.indices).astype(np.int64)
+
+
+def encode(arr: pa.ChunkedArray | pa.Array) -> Encoded:
+    dictionary, codes = _dictionary_codes(arr)
     counts = np.bincount(codes, minlength=len(dictionary))
     present = valid_mask(dictionary)
     valid = present if present is not None else np.ones(len(dictionary), dtype=bool)
