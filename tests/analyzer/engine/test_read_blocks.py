@@ -57,3 +57,35 @@ def test_a_column_that_changes_type_after_the_first_blocks_is_read_whole(
         assert col.stats.max == pytest.approx(float(numbers.max()))
         assert col.stats.sum == pytest.approx(float(numbers.sum()))
     assert column(result, "id").distinct == len(expected)
+
+
+def test_a_ten_megabyte_line_is_read_whole(tmp_path: Path) -> None:
+    """One value longer than a read block: the block grows until the line fits."""
+    path = tmp_path / "long.csv"
+    rng = np.random.default_rng(9)
+    long_value = "".join(rng.choice(list("abcdefgh "), 10_000_000))
+    with path.open("w") as f:
+        f.write("n,text\n")
+        for i in range(1000):
+            f.write(f"{i},short {i}\n")
+        f.write(f"1000,{long_value}\n")
+        for i in range(1001, 2000):
+            f.write(f"{i},short {i}\n")
+    expected = pd.read_csv(path)
+    result = profile_file(path)
+    assert result.dataset.rows == len(expected)
+    text = column(result, "text")
+    assert text.text.length_max == int(expected["text"].str.len().max())
+    assert column(result, "n").stats.sum == pytest.approx(float(expected["n"].sum()))
+
+
+def test_a_hundred_thousand_columns_fail_clearly(tmp_path: Path) -> None:
+    from sonda_analyzer.engine.errors import TooManyColumnsError
+
+    path = tmp_path / "wide.csv"
+    width = 100_000
+    path.write_text(",".join(f"c{i}" for i in range(width)) + "\n" + ",".join(["1"] * width) + "\n")
+    with pytest.raises(TooManyColumnsError) as info:
+        profile_file(path)
+    assert info.value.code == "too_many_columns"
+    assert f"{width:,}" in str(info.value) or str(width) in str(info.value)
