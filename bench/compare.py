@@ -35,6 +35,7 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from docsection import write_section  # type: ignore[import-not-found]
 from rich.console import Console
 from rich.table import Table
 from sonda_analyzer.engine import encode_result, profile_file
@@ -139,15 +140,7 @@ def table(cases: list[Case]) -> tuple[Table, str]:
 
 
 def write_doc(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
+    write_section(START, END, section, doc=DOC)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import msgspec
+from docsection import write_section  # type: ignore[import-not-found]
 from event_store_baseline import baseline, baseline_end_to_end  # type: ignore[import-not-found]
 from event_store_support import (  # type: ignore[import-not-found]
     READ_PASSES,
@@ -214,15 +215,7 @@ def reading(ours: list[Result], theirs: list[Result]) -> str:
 
 
 def write_docs(section: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md (other sections are left alone)."""
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOCS.write_text(text)
+    write_section(START, END, section, doc=DOCS)
 
 
 async def run(args: argparse.Namespace) -> None:

@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 import psutil
 import psycopg
+from docsection import write_section  # type: ignore[import-not-found]
 from rich.console import Console
 from rich.table import Table
 from sonda_events.contract import (
@@ -473,16 +474,7 @@ def doc_section(command: str, analyses: int, work: Projections, latencies: list[
 
 
 def write_doc(section: str) -> None:
-    DOC.parent.mkdir(exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
+    write_section(START, END, section, doc=DOC)
 
 
 def main() -> None:

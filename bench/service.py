@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from docsection import write_section  # type: ignore[import-not-found]
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- service:start -->", "<!-- service:end -->"
@@ -78,14 +80,7 @@ async def service_rounds(path: Path, repeat: int) -> list[dict[str, Any]]:
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{START}\n{text}\n{END}"
-    if START in doc and END in doc:
-        head, rest = doc.split(START, 1)
-        doc = head + block + rest.split(END, 1)[1]
-    else:
-        doc = doc.rstrip() + "\n\n## Service path\n\n" + block + "\n"
-    DOC.write_text(doc)
+    write_section(START, END, text, heading="Service path", doc=DOC)
 
 
 def main() -> None:
