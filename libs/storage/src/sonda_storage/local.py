@@ -200,20 +200,12 @@ class LocalDiskStorage:
             # bytes that were asked for even if the key is overwritten or deleted meanwhile.
             temp = path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}"
             try:
-                os.link(source, temp)
-            except FileNotFoundError:
-                raise
-            except OSError:  # another filesystem, or links not allowed there
-                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-                os.close(fd)
-                temp = Path(name)
                 try:
-                    shutil.copyfile(source, temp)
-                except BaseException:
-                    with contextlib.suppress(OSError):
-                        os.unlink(temp)
+                    os.link(source, temp)
+                except FileNotFoundError:
                     raise
-            try:
+                except OSError:  # another filesystem, or links not allowed there
+                    shutil.copyfile(source, temp)
                 os.replace(temp, path)
             except BaseException:
                 with contextlib.suppress(OSError):
