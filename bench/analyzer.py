@@ -99,6 +99,9 @@ def run_one(tool: str, path: str, budget_mb: int) -> None:
         extra = {"columns": len(report.column_profiles)}
     elif tool == "sonda":
         from sonda_analyzer.engine import encode_result, profile_file
+        from sonda_analyzer.engine.allocator import use_returning_allocator
+
+        use_returning_allocator()  # as the analyzer's profiling process runs it
 
         imported = time.perf_counter()
         result = profile_file(Path(path), budget_mb=budget_mb)

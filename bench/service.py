@@ -39,6 +39,8 @@ ENGINE = """
 import json, sys, time
 from pathlib import Path
 from sonda_analyzer.engine import profile_file
+from sonda_analyzer.engine.allocator import use_returning_allocator
+use_returning_allocator()
 started = time.perf_counter()
 result = profile_file(Path(sys.argv[1]))
 print(json.dumps({"work_s": time.perf_counter() - started, "rows": result.dataset.rows}))

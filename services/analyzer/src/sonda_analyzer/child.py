@@ -106,7 +106,10 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     channel = Channel(out)
-    import sonda_analyzer.engine  # noqa: F401  (warm up: pandas, pyarrow, numpy)
+    import sonda_analyzer.engine  # noqa: F401  (warm up: pyarrow, numpy)
+    from sonda_analyzer.engine.allocator import use_returning_allocator
+
+    use_returning_allocator()
 
     channel.send(Ready(pid=os.getpid()))
     for line in sys.stdin.buffer:

@@ -227,9 +227,12 @@ def profile_strings(
         text=text if count else None,
     )
     mark_semantics(profile, found)
-    codes, cardinality = enc.codes, distinct + 1
+    # Kept until duplicates and associations are done, for every text column at once: half the
+    # memory as int32 (codes stay below the row count), widened only when asked for.
+    cardinality = distinct + 1
+    kept = enc.codes.astype(np.int32) if cardinality < 2**31 else enc.codes
     return ColumnWork(
         profile=profile,
-        codes=lambda: (codes, cardinality),
+        codes=lambda: (kept.astype(np.int64), cardinality),
         categorical=col_type == "categorical" and 2 <= distinct <= MAX_CATEGORIES_FOR_ASSOCIATION,
     )
