@@ -19,8 +19,9 @@ from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts, personal
 from sonda_analyzer.engine.blas import single_threaded_blas
 from sonda_analyzer.engine.columns import ColumnContext, profile_column
 from sonda_analyzer.engine.correlations import compute_correlations
-from sonda_analyzer.engine.dataset import dataset_profile, duplicate_rows
+from sonda_analyzer.engine.dataset import dataset_profile
 from sonda_analyzer.engine.dataset import sample_rows as sample_rows_of
+from sonda_analyzer.engine.duplicates import find_duplicates, listed_duplicates
 from sonda_analyzer.engine.errors import FileTooLargeError, OutOfMemoryError, ParseError
 from sonda_analyzer.engine.load import ReadInfo, load_table
 from sonda_analyzer.engine.missingness import SLICE_ROWS, MissingnessAcc, missing_mask
@@ -219,7 +220,8 @@ def _profile_loaded(
             )  # fmt: skip
         pa.default_memory_pool().release_unused()
         report.update(_COLUMNS_END, "duplicates", "looking for duplicate rows")
-        dups = duplicate_rows(works, rows)
+        found = find_duplicates(works, rows)
+        duplicates = listed_duplicates(works, found)
         report.update(88.0, "correlations", "computing correlations")
         correlations = (
             compute_correlations(works, opts.max_correlation_columns, pool)
@@ -235,7 +237,7 @@ def _profile_loaded(
         rows=rows,
         columns=n_cols,
         missing_cells=missing_cells,
-        duplicate_rows=dups,
+        duplicate_rows=found.count,
         memory_bytes=loaded.memory_bytes,
         file_size=file_size,
         streaming=False,
@@ -260,4 +262,5 @@ def _profile_loaded(
         sample_random=loaded.sampler.random(),
         scatter=loaded.sampler.scatter(columns, correlations.pearson),
         missing=missingness,
+        duplicates=duplicates,
     )

@@ -214,6 +214,21 @@ class ScatterPlot(msgspec.Struct, kw_only=True):
     points: list[list[float]]
 
 
+class DuplicateRow(msgspec.Struct, kw_only=True):
+    #: The row's values in column order, as ``sample`` writes values (the values rows were compared on).
+    values: list[Scalar]
+    #: Rows holding exactly these values: this one and its copies (at least 2).
+    count: int
+
+
+class Duplicates(msgspec.Struct, kw_only=True):
+    """The most frequent duplicated rows (see docs/result-schema.md, ``duplicates``)."""
+
+    columns: list[str]
+    #: Most copies first; of rows with as many copies, the one whose last copy comes first in the file.
+    rows: list[DuplicateRow]
+
+
 class Approximation(msgspec.Struct, kw_only=True):
     #: Which figure is approximate, as a path: "columns[].distinct", "columns[].stats.quantiles".
     figure: str
@@ -266,6 +281,8 @@ class ProfileResult(msgspec.Struct, kw_only=True):
     scatter: list[ScatterPlot] = msgspec.field(default_factory=list)
     #: Missing-value patterns (null in results written before it existed).
     missing: Missingness | None = None
+    #: The most frequent duplicated rows with their counts (null in results written before it existed).
+    duplicates: Duplicates | None = None
 
 
 def empty_correlations() -> Correlations:

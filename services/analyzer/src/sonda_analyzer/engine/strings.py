@@ -206,8 +206,15 @@ def profile_strings(
     )
     mark_semantics(profile, found)
     codes, cardinality = enc.codes, distinct + 1
+    values = enc.values
+
+    def take(rows: np.ndarray) -> pa.Array:
+        picked = codes[rows]
+        return values.take(pa.array(picked, mask=picked == distinct))
+
     return ColumnWork(
         profile=profile,
         codes=lambda: (codes, cardinality),
+        take=take,
         categorical=col_type == "categorical" and 2 <= distinct <= MAX_CATEGORIES_FOR_ASSOCIATION,
     )

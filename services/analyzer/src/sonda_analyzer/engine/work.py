@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from sonda_analyzer.engine.result import ColumnProfile
 
@@ -23,6 +24,15 @@ class ColumnWork:
     codes: Callable[[], tuple[Codes, int]] | None = None
     #: Codes for Cramér's V / correlation ratio (categorical and boolean columns only).
     categorical: bool = False
+    #: The values at the given row positions, from what the profile keeps (the column itself is
+    #: freed): the duplicate rows listed show them. Missing rows are null.
+    take: Callable[[Codes], pa.Array] | None = None
+
+
+def masked(values: npt.NDArray[np.generic], missing: npt.NDArray[np.bool_], kind: pa.DataType) -> pa.Array:
+    """An Arrow array of ``values`` with nulls where ``missing``, cast to ``kind``."""
+    array = pa.array(values, mask=missing) if missing.any() else pa.array(values)
+    return array if array.type == kind else array.cast(kind)
 
 
 def dense_codes(values: npt.NDArray[np.generic], missing: npt.NDArray[np.bool_] | None) -> tuple[Codes, int]:
