@@ -24,7 +24,7 @@ from sonda_analyzer.engine.dataset import sample_rows as sample_rows_of
 from sonda_analyzer.engine.duplicates import find_duplicates, listed_duplicates
 from sonda_analyzer.engine.errors import FileTooLargeError, OutOfMemoryError, ParseError
 from sonda_analyzer.engine.load import ReadInfo, load_table
-from sonda_analyzer.engine.missingness import SLICE_ROWS, MissingnessAcc, missing_mask
+from sonda_analyzer.engine.missingness import SLICE_ROWS, MissingnessAcc, missing_mask, missing_matrix
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions, parse_options
 from sonda_analyzer.engine.planning import exact_content_limit, needs_streaming
@@ -177,7 +177,8 @@ def _profile_column_at(loaded: _Loaded, i: int, ctx: ColumnContext) -> ColumnWor
 
 
 def _missingness(loaded: _Loaded) -> Missingness:
-    """The missing-value patterns from the packed masks, fed in slices of rows."""
+    """The missing-value patterns from the packed masks, fed in slices of rows, and the sampled
+    rows' gaps."""
     acc = MissingnessAcc(loaded.names)
     rows = loaded.rows
     for start in range(0, max(rows, 1), SLICE_ROWS):
@@ -189,7 +190,15 @@ def _missingness(loaded: _Loaded) -> Missingness:
                 if part.any():
                     masks.append((i, part))
         acc.update(masks, stop - start)
-    return acc.result()
+    result = acc.result()
+    # The sampled rows' bits, read straight from the packed masks (bit 7 - i % 8 of byte i // 8).
+    at = loaded.sampler.row_numbers()
+    shift = (7 - (at & 7)).astype(np.uint8)
+    sampled = [
+        None if packed is None else ((packed[at >> 3] >> shift) & 1).astype(bool) for packed in loaded.gaps
+    ]
+    result.matrix = missing_matrix(loaded.names, at, sampled, rows)
+    return result
 
 
 def _profile_loaded(

@@ -23,13 +23,14 @@ from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.dataset import dataset_profile, sample_rows
 from sonda_analyzer.engine.duplicates import FrequentRows
 from sonda_analyzer.engine.errors import ParseError
-from sonda_analyzer.engine.missingness import MissingnessAcc, missing_mask
+from sonda_analyzer.engine.missingness import MissingnessAcc, missing_mask, missing_matrix
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions
 from sonda_analyzer.engine.progress import ProgressReporter
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
     ColumnProfile,
+    Missingness,
     ProfileResult,
     empty_correlations,
 )
@@ -337,6 +338,17 @@ def _result(
         sample_tail=state.sampler.tail(),
         sample_random=state.sampler.random(),
         scatter=state.sampler.scatter(columns, correlations.pearson),
-        missing=(state.missing or MissingnessAcc([a.name for a in state.accs])).result(),  # type: ignore[attr-defined]
+        missing=_missingness(state),
         duplicates=state.frequent.result([c.name for c in columns]),
     )
+
+
+def _missingness(state: _Pass) -> Missingness:
+    names = [a.name for a in state.accs]  # type: ignore[attr-defined]
+    result = (state.missing or MissingnessAcc(names)).result()
+    pool, at = state.sampler.drawn()
+    masks: list[np.ndarray | None] = (
+        [None] * len(names) if pool is None else [missing_mask(pool.column(i)) for i in range(len(names))]
+    )
+    result.matrix = missing_matrix(names, at, masks, state.rows)
+    return result
