@@ -150,3 +150,30 @@ async def test_no_serious_accessibility_violation(
         if v.get("impact") in ("serious", "critical")
     ]
     assert serious == []
+
+
+async def test_duplicate_rows_and_the_missing_matrix_of_an_uploaded_file(
+    browser: Browser, sonda: SondaUp, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(12)
+    n = 800
+    frame = pd.DataFrame(
+        {
+            "loja": rng.choice(["centro", "norte", "sul"], n),
+            "canal": rng.choice(["site", "loja"], n),
+            "nota": rng.choice([1.0, 2.0, 3.0], n),
+        }
+    )
+    frame.loc[rng.random(n) < 0.2, "nota"] = np.nan
+    path = write_brazilian_csv(frame, tmp_path / "repetidas.csv")
+    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+    await analysed(page, sonda, path)
+    counts = page.locator("#duplicate-rows tbody td.count-cell")
+    await expect(counts.first).to_be_visible()
+    expected = frame[frame.duplicated(keep=False)].value_counts(dropna=False)
+    shown = [int(c.replace(",", "")) for c in await counts.all_inner_texts()]
+    assert shown == sorted(expected.tolist(), reverse=True)[:10]
+    bands = page.locator("#missing-matrix rect.matrix-present")
+    await expect(bands).to_have_count(len(frame.columns))
+    assert await bands.nth(2).get_attribute("data-column") == "nota"
+    assert int(await bands.nth(2).get_attribute("data-missing") or 0) > 0
