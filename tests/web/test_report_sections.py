@@ -125,3 +125,43 @@ def test_the_missing_value_matrix_draws_the_sampled_rows_gaps(page: Page) -> Non
     first = next(x for x, _ in heights)
     assert round(sum(hgt for x, hgt in heights if x == first) / line) == int(sampled["a"].sum())
     assert page.is_visible("#missing-matrix")
+
+
+def alerting_result() -> str:
+    """A result with warnings (open) and notes (folded), so printing has something to unfold."""
+    rng = np.random.default_rng(5)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "grupo": rng.choice(["a", "b", "c"], n),
+            "valor": rng.normal(100, 10, n).round(2),
+            "quantidade": rng.integers(1, 10, n),
+            "fixo": np.ones(n),
+        }
+    )
+    frame.loc[rng.choice(n, 150, replace=False), "valor"] = np.nan
+    return encode_result(profile_dataframe(frame)).decode()
+
+
+def test_printing_hides_the_controls_and_opens_what_is_folded(page: Page) -> None:
+    show(page, alerting_result())
+    folded = "#alerts details.alert-group[data-severity=info] li"
+    more = ".column-card details.column-more dl"
+    assert page.locator("details.alert-group[data-severity=info]").count() == 1
+    assert not page.is_visible(folded) and not page.locator(more).first.is_visible()
+    controls = [".upload-panel", ".history", "#refresh-analyses", "#copy-summary", "#correlation-method",
+                "#sample-kind", "[data-testid=download-report]"]  # fmt: skip
+    assert [c for c in controls if not page.locator(c).first.is_visible()] == []
+
+    page.emulate_media(media="print")
+    assert [c for c in controls if page.locator(c).first.is_visible()] == []
+    assert page.locator(folded).first.is_visible() and page.locator(more).first.is_visible()
+    assert page.is_visible("#dataset-overview") and page.is_visible("#duplicates-title")
+    kept_whole = page.eval_on_selector(".column-card", "e => getComputedStyle(e).breakInside")
+    assert kept_whole == "avoid"
+    background = page.eval_on_selector("body", "e => getComputedStyle(e).backgroundColor")
+    assert background == "rgb(255, 255, 255)"
+
+    page.emulate_media(media="screen")
+    assert not page.is_visible(folded)  # back on screen, folded as it was

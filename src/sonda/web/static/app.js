@@ -348,6 +348,21 @@ function createApp(el) {
     });
   }
 
+  /** Printing opens every folded group and detail: the stylesheet does it where the browser lets CSS
+   * open a <details> (::details-content); elsewhere they are opened for the print and closed after. */
+  function wirePrint() {
+    if (window.CSS && CSS.supports && CSS.supports("selector(::details-content)")) return;
+    let opened = [];
+    window.addEventListener("beforeprint", () => {
+      opened = [...document.querySelectorAll("details:not([open])")];
+      for (const d of opened) d.open = true;
+    });
+    window.addEventListener("afterprint", () => {
+      for (const d of opened) d.open = false;
+      opened = [];
+    });
+  }
+
   /** The analysis just deleted was on screen: it goes, and so does its address. */
   function onDeleted(analysisId) {
     if (state.shown !== analysisId) return;
@@ -366,6 +381,7 @@ function createApp(el) {
     );
     history.reload();
     openFromHash();
+    wirePrint();
     document.body.dataset.ready = "true";
   }
 
