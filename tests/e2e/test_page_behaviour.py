@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
 from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
 from tests.e2e.conftest import write_brazilian_csv
@@ -150,3 +150,63 @@ async def test_no_serious_accessibility_violation(
         if v.get("impact") in ("serious", "critical")
     ]
     assert serious == []
+
+
+async def test_the_history_lists_the_analysis_the_page_followed_before_the_list_has_seen_it(
+    browser: Browser, sonda: SondaUp, tmp_path: Path
+) -> None:
+    """The list is a read model: right after the notification it may not hold the analysis yet.
+
+    Here it never does (every list answer leaves the new file out, as a projection running behind
+    would), so the only way the analysis gets into the history is the page's own: the status read
+    at the notification's version.
+    """
+    page = await browser.new_page()
+    path = write_brazilian_csv(pd.DataFrame({"n": range(30)}), tmp_path / "recem-chegado.csv")
+
+    async def behind(route: Route) -> None:
+        response = await route.fetch()
+        body = await response.json()
+        body["items"] = [i for i in body["items"] if i.get("filename") != path.name]
+        await route.fulfill(response=response, json=body)
+
+    await page.route("**/api/v1/analysis/list*", behind)
+    await analysed(page, sonda, path)
+    analysis_id = (await page.evaluate("location.hash")).split("analysis=")[1]
+    item = page.locator(f"#analyses-list li[data-analysis-id='{analysis_id}']")
+    await expect(item).to_have_attribute("data-status", "completed")
+    await expect(item.locator(".open-analysis")).to_have_text(path.name)
+    await page.click("#refresh-analyses")  # the list still behind: the page keeps what it knows
+    await expect(page.locator("#analyses-list")).not_to_have_attribute("aria-busy", "true")
+    await expect(item).to_have_count(1)
+    await page.select_option("#status-filter", "running")
+    await expect(item).to_have_count(0)
+    await page.select_option("#status-filter", "completed")
+    await expect(item).to_have_count(1)
+
+
+async def test_duplicate_rows_and_the_missing_matrix_of_an_uploaded_file(
+    browser: Browser, sonda: SondaUp, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(12)
+    n = 800
+    frame = pd.DataFrame(
+        {
+            "loja": rng.choice(["centro", "norte", "sul"], n),
+            "canal": rng.choice(["site", "loja"], n),
+            "nota": rng.choice([1.0, 2.0, 3.0], n),
+        }
+    )
+    frame.loc[rng.random(n) < 0.2, "nota"] = np.nan
+    path = write_brazilian_csv(frame, tmp_path / "repetidas.csv")
+    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+    await analysed(page, sonda, path)
+    counts = page.locator("#duplicate-rows tbody td.count-cell")
+    await expect(counts.first).to_be_visible()
+    expected = frame[frame.duplicated(keep=False)].value_counts(dropna=False)
+    shown = [int(c.replace(",", "")) for c in await counts.all_inner_texts()]
+    assert shown == sorted(expected.tolist(), reverse=True)[:10]
+    bands = page.locator("#missing-matrix rect.matrix-present")
+    await expect(bands).to_have_count(len(frame.columns))
+    assert await bands.nth(2).get_attribute("data-column") == "nota"
+    assert int(await bands.nth(2).get_attribute("data-missing") or 0) > 0

@@ -64,6 +64,8 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path
             "valor": [round(rng.uniform(10, 900), 2) for _ in range(rows)],
         }
     )
+    # Some rows exported twice: the duplicated rows listed carry personal values too.
+    frame = pd.concat([frame, frame.head(12)], ignore_index=True)
     path = tmp_path_factory.mktemp("pii") / "clientes.csv"
     frame.to_csv(path, sep=";", decimal=",", index=False, encoding="cp1252")
     return frame, path
@@ -116,6 +118,9 @@ def test_json_masks_unless_the_owner_asks(sonda: SondaUp, export: tuple[pd.DataF
     assert "stats" not in columns["cpf"] and columns["valor"]["stats"]["max"] == pytest.approx(
         frame["valor"].max()
     )
+    repeated = outcome["results"]["results"]["duplicates"]
+    assert len(repeated["rows"]) == 10 and all(r["count"] == 2 for r in repeated["rows"])
+    assert {r["values"][0] for r in repeated["rows"]} == {"***.***.***-**"}
 
     owner = sonda_cli("analyze", str(path), "--url", sonda.url, "--json", "--include-pii")
     assert owner.returncode == 0, owner.stderr

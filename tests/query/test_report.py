@@ -220,3 +220,109 @@ async def test_last_rows_random_rows_and_scatter_plots(
     assert [(p["x"], p["y"]) for p in plots] == [("preco", "total")]
     circles = [attrs for tag, attrs in page.tags if tag == "circle"]
     assert len(circles) == plots[0]["rows_sampled"] == min(len(frame), 400)
+
+
+class Rows(HTMLParser):
+    """The text of each cell of each row, in the section with ``section_id``."""
+
+    def __init__(self, section_id: str) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._id = section_id
+        self._inside = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "section":
+            self._inside = dict(attrs).get("id") == self._id
+        elif self._inside and tag == "tr":
+            self.rows.append([])
+        elif self._inside and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "section":
+            self._inside = False
+        elif tag in ("td", "th") and self._cell is not None and self.rows:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _cells(html: str, section_id: str) -> list[list[str]]:
+    parser = Rows(section_id)
+    parser.feed(html)
+    return parser.rows
+
+
+@pytest.fixture
+def repeated(tmp_path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Customers bought more than once: whole rows repeat, CPF and all."""
+    rng = np.random.default_rng(17)
+    customers = pd.DataFrame(
+        {
+            "cpf": [_cpf(rng) for _ in range(60)],
+            "cidade": rng.choice(["Recife", "Natal"], 60),
+            "plano": rng.choice(["mensal", "anual"], 60),
+        }
+    )
+    frame = customers.iloc[np.minimum(rng.geometric(0.15, 500) - 1, 59)].reset_index(drop=True)
+    path = tmp_path / "clientes.csv"
+    frame.to_csv(path, index=False)
+    result: dict[str, Any] = msgspec.to_builtins(profile_file(path))
+    assert next(c for c in result["columns"] if c["name"] == "cpf")["pii"]
+    return frame, result
+
+
+async def test_duplicate_rows_listed_with_the_counts_pandas_gives_personal_cells_masked(
+    harness: Harness, repeated: tuple[pd.DataFrame, dict[str, Any]]
+) -> None:
+    frame, result = repeated
+    analysis_id = await _stored(harness, result, filename="clientes.csv")
+    masked = (await harness.client.get(REPORT.format(analysis_id))).text
+    rows = _cells(masked, "duplicates")
+    assert rows[0] == ["Rows", *frame.columns]
+    expected = frame[frame.duplicated(keep=False)].value_counts().sort_values(ascending=False)
+    assert [_figure(r[0]) for r in rows[1:]] == expected.head(10).tolist()
+    assert all(r[1] == "***.***.***-**" for r in rows[1:])
+    assert not any(value in masked for value in frame["cpf"])
+    # The other cells are the rows' own: every listed row is one of pandas' duplicated rows.
+    assert {(r[2], r[3]) for r in rows[1:]} <= {(c, p) for _, c, p in expected.index}
+    assert f"{int(frame.duplicated().sum()):,} rows repeat" in masked
+
+    revealed = (await harness.client.get(REPORT.format(analysis_id), params={"include_pii": "true"})).text
+    shown = _cells(revealed, "duplicates")[1:]
+    assert len(shown) == len(rows) - 1
+    for count, cpf, cidade, plano in shown:  # each row, its values and its count as pandas has them
+        assert _figure(count) == expected[(cpf, cidade, plano)]
+
+
+async def test_no_repeated_row_says_so(harness: Harness, table: tuple[pd.DataFrame, dict[str, Any]]) -> None:
+    _, result = table
+    text = (await harness.client.get(REPORT.format(await _stored(harness, result)))).text
+    assert _cells(text, "duplicates") == []
+    assert "No row repeats." in text
+
+
+async def test_the_missing_value_matrix_is_inline_svg_of_the_sampled_rows(
+    harness: Harness, table: tuple[pd.DataFrame, dict[str, Any]]
+) -> None:
+    frame, result = table
+    text = (await harness.client.get(REPORT.format(await _stored(harness, result)))).text
+    page = Page()
+    page.feed(text)
+    matrix = result["missing"]["matrix"]
+    sampled = frame.iloc[matrix["row_numbers"]].isna()
+    assert len(sampled) == min(len(frame), 400)
+    bands = [a for tag, a in page.tags if tag == "rect" and a.get("class") == "present"]
+    gaps = [a for tag, a in page.tags if tag == "rect" and a.get("class") == "gap"]
+    assert len(bands) == len(frame.columns)
+    xs = [float(str(a["x"])) for a in bands]
+    line = 240 / len(sampled)
+    for name, x in zip(frame.columns, xs, strict=True):
+        drawn = sum(float(str(a["height"])) for a in gaps if float(str(a["x"])) == x)
+        assert round(drawn / line) == int(sampled[name].sum()), name
+    assert int(sampled["quantidade"].sum()) > 0

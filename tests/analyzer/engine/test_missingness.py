@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sonda_analyzer.engine import ProfileResult, profile_dataframe, profile_file
+from sonda_analyzer.engine.samples import KEEP_ROWS
 
 MODES: dict[str, tuple[dict[str, Any], int]] = {
     "exact": ({"streaming": False}, 1024),
@@ -56,6 +57,21 @@ def assert_matches_pandas(result: ProfileResult, isna: pd.DataFrame) -> None:
     corr = missing.nullity_correlation
     assert corr.columns == list(partial.columns)
     np.testing.assert_allclose(np.array(corr.matrix, dtype=float), partial.astype(float).corr(), rtol=1e-10)
+    assert_matrix_matches(result, isna)
+
+
+def assert_matrix_matches(result: ProfileResult, isna: pd.DataFrame) -> None:
+    """The sampled rows' gaps are the file's, for rows of the random sample the page shows."""
+    assert result.missing is not None
+    matrix = result.missing.matrix
+    assert matrix is not None
+    assert matrix.columns == list(isna.columns) and matrix.rows_total == len(isna)
+    assert len(matrix.row_numbers) == min(KEEP_ROWS, len(isna)) == len(matrix.missing)
+    assert matrix.row_numbers == sorted(set(matrix.row_numbers))
+    assert result.sample_random is not None and result.sample_random.row_numbers is not None
+    assert set(result.sample_random.row_numbers) <= set(matrix.row_numbers)
+    for row, gaps in zip(matrix.row_numbers, matrix.missing, strict=True):
+        assert gaps == np.flatnonzero(isna.iloc[row].to_numpy()).tolist(), row
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -91,3 +107,13 @@ def test_values_a_forced_type_rejects_count_as_missing(tmp_path: Path, mode: str
     result = profile_file(path, {**options, "column_types": {"code": "numeric"}}, budget_mb=budget)
     isna = pd.DataFrame({"code": codes == "n/d", "other": other == "", "pad": np.zeros(n, dtype=bool)})
     assert_matches_pandas(result, isna)
+
+
+def test_the_matrix_is_the_same_read_whole_or_in_chunks(tmp_path: Path) -> None:
+    frame = gappy_frame(60_000, seed=4)
+    path = tmp_path / "gaps.csv"
+    frame.to_csv(path, index=False)
+    exact, streamed = (profile_file(path, options, budget_mb=budget) for options, budget in MODES.values())
+    assert streamed.dataset.mode == "streaming"
+    assert exact.missing is not None and streamed.missing is not None
+    assert exact.missing.matrix == streamed.missing.matrix

@@ -24,7 +24,7 @@ def test_profiling_csv_files_imports_no_pandas(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     n = 3_000
     plain = tmp_path / "plain.csv"
-    pd.DataFrame({
+    frame = pd.DataFrame({
         "id": np.arange(n),
         "x": rng.normal(size=n),
         "y": np.where(rng.random(n) < 0.1, np.nan, rng.exponential(size=n)),
@@ -32,7 +32,9 @@ def test_profiling_csv_files_imports_no_pandas(tmp_path: Path) -> None:
         "when": pd.date_range("2024-01-01", periods=n, freq="h"),
         "flag": rng.random(n) < 0.5,
         "note": [f"word {i % 97} more" for i in range(n)],
-    }).to_csv(plain, index=False)  # fmt: skip
+    })  # fmt: skip
+    # repeated rows, so the duplicated rows are listed with their values too
+    pd.concat([frame, frame.head(50)]).to_csv(plain, index=False)
     brazilian = tmp_path / "br.csv"
     lines = ["nome;cpf;data;valor;ativo;taxa"]
     no = "N\u00e3o"

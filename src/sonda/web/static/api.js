@@ -76,7 +76,9 @@ export const api = {
       analysis_type: "basic_eda",
       options: {},
     }),
-  status: (id) => call("GET", `/analysis/status-enhanced/${enc(id)}`, "Reading the status"),
+  // `version`: as for the results, a status at least as new as a notification the page received.
+  status: (id, version) =>
+    call("GET", `/analysis/status-enhanced/${enc(id)}${atLeast(version, "?")}`, "Reading the status"),
   // `version`: the one a WebSocket message carried; the answer is at least that new.
   results: (id, version) =>
     call("GET", `/analysis/results-enhanced/${enc(id)}${atLeast(version, "?")}`, "Loading the report"),

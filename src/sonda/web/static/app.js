@@ -87,6 +87,19 @@ function createApp(el) {
     el.message.textContent = message ? ` — ${message}` : "";
   }
 
+  /** The history lists what the page was just told of: the analysis' status read at the version
+   * the notification carried (the list itself is a read model that can lag behind), then the list
+   * again. `known` stands in when the status cannot be read. */
+  async function listFollowed(analysisId, version, known) {
+    try {
+      const st = await api.status(analysisId, version);
+      history?.follow(st && st.analysis_id ? st : known);
+    } catch {
+      history?.follow(known);
+    }
+    history?.reload();
+  }
+
   function stopFollowing() {
     if (state.follower) state.follower.close();
     state.follower = null;
@@ -123,7 +136,10 @@ function createApp(el) {
       const started = await api.startAnalysis(target.file_key);
       if (run !== state.run) return;
       setAnalysis(0, started.status || "pending", "");
-      history?.reload();
+      listFollowed(started.analysis_id, 1, {
+        analysis_id: started.analysis_id, file_key: target.file_key, filename: file.name,
+        status: started.status || "pending", progress: 0, created_at: new Date().toISOString(), version: 1,
+      });
       watch(started.analysis_id, { filename: file.name, file_key: target.file_key }, run);
     } catch (err) {
       if (run === state.run) {
@@ -148,10 +164,10 @@ function createApp(el) {
       stopFollowing();
       el.connection.textContent = "";
       setAnalysis(100, "completed", "");
-      history?.reload();
+      listFollowed(analysisId, message && message.version, null);
       showReport(analysisId, meta, run, message && message.version);
     };
-    const finishFailed = (text, code) => {
+    const finishFailed = (text, code, version) => {
       if (done || run !== state.run) return;
       done = true;
       stopFollowing();
@@ -159,13 +175,13 @@ function createApp(el) {
       el.stage.textContent = "Failed";
       el.message.textContent = "";
       hideReport();
-      history?.reload();
+      listFollowed(analysisId, version, null);
       showError(new ApiError(text || "The analysis failed.", { code: code || "" }));
     };
     state.follower = followAnalysis(analysisId, {
       onStatus: (m) => run === state.run && setAnalysis(m.progress, m.stage || m.status, m.message),
       onCompleted: finishOk,
-      onFailed: (m) => finishFailed(m.error_message, m.error_code),
+      onFailed: (m) => finishFailed(m.error_message, m.error_code, m.version),
       onConnection: (s) => {
         if (run !== state.run) return;
         el.connection.textContent = CONNECTION_TEXT[s] || "";
@@ -192,7 +208,7 @@ function createApp(el) {
       const status = String(st.status || "");
       setAnalysis(st.progress, st.stage || status, st.message);
       if (status === "completed") finishOk(st);
-      else if (status === "failed") finishFailed(st.error_message, st.error_code);
+      else if (status === "failed") finishFailed(st.error_message, st.error_code, st.version);
       else if (status === "deleted") finishFailed("This analysis was deleted.", "deleted");
     } catch (err) {
       // A fresh analysis may not be projected yet; only a lasting "not found" is final.
@@ -348,6 +364,21 @@ function createApp(el) {
     });
   }
 
+  /** Printing opens every folded group and detail: the stylesheet does it where the browser lets CSS
+   * open a <details> (::details-content); elsewhere they are opened for the print and closed after. */
+  function wirePrint() {
+    if (window.CSS && CSS.supports && CSS.supports("selector(::details-content)")) return;
+    let opened = [];
+    window.addEventListener("beforeprint", () => {
+      opened = [...document.querySelectorAll("details:not([open])")];
+      for (const d of opened) d.open = true;
+    });
+    window.addEventListener("afterprint", () => {
+      for (const d of opened) d.open = false;
+      opened = [];
+    });
+  }
+
   /** The analysis just deleted was on screen: it goes, and so does its address. */
   function onDeleted(analysisId) {
     if (state.shown !== analysisId) return;
@@ -366,6 +397,7 @@ function createApp(el) {
     );
     history.reload();
     openFromHash();
+    wirePrint();
     document.body.dataset.ready = "true";
   }
 

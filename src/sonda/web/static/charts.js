@@ -229,3 +229,56 @@ export function scatter(plot, { label = "Scatter plot" } = {}) {
   );
   return svg;
 }
+
+/**
+ * missingno's matrix of {columns, row_numbers, missing}: a band per column, a line per sampled
+ * row (file order), a light mark where the row's value is missing. Runs of gaps are one mark.
+ */
+export function nullityMatrix(matrix, { label = "Missing values row by row" } = {}) {
+  const cols = matrix && Array.isArray(matrix.columns) ? matrix.columns.map(String) : [];
+  const rows = matrix && Array.isArray(matrix.missing) ? matrix.missing : [];
+  if (cols.length === 0 || rows.length === 0) return null;
+  const width = 600;
+  const top = 86;
+  const height = 240;
+  const band = width / cols.length;
+  const line = height / rows.length;
+  const gaps = cols.map(() => []);
+  rows.forEach((missing, r) => {
+    for (const c of Array.isArray(missing) ? missing : []) if (Number.isInteger(c) && gaps[c]) gaps[c].push(r);
+  });
+  const numbers = Array.isArray(matrix.row_numbers) ? matrix.row_numbers : [];
+  const svg = s("svg", {
+    id: "missing-matrix",
+    class: "chart chart-matrix",
+    viewBox: `0 -4 ${width + 64} ${top + height + 8}`,
+    role: "img",
+    "aria-label": `${label}: ${num(rows.length)} sampled rows of ${num(cols.length)} columns`,
+  });
+  const w = Math.max(band - 0.6, 0.4).toFixed(2);
+  cols.forEach((name, c) => {
+    const x = (c * band).toFixed(2);
+    const missing = gaps[c].length;
+    svg.append(s("rect", { class: "matrix-present", x, y: top, width: w, height, "data-column": name, "data-missing": missing },
+      s("title", {}, `${name}: ${num(missing)} of ${num(rows.length)} sampled rows missing`)));
+    let start = null;
+    gaps[c].forEach((r, i) => {
+      if (start === null) start = r;
+      if (gaps[c][i + 1] !== r + 1) {
+        svg.append(s("rect", { class: "matrix-gap", x, y: (top + start * line).toFixed(2), width: w,
+          height: Math.max((r + 1 - start) * line, 0.6).toFixed(2) }));
+        start = null;
+      }
+    });
+    const cx = (c * band + band / 2).toFixed(2);
+    svg.append(s("text", { class: "tick", x: cx, y: top - 4, transform: `rotate(-50 ${cx} ${top - 4})` },
+      s("title", {}, name), name.length > 14 ? `${name.slice(0, 13)}…` : name));
+  });
+  if (numbers.length) {
+    svg.append(
+      s("text", { class: "tick", x: width + 4, y: top + 8 }, `row ${num(numbers[0] + 1)}`),
+      s("text", { class: "tick", x: width + 4, y: top + height }, `row ${num(numbers[numbers.length - 1] + 1)}`),
+    );
+  }
+  return svg;
+}

@@ -7,7 +7,7 @@ import { clear, h, num, when } from "./dom.js";
 /**
  * Wire the list. els: {list, filter, refresh, more, compare}; onOpen(item) opens a report,
  * onCompare(base, target) compares two picked analyses (the first picked is the base),
- * onError(err) shows an error. Returns {reload()}.
+ * onError(err) shows an error. Returns {reload(), follow(item)}.
  */
 /** How long a first press of Delete waits for the second. */
 const CONFIRM_MS = 5000;
@@ -19,6 +19,35 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
   let latest = 0;
   // Picked analyses in the order they were picked: [base, target].
   let picked = [];
+  // The analysis this page started or watches, as the page last heard of it (a status read at the
+  // version a notification carried). The list is a read model that may not have seen it yet; the
+  // page shows it anyway, so the list never lacks what the page just announced.
+  let followed = null;
+
+  const itemOf = (id) => [...els.list.querySelectorAll(".analysis-item")].find((li) => li.dataset.analysisId === id);
+  const wanted = (item) => !els.filter.value || String(item.status || "") === els.filter.value;
+
+  /** Put the followed analysis in the list, unless the list holds it at least as new: then the read
+   * model has caught up and is trusted from there on (a later deletion elsewhere shows). */
+  function showFollowed() {
+    if (!followed) return;
+    const listed = itemOf(followed.analysis_id);
+    if (listed && Number(listed.dataset.version || 0) >= Number(followed.version || 0)) {
+      followed = null;
+      return;
+    }
+    if (!wanted(followed)) {
+      if (listed) listed.remove();
+      return;
+    }
+    if (listed) {
+      listed.replaceWith(row(followed));
+    } else {
+      for (const empty of els.list.querySelectorAll(".empty")) empty.remove();
+      els.list.prepend(row(followed)); // the newest analysis: the list is newest first
+    }
+    syncPicks();
+  }
 
   function syncPicks() {
     for (const box of els.list.querySelectorAll(".compare-pick")) {
@@ -42,10 +71,16 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
       const items = (page && Array.isArray(page.items) ? page.items : []).filter(Boolean);
       cursor = page && page.next_cursor ? page.next_cursor : null;
       if (!append) clear(els.list);
-      if (!append && items.length === 0) {
+      for (const item of items) {
+        // A later page may hold the followed analysis the page already put on top.
+        const shown = append ? itemOf(item.analysis_id) : null;
+        if (shown) shown.replaceWith(row(item));
+        else els.list.append(row(item));
+      }
+      showFollowed();
+      if (!els.list.querySelector(".analysis-item") && !els.list.querySelector(".empty")) {
         els.list.append(h("li", { class: "muted empty" }, "No analyses yet."));
       }
-      els.list.append(...items.map(row));
       els.more.hidden = !cursor;
       syncPicks();
     } catch (err) {
@@ -99,6 +134,7 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
         try {
           await api.remove(item.analysis_id);
           li.remove();
+          if (followed && followed.analysis_id === item.analysis_id) followed = null;
           pick(item, false);
           onDeleted(item.analysis_id);
           if (!els.list.querySelector(".analysis-item")) {
@@ -125,6 +161,7 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
       class: "analysis-item",
       "data-analysis-id": item.analysis_id,
       "data-status": status,
+      "data-version": Number.isInteger(item.version) ? item.version : 0,
     },
       h("div", { class: "analysis-main" },
         open,
@@ -145,5 +182,15 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
       if (picked.length === 2) onCompare(picked[0], picked[1]);
     });
   }
-  return { reload: () => load(false) };
+  return {
+    reload: () => load(false),
+    follow: (item) => {
+      if (!item || !item.analysis_id) return;
+      // Two reads of one analysis may answer out of order: the newer state stays.
+      const same = followed && followed.analysis_id === item.analysis_id;
+      if (same && Number(item.version || 0) < Number(followed.version || 0)) return;
+      followed = item;
+      showFollowed();
+    },
+  };
 }

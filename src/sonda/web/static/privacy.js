@@ -31,13 +31,19 @@ export function maskPersonal(result) {
     kept.masked = true;
     return kept;
   });
+  const hiddenOf = (block) => block.columns.map((name) => personal.has(String(name)));
+  const maskRow = (row, hidden) => (Array.isArray(row)
+    ? row.map((v, i) => (hidden[i] && v !== null && v !== undefined ? mask(v) : v)) : row);
   const maskRows = (sample) => {
     if (!sample || !Array.isArray(sample.columns) || !Array.isArray(sample.rows)) return sample;
-    const hidden = sample.columns.map((name) => personal.has(String(name)));
-    const rows = sample.rows.map((row) => (Array.isArray(row)
-      ? row.map((v, i) => (hidden[i] && v !== null && v !== undefined ? mask(v) : v)) : row));
-    return { ...sample, rows };
+    const hidden = hiddenOf(sample);
+    return { ...sample, rows: sample.rows.map((row) => maskRow(row, hidden)) };
   };
+  // The duplicated rows carry whole rows too: their personal cells are masked like a sample's.
+  const dups = result.duplicates;
+  const duplicates = dups && Array.isArray(dups.columns) && Array.isArray(dups.rows)
+    ? { ...dups, rows: dups.rows.map((r) => (r && typeof r === "object" ? { ...r, values: maskRow(r.values, hiddenOf(dups)) } : r)) }
+    : dups;
   // A scatter plot of a personal column would draw its values: it is left out while masked.
   const scatter = Array.isArray(result.scatter)
     ? result.scatter.filter((p) => p && !personal.has(String(p.x)) && !personal.has(String(p.y)))
@@ -48,6 +54,7 @@ export function maskPersonal(result) {
     sample: maskRows(result.sample),
     sample_tail: maskRows(result.sample_tail),
     sample_random: maskRows(result.sample_random),
+    duplicates,
     scatter,
   };
 }

@@ -2,7 +2,7 @@
 // Every field may be missing or null (older schema versions, columns of other types),
 // so each part draws only what it finds.
 
-import { booleanBars, heatLegend, heatmap, histogram, scatter, topValues } from "./charts.js";
+import { booleanBars, heatLegend, heatmap, histogram, nullityMatrix, scatter, topValues } from "./charts.js";
 import { bytes, cell, clear, duration, h, num, pct, when } from "./dom.js";
 import { withPercentShares } from "./normalize.js";
 import { maskPersonal, personalColumns } from "./privacy.js";
@@ -24,6 +24,7 @@ export function renderReport(container, result, meta = {}) {
     correlations(r.correlations),
     scatterPlots(r.scatter),
     missingness(r.missing, (r.dataset || {}).rows, r.columns),
+    duplicateRows(r.duplicates, r.dataset || {}),
     sample(r.sample, r.sample_tail, r.sample_random),
     approximations(r.approximations, r.dataset || {}),
   ].filter(Boolean));
@@ -346,8 +347,13 @@ function missingness(m, rows, columns) {
     if (j > i && typeof v === "number") pairs.push([a, b, v]);
   }));
   pairs.sort((x, y) => Math.abs(y[2]) - Math.abs(x[2]));
+  const matrix = m.matrix && nullityMatrix(m.matrix);
   return section("missingness", "Missing values",
     perColumn,
+    matrix ? h("figure", { class: "column-chart matrix-figure" }, matrix,
+      h("figcaption", { class: "muted small" },
+        `Row by row: ${num(m.matrix.missing.length)} rows drawn at random from ${num(m.matrix.rows_total)}, `
+        + "in file order, one line each; a light mark is a missing value.")) : null,
     h("p", { id: "rows-with-missing", "data-value": m.rows_with_missing },
       `${num(m.rows_with_missing)} rows (${share(m.rows_with_missing)}) have a missing value, in `
       + `${num(m.patterns_distinct)} different patterns.`),
@@ -363,6 +369,32 @@ function missingness(m, rows, columns) {
         h("td", {}, a), h("td", {}, b), h("td", {}, num(v)))))) : null);
 }
 
+/** A cell of a table of rows: a missing value is a dash, said as "missing" to screen readers. */
+function valueCell(v) {
+  return v === null || v === undefined
+    ? h("td", { class: "null-cell", title: "missing" }, h("span", { class: "visually-hidden" }, "missing"), "—")
+    : h("td", {}, cell(v));
+}
+
+/** The most frequent duplicated rows, each with the number of rows holding it. */
+function duplicateRows(dups, d) {
+  if (!dups || !Array.isArray(dups.columns) || !Array.isArray(dups.rows)) return null;
+  const rows = dups.rows.filter((r) => r && Array.isArray(r.values));
+  if (rows.length === 0) {
+    return section("duplicates", "Duplicate rows", h("p", { class: "muted", id: "duplicate-rows-none" }, "No row repeats."));
+  }
+  return section("duplicates", "Duplicate rows",
+    h("p", { class: "muted small" }, `${num(d.duplicate_rows)} rows repeat an earlier row. `
+      + `The ${rows.length === 1 ? "one" : `${rows.length} most frequent`}, with the number of rows holding each:`),
+    h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Duplicate rows" },
+      h("table", { class: "data-table", id: "duplicate-rows" },
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Rows"),
+          dups.columns.map((c) => h("th", { scope: "col" }, String(c))))),
+        h("tbody", {}, rows.map((r) => h("tr", {},
+          h("td", { class: "count-cell", "data-count": r.count }, num(r.count)),
+          r.values.map(valueCell)))))));
+}
+
 function rowsTable(smp, label) {
   const cols = smp && Array.isArray(smp.columns) ? smp.columns : [];
   const rows = smp && Array.isArray(smp.rows) ? smp.rows : [];
@@ -374,10 +406,7 @@ function rowsTable(smp, label) {
         cols.map((c) => h("th", { scope: "col" }, String(c))))),
       h("tbody", {}, rows.map((row, i) => h("tr", {},
         numbers ? h("td", { class: "row-number" }, num(numbers[i] + 1)) : null,
-        (Array.isArray(row) ? row : []).map((v) =>
-          v === null || v === undefined
-            ? h("td", { class: "null-cell", title: "missing" }, h("span", { class: "visually-hidden" }, "missing"), "—")
-            : h("td", {}, cell(v))))))));
+        (Array.isArray(row) ? row : []).map(valueCell))))));
 }
 
 /** First, last or random rows, one at a time. */

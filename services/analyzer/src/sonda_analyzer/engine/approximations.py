@@ -90,6 +90,7 @@ def approximations(
             error_bound=dups.collision_probability(),
             description="probability that a hash collision adds a false duplicate",
         ))  # fmt: skip
+    out.append(_duplicate_list(dups))
     if correlations.spearman.columns:
         bound = 3.0 / math.sqrt(SPEARMAN_SAMPLE)
         out.append(Approximation(
@@ -99,3 +100,21 @@ def approximations(
             description=f"absolute error within about ±{bound:.3f} (three standard errors)",
         ))  # fmt: skip
     return out
+
+
+def _duplicate_list(dups: DuplicateCounter) -> Approximation:
+    """How the list of the most frequent duplicated rows may differ from the exact one."""
+    if dups.level:
+        return Approximation(
+            figure="duplicates.rows",
+            method=f"64-bit row hashes, 1 in {1 << dups.level} hash values kept to stay in memory",
+            error_bound=1.0 - 1.0 / (1 << dups.level),
+            description="the listed rows' counts are exact, but they are the most frequent among the "
+            "rows whose hashes were kept; the bound is the chance that a given row was left out",
+        )
+    return Approximation(
+        figure="duplicates.rows",
+        method="64-bit row hashes, all kept; the values of the rows ranked highest kept chunk by chunk",
+        error_bound=dups.collision_probability(),
+        description="the exact list, but for the probability that a hash collision merges two rows",
+    )

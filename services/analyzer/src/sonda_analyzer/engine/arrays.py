@@ -108,10 +108,14 @@ def ints(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return out
 
 
-def index_array(values: np.ndarray) -> pa.Array:
-    """An Arrow int64 array over numpy indices, for ``take``."""
+def index_array(values: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+    """An Arrow int64 array over numpy indices, for ``take`` (null where ``missing``, so ``take``
+    gives null there)."""
     data = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+    validity = None
+    if missing is not None and missing.any():
+        validity = pa.py_buffer(np.packbits(~np.asarray(missing, dtype=bool), bitorder="little"))
+    return pa.Array.from_buffers(pa.int64(), len(data), [validity, pa.py_buffer(data)])
 
 
 def bool_array(values: np.ndarray) -> pa.Array:

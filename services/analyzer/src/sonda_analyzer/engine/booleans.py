@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_mask, valid_mask
+from sonda_analyzer.engine.arrays import bool_mask, index_array, single, valid_mask
 from sonda_analyzer.engine.floats import pct
 from sonda_analyzer.engine.result import BooleanStats, ColumnProfile, TopValue
 from sonda_analyzer.engine.work import ColumnWork
@@ -44,7 +44,12 @@ def profile_boolean(name: str, arr: pa.ChunkedArray, rows: int) -> ColumnWork:
             filled[~valid] = 2
         return filled, 3
 
-    return ColumnWork(profile=profile, codes=codes, categorical=distinct == 2)
+    return ColumnWork(
+        profile=profile,
+        codes=codes,
+        categorical=distinct == 2,
+        take=lambda rows: single(arr).take(index_array(rows)),
+    )
 
 
 def profile_empty(name: str, arr: pa.ChunkedArray, rows: int) -> ColumnWork:
@@ -63,4 +68,8 @@ def profile_empty(name: str, arr: pa.ChunkedArray, rows: int) -> ColumnWork:
         memory_bytes=int(arr.nbytes),
         approximate=False,
     )
-    return ColumnWork(profile=profile, codes=lambda: (np.zeros(rows, dtype=np.int64), 1))
+    return ColumnWork(
+        profile=profile,
+        codes=lambda: (np.zeros(rows, dtype=np.int64), 1),
+        take=lambda at: pa.nulls(len(at), arr.type),
+    )

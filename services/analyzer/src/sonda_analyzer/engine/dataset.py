@@ -1,4 +1,4 @@
-"""Table-wide figures: duplicate rows, the sample rows and the dataset section of a result."""
+"""Table-wide figures: the dataset section of a result, the first rows, and values as JSON scalars."""
 
 from __future__ import annotations
 
@@ -7,15 +7,11 @@ import decimal
 import math
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from sonda_analyzer.engine.floats import pct
 from sonda_analyzer.engine.load import ReadInfo
 from sonda_analyzer.engine.result import DatasetProfile, Sample, Scalar
-from sonda_analyzer.engine.work import ColumnWork
-
-_KEY_LIMIT = 1 << 62
 
 
 def dataset_profile(
@@ -51,42 +47,6 @@ def dataset_profile(
         mode="streaming" if streaming else "exact",
         truncated=info.truncated,
     )
-
-
-def duplicate_rows(works: list[ColumnWork], rows: int) -> int:
-    """Rows equal to an earlier row (missing equals missing), like ``DataFrame.duplicated().sum()``.
-
-    Each column's dense codes are folded into one integer key per row; keys are re-numbered when
-    they would overflow. Columns with the most distinct values go first, so a column that is
-    unique proves "no duplicates" before any other column is touched.
-    """
-    if rows < 2 or not works:
-        return 0
-    ordered = sorted(works, key=lambda w: -w.profile.distinct)
-    if ordered[0].profile.distinct == rows:
-        return 0
-    key: np.ndarray | None = None
-    key_card = 1
-    for work in ordered:
-        assert work.codes is not None
-        codes, card = work.codes()
-        if key is None:
-            key, key_card = codes.astype(np.int64, copy=False), card
-            continue
-        if key_card * card >= _KEY_LIMIT:
-            key, key_card = _renumber(key)
-            if key_card == rows:
-                return 0
-        key = key * card + codes
-        key_card *= card
-    assert key is not None
-    _, unique = _renumber(key)
-    return rows - unique
-
-
-def _renumber(key: np.ndarray) -> tuple[np.ndarray, int]:
-    uniques, codes = np.unique(key, return_inverse=True)
-    return codes.astype(np.int64, copy=False).reshape(-1), len(uniques)
 
 
 def json_scalar(value: Any) -> Scalar:

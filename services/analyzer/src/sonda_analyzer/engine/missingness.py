@@ -1,5 +1,6 @@
 """Which values go missing together: rows with a gap, the most common sets of missing columns,
-and the nullity correlation between columns (missingno's heatmap).
+the nullity correlation between columns (missingno's heatmap) and the gaps of a row sample
+(missingno's matrix).
 
 One accumulator serves both modes: exact mode feeds it the whole table in slices of rows,
 streaming mode chunk by chunk. Every figure is a count, so both modes give the same numbers.
@@ -15,7 +16,7 @@ import pyarrow as pa
 
 from sonda_analyzer.engine.arrays import floats, single, valid_mask
 from sonda_analyzer.engine.floats import fnum, pct
-from sonda_analyzer.engine.result import Matrix, Missingness, MissingPattern
+from sonda_analyzer.engine.result import Matrix, MissingMatrix, Missingness, MissingPattern
 
 #: Patterns listed in the result, most common first.
 TOP_PATTERNS = 10
@@ -23,6 +24,8 @@ TOP_PATTERNS = 10
 MAX_PATTERNS = 50_000
 #: Columns in the nullity correlation (file order, among those with some but not all missing).
 MAX_CORRELATION_COLUMNS = 100
+#: Columns drawn in the matrix of a row sample (file order).
+MAX_MATRIX_COLUMNS = 100
 #: Columns whose co-missing counts are kept (the first met with a gap).
 _MAX_TRACKED = 400
 #: Rows per slice when exact mode feeds the whole table.
@@ -125,3 +128,24 @@ class MissingnessAcc:
             patterns_other_rows=self.other,
             nullity_correlation=Matrix(columns=[self.names[i] for i in chosen], matrix=matrix),
         )
+
+
+def missing_matrix(
+    names: list[str], row_numbers: np.ndarray, masks: list[np.ndarray | None], rows_total: int
+) -> MissingMatrix:
+    """The matrix of a row sample: ``masks[i]`` is column i's missing mask over the sampled rows
+    (in the order of ``row_numbers``), None when nothing is missing there."""
+    shown = names[:MAX_MATRIX_COLUMNS]
+    gaps = [(j, m) for j, m in enumerate(masks[: len(shown)]) if m is not None and m.any()]
+    missing: list[list[int]] = [[] for _ in range(len(row_numbers))]
+    if gaps:
+        columns = np.array([j for j, _ in gaps], dtype=np.int64)
+        stacked = np.stack([m for _, m in gaps], axis=1)
+        for r in np.flatnonzero(stacked.any(axis=1)).tolist():
+            missing[r] = columns[stacked[r]].tolist()
+    return MissingMatrix(
+        columns=list(shown),
+        row_numbers=[int(r) for r in row_numbers],
+        missing=missing,
+        rows_total=rows_total,
+    )

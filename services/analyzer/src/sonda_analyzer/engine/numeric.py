@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sonda_analyzer.engine.arrays import floats
+from sonda_analyzer.engine.arrays import floats, index_array, single
 from sonda_analyzer.engine.extremes import extremes_of_sorted
 from sonda_analyzer.engine.floats import (
     Floats,
@@ -19,7 +19,7 @@ from sonda_analyzer.engine.floats import (
 )
 from sonda_analyzer.engine.result import ColumnProfile, Histogram, NumericStats, Quantiles, TopValue
 from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, present_numbers
-from sonda_analyzer.engine.work import ColumnWork, dense_codes
+from sonda_analyzer.engine.work import ColumnWork, dense_codes, masked
 
 PROBS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
 #: A numeric column with at most this many distinct values also lists them with their counts
@@ -146,4 +146,14 @@ def profile_numeric(name: str, arr: pa.ChunkedArray, rows: int, bins: int, seman
         missing_mask = np.isnan(x)
         return dense_codes(x, missing_mask if missing_mask.any() else None)
 
-    return ColumnWork(profile=profile, values=finite, codes=codes)
+    # Integers beyond 2**53 are not exact as floats: only then is the column itself kept to show them.
+    big = is_int and stats is not None and max(abs(stats.min or 0.0), abs(stats.max or 0.0)) >= 2.0**53
+    exact = arr if big else None
+
+    def take(rows: np.ndarray) -> pa.Array:
+        if exact is not None:
+            return single(exact).take(index_array(rows))
+        picked = x[rows]
+        return masked(picked, np.isnan(picked), arr.type)
+
+    return ColumnWork(profile=profile, values=finite, codes=codes, take=take)

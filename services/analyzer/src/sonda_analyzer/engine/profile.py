@@ -19,11 +19,12 @@ from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts, personal
 from sonda_analyzer.engine.blas import single_threaded_blas
 from sonda_analyzer.engine.columns import ColumnContext, profile_column
 from sonda_analyzer.engine.correlations import compute_correlations
-from sonda_analyzer.engine.dataset import dataset_profile, duplicate_rows
+from sonda_analyzer.engine.dataset import dataset_profile
 from sonda_analyzer.engine.dataset import sample_rows as sample_rows_of
+from sonda_analyzer.engine.duplicates import find_duplicates, listed_duplicates
 from sonda_analyzer.engine.errors import FileTooLargeError, OutOfMemoryError, ParseError
 from sonda_analyzer.engine.load import ReadInfo, load_table
-from sonda_analyzer.engine.missingness import SLICE_ROWS, MissingnessAcc, missing_mask
+from sonda_analyzer.engine.missingness import SLICE_ROWS, MissingnessAcc, missing_mask, missing_matrix
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions, parse_options
 from sonda_analyzer.engine.planning import exact_content_limit, needs_streaming
@@ -180,7 +181,8 @@ def _profile_column_at(loaded: _Loaded, i: int, ctx: ColumnContext) -> ColumnWor
 
 
 def _missingness(loaded: _Loaded) -> Missingness:
-    """The missing-value patterns from the packed masks, fed in slices of rows."""
+    """The missing-value patterns from the packed masks, fed in slices of rows, and the sampled
+    rows' gaps."""
     acc = MissingnessAcc(loaded.names)
     rows = loaded.rows
     for start in range(0, max(rows, 1), SLICE_ROWS):
@@ -192,7 +194,15 @@ def _missingness(loaded: _Loaded) -> Missingness:
                 if part.any():
                     masks.append((i, part))
         acc.update(masks, stop - start)
-    return acc.result()
+    result = acc.result()
+    # The sampled rows' bits, read straight from the packed masks (bit 7 - i % 8 of byte i // 8).
+    at = loaded.sampler.row_numbers()
+    shift = (7 - (at & 7)).astype(np.uint8)
+    sampled = [
+        None if packed is None else ((packed[at >> 3] >> shift) & 1).astype(bool) for packed in loaded.gaps
+    ]
+    result.matrix = missing_matrix(loaded.names, at, sampled, rows)
+    return result
 
 
 def _profile_loaded(
@@ -223,7 +233,8 @@ def _profile_loaded(
             )  # fmt: skip
         pa.default_memory_pool().release_unused()
         report.update(_COLUMNS_END, "duplicates", "looking for duplicate rows")
-        dups = duplicate_rows(works, rows)
+        found = find_duplicates(works, rows)
+        duplicates = listed_duplicates(works, found)
         report.update(88.0, "correlations", "computing correlations")
         correlations = (
             compute_correlations(works, opts.max_correlation_columns, pool)
@@ -239,7 +250,7 @@ def _profile_loaded(
         rows=rows,
         columns=n_cols,
         missing_cells=missing_cells,
-        duplicate_rows=dups,
+        duplicate_rows=found.count,
         memory_bytes=loaded.memory_bytes,
         file_size=file_size,
         streaming=False,
@@ -264,4 +275,5 @@ def _profile_loaded(
         sample_random=loaded.sampler.random(),
         scatter=loaded.sampler.scatter(columns, correlations.pearson),
         missing=missingness,
+        duplicates=duplicates,
     )

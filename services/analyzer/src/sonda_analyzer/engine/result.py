@@ -214,6 +214,21 @@ class ScatterPlot(msgspec.Struct, kw_only=True):
     points: list[list[float]]
 
 
+class DuplicateRow(msgspec.Struct, kw_only=True):
+    #: The row's values in column order, as ``sample`` writes values (the values rows were compared on).
+    values: list[Scalar]
+    #: Rows holding exactly these values: this one and its copies (at least 2).
+    count: int
+
+
+class Duplicates(msgspec.Struct, kw_only=True):
+    """The most frequent duplicated rows (see docs/result-schema.md, ``duplicates``)."""
+
+    columns: list[str]
+    #: Most copies first; of rows with as many copies, the one whose last copy comes first in the file.
+    rows: list[DuplicateRow]
+
+
 class Approximation(msgspec.Struct, kw_only=True):
     #: Which figure is approximate, as a path: "columns[].distinct", "columns[].stats.quantiles".
     figure: str
@@ -232,6 +247,20 @@ class MissingPattern(msgspec.Struct, kw_only=True):
     pct: float
 
 
+class MissingMatrix(msgspec.Struct, kw_only=True):
+    """Which values are missing in a random sample of rows, row by row, like missingno's matrix."""
+
+    #: The columns drawn, in file order (the first ``MAX_MATRIX_COLUMNS``).
+    columns: list[str]
+    #: 0-based file positions of the sampled rows, ascending: the random sample the scatter plots
+    #: are drawn from (``sample_random`` shows some of its rows).
+    row_numbers: list[int]
+    #: Per sampled row, the indices into ``columns`` of its missing values (empty: a full row).
+    missing: list[list[int]]
+    #: Rows in the table the sample was drawn from.
+    rows_total: int
+
+
 class Missingness(msgspec.Struct, kw_only=True):
     """Which values go missing together (see docs/result-schema.md, ``missing``)."""
 
@@ -246,6 +275,8 @@ class Missingness(msgspec.Struct, kw_only=True):
     #: Pearson correlation of the columns' is-missing indicators (columns with some but not all
     #: values missing), like missingno's heatmap.
     nullity_correlation: Matrix
+    #: The missing values of a random sample of rows (null in results written before it existed).
+    matrix: MissingMatrix | None = None
 
 
 class ProfileResult(msgspec.Struct, kw_only=True):
@@ -266,6 +297,8 @@ class ProfileResult(msgspec.Struct, kw_only=True):
     scatter: list[ScatterPlot] = msgspec.field(default_factory=list)
     #: Missing-value patterns (null in results written before it existed).
     missing: Missingness | None = None
+    #: The most frequent duplicated rows with their counts (null in results written before it existed).
+    duplicates: Duplicates | None = None
 
 
 def empty_correlations() -> Correlations:

@@ -77,7 +77,10 @@ class DuplicateCounter:
     Keeps every row hash while they fit in ``limit_bytes``; past that it keeps only hashes below
     a threshold (a fixed, random-like subset of rows, halved each time the limit is reached) and
     scales the duplicates found among them back up. Exact up to 64-bit collisions while
-    ``level == 0``.
+    ``level == 0``. A hash it keeps, it keeps with all its occurrences, so its count is exact.
+
+    The hashes are kept as sorted runs that merge like a binary counter (about log2(chunks) runs,
+    each hash merged about log2(chunks) times), so :meth:`counts` can be asked after every chunk.
     """
 
     def __init__(self, limit_bytes: int) -> None:
@@ -87,19 +90,36 @@ class DuplicateCounter:
         self._parts: list[np.ndarray] = []
         self._kept = 0
 
+    def kept(self, hashes: np.ndarray) -> np.ndarray:
+        """True for the hashes in the kept hash space (all of them at level 0)."""
+        if self.level == 0:
+            return np.ones(len(hashes), dtype=bool)
+        out: np.ndarray = hashes >> U64(64 - self.level) == 0
+        return out
+
     def update(self, hashes: np.ndarray) -> None:
         self.rows += len(hashes)
         if self.level:
-            hashes = hashes[hashes >> U64(64 - self.level) == 0]
-        self._parts.append(hashes)
+            hashes = hashes[self.kept(hashes)]
+        self._parts.append(np.sort(hashes))
         self._kept += len(hashes)
         while self._kept > self.limit:
             # Halve the kept hash space part by part: no moment holds two copies of everything.
             self.level += 1
-            cut = U64(64 - self.level)
             for i, part in enumerate(self._parts):
-                self._parts[i] = part[part >> cut == 0]
+                self._parts[i] = part[self.kept(part)]
             self._kept = sum(len(p) for p in self._parts)
+        while len(self._parts) > 1 and len(self._parts[-2]) <= len(self._parts[-1]):
+            last = self._parts.pop()
+            # Two sorted runs: the stable sort (a merge sort) joins them in linear time.
+            self._parts[-1] = np.sort(np.concatenate([self._parts[-1], last]), kind="stable")
+
+    def counts(self, hashes: np.ndarray) -> np.ndarray:
+        """How many rows so far had each of ``hashes`` (exact for a kept hash)."""
+        found = np.zeros(len(hashes), dtype=np.int64)
+        for part in self._parts:
+            found += np.searchsorted(part, hashes, "right") - np.searchsorted(part, hashes, "left")
+        return found
 
     def result(self) -> tuple[int, float]:
         """Duplicates (scaled up when sampled) and the relative standard error of that figure."""

@@ -73,6 +73,17 @@ class RowSampler:
         self._rows = np.concatenate([self._rows[old], self._seen + new])
         self._seen += n
 
+    def drawn(self) -> tuple[pa.Table | None, np.ndarray]:
+        """Every kept row and its position in the file, in file order."""
+        order = np.argsort(self._rows, kind="stable")
+        if self._pool is None:
+            return None, self._rows[order]
+        return self._pool.take(index_array(order)), self._rows[order]
+
+    def row_numbers(self) -> np.ndarray:
+        """The positions of the kept rows in the file, ascending."""
+        return np.sort(self._rows)
+
     def tail(self) -> Sample | None:
         if self._tail is None:
             return None

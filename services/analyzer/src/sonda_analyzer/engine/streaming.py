@@ -2,7 +2,8 @@
 
 Only summaries stay in memory: exact counts and moments, sketches for quantiles, distinct values
 and frequent values, co-moment matrices, a row sample for Spearman, and row hashes for duplicate
-rows. The result lists each approximate figure with its method and error bound.
+rows (with the values of the most frequent so far). The result lists each approximate figure with
+its method and error bound.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from sonda_analyzer.engine.approximations import approximations
 from sonda_analyzer.engine.arrays import single
 from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.dataset import dataset_profile, sample_rows
+from sonda_analyzer.engine.duplicates import FrequentRows
 from sonda_analyzer.engine.errors import ParseError
-from sonda_analyzer.engine.missingness import MissingnessAcc, missing_mask
+from sonda_analyzer.engine.missingness import MissingnessAcc, missing_mask, missing_matrix
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions
 from sonda_analyzer.engine.progress import ProgressReporter
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
     ColumnProfile,
+    Missingness,
     ProfileResult,
     empty_correlations,
 )
@@ -90,6 +93,8 @@ class _Pass:
     #: Replaced on the first chunk by one that shows ``options.sample_rows`` rows.
     sampler: RowSampler = field(default_factory=lambda: RowSampler(0))
     missing: MissingnessAcc | None = None
+    #: The values of the most frequent duplicated rows so far.
+    frequent: FrequentRows = field(default_factory=FrequentRows)
     #: Columns forced to a type (``column_types``) where some values did not fit.
     coerced: set[str] = field(default_factory=set)
 
@@ -209,7 +214,9 @@ def _one_pass(
                 hashed = acc.update(column.combine_chunks())  # type: ignore[attr-defined]
             row_hash = combine(row_hash, hashed)
         if row_hash is not None:
+            state.frequent.update(table, row_hash, dups, state.rows)
             dups.update(row_hash)
+            state.frequent.retain(dups)
         assert state.missing is not None
         gaps = [(i, m) for i in range(table.num_columns) if (m := missing_mask(table.column(i))) is not None]
         state.missing.update(gaps, table.num_rows)
@@ -331,5 +338,17 @@ def _result(
         sample_tail=state.sampler.tail(),
         sample_random=state.sampler.random(),
         scatter=state.sampler.scatter(columns, correlations.pearson),
-        missing=(state.missing or MissingnessAcc([a.name for a in state.accs])).result(),  # type: ignore[attr-defined]
+        missing=_missingness(state),
+        duplicates=state.frequent.result([c.name for c in columns]),
     )
+
+
+def _missingness(state: _Pass) -> Missingness:
+    names = [a.name for a in state.accs]  # type: ignore[attr-defined]
+    result = (state.missing or MissingnessAcc(names)).result()
+    pool, at = state.sampler.drawn()
+    masks: list[np.ndarray | None] = (
+        [None] * len(names) if pool is None else [missing_mask(pool.column(i)) for i in range(len(names))]
+    )
+    result.matrix = missing_matrix(names, at, masks, state.rows)
+    return result

@@ -231,8 +231,15 @@ def profile_strings(
     # memory as int32 (codes stay below the row count), widened only when asked for.
     cardinality = distinct + 1
     kept = enc.codes.astype(np.int32) if cardinality < 2**31 else enc.codes
+    values = enc.values
+
+    def take(rows: np.ndarray) -> pa.Array:
+        picked = kept[rows].astype(np.int64)
+        return values.take(index_array(picked, missing=picked == distinct))
+
     return ColumnWork(
         profile=profile,
         codes=lambda: (kept.astype(np.int64), cardinality),
+        take=take,
         categorical=col_type == "categorical" and 2 <= distinct <= MAX_CATEGORIES_FOR_ASSOCIATION,
     )

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 from sonda_analyzer.engine.arrays import ints, single, valid_mask
 from sonda_analyzer.engine.floats import histogram_counts, histogram_edges, pct
 from sonda_analyzer.engine.result import ColumnProfile, DatetimeStats, TimeHistogram
-from sonda_analyzer.engine.work import ColumnWork, dense_codes
+from sonda_analyzer.engine.work import ColumnWork, dense_codes, masked
 
 _SECONDS = {"s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 #: pandas.infer_freq looks at this many distinct instants (it is exact on regular series only).
@@ -116,7 +116,13 @@ def profile_datetime(name: str, arr: pa.ChunkedArray, rows: int, bins: int) -> C
         approximate=False,
         datetime=stats,
     )
+
+    def take(rows: np.ndarray) -> pa.Array:
+        instants = masked(values[rows], missing_mask[rows], stamps.type)
+        return instants.cast(pa.date32()) if date_only else instants
+
     return ColumnWork(
         profile=profile,
         codes=lambda: dense_codes(values, missing_mask if valid is not None else None),
+        take=take,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from sonda_analyzer.engine.result import ColumnProfile
 
@@ -23,6 +24,18 @@ class ColumnWork:
     codes: Callable[[], tuple[Codes, int]] | None = None
     #: Codes for Cramér's V / correlation ratio (categorical and boolean columns only).
     categorical: bool = False
+    #: The values at the given row positions, from what the profile keeps (the column itself is
+    #: freed): the duplicate rows listed show them. Missing rows are null.
+    take: Callable[[Codes], pa.Array] | None = None
+
+
+def masked(values: npt.NDArray[np.generic], missing: npt.NDArray[np.bool_], kind: pa.DataType) -> pa.Array:
+    """An Arrow array of ``values`` with nulls where ``missing``, cast to ``kind``."""
+    data = np.ascontiguousarray(values)
+    # From the buffers: ``pa.array`` of numpy values imports pandas (see ``arrays.string_array``).
+    validity = pa.py_buffer(np.packbits(~missing, bitorder="little")) if missing.any() else None
+    array = pa.Array.from_buffers(pa.from_numpy_dtype(data.dtype), len(data), [validity, pa.py_buffer(data)])
+    return array if array.type == kind else array.cast(kind)
 
 
 def dense_codes(values: npt.NDArray[np.generic], missing: npt.NDArray[np.bool_] | None) -> tuple[Codes, int]:

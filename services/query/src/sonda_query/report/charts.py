@@ -79,3 +79,57 @@ def scatter(points: Sequence[Sequence[float]], x_name: str, y_name: str) -> str:
 
 def _short(value: float) -> str:
     return f"{value:,.4g}" if abs(value) < 1e15 else f"{value:.3e}"
+
+
+def nullity_matrix(columns: Sequence[str], missing: Sequence[Sequence[int]], rows: Sequence[int]) -> str:
+    """missingno's matrix: a band per column, a line per sampled row, a gap where a value is missing.
+
+    ``missing[i]`` lists the column indices missing in row i; ``rows`` are the rows' positions in
+    the file (0-based), written at the band's ends. Runs of gaps are drawn as one mark each.
+    """
+    if not columns or not missing:
+        return ""
+    width, top, height = 600, 86, 240
+    band = width / len(columns)
+    line = height / len(missing)
+    gaps: list[list[int]] = [[] for _ in columns]
+    for r, cols in enumerate(missing):
+        for c in cols:
+            if 0 <= c < len(columns):
+                gaps[c].append(r)
+    marks = []
+    for c, name in enumerate(columns):
+        x = c * band
+        marks.append(
+            f'<rect class="present" x="{x:.2f}" y="{top}" width="{max(band - 0.6, 0.4):.2f}" '
+            f'height="{height}"><title>{escape(name)}</title></rect>'
+        )
+        for start, stop in _runs(gaps[c]):
+            marks.append(
+                f'<rect class="gap" x="{x:.2f}" y="{top + start * line:.2f}" '
+                f'width="{max(band - 0.6, 0.4):.2f}" height="{max((stop - start) * line, 0.6):.2f}"></rect>'
+            )
+        label = name if len(name) <= 14 else name[:13] + "…"
+        cx = x + band / 2
+        marks.append(
+            f'<text x="{cx:.2f}" y="{top - 4}" transform="rotate(-50 {cx:.2f} {top - 4})">{escape(label)}</text>'
+        )
+    first, last = (rows[0] + 1, rows[-1] + 1) if rows else (1, len(missing))
+    return (
+        f'<svg class="matrix" viewBox="0 -4 {width + 60} {top + height + 8}" role="img" '
+        f'aria-label="Missing values in {len(missing):,} sampled rows of {len(columns):,} columns">'
+        + "".join(marks)
+        + f'<text x="{width + 4}" y="{top + 8}">row {first:,}</text>'
+        f'<text x="{width + 4}" y="{top + height}">row {last:,}</text></svg>'
+    )
+
+
+def _runs(rows: Sequence[int]) -> list[tuple[int, int]]:
+    """Consecutive row indices as half-open runs: [1, 2, 3, 7] -> [(1, 4), (7, 8)]."""
+    runs: list[tuple[int, int]] = []
+    for r in sorted(rows):
+        if runs and runs[-1][1] == r:
+            runs[-1] = (runs[-1][0], r + 1)
+        else:
+            runs.append((r, r + 1))
+    return runs

@@ -138,6 +138,7 @@ def _missing(result: dict[str, Any]) -> str:
     chart = charts.bars(rows, "Missing values per column", scale=scale)
     patterns = ""
     missing = _d(result.get("missing"))
+    matrix = _matrix(_d(missing.get("matrix")))
     found = [_d(p) for p in _l(missing.get("patterns"))]
     if found:
         body = "".join(
@@ -149,7 +150,50 @@ def _missing(result: dict[str, Any]) -> str:
             "<h3>Most common patterns</h3><table class='grid'><tr><th>Missing together</th>"
             f"<th>Rows</th></tr>{body}</table>"
         )
-    return f'<section id="missing"><h2>Missing values</h2>{chart}{patterns}</section>'
+    return f'<section id="missing"><h2>Missing values</h2>{chart}{matrix}{patterns}</section>'
+
+
+def _matrix(matrix: dict[str, Any]) -> str:
+    """The gaps of the sampled rows, drawn like missingno's matrix."""
+    columns = [str(c) for c in _l(matrix.get("columns"))]
+    missing = [[c for c in _l(r) if isinstance(c, int)] for r in _l(matrix.get("missing"))]
+    rows = [r for r in _l(matrix.get("row_numbers")) if isinstance(r, int)]
+    drawn = charts.nullity_matrix(columns, missing, rows)
+    if not drawn:
+        return ""
+    return (
+        f"<h3>Missing values row by row</h3><figure id='missing-matrix'>{drawn}<figcaption>"
+        f"{num(len(missing))} rows drawn at random from {num(matrix.get('rows_total'))}, in file order, "
+        "one line each; a light mark is a missing value.</figcaption></figure>"
+    )
+
+
+def _duplicates(result: dict[str, Any], include_pii: bool) -> str:
+    """The most frequent duplicated rows with their counts, personal cells masked."""
+    found = _d(result.get("duplicates"))
+    if not found:
+        return ""  # a result written before the list existed
+    names = [str(n) for n in _l(found.get("columns"))]
+    listed = [_d(r) for r in _l(found.get("rows"))]
+    if not names or not listed:
+        return '<section id="duplicates"><h2>Duplicate rows</h2><p>No row repeats.</p></section>'
+    personal = {str(_d(c).get("name")) for c in _l(result.get("columns")) if _d(c).get("pii")}
+    head = "<th>Rows</th>" + "".join(f"<th>{escape(n)}</th>" for n in names)
+    body = "".join(
+        f"<tr><td>{num(r.get('count'))}</td>"
+        + "".join(
+            f"<td>{_shown(v, n in personal, include_pii)}</td>"
+            for n, v in zip(names, _l(r.get("values")), strict=False)
+        )
+        + "</tr>"
+        for r in listed
+    )
+    total = num(_d(result.get("dataset")).get("duplicate_rows"))
+    return (
+        f'<section id="duplicates"><h2>Duplicate rows</h2><p>{total} rows repeat an earlier row. The most '
+        "frequent, with the number of rows holding each:</p>"
+        f"<div class='scroll'><table class='grid'><tr>{head}</tr>{body}</table></div></section>"
+    )
 
 
 def _shown(value: Any, personal: bool, include_pii: bool) -> str:
@@ -383,13 +427,15 @@ def render_report(result: dict[str, Any], meta: ReportMeta) -> bytes:
         f"<header><h1>{escape(title)}</h1><p class='meta'>Analysis <code>{escape(meta.analysis_id)}</code>"
         f", completed {escape(meta.completed_at or '—')}. {escape(privacy)}</p>"
         "<nav><a href='#overview'>Overview</a> <a href='#alerts'>Alerts</a> <a href='#missing'>Missing</a>"
-        " <a href='#columns'>Columns</a> <a href='#correlations'>Associations</a> <a href='#sample'>Rows</a></nav>"
+        " <a href='#duplicates'>Duplicates</a> <a href='#columns'>Columns</a>"
+        " <a href='#correlations'>Associations</a> <a href='#sample'>Rows</a></nav>"
         "</header><main>"
     )
     body = (
         _overview(result)
         + _alerts(result)
         + _missing(result)
+        + _duplicates(result, meta.include_pii)
         + _columns(result, meta.include_pii)
         + _correlations(result)
         + _scatter(result, meta.include_pii)

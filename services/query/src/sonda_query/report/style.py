@@ -12,10 +12,10 @@ border-bottom:1px solid var(--line);overflow-wrap:anywhere}table.kv th{font-weig
 .column{border:1px solid var(--line);border-radius:6px;padding:.6rem;min-width:0}.badge{font-size:.75rem;font-weight:500;
 border:1px solid var(--line);border-radius:4px;padding:0 .3rem;margin-left:.3rem}svg{width:100%;height:auto;max-width:26rem}
 svg rect,svg circle{fill:var(--bar)}svg.scatter circle{fill-opacity:.55}figure{margin:0}
-figcaption{color:var(--muted);font-size:.85rem}svg text{font-size:10px;fill:var(--muted)}.masked{font-family:monospace}
+figcaption{color:var(--muted);font-size:.85rem}svg.matrix{max-width:46rem}svg.matrix rect.gap{fill:var(--bg)}svg text{font-size:10px;fill:var(--muted)}.masked{font-family:monospace}
 details.alerts{margin:.3rem 0}details.critical summary{color:#c62828}details.warning summary{color:#b26a00}
 summary{cursor:pointer;font-weight:600}
 @media (max-width:480px){body{padding:.5rem}.cards{grid-template-columns:1fr}}
 @media print{nav{display:none}body{max-width:none;color:#000;background:#fff}.column{break-inside:avoid}
-.scroll{overflow:visible}svg rect{fill:#555}}
+.scroll{overflow:visible}svg rect{fill:#555}svg.matrix rect.gap{fill:#fff}figure,tr{break-inside:avoid}}
 """
