@@ -35,9 +35,11 @@ class RankBasis:
     gives each tie group its new first rank.
     """
 
-    def __init__(self, order: np.ndarray, starts: np.ndarray, sizes: np.ndarray, rows: int) -> None:
+    def __init__(
+        self, order: np.ndarray, starts: np.ndarray | None, sizes: np.ndarray | None, rows: int
+    ) -> None:
         self.order = order  # row indices of the present values, sorted by value
-        self.starts = starts  # first sorted position of each group of equal values
+        self.starts = starts  # first sorted position of each group of equal values (None: no ties)
         self.sizes = sizes  # length of each group
         self.rows = rows
 
@@ -48,14 +50,27 @@ class RankBasis:
         order = np.argsort(values, kind="quicksort")
         ordered = values[order]
         change = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        del ordered, values
+        # Every numeric column of the table keeps one until the pairs are done: row indices as
+        # int32 where they fit, and no groups at all for a column without ties (most measures).
+        sorted_rows = rows[order].astype(np.int32 if len(x) < 2**31 else np.int64)
+        if len(change) + 1 >= len(rows):
+            return cls(sorted_rows, None, None, len(x))
         starts = np.concatenate(([0], change))
-        sizes = np.diff(np.concatenate((starts, [len(ordered)])))
-        return cls(rows[order], starts, sizes, len(x))
+        sizes = np.diff(np.concatenate((starts, [len(rows)])))
+        return cls(sorted_rows, starts, sizes, len(x))
 
     def ranks(self, keep_rows: np.ndarray | None) -> Floats:
         """Average ranks (1-based) among the rows where ``keep_rows`` is True (all when None),
         as a full-length array with NaN elsewhere."""
         out = np.full(self.rows, np.nan)
+        if self.starts is None or self.sizes is None:  # no ties: a rank is a position
+            if keep_rows is None:
+                out[self.order] = np.arange(1, len(self.order) + 1, dtype=np.float64)
+            else:
+                kept = keep_rows[self.order]
+                out[self.order[kept]] = np.cumsum(kept)[kept]
+            return out
         if keep_rows is None:
             avg = self.starts + (self.sizes + 1) / 2.0
             out[self.order] = np.repeat(avg, self.sizes)
@@ -71,31 +86,44 @@ class RankBasis:
         return out
 
 
+#: Rows per block of the Pearson sums: a few MB of working arrays whatever the row count.
+_BLOCK_ROWS = 1 << 16
+
+
 def pearson_matrix(x: Floats) -> Floats:
-    """Pairwise-complete Pearson correlations of the columns of ``x`` (NaN = missing)."""
-    present = ~np.isnan(x)
-    if present.all():
-        centered = x - x.mean(axis=0)
-        cov = centered.T @ centered
-        scale = np.sqrt(np.diag(cov))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out: Floats = cov / np.outer(scale, scale)
-        return out
-    # Sums over the rows where both columns of a pair have a value, all pairs at once. Centering
-    # first keeps the sums small, so the differences below do not cancel catastrophically.
-    m = present.astype(np.float64)
-    centered = x - np.nanmean(x, axis=0)
-    centered[~present] = 0.0
-    n = m.T @ m
-    sx = centered.T @ m  # sx[i, j] = sum of x_i over rows where i and j are present
-    sxy = centered.T @ centered
-    np.multiply(centered, centered, out=centered)
-    sxx = centered.T @ m
-    del m, centered
+    """Pairwise-complete Pearson correlations of the columns of ``x`` (NaN = missing).
+
+    Sums over the rows where both columns of a pair have a value, all pairs at once, a block of
+    rows at a time (a whole-table pass would hold several copies of ``x`` at once). Values are
+    centred on their column's mean first, so the differences below do not cancel catastrophically.
+    """
+    rows, k = x.shape
+    total = np.zeros(k)
+    count = np.zeros(k)
+    for start in range(0, rows, _BLOCK_ROWS):
+        block = x[start : start + _BLOCK_ROWS]
+        present = ~np.isnan(block)
+        total += np.where(present, block, 0.0).sum(axis=0)
+        count += present.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    n = np.zeros((k, k))
+    sx = np.zeros((k, k))  # sx[i, j] = sum of x_i over rows where i and j are present
+    sxy = np.zeros((k, k))
+    sxx = np.zeros((k, k))
+    for start in range(0, rows, _BLOCK_ROWS):
+        block = x[start : start + _BLOCK_ROWS]
+        present = ~np.isnan(block)
+        m = present.astype(np.float64)
+        centered = np.where(present, block - mean, 0.0)
+        n += m.T @ m
+        sx += centered.T @ m
+        sxy += centered.T @ centered
+        sxx += (centered * centered).T @ m
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = sxy - sx * sx.T / n
         var_i = sxx - sx * sx / n
-        out = cov / np.sqrt(var_i * var_i.T)
+        out: Floats = cov / np.sqrt(var_i * var_i.T)
     out[n < 2] = np.nan
     return out
 
@@ -124,14 +152,17 @@ def spearman_matrix(x: Floats, pool: Executor | None = None) -> Floats:
     bases = _map(pool, lambda j: RankBasis.of(x[:, j], present[:, j]), list(range(k)))
     complete = counts == len(x)
     out = np.full((k, k), np.nan)
-    own = [basis.ranks(None) for basis in bases]  # each column ranked among its own values
+    own = np.empty(x.shape)  # each column ranked among its own values (NaN where missing)
+    for j, basis in enumerate(bases):
+        own[:, j] = basis.ranks(None)
     full = np.flatnonzero(complete)
     if len(full):
-        out[np.ix_(full, full)] = pearson_matrix(np.column_stack([own[j] for j in full]))
+        # Pairs of complete columns: Pearson of their own ranks (the other pairs are set below).
+        out[np.ix_(full, full)] = pearson_matrix(own)[np.ix_(full, full)]
 
     def ranks_within(c: int, both: np.ndarray, n_both: int) -> Floats:
         # a column that loses no row to the pair keeps its own ranks
-        ranked: Floats = own[c][both] if n_both == counts[c] else bases[c].ranks(both)[both]
+        ranked: Floats = own[both, c] if n_both == counts[c] else bases[c].ranks(both)[both]
         return ranked
 
     def pair(ij: tuple[int, int]) -> float:

@@ -231,11 +231,19 @@ def profile_strings(
     # memory as int32 (codes stay below the row count), widened only when asked for.
     cardinality = distinct + 1
     kept = enc.codes.astype(np.int32) if cardinality < 2**31 else enc.codes
-    values = enc.values
+    # Every value of a duplicated row occurs in two rows at least, so only such values are kept
+    # for listing those rows: for a column of unique strings that is none of them, instead of a
+    # dictionary as large as the column held to the end.
+    repeated = np.flatnonzero(enc.counts >= 2)
+    repeated_values = enc.values.take(index_array(repeated))
 
     def take(rows: np.ndarray) -> pa.Array:
+        if len(repeated) == 0:
+            return pa.nulls(len(rows), repeated_values.type)
         picked = kept[rows].astype(np.int64)
-        return values.take(index_array(picked, missing=picked == distinct))
+        at = np.minimum(np.searchsorted(repeated, picked), len(repeated) - 1)
+        # missing rows (code ``distinct``) are not among the repeated values, so they come out null
+        return repeated_values.take(index_array(at, missing=repeated[at] != picked))
 
     return ColumnWork(
         profile=profile,
