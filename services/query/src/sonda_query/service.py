@@ -228,46 +228,53 @@ class QueryService:
     async def _field(self, row: AnalysisRow, name: str) -> str:
         return field_name(generation=await self._generation(), version=row.version, name=name)
 
+    async def _cached(self, owner: uuid.UUID, field: str, build: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The body cached under ``owner``'s ``field``; built and stored when the cache lacks it."""
+        cached = await self._cache.get(owner, field)
+        if cached is not None:
+            return cached
+        body = await build()
+        await self._cache.set(owner, field, body)
+        return body
+
     async def results(self, analysis_id: uuid.UUID, *, min_version: int = 1) -> bytes:
         """The results body as JSON bytes (from the cache when it holds this version)."""
         row, ref = await self._completed(analysis_id, min_version)
         field = await self._field(row, "results")
-        cached = await self._cache.get(analysis_id, field)
-        if cached is not None:
-            return cached
-        body = _encoder.encode(
-            _Results(
-                analysis_id=str(analysis_id),
-                status=row.public_status,
-                filename=row.filename,
-                file_key=row.file_key,
-                completed_at=row.completed_at.isoformat() if row.completed_at else None,
-                version=row.version,
-                summary=ref.summary,
-                results=msgspec.Raw(await self._results.read(ref)),
+
+        async def build() -> bytes:
+            return _encoder.encode(
+                _Results(
+                    analysis_id=str(analysis_id),
+                    status=row.public_status,
+                    filename=row.filename,
+                    file_key=row.file_key,
+                    completed_at=row.completed_at.isoformat() if row.completed_at else None,
+                    version=row.version,
+                    summary=ref.summary,
+                    results=msgspec.Raw(await self._results.read(ref)),
+                )
             )
-        )
-        await self._cache.set(analysis_id, field, body)
-        return body
+
+        return await self._cached(analysis_id, field, build)
 
     async def report(self, analysis_id: uuid.UUID, *, include_pii: bool, min_version: int = 1) -> Report:
         """The downloadable HTML report (cached per version, and apart with personal values shown)."""
         row, ref = await self._completed(analysis_id, min_version)
         field = await self._field(row, f"report:{'pii' if include_pii else 'masked'}")
         filename = report_filename(row.filename, analysis_id)
-        cached = await self._cache.get(analysis_id, field)
-        if cached is not None:
-            return Report(html=cached, filename=filename)
-        result = msgspec.json.decode(await self._results.read(ref))
-        meta = ReportMeta(
-            analysis_id=str(analysis_id),
-            filename=row.filename,
-            completed_at=row.completed_at.isoformat() if row.completed_at else None,
-            include_pii=include_pii,
-        )
-        body = await asyncio.to_thread(render_report, result if isinstance(result, dict) else {}, meta)
-        await self._cache.set(analysis_id, field, body)
-        return Report(html=body, filename=filename)
+
+        async def build() -> bytes:
+            result = msgspec.json.decode(await self._results.read(ref))
+            meta = ReportMeta(
+                analysis_id=str(analysis_id),
+                filename=row.filename,
+                completed_at=row.completed_at.isoformat() if row.completed_at else None,
+                include_pii=include_pii,
+            )
+            return await asyncio.to_thread(render_report, result if isinstance(result, dict) else {}, meta)
+
+        return Report(html=await self._cached(analysis_id, field, build), filename=filename)
 
     async def summary(
         self,
@@ -282,9 +289,24 @@ class QueryService:
         row, ref = await self._completed(analysis_id, min_version)
         pii = ":pii" if include_pii else ""
         field = await self._field(row, f"summary:{fmt}:{max_tokens}{pii}")
-        cached = await self._cache.get(analysis_id, field)
-        if cached is not None:
-            return cached
+        return await self._cached(
+            analysis_id,
+            field,
+            lambda: self._summary_body(
+                analysis_id, row=row, ref=ref, fmt=fmt, max_tokens=max_tokens, include_pii=include_pii
+            ),
+        )
+
+    async def _summary_body(
+        self,
+        analysis_id: uuid.UUID,
+        *,
+        row: AnalysisRow,
+        ref: ResultRow,
+        fmt: SummaryFormat,
+        max_tokens: int,
+        include_pii: bool,
+    ) -> bytes:
         result = msgspec.json.decode(await self._results.read(ref))
         meta = Meta(
             analysis_id=str(analysis_id),
@@ -302,7 +324,7 @@ class QueryService:
             tokenizer=self._tokenizer,
             include_pii=include_pii,
         )
-        body = _encoder.encode(
+        return _encoder.encode(
             SummaryView(
                 analysis_id=str(analysis_id),
                 format=fmt,
@@ -317,28 +339,25 @@ class QueryService:
                 include_pii=include_pii,
             )
         )
-        await self._cache.set(analysis_id, field, body)
-        return body
 
     async def schema(self, analysis_id: uuid.UUID, *, min_version: int = 1) -> bytes:
         """The Frictionless resource (Table Schema and CSV dialect) of the analysed file, as JSON."""
         row, ref = await self._completed(analysis_id, min_version)
         field = await self._field(row, "schema")
-        cached = await self._cache.get(analysis_id, field)
-        if cached is not None:
-            return cached
-        try:
-            view = table_schema(
-                await self._results.read(ref),
-                analysis_id=str(analysis_id),
-                filename=row.filename,
-                file_key=row.file_key,
-            )
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise ResultUnavailableError(f"the result object is not a profile result: {exc}") from None
-        body = _encoder.encode(view)
-        await self._cache.set(analysis_id, field, body)
-        return body
+
+        async def build() -> bytes:
+            try:
+                view = table_schema(
+                    await self._results.read(ref),
+                    analysis_id=str(analysis_id),
+                    filename=row.filename,
+                    file_key=row.file_key,
+                )
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                raise ResultUnavailableError(f"the result object is not a profile result: {exc}") from None
+            return _encoder.encode(view)
+
+        return await self._cached(analysis_id, field, build)
 
     async def _sides(
         self, base_id: uuid.UUID, target_id: uuid.UUID, base_min_version: int, target_min_version: int
@@ -411,12 +430,11 @@ class QueryService:
         base, target = await self._sides(base_id, target_id, base_min_version, target_min_version)
         digest = hashlib.sha256(_encoder.encode(options)).hexdigest()[:16]
         field = await self._field(base[0], f"compare:{target_id}:v{target[0].version}:{digest}")
-        cached = await self._cache.get(base_id, field)
-        if cached is not None:
-            return cached
-        body = _encoder.encode(await self._compared(base, target, options))
-        await self._cache.set(base_id, field, body)
-        return body
+
+        async def build() -> bytes:
+            return _encoder.encode(await self._compared(base, target, options))
+
+        return await self._cached(base_id, field, build)
 
     async def comparison_summary(
         self,
@@ -432,16 +450,31 @@ class QueryService:
         field = await self._field(
             target[0], f"summary-compare:{compare_to}:v{base[0].version}:{fmt}:{max_tokens}"
         )
-        cached = await self._cache.get(analysis_id, field)
-        if cached is not None:
-            return cached
+
+        async def build() -> bytes:
+            return await self._comparison_summary_body(
+                analysis_id, compare_to=compare_to, base=base, target=target, fmt=fmt, max_tokens=max_tokens
+            )
+
+        return await self._cached(analysis_id, field, build)
+
+    async def _comparison_summary_body(
+        self,
+        analysis_id: uuid.UUID,
+        *,
+        compare_to: uuid.UUID,
+        base: tuple[AnalysisRow, ResultRow],
+        target: tuple[AnalysisRow, ResultRow],
+        fmt: SummaryFormat,
+        max_tokens: int,
+    ) -> bytes:
         comparison = await self._compared(base, target, CompareOptions())
         # A comparison has no per-column table form: "table" reads as markdown there.
         shape: Literal["markdown", "json"] = "json" if fmt == "json" else "markdown"
         summary = await asyncio.to_thread(
             summarize_comparison, comparison, fmt=shape, max_tokens=max_tokens, tokenizer=self._tokenizer
         )
-        body = _encoder.encode(
+        return _encoder.encode(
             ComparisonSummaryView(
                 analysis_id=str(analysis_id),
                 compare_to=str(compare_to),
@@ -454,5 +487,3 @@ class QueryService:
                 summary=summary.document,
             )
         )
-        await self._cache.set(analysis_id, field, body)
-        return body
