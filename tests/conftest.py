@@ -10,12 +10,20 @@ from pathlib import Path
 import pytest
 
 from tests.support.servers import (
+    DATABASES,
     NatsServer,
     S3Endpoint,
     fresh_postgres_database,
     running_moto,
     running_nats,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """At the end, wait for the used test databases to be dropped and drop the spare one."""
+    yield
+    DATABASES.close()
 
 
 @pytest.fixture(scope="session")
