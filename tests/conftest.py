@@ -10,12 +10,20 @@ from pathlib import Path
 import pytest
 
 from tests.support.servers import (
+    DATABASES,
     NatsServer,
     S3Endpoint,
     fresh_postgres_database,
     running_moto,
     running_nats,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """At the end, wait for the used test databases to be dropped and drop the spare one."""
+    yield
+    DATABASES.close()
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +82,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
+
+
+#: Marks of tests that take seconds (servers to start, a fault to sit out, a browser to drive).
+LONG_RUNNING = ("slow", "fault", "browser")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules holding a long-running test go first, each module kept whole and in its own order.
+
+    The processes of ``pytest -n`` take whole modules, in this order, as they become free
+    (``--dist loadscope``): the long modules start early and the many short ones fill in at the
+    end, so both processes finish at about the same time instead of one waiting for a long module
+    started last. Running after pytest's own reordering keeps its order within each module.
+    """
+    first_seen: dict[str, int] = {}
+    long_running: set[str] = set()
+    for index, item in enumerate(items):
+        module = item.nodeid.split("::", 1)[0]
+        first_seen.setdefault(module, index)
+        if any(item.get_closest_marker(name) for name in LONG_RUNNING):
+            long_running.add(module)
+
+    def key(item: pytest.Item) -> tuple[bool, int]:
+        module = item.nodeid.split("::", 1)[0]
+        return module not in long_running, first_seen[module]
+
+    items.sort(key=key)

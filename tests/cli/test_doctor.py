@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aioboto3
+import pytest
 from click.testing import CliRunner
 from sonda_events.store import EventStore
 
@@ -59,6 +60,7 @@ def test_an_empty_database_is_a_warning_with_what_happens_next(tmp_path: Path, p
     assert store["status"] == "warn" and "schema at nothing" in store["detail"] and store["fix"]
 
 
+@pytest.mark.slow
 def test_unreachable_servers_and_bad_settings_fail_with_a_fix(tmp_path: Path) -> None:
     dead = free_port()
     with socket.socket() as busy:

@@ -27,6 +27,8 @@ from tests.support.servers import (
     running_old_nats,
 )
 
+pytestmark = pytest.mark.slow
+
 NEEDED = "Sonda needs nats-server >= 2.11"
 #: A start that waits or retries instead of refusing would run into this.
 START_TIMEOUT_S = 60

@@ -11,11 +11,14 @@ import uuid
 from pathlib import Path
 
 import nats
+import pytest
 from sonda_events.bus import Publisher, provision
 from sonda_events.contract import AnalysisRequested, RequestedData, new_event
 from sonda_events.store import EventStore
 
 from tests.support.servers import NatsServer
+
+pytestmark = pytest.mark.slow
 
 
 async def publish_and_wait(nats_url: str, db_url: str, analysis_id: uuid.UUID) -> int:

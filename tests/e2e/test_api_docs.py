@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from sonda.gateway.routes import SEED_PATHS
 from tests.e2e.sonda_up import SondaUp
+
+pytestmark = pytest.mark.slow
 
 
 def _template(path: str) -> re.Pattern[str]:

@@ -7,10 +7,13 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from sonda.cli import cli
 from tests.e2e.sonda_up import SondaUp
+
+pytestmark = pytest.mark.slow
 
 ISOLATED = {"NATS_URL": None, "DATABASE_URL": None, "SONDA_API_KEYS": None}
 

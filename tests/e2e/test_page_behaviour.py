@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
@@ -16,7 +17,7 @@ from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
 from tests.e2e.conftest import write_brazilian_csv
 from tests.e2e.sonda_up import SondaUp
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -38,14 +39,24 @@ def mixed_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_brazilian_csv(frame, tmp_path_factory.mktemp("page") / "misto.csv")
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def chromium() -> AsyncIterator[Browser]:
+    """One Chromium for the module (a launch takes about a second of CPU)."""
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def browser(chromium: Browser) -> AsyncIterator[Browser]:
+    """The module's Chromium; each page a test opens has a context of its own (no cookie or
+    storage shared with another test), closed after the test."""
+    yield chromium
+    for context in chromium.contexts:
+        await context.close()
 
 
 async def analysed(page: Page, sonda: SondaUp, path: Path) -> None:

@@ -29,6 +29,8 @@ from tests.reliability.stack import Stack, stack_on
 from tests.reliability.workload import analysis_events, request, upload, write_csv
 from tests.support.servers import NatsServer
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 async def stack(private_nats: NatsServer, pg_url: str, tmp_path: Path) -> AsyncIterator[Stack]:

@@ -27,6 +27,8 @@ from sonda_storage import UrlSigner, load_signing_secret
 from tests.reliability.services import ServiceProcess, clean_env, services
 from tests.support.servers import fresh_postgres_database, running_nats
 
+pytestmark = pytest.mark.slow
+
 IDLE_TIMEOUT_S = 2.0
 
 

@@ -31,6 +31,8 @@ from tests.reliability.clients import close_code, started, upload_file
 from tests.reliability.services import ServiceProcess, Services, clean_env, services
 from tests.support.servers import fresh_postgres_database, running_nats
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("SONDA_FUZZ_EXAMPLES", "300"))
 #: ``type`` may be left out: RFC 9457 reads a missing ``type`` as "about:blank".
 PROBLEM_FIELDS = {"title", "status", "detail", "code"}

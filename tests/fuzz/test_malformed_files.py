@@ -31,7 +31,7 @@ from sonda_storage import ObjectStorage, storage_from_settings
 from tests.fuzz.corpus import Case, corpus
 from tests.support.servers import LOCAL, running_nats
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
 MEMORY_LIMIT_MB = 700
 TIMEOUT_S = 8.0

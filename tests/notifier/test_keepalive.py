@@ -30,6 +30,8 @@ from websockets.frames import Frame, Opcode
 from tests.notifier.conftest import TERMINAL, NotifierFactory, Producer, Running
 from tests.support.servers import free_port
 
+pytestmark = pytest.mark.slow
+
 PING_INTERVAL, PONG_TIMEOUT = 0.3, 0.5
 
 

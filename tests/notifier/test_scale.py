@@ -10,10 +10,13 @@ import string
 import time
 from typing import Any
 
+import pytest
 from sonda_events.bus import AnalysisWriter
 from websockets.asyncio.client import connect
 
 from tests.notifier.conftest import Client, NotifierFactory, Producer, ws_client
+
+pytestmark = pytest.mark.slow
 
 # About 3.5 MB fill the loopback buffers here; the burst is ~10 MB so the slow clients do block.
 BURST = 2400

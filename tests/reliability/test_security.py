@@ -37,6 +37,8 @@ from tests.support.servers import (
     wait_for_port,
 )
 
+pytestmark = pytest.mark.slow
+
 KEY = "sonda-test-key-1f2e3d4c5b6a"
 OTHER_KEY = "sonda-test-key-other-998877"
 #: Used only by the WebSocket limit test: connections other tests closed cannot hold its slots.

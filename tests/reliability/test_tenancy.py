@@ -26,6 +26,8 @@ from tests.reliability.clients import close_code
 from tests.reliability.services import ServiceProcess, clean_env, services
 from tests.support.servers import fresh_postgres_database, running_nats
 
+pytestmark = pytest.mark.slow
+
 KEY_A = "tenant-a-key-5b1d0c9e7f"
 KEY_B = "tenant-b-key-8e2a4f6d13"
 ADMIN = "tenant-admin-key-c4e8a2"

@@ -6,17 +6,21 @@ Tests never mock our own parts; these helpers start the real thing on free loopb
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sonda_events.bus.server import version_is_supported
@@ -143,21 +147,122 @@ def _admin_exec(sql: str) -> None:
         conn.execute(sql.encode())
 
 
-@contextlib.contextmanager
-def fresh_postgres_database(prefix: str = "sonda_test") -> Iterator[str]:
-    """A new, empty database on the shared test server; dropped afterwards. Yields a SQLAlchemy URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    _admin_exec(f'CREATE DATABASE "{name}"')
+def _database_url(name: str) -> str:
     params = dict(part.split("=", 1) for part in PG_ADMIN_DSN.split())
-    url = (
+    return (
         f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
         f"{params.get('port', '5432')}/{name}"
     )
+
+
+class DatabasePool:
+    """Fresh databases for one test process: the next one made ahead, used ones dropped behind.
+
+    Creating a database and dropping one take about half a second each on a server that syncs to
+    disk, and a test used to wait for both. Here one background thread creates the next database
+    while a test runs and drops a used one after its test, so a test waits only when none is ready.
+    Every database is still new and empty when handed out, and serves one test (or one module
+    fixture) only.
+    """
+
+    #: Jobs, lowest first: a create a test may be waiting for, then drops, then the end.
+    CREATE, DROP, END = 0, 1, 2
+
+    def __init__(self, prefix: str = "sonda_test", spare: int = 1) -> None:
+        self.prefix = prefix
+        self.spare = spare
+        self._ready: list[str] = []
+        self._creating = 0
+        self._jobs: queue.PriorityQueue[tuple[int, int, str]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def _name(self) -> str:
+        return f"{self.prefix}_{uuid.uuid4().hex[:12]}"
+
+    def _put(self, kind: int, name: str = "") -> None:
+        self._jobs.put((kind, next(self._order), name))
+
+    def _work(self) -> None:
+        conn: psycopg.Connection[Any] | None = None
+        while True:
+            kind, _, name = self._jobs.get()
+            if kind == self.END:
+                break
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
+                if kind == self.CREATE:
+                    conn.execute(f'CREATE DATABASE "{name}"'.encode())
+                else:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+            except Exception:  # a failed create is made again by the test; a failed drop is let go
+                if conn is not None:
+                    conn.close()
+                conn = None
+                created = False
+            else:
+                created = True
+            if kind == self.CREATE:
+                with self._changed:
+                    self._creating -= 1
+                    if created:
+                        self._ready.append(name)
+                    self._changed.notify_all()
+        if conn is not None:
+            conn.close()
+
+    def take(self) -> str:
+        """A new, empty database's name (made now if none is ready); the next one is started."""
+        with self._changed:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="sonda-test-databases", daemon=True)
+                self._thread.start()
+            self._changed.wait_for(lambda: self._ready or not self._creating, timeout=60)
+            name = self._ready.pop() if self._ready else None
+            while len(self._ready) + self._creating < self.spare:
+                self._creating += 1
+                self._put(self.CREATE, self._name())
+        if name is None:  # none was ready (the first, or the background create failed): make it here
+            name = self._name()
+            _admin_exec(f'CREATE DATABASE "{name}"')
+        return name
+
+    def give_back(self, name: str) -> None:
+        """Drop a used database, off the test's path."""
+        if self._thread is None:
+            with contextlib.suppress(psycopg.Error):
+                _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        self._put(self.DROP, name)
+
+    def close(self) -> None:
+        """Drop the unused spare and every used database still queued; wait until done."""
+        with self._changed:
+            thread, self._thread = self._thread, None
+            if thread is None:
+                return
+            self._changed.wait_for(lambda: not self._creating, timeout=60)
+            for name in self._ready:
+                self._put(self.DROP, name)
+            self._ready.clear()
+            self._put(self.END)
+        thread.join(120)
+
+
+#: This process's databases (each pytest-xdist worker is a process of its own).
+DATABASES = DatabasePool()
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty database on the shared test server; dropped afterwards. Yields a SQLAlchemy URL."""
+    name = DATABASES.take()
     try:
-        yield url
+        yield _database_url(name)
     finally:
-        with contextlib.suppress(psycopg.Error):
-            _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        DATABASES.give_back(name)
 
 
 def _pg_bin(name: str) -> str:

@@ -16,6 +16,8 @@ from sonda_analyzer.engine.source import detect_source
 
 from tests.analyzer.engine.conftest import column
 
+pytestmark = pytest.mark.slow
+
 ROWS = 90_000
 
 

@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import pytest
 from nats.aio.client import Client as NatsClient
 from sonda_events.bus import ensure_consumer, provision, work_queue_consumer
 
@@ -24,6 +25,8 @@ from tests.analyzer.worker.harness import (
 )
 from tests.analyzer.worker.stack import SettingsFactory, running
 from tests.support.servers import free_port
+
+pytestmark = pytest.mark.slow
 
 
 def _failed(events: list[Event]) -> dict[str, object]:

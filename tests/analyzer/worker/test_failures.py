@@ -20,7 +20,7 @@ from tests.analyzer.worker.harness import (
 )
 from tests.analyzer.worker.stack import Stack, analyzer_stack
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
 MAX_FILE_MB = 1
 

@@ -22,7 +22,7 @@ from tests.analyzer.worker.harness import (
 )
 from tests.analyzer.worker.stack import Stack, analyzer_stack
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
 EXPECTED_FORMAT = {"br_csv": "csv", "csv_gz": "csv"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
 from nats.aio.client import Client as NatsClient
 from sonda_storage import ObjectStorage
 
@@ -19,6 +20,8 @@ from tests.analyzer.worker.harness import (
     wait_for_events,
 )
 from tests.analyzer.worker.stack import SettingsFactory, running
+
+pytestmark = pytest.mark.slow
 
 
 async def _run_big_then_small(

@@ -10,6 +10,7 @@ import json
 import uuid
 from typing import Any
 
+import pytest
 from nats.aio.client import Client as NatsClient
 from sonda_events.bus import AnalysisWriter, Publisher, ensure_consumer, provision, work_queue_consumer
 from sonda_events.contract import AnalysisDeleted, DeletedData
@@ -26,6 +27,8 @@ from tests.analyzer.worker.harness import (
     wait_for_events,
 )
 from tests.analyzer.worker.stack import SettingsFactory, running
+
+pytestmark = pytest.mark.slow
 
 
 def _types(events: list[Event]) -> list[str]:

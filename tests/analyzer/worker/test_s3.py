@@ -22,6 +22,8 @@ from tests.analyzer.worker.harness import (
 from tests.analyzer.worker.stack import SettingsFactory, running
 from tests.support.servers import S3Endpoint
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def s3_settings(make_settings: SettingsFactory, s3_endpoint: S3Endpoint) -> AnalyzerSettings:

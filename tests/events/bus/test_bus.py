@@ -259,6 +259,7 @@ async def test_failures_are_retried_then_exhausted_with_a_final_event(private_na
     await close_nats(nc)
 
 
+@pytest.mark.slow
 async def test_keep_alive_prevents_redelivery_of_long_work(private_nats: NatsServer) -> None:
     nc = await connect_nats(private_nats.url, name="t")
     js = nc.jetstream()

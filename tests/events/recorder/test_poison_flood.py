@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 import msgspec
+import pytest
 import sqlalchemy as sa
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
@@ -42,6 +43,8 @@ from sonda_events.subjects import STREAM_NAME, subject_for
 from tests.events.recorder.conftest import running_recorder
 from tests.events.recorder.helpers import assert_stored_exactly_once
 from tests.support.servers import NatsServer
+
+pytestmark = pytest.mark.slow
 
 BAD_MESSAGES = 20_000
 ANALYSES = 200

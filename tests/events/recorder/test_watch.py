@@ -9,7 +9,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from sonda_events.bus import Publisher
 from sonda_events.bus.provisioning import ensure_consumer
-from sonda_events.recorder import recorder_consumer_config
+from sonda_events.recorder import RECORDER_CONSUMER, recorder_consumer_config
 from sonda_events.recorder.watch import RecorderStalledError, RecorderWatch
 from sonda_events.store import EventStore
 from sonda_events.subjects import STREAM_NAME
@@ -27,6 +27,13 @@ async def test_a_stalled_recorder_fails_readiness_and_a_working_one_passes(
     # The consumer exists (a recorder ran once) but no recorder takes the 25 events published now.
     await ensure_consumer(nc.jetstream(), STREAM_NAME, recorder_consumer_config())
     await Publisher(nc.jetstream()).publish_many([e for _ in range(5) for e in analysis_stream(uuid.uuid4())])
+    # JetStream counts a consumer's pending messages a moment after their publish acks (later still
+    # on a busy machine): wait until it shows all 25, then take the watch's first reading.
+    for _ in range(200):
+        info = await nc.jetstream().consumer_info(STREAM_NAME, RECORDER_CONSUMER)
+        if info.num_pending == 25:
+            break
+        await asyncio.sleep(0.05)
     report = await watch.check()
     assert report["behind"] == 25, report  # behind, but not for long enough to call it stuck
     await asyncio.sleep(0.6)
