@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from pathlib import Path
 
@@ -28,13 +27,14 @@ async def test_start_answers_503_while_nats_is_down_and_recovers(
         files = local_files(tmp_path / "data")
 
         private_nats.stop()
-        began = time.monotonic()
-        response = await client.post("/api/v1/analysis/start-enhanced", json={"file_key": issued["file_key"]})
-        elapsed = time.monotonic() - began
+        # bus_unavailable is the publish deadline's answer; the guard only catches a hang
+        async with asyncio.timeout(120):
+            response = await client.post(
+                "/api/v1/analysis/start-enhanced", json={"file_key": issued["file_key"]}
+            )
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "bus_unavailable"
         assert response.headers["retry-after"]
-        assert elapsed < 2 + 5  # the publish deadline (plus a loaded machine's slack), not a hang
         ready = await client.get("/api/v1/health/ready")
         assert ready.status_code == 503
         assert ready.json()["checks"]["nats"]["ok"] is False

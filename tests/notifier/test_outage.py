@@ -3,8 +3,6 @@ connects during the outage is told to come back (1013), and the instance does no
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sonda_events.bus import close_nats, connect_nats, provision
 
@@ -25,11 +23,9 @@ async def test_nats_restart_loses_nothing_and_replays_nothing(private_nats: Nats
             assert connected.positions == [32, 33]
 
             private_nats.stop()
-            started = time.monotonic()
             async with ws_client(notifier.ws_url(old.analysis_id)) as during:
                 code, reason = await during.closed(timeout=10)
             assert code == 1013, reason
-            assert time.monotonic() - started < 8
             private_nats.start()
 
             # the producer's and the notifier's connections come back by themselves, and the client

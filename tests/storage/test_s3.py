@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -58,16 +59,16 @@ async def test_a_declared_size_is_signed_into_the_url(s3_endpoint: S3Endpoint) -
 async def test_an_unreachable_endpoint_is_unavailable_not_a_crash() -> None:
     endpoint = S3Endpoint(url=f"http://127.0.0.1:{free_port()}")
     storage = s3_storage(endpoint, "sonda-nowhere", max_attempts=1)
-    started = time.monotonic()
     await storage.start()  # does not raise: readiness reports it
     for call in (
         storage.ping(),
         storage.head(new_upload_key("a.csv")),
         storage.put_bytes("results/x.json", b"{}"),
     ):
+        # one attempt, then the error: the guard only catches retries that never end
         with pytest.raises(StorageUnavailableError) as info:
-            await call
+            async with asyncio.timeout(120):
+                await call
         assert info.value.code == "storage_unavailable"
         assert status_for(info.value.code) == 503  # its HTTP status, at the edge
     await storage.close()
-    assert time.monotonic() - started < 10

@@ -58,7 +58,7 @@ async def test_quiet_stream_returns_nothing_after_the_timeout(
     _, pull = puller
     start = time.monotonic()
     assert await pull.fetch(10, timeout=0.3) == []
-    assert 0.25 < time.monotonic() - start < 2.0
+    assert time.monotonic() - start >= 0.25  # it waited for the timeout (a lower bound holds under any load)
 
 
 async def test_a_lone_message_is_handed_over_at_once(puller: tuple[NatsClient, BatchPuller]) -> None:
@@ -69,9 +69,10 @@ async def test_a_lone_message_is_handed_over_at_once(puller: tuple[NatsClient, B
         await nc.jetstream().publish("t.x", b"late")
 
     task = asyncio.create_task(publish_later())
-    start = time.monotonic()
-    msgs = await pull.fetch(500, timeout=5.0)
+    # A fetch that waited for a full batch would wait out its whole (ten-minute) timeout: the
+    # guard, far shorter, fails such a fetch long before that.
+    async with asyncio.timeout(120):
+        msgs = await pull.fetch(500, timeout=600.0)
     await task
 
     assert [m.data for m in msgs] == [b"late"]
-    assert time.monotonic() - start < 2.0  # not the fetch timeout: no waiting for a full batch
