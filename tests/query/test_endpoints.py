@@ -215,3 +215,32 @@ async def test_a_late_event_after_completion_keeps_the_results_served(harness: H
     assert again.json()["results"] == first.json()["results"]
     status = (await harness.client.get(STATUS.format(s.analysis_id))).json()
     assert (status["status"], status["progress"]) == ("completed", 100.0)
+
+
+async def test_a_listing_holds_an_analysis_completed_on_the_bus_before_the_projector_saw_it(
+    query_app: HarnessFactory, sqlite_url: str, private_nats: Any
+) -> None:
+    """Read your notification, for lists: the analysis a client was just told completed is
+    listed as completed, though the projector (polling every few seconds here) has not run yet."""
+    async with query_app(
+        sqlite_url,
+        NATS_URL=private_nats.url,
+        query_recorder="true",
+        query_projector_poll_s="3",
+        query_status_wait_s="30",
+    ) as running:
+        s = Stream()
+        events = [s.requested(filename="fresh.csv"), s.started(), await running.completed(s)]
+        nc = await nats.connect(private_nats.url)
+        try:
+            js = nc.jetstream()
+            await provision(js)
+            for event in events:
+                await js.publish(subject_for(event.analysis_id, event.type), encode(event))
+        finally:
+            await nc.close()
+        listed = await running.client.get("/api/v1/analysis/list", params={"status": "completed"})
+        assert listed.status_code == 200, listed.text
+        assert [item["analysis_id"] for item in listed.json()["items"]] == [str(s.analysis_id)]
+        running_now = await running.client.get("/api/v1/analysis/list", params={"status": "running"})
+        assert running_now.json()["items"] == []

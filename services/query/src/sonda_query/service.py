@@ -175,6 +175,7 @@ class QueryService:
         analysis just completed is listed under ``status=completed`` at once."""
         if not self._principal.admin:
             filters = msgspec.structs.replace(filters, requested_by=self._principal.id)
+        await self._lookup.until_projected(self._status_wait_s)
         items: list[ListItem] = []
         more: str | None = cursor
         while True:
