@@ -10,7 +10,7 @@ import { clear, h, num, when } from "./dom.js";
  * onError(err) shows an error. Returns {reload(), follow(item)}.
  */
 /** How long a first press of Delete waits for the second. */
-const CONFIRM_MS = 5000;
+const CONFIRM_MS = 8000;
 
 export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () => {} }) {
   let cursor = null;
@@ -23,6 +23,10 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
   // version a notification carried). The list is a read model that may not have seen it yet; the
   // page shows it anyway, so the list never lacks what the page just announced.
   let followed = null;
+  // The analysis whose Delete was pressed once, and the timer that withdraws the question. Kept
+  // here, not in its row: a list reload in between (a completion, a refresh) draws the row anew,
+  // and the second press must still delete.
+  let armed = null;
 
   const itemOf = (id) => [...els.list.querySelectorAll(".analysis-item")].find((li) => li.dataset.analysisId === id);
   const wanted = (item) => !els.filter.value || String(item.status || "") === els.filter.value;
@@ -47,6 +51,22 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
       els.list.prepend(row(followed)); // the newest analysis: the list is newest first
     }
     syncPicks();
+  }
+
+  function labelDelete(button, on) {
+    const name = button.dataset.name;
+    button.textContent = on ? "Confirm delete" : "Delete";
+    button.setAttribute("aria-label", on ? `Press again to delete the analysis of ${name}` : `Delete the analysis of ${name}`);
+    button.classList.toggle("armed", on);
+  }
+
+  function disarm() {
+    if (!armed) return;
+    clearTimeout(armed.timer);
+    const li = itemOf(armed.id);
+    armed = null;
+    const button = li && li.querySelector(".delete-analysis");
+    if (button) labelDelete(button, false);
   }
 
   function syncPicks() {
@@ -106,30 +126,26 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
     }, name);
     // Two steps instead of a modal: the first press asks, the second (within a few seconds)
     // deletes; keyboard users and automated browsers get the same confirmation.
-    let armed = null;
-    const disarm = () => {
-      clearTimeout(armed);
-      armed = null;
-      del.textContent = "Delete";
-      del.setAttribute("aria-label", `Delete the analysis of ${name}`);
-      del.classList.remove("armed");
-    };
+    const mine = () => armed !== null && armed.id === item.analysis_id;
     const del = h("button", {
       type: "button",
       class: "delete-analysis danger",
       "data-analysis-id": item.analysis_id,
+      "data-name": name,
       "aria-label": `Delete the analysis of ${name}`,
-      onblur: () => armed && disarm(),
+      // Leaving the button withdraws the question; a row drawn anew (a reload) does not: the
+      // browser blurs a focused button as it is removed, so look once the removal is done.
+      onblur: () => setTimeout(() => del.isConnected && document.activeElement !== del && mine() && disarm(), 0),
       onclick: async (event) => {
         event.stopPropagation();
-        if (!armed) {
-          del.textContent = "Confirm delete";
-          del.setAttribute("aria-label", `Press again to delete the analysis of ${name}`);
-          del.classList.add("armed");
-          armed = setTimeout(disarm, CONFIRM_MS);
+        if (!mine()) {
+          disarm();
+          armed = { id: item.analysis_id, timer: setTimeout(disarm, CONFIRM_MS) };
+          labelDelete(del, true);
           return;
         }
-        clearTimeout(armed);
+        clearTimeout(armed.timer);
+        armed = null;
         del.disabled = true;
         try {
           await api.remove(item.analysis_id);
@@ -142,11 +158,12 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
           }
         } catch (err) {
           del.disabled = false;
-          disarm();
+          labelDelete(del, false);
           onError(err);
         }
       },
     }, "Delete");
+    if (mine()) labelDelete(del, true);
     const compare = status === "completed"
       ? h("label", { class: "compare-label small" },
         h("input", {
