@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from playwright.async_api import async_playwright, expect
 
 from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
+from tests.e2e.conftest import write_brazilian_csv
 from tests.e2e.sonda_up import SondaUp
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -23,7 +25,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SCREENSHOT_DIR = os.environ.get("SONDA_SCREENSHOT_DIR")
 
 
-async def test_upload_through_the_page(sonda: SondaUp, sales: pd.DataFrame, sales_csv: Path) -> None:
+@pytest.fixture
+def messy_sales(sales: pd.DataFrame) -> pd.DataFrame:
+    """The sales file as exports arrive: some gaps (together in two columns) and a few repeated rows,
+    so the report's missing-values and duplicate-rows sections have something to show."""
+    rng = np.random.default_rng(11)
+    frame = sales.copy()
+    frame["cidade"] = frame["cidade"].mask(rng.random(len(frame)) < 0.04)
+    gaps = rng.random(len(frame)) < 0.06
+    frame["quantidade"] = frame["quantidade"].astype("Int64").mask(gaps)
+    frame["total"] = frame["total"].mask(gaps)
+    return pd.concat([frame, frame.iloc[[3, 3, 3, 17, 17, 42]]], ignore_index=True)
+
+
+async def test_upload_through_the_page(sonda: SondaUp, messy_sales: pd.DataFrame, tmp_path: Path) -> None:
+    sales = messy_sales
+    sales_csv = write_brazilian_csv(sales, tmp_path / "vendas.csv")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
@@ -72,7 +89,22 @@ async def test_upload_through_the_page(sonda: SondaUp, sales: pd.DataFrame, sale
             assert asked == []
             await offline.close()
 
-            shot = await page.screenshot(full_page=False)
+            # The new sections, from the frame itself: the repeated rows and the columns with gaps.
+            repeats = sales[sales.duplicated(keep=False)].value_counts(dropna=False)
+            duplicated = page.locator("#duplicate-rows tbody tr")
+            await expect(duplicated).to_have_count(len(repeats))
+            counts = [
+                int(v)
+                for v in await duplicated.locator("td.count-cell").evaluate_all(
+                    "cells => cells.map((c) => c.dataset.count)"
+                )
+            ]
+            assert counts == sorted(repeats.tolist(), reverse=True)
+            bars = page.locator("#missing-per-column")
+            for name in sales.columns[sales.isna().any()]:
+                await expect(bars).to_contain_text(name)
+
+            shot = await page.screenshot(full_page=SCREENSHOT_DIR is not None)
             if SCREENSHOT_DIR:
                 target = Path(SCREENSHOT_DIR).resolve() / "screenshot.png"
                 target.parent.mkdir(parents=True, exist_ok=True)
