@@ -11,21 +11,13 @@ import pandas as pd
 from sonda_analyzer.engine import profile_dataframe
 
 from sonda.client.redact import redact_result
-
-
-def _cpf(rng: np.random.Generator) -> str:
-    digits = [int(d) for d in rng.integers(0, 10, 9)]
-    for size in (10, 11):
-        total = sum(d * w for d, w in zip(digits, range(size, 1, -1), strict=False))
-        digits.append((total * 10 % 11) % 10)
-    text = "".join(map(str, digits))
-    return f"{text[:3]}.{text[3:6]}.{text[6:9]}-{text[9:]}"
+from tests.support.documents import valid_cpf
 
 
 def test_duplicated_rows_show_personal_cells_as_shapes() -> None:
     rng = np.random.default_rng(3)
     people = pd.DataFrame(
-        {"cpf": [_cpf(rng) for _ in range(30)], "cidade": rng.choice(["Recife", "Natal"], 30)}
+        {"cpf": [valid_cpf(rng) for _ in range(30)], "cidade": rng.choice(["Recife", "Natal"], 30)}
     )
     frame = people.iloc[rng.integers(0, 30, 200)].reset_index(drop=True)
     result: dict[str, Any] = msgspec.to_builtins(profile_dataframe(frame))

@@ -18,6 +18,7 @@ from sonda_analyzer.engine.profile import profile_file
 from tests.query.conftest import Harness
 from tests.query.factories import Stream
 from tests.query.test_endpoints import assert_problem
+from tests.support.documents import valid_cpf
 
 REPORT = "/api/v1/analysis/report/{}"
 HOSTILE = '<script>alert("x")</script> & "quoted"'
@@ -56,15 +57,6 @@ class Page(HTMLParser):
             self.cards[self._card].append(data)
 
 
-def _cpf(rng: np.random.Generator) -> str:
-    digits = [int(d) for d in rng.integers(0, 10, 9)]
-    for size in (10, 11):
-        total = sum(d * w for d, w in zip(digits, range(size, 1, -1), strict=False))
-        digits.append((total * 10 % 11) % 10)
-    text = "".join(map(str, digits))
-    return f"{text[:3]}.{text[3:6]}.{text[6:9]}-{text[9:]}"
-
-
 @pytest.fixture
 def table(tmp_path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     rng = np.random.default_rng(11)
@@ -74,7 +66,7 @@ def table(tmp_path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
             "preco": np.round(rng.gamma(2.0, 150.0, n), 2),
             "quantidade": rng.integers(0, 50, n).astype(float),
             "cidade": rng.choice(["Recife", "Natal", "Belém", "Manaus"], n),
-            "cpf": [_cpf(rng) for _ in range(n)],
+            "cpf": [valid_cpf(rng) for _ in range(n)],
             HOSTILE: rng.choice(["a", "b"], n),
         }
     )
@@ -264,7 +256,7 @@ def repeated(tmp_path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     rng = np.random.default_rng(17)
     customers = pd.DataFrame(
         {
-            "cpf": [_cpf(rng) for _ in range(60)],
+            "cpf": [valid_cpf(rng) for _ in range(60)],
             "cidade": rng.choice(["Recife", "Natal"], 60),
             "plano": rng.choice(["mensal", "anual"], 60),
         }

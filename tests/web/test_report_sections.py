@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 from sonda_analyzer.engine import encode_result, profile_dataframe
 
+from tests.support.documents import valid_cpf
 from tests.web.test_static_page import CHROMIUM, CHROMIUM_ARGS, static_server
 
 __all__ = ["static_server"]  # the fixture, imported for this module's tests
@@ -19,21 +20,12 @@ __all__ = ["static_server"]  # the fixture, imported for this module's tests
 pytestmark = pytest.mark.browser
 
 
-def _cpf(rng: np.random.Generator) -> str:
-    digits = [int(d) for d in rng.integers(0, 10, 9)]
-    for size in (10, 11):
-        total = sum(d * w for d, w in zip(digits, range(size, 1, -1), strict=False))
-        digits.append((total * 10 % 11) % 10)
-    text = "".join(map(str, digits))
-    return f"{text[:3]}.{text[3:6]}.{text[6:9]}-{text[9:]}"
-
-
 def customers() -> pd.DataFrame:
     """Customers who bought more than once (whole rows repeat, CPF and all), with gaps."""
     rng = np.random.default_rng(23)
     people = pd.DataFrame(
         {
-            "cpf": [_cpf(rng) for _ in range(80)],
+            "cpf": [valid_cpf(rng) for _ in range(80)],
             "cidade": rng.choice(["Recife", "Natal", "Belém"], 80),
             "plano": rng.choice(np.array(["mensal", "anual", None], dtype=object), 80),
             "nota": rng.choice([1.0, 2.0, np.nan], 80),
