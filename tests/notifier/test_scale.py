@@ -71,7 +71,45 @@ def tiny_buffer_socket(port: int) -> socket.socket:
     return sock
 
 
-async def test_slow_clients_are_coalesced_or_closed_and_never_slow_the_others(
+async def test_a_client_that_pauses_gets_coalesced_progress_and_never_slows_the_others(
+    notifier_factory: NotifierFactory, producer: Producer
+) -> None:
+    # The send timeout is only a hang guard here: the pause lasts as long as the burst takes,
+    # which on a busy machine is no fixed time, and this client must not be closed for it.
+    rng = random.Random(7)
+    async with notifier_factory(sonda_ws_queue_size=64, sonda_ws_send_timeout=120.0) as notifier:
+        writer = await producer.request()
+        url = notifier.ws_url(writer.analysis_id)
+        fast_ws = await connect(url, compression=None, max_size=None)
+        pausing_ws = await connect(url, compression=None, max_queue=1, sock=tiny_buffer_socket(notifier.port))
+        fast, pausing = Client(fast_ws), Client(pausing_ws)
+        try:
+            for client in (fast, pausing):
+                await client.next()
+            fast_reading = asyncio.create_task(fast.until_terminal(timeout=120))
+            await publish_burst(producer, writer, rng)
+            await producer.complete(writer)
+
+            # the fast client got everything, in order, while the other did not read
+            await fast_reading
+            assert fast.positions == list(range(1, BURST + 4))
+
+            # the pausing client resumes: fewer progress updates, in order, and the terminal event
+            await pausing.until_terminal(timeout=120)
+            assert pausing.positions == sorted(set(pausing.positions))
+            assert pausing.events[-1]["type"] == "analysis_completed"
+            assert pausing.positions[-1] == BURST + 3
+            assert len(pausing.positions) < BURST + 3
+            info = await notifier.info()
+            assert info["coalesced_messages"] > 0
+            assert info["slow_client_closes"] == 0
+            assert info["active_connections"] == 2
+        finally:
+            for ws in (fast_ws, pausing_ws):
+                await ws.close()
+
+
+async def test_a_client_that_never_reads_is_closed_as_slow_and_never_slows_the_others(
     notifier_factory: NotifierFactory, producer: Producer
 ) -> None:
     rng = random.Random(7)
@@ -81,41 +119,30 @@ async def test_slow_clients_are_coalesced_or_closed_and_never_slow_the_others(
         writer = await producer.request()
         url = notifier.ws_url(writer.analysis_id)
         fast_ws = await connect(url, compression=None, max_size=None)
-        pausing_ws = await connect(url, compression=None, max_queue=1, sock=tiny_buffer_socket(notifier.port))
         stalled_ws = await connect(url, compression=None, max_queue=1, sock=tiny_buffer_socket(notifier.port))
-        fast, pausing, stalled = Client(fast_ws), Client(pausing_ws), Client(stalled_ws)
+        fast, stalled = Client(fast_ws), Client(stalled_ws)
         try:
-            for client in (fast, pausing, stalled):
+            for client in (fast, stalled):
                 await client.next()
-            fast_reading = asyncio.create_task(fast.until_terminal(timeout=60))
+            fast_reading = asyncio.create_task(fast.until_terminal(timeout=120))
             await publish_burst(producer, writer, rng)
             await producer.complete(writer)
-
-            # the fast client got everything, in order, while the others did not read
             await fast_reading
             assert fast.positions == list(range(1, BURST + 4))
 
-            # the pausing client resumes: fewer progress updates, in order, and the terminal event
-            await pausing.until_terminal(timeout=30)
-            assert pausing.positions == sorted(set(pausing.positions))
-            assert pausing.events[-1]["type"] == "analysis_completed"
-            assert pausing.positions[-1] == BURST + 3
-            assert len(pausing.positions) < BURST + 3
-
-            # the client that never reads is closed as slow; what it had been sent stays in order
+            # closed as slow (its send blocked past the timeout, or its queue overflowed); what it
+            # had been sent stays in order
             async def stalled_closed() -> bool:
                 return bool((await notifier.info())["slow_client_closes"] >= 1)
 
-            await wait_for(stalled_closed, timeout=20)
-            code, reason = await stalled.closed(timeout=20)
+            await wait_for(stalled_closed, timeout=60)
+            code, reason = await stalled.closed(timeout=60)
             assert (code, reason) == (4008, "slow client")
             assert stalled.positions == sorted(set(stalled.positions))
             assert len(stalled.positions) < BURST + 3
-            info = await notifier.info()
-            assert info["coalesced_messages"] > 0
-            assert info["active_connections"] == 2
+            assert (await notifier.info())["active_connections"] == 1
         finally:
-            for ws in (fast_ws, pausing_ws, stalled_ws):
+            for ws in (fast_ws, stalled_ws):
                 await ws.close()
 
 
