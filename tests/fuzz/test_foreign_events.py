@@ -248,6 +248,12 @@ async def test_events_the_lifecycle_refuses_change_nothing_anyone_reads(stack: S
 
         await until(completed, timeout=60, what="the real analysis to complete")
         before = (await client.get(f"{base}/results-enhanced/{target}")).json()
+
+        # The query service may answer from JetStream's head before the recorder has stored it.
+        async def stored() -> bool:
+            return isinstance((await stack.store.read_stream(target))[-1].event, AnalysisCompleted)
+
+        await until(stored, timeout=60, what="the completion to be stored")
         events = [r.event for r in await stack.store.read_stream(target)]
         finished = events[-1]
         assert isinstance(finished, AnalysisCompleted)
