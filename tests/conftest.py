@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import expect
 
 from tests.support.servers import (
     DATABASES,
@@ -17,6 +18,10 @@ from tests.support.servers import (
     running_moto,
     running_nats,
 )
+
+#: How long a browser assertion waits for the page to get there: a hang guard, not a latency
+#: limit (Playwright's default of 5 s failed on a machine whose other core was kept busy).
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -40,7 +40,7 @@ def test_the_report_shows_which_values_go_missing_together(static_server: str) -
             page = browser.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(static_server + "/")
-            page.wait_for_selector("body[data-ready=true]", timeout=10_000)
+            page.wait_for_selector("body[data-ready=true]", timeout=30_000)
             page.evaluate(
                 """async (text) => {
                     const { renderReport } = await import("./report.js");

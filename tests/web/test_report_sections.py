@@ -43,7 +43,7 @@ def page(static_server: str) -> Iterator[Page]:
             errors: list[str] = []
             opened.on("pageerror", lambda e: errors.append(str(e)))
             opened.goto(static_server + "/")
-            opened.wait_for_selector("body[data-ready=true]", timeout=10_000)
+            opened.wait_for_selector("body[data-ready=true]", timeout=30_000)
             yield opened
             assert errors == []
         finally:

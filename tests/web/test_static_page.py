@@ -198,8 +198,8 @@ def test_page_loads_in_chromium_and_explains_a_missing_api(static_server: str) -
                 lambda r: None if r.url.startswith((static_server, "data:")) else off_origin.append(r.url),
             )
             page.goto(static_server + "/")
-            page.wait_for_selector("body[data-ready=true]", timeout=10_000)
-            page.wait_for_selector("#error:not([hidden])", timeout=10_000)
+            page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+            page.wait_for_selector("#error:not([hidden])", timeout=30_000)
             message = page.text_content("#error-text") or ""
             assert "Listing analyses failed" in message
             assert "404" in message
@@ -244,7 +244,7 @@ def test_personal_columns_are_masked_until_revealed(static_server: str) -> None:
             page = browser.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(static_server + "/")
-            page.wait_for_selector("body[data-ready=true]", timeout=10_000)
+            page.wait_for_selector("body[data-ready=true]", timeout=30_000)
             page.evaluate(
                 """async (result) => {
                     const { renderReport } = await import("./report.js");
