@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -11,7 +12,13 @@ from sonda_analyzer.engine.errors import ParseError, TooManyColumnsError
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions
 from sonda_analyzer.engine.progress import ProgressReporter
-from sonda_analyzer.engine.read_csv import CsvState, csv_dialect, read_csv_table, reread_encoding
+from sonda_analyzer.engine.read_csv import (
+    CsvState,
+    csv_dialect,
+    read_csv_halves,
+    read_csv_table,
+    reread_encoding,
+)
 from sonda_analyzer.engine.read_excel import read_excel
 from sonda_analyzer.engine.read_json import read_json_array, read_jsonl
 from sonda_analyzer.engine.source import CountingReader, Readable, Source
@@ -103,9 +110,16 @@ def _load_csv(
         reporter.bytes_source = position
         return stream
 
+    def counting(position: Callable[[], int]) -> None:
+        reporter.bytes_source = position
+
     dialect = csv_dialect(source, options)
     state = CsvState(dialect=dialect)
-    table = read_csv_table(state, opener)
+    table = None
+    if source.compression is None:
+        table = read_csv_halves(state, source.path, source.file_size, counting)
+    if table is None:
+        table = read_csv_table(state, opener)
     binary = [f.name for f in table.schema if pa.types.is_binary(f.type)]
     if binary and options.encoding is None and dialect.encoding.startswith("utf-8"):
         # The first megabyte was UTF-8 but later bytes are not: a Western file after all.

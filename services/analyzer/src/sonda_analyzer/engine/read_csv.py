@@ -6,9 +6,13 @@ The dialect comes from :mod:`sniff` unless the options name it; pyarrow then par
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -81,7 +85,10 @@ def csv_dialect(source: Source, options: ProfileOptions) -> Dialect:
     raw_names = (raw_names + [""] * width)[:width] if header else [""] * width
     decimal = options.decimal or detect_decimal(records[1 if header else 0 :], delimiter == ";")
     longest = max((len(line) for line in lines), default=0)
-    quoted_newline = len(records) < min(len(lines), 200) - 1 and quotechar in text
+    # A sampled value holding a line break, or fewer records than lines (a parse cut short).
+    quoted_newline = any("\n" in v or "\r" in v for r in records for v in r) or (
+        len(records) < min(len(lines), 200) - 1 and quotechar in text
+    )
     return Dialect(
         encoding=encoding,
         delimiter=delimiter,
@@ -169,6 +176,132 @@ def read_csv_table(state: CsvState, opener: Callable[[], Readable]) -> pa.Table:
             raise EncodingError(f"the file is not valid {state.dialect.encoding}: {exc.reason}") from None
         finally:
             reader.close()
+
+
+#: Below this size a file is read in one stream: a second one would not pay for its start.
+_SPLIT_MIN_BYTES = 32 << 20
+_UTF8 = ("utf-8", "utf-8-sig", "utf8", "ascii")
+
+
+class _Range(io.RawIOBase):
+    """The bytes ``[start, end)`` of a file, read with ``pread`` (no shared file position), and
+    how many of them have been read, for progress."""
+
+    def __init__(self, path: Path, start: int, end: int, quote: bytes = b"") -> None:
+        self._fd = os.open(path, os.O_RDONLY)
+        self._at = start
+        self._start = start
+        self._end = end
+        self._quote = quote
+        #: Quote characters read so far (when ``quote`` is given).
+        self.quotes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        # One allocation per read: pyarrow asks for whole blocks, and the default ``read`` of a
+        # raw stream would fill a bytearray and copy it into bytes (two blocks per read).
+        want = self._end - self._at if size < 0 else min(size, self._end - self._at)
+        if want <= 0:
+            return b""
+        data = os.pread(self._fd, want, self._at)
+        if self._quote:
+            self.quotes += data.count(self._quote)
+        self._at += len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def position(self) -> int:
+        return self._at - self._start
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
+def split_point(path: Path, size: int) -> int | None:
+    """Where the second half of the file starts: just after the first line end past the middle
+    (None when there is none)."""
+    with open(path, "rb") as f:
+        f.seek(size // 2)
+        window = f.read(1 << 20)
+    end = window.find(b"\n")
+    return None if end < 0 else size // 2 + end + 1
+
+
+def read_csv_halves(
+    state: CsvState,
+    path: Path,
+    size: int,
+    on_reader: Callable[[Callable[[], int]], None],
+    *,
+    min_bytes: int = _SPLIT_MIN_BYTES,
+) -> pa.Table | None:
+    """Parse the two halves of a plain UTF-8 file at once, each with Arrow's streaming reader;
+    None when the file does not allow it (the caller reads it in one stream then).
+
+    Arrow's streaming reader parses on one thread. Each half runs on its own, and the second
+    takes the column types the first inferred from its first block, exactly as one stream would
+    type every later block; a value that does not fit fails the read (and the caller's whole-file
+    reader widens the type). The halves meet at a line end: without quoted line breaks (which
+    the dialect rules out here) every line end ends a row, as Arrow's own block splitting assumes;
+    and the first half is checked to end outside quotes (an even count of quote characters, as
+    doubled quotes inside quoted values keep it), else the halves are thrown away.
+    """
+    d = state.dialect
+    if (
+        size < max(min_bytes, 1)
+        or d.newlines_in_values
+        or state.skip_malformed
+        or d.encoding not in _UTF8
+        or (os.cpu_count() or 1) < 2
+    ):
+        return None
+    middle = split_point(path, size)
+    if middle is None:
+        return None
+    quote = d.quotechar.encode() if d.quotechar else b""
+    first, second = _Range(path, 0, middle, quote), _Range(path, middle, size)
+    on_reader(lambda: first.position() + second.position())
+    try:
+        read, parse, convert = _options(state, None)
+        read.block_size = max(read.block_size, _STREAM_BLOCK)
+        head = pacsv.open_csv(first, read, parse, convert)
+        types = {f.name: f.type for f in head.schema}
+        read, parse, convert = _options(state, types)
+        read.block_size = max(read.block_size, _STREAM_BLOCK)
+        read.skip_rows = 0  # the header, if any, is in the first half
+        parts: list[pa.Table] = []
+        failed: list[BaseException] = []
+
+        def read_second() -> None:
+            try:
+                parts.append(pacsv.open_csv(second, read, parse, convert).read_all())
+            except BaseException as exc:  # raised again below, in the caller's thread
+                failed.append(exc)
+
+        worker = threading.Thread(target=read_second, name="sonda-csv-half")
+        worker.start()
+        try:
+            table = head.read_all()
+        finally:
+            worker.join()
+        if failed:
+            raise failed[0]
+        if first.quotes % 2:
+            return None  # the middle line end was inside a quoted value after all
+        return pa.concat_tables([table, parts[0]])
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None  # the one-stream reader knows what to do (retries, clear errors)
+    finally:
+        first.close()
+        second.close()
 
 
 def iter_csv_batches(

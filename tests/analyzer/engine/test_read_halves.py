@@ -1,0 +1,127 @@
+"""Reading a plain UTF-8 CSV as two halves at once gives the table one stream gives, or gives
+nothing (and the one-stream reader decides) when the second half does not fit the first's types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from sonda_analyzer.engine.options import ProfileOptions
+from sonda_analyzer.engine.read_csv import CsvState, csv_dialect, read_csv_halves, read_csv_table
+from sonda_analyzer.engine.source import detect_source
+
+
+def _halves(path: Path) -> tuple[pa.Table | None, pa.Table, list[int]]:
+    source = detect_source(path, None)
+    dialect = csv_dialect(source, ProfileOptions())
+    positions: list[int] = []
+    halves = read_csv_halves(
+        CsvState(dialect=dialect),
+        source.path,
+        source.file_size,
+        lambda position: positions.append(position()),
+        min_bytes=0,
+    )
+    whole = read_csv_table(CsvState(dialect=dialect), lambda: pa.OSFile(str(path)))
+    return halves, whole, positions
+
+
+def _frame(rows: int, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "preço": np.round(rng.gamma(2.0, 30.0, rows), 2),
+            "cidade": rng.choice(["São Paulo", "Belém", "Maceió", 'Rio "RJ", Brasil'], rows),
+            "quando": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, rows), "s"),
+            "nota": np.where(rng.random(rows) < 0.1, np.nan, rng.integers(0, 10, rows)),
+        }
+    )
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_the_two_halves_make_the_table_one_stream_makes(tmp_path: Path, line_end: str) -> None:
+    frame = _frame(60_000)
+    path = tmp_path / "vendas.csv"
+    frame.to_csv(path, index=False, lineterminator=line_end)
+    halves, whole, positions = _halves(path)
+    assert halves is not None
+    assert halves.equals(whole)
+    assert halves.num_rows == len(frame)
+    assert halves.column("cidade").to_pylist() == frame["cidade"].tolist()
+    assert positions == [0]  # progress counts the bytes both halves read, from 0
+
+
+def test_a_semicolon_file_with_decimal_commas_reads_the_same_in_halves(tmp_path: Path) -> None:
+    frame = _frame(40_000, seed=8)
+    path = tmp_path / "br.csv"
+    frame.to_csv(path, index=False, sep=";", decimal=",")
+    halves, whole, _ = _halves(path)
+    assert halves is not None and halves.equals(whole)
+    assert halves.column("preço").to_pylist() == pytest.approx(frame["preço"].tolist())
+
+
+@pytest.mark.parametrize("late", ["A1", "1.5", "1,2,3"], ids=["letters", "decimals", "too-many-fields"])
+def test_a_second_half_that_does_not_fit_the_first_is_left_to_the_one_stream_reader(
+    tmp_path: Path, late: str
+) -> None:
+    path = tmp_path / "late.csv"
+    with path.open("w") as f:
+        f.write("id,code\n")
+        for i in range(50_000):
+            f.write(f"{i},{i % 977}\n")
+        f.write(f"50000,{late}\n")
+    halves, _, _ = _halves(path)
+    assert halves is None
+
+
+def test_a_file_with_quoted_line_breaks_is_not_split(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    with path.open("w") as f:
+        f.write("id,note\n")
+        for i in range(20_000):
+            f.write(f'{i},"line one\nline {i}"\n')
+    halves, whole, _ = _halves(path)
+    assert halves is None
+    assert whole.num_rows == 20_000
+
+
+def test_a_middle_inside_a_quoted_value_is_not_taken_for_a_row_end(tmp_path: Path) -> None:
+    """The head shows no quoted line break, but the value that spans the middle holds one."""
+    path = tmp_path / "late_note.csv"
+    with path.open("w", newline="") as f:
+        f.write("id,note\n")
+        for i in range(60_000):
+            f.write(f'{i},"plain {i}"\n')
+        start = f.tell() + len('60000,"')
+        f.write('60000,"' + "a" * 2_000_000 + '\nb"\n')
+        for i in range(60_001, 120_000):
+            f.write(f'{i},"plain {i}"\n')
+    size = path.stat().st_size
+    assert start < size // 2 < start + 2_000_000  # the middle falls in the long value
+    halves, whole, _ = _halves(path)
+    assert halves is None
+    assert whole.num_rows == 120_000
+    assert whole.column("note")[60_000].as_py() == "a" * 2_000_000 + "\nb"
+
+
+def test_a_first_half_that_ends_inside_quotes_is_thrown_away(tmp_path: Path) -> None:
+    """The middle line end is the one inside a short quoted value: the first half parses (Arrow
+    takes the open quote at its end as the end of the value), so only the count of quote
+    characters shows that it stopped inside a value."""
+    head = "id,note\n" + "".join(f'{i},"plain {i}"\n' for i in range(60_000))
+    special = '60000,"xx\n1,yy"\n'  # after the line break, what reads as a row of its own
+    suffix = "".join(f'{i},"plain {i}"\n' for i in range(60_001, 100_000))
+    middle = len(head) + len('60000,"x')
+    pad = 2 * middle - (len(head) + len(special) + len(suffix))
+    last = '100000,"' + "z" * (pad - len('100000,"') - 2) + '"\n'
+    path = tmp_path / "parity.csv"
+    path.write_bytes((head + special + suffix + last).encode())
+    assert path.stat().st_size // 2 == middle
+    halves, whole, _ = _halves(path)
+    assert halves is None
+    assert whole.num_rows == 100_001
+    assert whole.column("note")[60_000].as_py() == "xx\n1,yy"
