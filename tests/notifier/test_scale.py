@@ -8,13 +8,14 @@ import random
 import socket
 import string
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sonda_events.bus import AnalysisWriter
 from websockets.asyncio.client import connect
 
-from tests.notifier.conftest import Client, NotifierFactory, Producer, ws_client
+from tests.notifier.conftest import Client, NotifierFactory, Producer, Running, ws_client
 
 pytestmark = pytest.mark.slow
 
@@ -71,79 +72,71 @@ def tiny_buffer_socket(port: int) -> socket.socket:
     return sock
 
 
+@contextlib.asynccontextmanager
+async def burst_beside_a_fast_client(notifier: Running, producer: Producer) -> AsyncIterator[Client]:
+    """A fast client and one that does not read (tiny socket buffer) follow one analysis; a burst
+    of large progress events and its completion are published. Yields the slow client once the
+    fast one has got everything, in order, while the other did not read."""
+    writer = await producer.request()
+    url = notifier.ws_url(writer.analysis_id)
+    fast_ws = await connect(url, compression=None, max_size=None)
+    slow_ws = await connect(url, compression=None, max_queue=1, sock=tiny_buffer_socket(notifier.port))
+    fast, slow = Client(fast_ws), Client(slow_ws)
+    try:
+        for client in (fast, slow):
+            await client.next()
+        fast_reading = asyncio.create_task(fast.until_terminal(timeout=120))
+        await publish_burst(producer, writer, random.Random(7))
+        await producer.complete(writer)
+        await fast_reading
+        assert fast.positions == list(range(1, BURST + 4))
+        yield slow
+    finally:
+        for ws in (fast_ws, slow_ws):
+            await ws.close()
+
+
 async def test_a_client_that_pauses_gets_coalesced_progress_and_never_slows_the_others(
     notifier_factory: NotifierFactory, producer: Producer
 ) -> None:
     # The send timeout is only a hang guard here: the pause lasts as long as the burst takes,
     # which on a busy machine is no fixed time, and this client must not be closed for it.
-    rng = random.Random(7)
-    async with notifier_factory(sonda_ws_queue_size=64, sonda_ws_send_timeout=120.0) as notifier:
-        writer = await producer.request()
-        url = notifier.ws_url(writer.analysis_id)
-        fast_ws = await connect(url, compression=None, max_size=None)
-        pausing_ws = await connect(url, compression=None, max_queue=1, sock=tiny_buffer_socket(notifier.port))
-        fast, pausing = Client(fast_ws), Client(pausing_ws)
-        try:
-            for client in (fast, pausing):
-                await client.next()
-            fast_reading = asyncio.create_task(fast.until_terminal(timeout=120))
-            await publish_burst(producer, writer, rng)
-            await producer.complete(writer)
-
-            # the fast client got everything, in order, while the other did not read
-            await fast_reading
-            assert fast.positions == list(range(1, BURST + 4))
-
-            # the pausing client resumes: fewer progress updates, in order, and the terminal event
-            await pausing.until_terminal(timeout=120)
-            assert pausing.positions == sorted(set(pausing.positions))
-            assert pausing.events[-1]["type"] == "analysis_completed"
-            assert pausing.positions[-1] == BURST + 3
-            assert len(pausing.positions) < BURST + 3
-            info = await notifier.info()
-            assert info["coalesced_messages"] > 0
-            assert info["slow_client_closes"] == 0
-            assert info["active_connections"] == 2
-        finally:
-            for ws in (fast_ws, pausing_ws):
-                await ws.close()
+    async with (
+        notifier_factory(sonda_ws_queue_size=64, sonda_ws_send_timeout=120.0) as notifier,
+        burst_beside_a_fast_client(notifier, producer) as pausing,
+    ):
+        # the pausing client resumes: fewer progress updates, in order, and the terminal event
+        await pausing.until_terminal(timeout=120)
+        assert pausing.positions == sorted(set(pausing.positions))
+        assert pausing.events[-1]["type"] == "analysis_completed"
+        assert pausing.positions[-1] == BURST + 3
+        assert len(pausing.positions) < BURST + 3
+        info = await notifier.info()
+        assert info["coalesced_messages"] > 0
+        assert info["slow_client_closes"] == 0
+        assert info["active_connections"] == 2
 
 
 async def test_a_client_that_never_reads_is_closed_as_slow_and_never_slows_the_others(
     notifier_factory: NotifierFactory, producer: Producer
 ) -> None:
-    rng = random.Random(7)
-    async with notifier_factory(
-        sonda_ws_queue_size=64, sonda_ws_send_timeout=3.0, sonda_ws_close_timeout=15.0
-    ) as notifier:
-        writer = await producer.request()
-        url = notifier.ws_url(writer.analysis_id)
-        fast_ws = await connect(url, compression=None, max_size=None)
-        stalled_ws = await connect(url, compression=None, max_queue=1, sock=tiny_buffer_socket(notifier.port))
-        fast, stalled = Client(fast_ws), Client(stalled_ws)
-        try:
-            for client in (fast, stalled):
-                await client.next()
-            fast_reading = asyncio.create_task(fast.until_terminal(timeout=120))
-            await publish_burst(producer, writer, rng)
-            await producer.complete(writer)
-            await fast_reading
-            assert fast.positions == list(range(1, BURST + 4))
+    async with (
+        notifier_factory(
+            sonda_ws_queue_size=64, sonda_ws_send_timeout=3.0, sonda_ws_close_timeout=15.0
+        ) as notifier,
+        burst_beside_a_fast_client(notifier, producer) as stalled,
+    ):
+        # closed as slow (its send blocked past the timeout, or its queue overflowed); what it
+        # had been sent stays in order
+        async def stalled_closed() -> bool:
+            return bool((await notifier.info())["slow_client_closes"] >= 1)
 
-            # closed as slow (its send blocked past the timeout, or its queue overflowed); what it
-            # had been sent stays in order
-            async def stalled_closed() -> bool:
-                return bool((await notifier.info())["slow_client_closes"] >= 1)
-
-            await wait_for(stalled_closed, timeout=60)
-            code, reason = await stalled.closed(timeout=60)
-            assert (code, reason) == (4008, "slow client")
-            assert stalled.positions == sorted(set(stalled.positions))
-            assert len(stalled.positions) < BURST + 3
-            assert (await notifier.info())["active_connections"] == 1
-        finally:
-            for ws in (fast_ws, stalled_ws):
-                await ws.close()
+        await wait_for(stalled_closed, timeout=60)
+        code, reason = await stalled.closed(timeout=60)
+        assert (code, reason) == (4008, "slow client")
+        assert stalled.positions == sorted(set(stalled.positions))
+        assert len(stalled.positions) < BURST + 3
+        assert (await notifier.info())["active_connections"] == 1
 
 
 async def publish_burst(producer: Producer, writer: AnalysisWriter, rng: random.Random) -> None:
