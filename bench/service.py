@@ -121,7 +121,8 @@ def main() -> None:
         "",
         f"Progress while reading: {min(r['reading_steps'] for r in warm)}–"
         f"{max(r['reading_steps'] for r in warm)} distinct values per analysis, "
-        f"up to {max(r['reading_max'] for r in warm):.0f} %.",
+        f"up to {max(r['reading_max'] for r in warm):.0f} % (the heartbeat turns the bytes read "
+        "into progress once a second: a read that ends sooner shows only its start).",
     ]
     text = "\n".join(lines)
     print(text)
