@@ -78,6 +78,32 @@ def test_a_second_half_that_does_not_fit_the_first_is_left_to_the_one_stream_rea
     assert halves is None
 
 
+@pytest.mark.parametrize("late", ["A1", "1.5"], ids=["letters", "decimals"])
+def test_after_a_misfit_the_file_is_read_whole_once(tmp_path: Path, late: str) -> None:
+    """A value the first block's types do not admit fails one stream as it failed the halves: the
+    state says so, and the next read widens the type over the whole file."""
+    path = tmp_path / "late.csv"
+    with path.open("w") as f:
+        f.write("id,code\n")
+        for i in range(50_000):
+            f.write(f"{i},{i % 977}\n")
+        f.write(f"50000,{late}\n")
+    source = detect_source(path, None)
+    state = CsvState(dialect=csv_dialect(source, ProfileOptions()))
+    assert read_csv_halves(state, source.path, source.file_size, lambda _: None, min_bytes=0) is None
+    assert not state.first_block_types_fit
+    opened: list[int] = []
+
+    def opener() -> pa.NativeFile:
+        opened.append(1)
+        return pa.OSFile(str(path))
+
+    table = read_csv_table(state, opener)
+    assert len(opened) == 1
+    expected = pd.read_csv(path, dtype={"code": str})["code"]
+    assert table.column("code").cast(pa.string()).to_pylist() == expected.tolist()
+
+
 def test_a_file_with_quoted_line_breaks_is_not_split(tmp_path: Path) -> None:
     path = tmp_path / "notes.csv"
     with path.open("w") as f:

@@ -24,6 +24,7 @@ _MMAP_THRESHOLD = 1 << 20
 
 def use_returning_allocator() -> str:
     """Make jemalloc Arrow's default allocator where the build has it; returns the one in use."""
+    _map_large_blocks()
     try:
         pool = pa.jemalloc_memory_pool()
     except NotImplementedError:  # a build without jemalloc (some platforms): keep the default
@@ -33,7 +34,6 @@ def use_returning_allocator() -> str:
     # profile is over in a few seconds, so the long delay kept every freed column resident. At 0
     # (at once) the peak fell further (about 550 MB) but page faults cost about 20 % more CPU.
     pa.jemalloc_set_decay_ms(_DECAY_MS)
-    _map_large_blocks()
     return str(pool.backend_name)
 
 

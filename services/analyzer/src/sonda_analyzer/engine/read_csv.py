@@ -51,6 +51,9 @@ class CsvState:
     #: Skip and count rows with the wrong number of fields. A row handler slows the parser by
     #: about a third, so exact mode turns it on only after a parse met such a row.
     skip_malformed: bool = False
+    #: False once a block-by-block read met a value that does not fit the types Arrow took from
+    #: the first block: the file is then parsed whole, which widens a type over every block.
+    first_block_types_fit: bool = True
     notes: list[str] = field(default_factory=list)
 
 
@@ -146,6 +149,15 @@ def _options(
     return read, parse, convert
 
 
+def _stream_options(
+    state: CsvState, column_types: dict[str, pa.DataType] | None
+) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    """The options of a block-by-block read: blocks of at least ``_STREAM_BLOCK``."""
+    read, parse, convert = _options(state, column_types)
+    read.block_size = max(read.block_size, _STREAM_BLOCK)
+    return read, parse, convert
+
+
 def read_csv_table(state: CsvState, opener: Callable[[], Readable]) -> pa.Table:
     """Parse the whole file; retries with a larger block, quoted-newline support or skipping of
     malformed rows when a parse shows the need (``opener`` gives a fresh stream each time).
@@ -157,18 +169,17 @@ def read_csv_table(state: CsvState, opener: Callable[[], Readable]) -> pa.Table:
     alphanumeric after 100,000 rows); such a file is read again by the whole-file reader, which
     widens a column's type over every block.
     """
-    streamed = True
     while True:
         reader = opener()
-        read, parse, convert = _options(state, None)
+        streamed = state.first_block_types_fit
+        read, parse, convert = _stream_options(state, None) if streamed else _options(state, None)
         try:
             if streamed:
-                read.block_size = max(read.block_size, _STREAM_BLOCK)
                 return pacsv.open_csv(reader, read, parse, convert).read_all()
             return pacsv.read_csv(reader, read, parse, convert)
         except pa.ArrowInvalid as exc:
-            if streamed and "conversion error" in str(exc):
-                streamed = False
+            if streamed and _conversion_error(exc):
+                state.first_block_types_fit = False
             elif not _retry(state, exc):
                 raise ParseError(f"the file is not valid delimited text: {_clean(exc)}") from None
             state.malformed_rows = 0
@@ -270,12 +281,9 @@ def read_csv_halves(
     first, second = _Range(path, 0, middle, quote), _Range(path, middle, size)
     on_reader(lambda: first.position() + second.position())
     try:
-        read, parse, convert = _options(state, None)
-        read.block_size = max(read.block_size, _STREAM_BLOCK)
-        head = pacsv.open_csv(first, read, parse, convert)
+        head = pacsv.open_csv(first, *_stream_options(state, None))
         types = {f.name: f.type for f in head.schema}
-        read, parse, convert = _options(state, types)
-        read.block_size = max(read.block_size, _STREAM_BLOCK)
+        read, parse, convert = _stream_options(state, types)
         read.skip_rows = 0  # the header, if any, is in the first half
         parts: list[pa.Table] = []
         failed: list[BaseException] = []
@@ -297,8 +305,14 @@ def read_csv_halves(
         if first.quotes % 2:
             return None  # the middle line end was inside a quoted value after all
         return pa.concat_tables([table, parts[0]])
-    except (pa.ArrowInvalid, UnicodeDecodeError):
+    except pa.ArrowInvalid as exc:
+        # A later value that does not fit the first block's types fails one stream alike: the
+        # caller goes straight to the whole-file reader instead of meeting it again.
+        if _conversion_error(exc):
+            state.first_block_types_fit = False
         return None  # the one-stream reader knows what to do (retries, clear errors)
+    except UnicodeDecodeError:
+        return None
     finally:
         first.close()
         second.close()
@@ -319,6 +333,10 @@ def iter_csv_batches(
         raise EncodingError(f"the file is not valid {state.dialect.encoding}: {exc.reason}") from None
     finally:
         reader.close()
+
+
+def _conversion_error(exc: pa.ArrowInvalid) -> bool:
+    return "conversion error" in str(exc)
 
 
 def _retry(state: CsvState, exc: pa.ArrowInvalid) -> bool:
