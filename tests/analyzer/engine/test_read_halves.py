@@ -29,6 +29,17 @@ def _halves(path: Path) -> tuple[pa.Table | None, pa.Table, list[int]]:
     return halves, whole, positions
 
 
+def _late_misfit(tmp_path: Path, late: str) -> Path:
+    """50,000 rows of integer codes, then one row whose code is ``late``."""
+    path = tmp_path / "late.csv"
+    with path.open("w") as f:
+        f.write("id,code\n")
+        for i in range(50_000):
+            f.write(f"{i},{i % 977}\n")
+        f.write(f"50000,{late}\n")
+    return path
+
+
 def _frame(rows: int, seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
@@ -68,12 +79,7 @@ def test_a_semicolon_file_with_decimal_commas_reads_the_same_in_halves(tmp_path:
 def test_a_second_half_that_does_not_fit_the_first_is_left_to_the_one_stream_reader(
     tmp_path: Path, late: str
 ) -> None:
-    path = tmp_path / "late.csv"
-    with path.open("w") as f:
-        f.write("id,code\n")
-        for i in range(50_000):
-            f.write(f"{i},{i % 977}\n")
-        f.write(f"50000,{late}\n")
+    path = _late_misfit(tmp_path, late)
     halves, _, _ = _halves(path)
     assert halves is None
 
@@ -82,12 +88,7 @@ def test_a_second_half_that_does_not_fit_the_first_is_left_to_the_one_stream_rea
 def test_after_a_misfit_the_file_is_read_whole_once(tmp_path: Path, late: str) -> None:
     """A value the first block's types do not admit fails one stream as it failed the halves: the
     state says so, and the next read widens the type over the whole file."""
-    path = tmp_path / "late.csv"
-    with path.open("w") as f:
-        f.write("id,code\n")
-        for i in range(50_000):
-            f.write(f"{i},{i % 977}\n")
-        f.write(f"50000,{late}\n")
+    path = _late_misfit(tmp_path, late)
     source = detect_source(path, None)
     state = CsvState(dialect=csv_dialect(source, ProfileOptions()))
     assert read_csv_halves(state, source.path, source.file_size, lambda _: None, min_bytes=0) is None
