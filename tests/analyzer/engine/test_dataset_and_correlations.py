@@ -57,6 +57,32 @@ def test_pearson_and_spearman_pairwise_complete(mixed: pd.DataFrame, mixed_resul
     np.testing.assert_allclose(_matrix(corr.spearman, names), expected_s, rtol=1e-9, atol=1e-12)
 
 
+def test_correlations_group_pairs_by_their_complete_rows() -> None:
+    """Three columns with gaps (pairs complete on one column's rows, on two columns' rows, or on
+    all rows), ties and none, and gaps only in some blocks of rows: every pair against pandas."""
+    rng = np.random.default_rng(12)
+    n = 30_000  # several blocks of the row-wise sums
+    df = pd.DataFrame({
+        "smooth": rng.normal(size=n),
+        "few": rng.integers(0, 5, n).astype(float),
+        "gappy": rng.normal(size=n),
+        "gappy_ties": rng.integers(0, 40, n).astype(float),
+        "late_gaps": np.round(rng.normal(size=n), 1),
+        "skewed": rng.lognormal(size=n),
+    })  # fmt: skip
+    df.loc[rng.random(n) < 0.1, "gappy"] = np.nan
+    df.loc[rng.random(n) < 0.4, "gappy_ties"] = np.nan
+    df.loc[(np.arange(n) > 25_000) & (rng.random(n) < 0.5), "late_gaps"] = np.nan
+    result = profile_table(pa.Table.from_pandas(df, preserve_index=False))
+    corr = result.correlations
+    names = list(df.columns)
+    assert sorted(corr.pearson.columns) == sorted(names)
+    np.testing.assert_allclose(_matrix(corr.pearson, names), df.corr(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        _matrix(corr.spearman, names), df.corr(method="spearman"), rtol=1e-9, atol=1e-12
+    )
+
+
 def test_cramers_v_matches_scipy(mixed: pd.DataFrame, mixed_result: ProfileResult) -> None:
     cv = mixed_result.correlations.cramers_v
     assert {"city", "segment", "status", "active"} <= set(cv.columns)

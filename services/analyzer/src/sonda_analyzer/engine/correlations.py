@@ -2,8 +2,8 @@
 
 Pearson for all numeric pairs comes from a handful of matrix products (sums over rows where both
 columns have a value), so it costs a few BLAS calls instead of one pass per pair. Spearman needs
-ranks among exactly those rows: pairs of complete columns share one rank matrix, and only pairs
-involving a column with gaps are re-ranked.
+ranks among exactly those rows: pairs are grouped by the rows they are complete on, each column is
+ranked once per group from one sort of it, and one matrix product gives every pair of the group.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ R = TypeVar("R")
 
 def average_ranks(x: Floats) -> Floats:
     """Ranks 1..n with ties given their average rank (scipy.stats.rankdata "average")."""
-    return RankBasis.of(x, np.ones(len(x), dtype=bool)).ranks(None)
+    out = np.empty(len(x))
+    RankBasis.of(x, np.ones(len(x), dtype=bool)).centred_ranks(None, out)
+    out += (len(x) + 1) / 2.0
+    return out
 
 
 class RankBasis:
@@ -60,34 +63,56 @@ class RankBasis:
         sizes = np.diff(np.concatenate((starts, [len(rows)])))
         return cls(sorted_rows, starts, sizes, len(x))
 
-    def ranks(self, keep_rows: np.ndarray | None) -> Floats:
-        """Average ranks (1-based) among the rows where ``keep_rows`` is True (all when None),
-        as a full-length array with NaN elsewhere."""
-        out = np.full(self.rows, np.nan)
+    def centred_ranks(self, keep: _Subset | None, out: Floats) -> None:
+        """Writes into ``out`` the average ranks among the rows of ``keep`` (all present rows when
+        None), minus their mean, in row order: ``out[p]`` is the rank of the ``p``-th kept row.
+
+        The mean of average ranks among ``n`` values is (n + 1) / 2 whatever the ties, so the
+        ranks come out centred at no cost, as the pair sums below want them.
+        """
+        if keep is None:
+            kept_rows, kept, n = self.order, None, len(self.order)
+        else:
+            kept = keep.mask[self.order]
+            kept_rows, n = self.order[kept], keep.size
+        centre = (n + 1) / 2.0
         if self.starts is None or self.sizes is None:  # no ties: a rank is a position
-            if keep_rows is None:
-                out[self.order] = np.arange(1, len(self.order) + 1, dtype=np.float64)
+            ranked = np.arange(1.0 - centre, n + 1.0 - centre)
+        else:
+            ends = self.starts + self.sizes - 1
+            if kept is None:
+                before, in_group = self.starts, self.sizes
             else:
-                kept = keep_rows[self.order]
-                out[self.order[kept]] = np.cumsum(kept)[kept]
-            return out
-        if keep_rows is None:
-            avg = self.starts + (self.sizes + 1) / 2.0
-            out[self.order] = np.repeat(avg, self.sizes)
-            return out
-        kept = keep_rows[self.order]
-        cumulative = np.cumsum(kept)
-        ends = self.starts + self.sizes - 1
-        before = np.where(self.starts > 0, cumulative[self.starts - 1], 0)
-        in_group = cumulative[ends] - before
-        avg = before + (in_group + 1) / 2.0
-        ranked = np.repeat(avg, self.sizes)
-        out[self.order[kept]] = ranked[kept]
-        return out
+                cumulative = np.cumsum(kept)
+                before = np.where(self.starts > 0, cumulative[self.starts - 1], 0)
+                in_group = cumulative[ends] - before
+            average = before + (in_group + 1) / 2.0 - centre
+            ranked = np.repeat(average, self.sizes)
+            if kept is not None:
+                ranked = ranked[kept]
+        where = kept_rows if keep is None else keep.position[kept_rows]
+        out[where] = ranked
 
 
-#: Rows per block of the Pearson sums: a few MB of working arrays whatever the row count.
-_BLOCK_ROWS = 1 << 16
+class _Subset:
+    """Rows a group of pairs is complete on: the mask, its size and each row's place among them."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.mask = mask
+        positions = np.cumsum(mask, dtype=np.int64)
+        self.size = int(positions[-1]) if len(positions) else 0
+        positions -= 1
+        self.position = positions
+
+
+#: Elements per block of the row-wise sums. Small enough that a block's working arrays come from
+#: the heap and are reused (see allocator.py): blocks of a megabyte or more are mapped afresh and
+#: their pages faulted in again for every block, which cost more than the sums themselves.
+_BLOCK_ELEMENTS = 1 << 15
+
+
+def _block_rows(k: int) -> int:
+    return max(256, _BLOCK_ELEMENTS // max(1, k))
 
 
 def pearson_matrix(x: Floats) -> Floats:
@@ -96,12 +121,14 @@ def pearson_matrix(x: Floats) -> Floats:
     Sums over the rows where both columns of a pair have a value, all pairs at once, a block of
     rows at a time (a whole-table pass would hold several copies of ``x`` at once). Values are
     centred on their column's mean first, so the differences below do not cancel catastrophically.
+    A block without gaps takes the plain sums.
     """
     rows, k = x.shape
+    step = _block_rows(k)
     total = np.zeros(k)
     count = np.zeros(k)
-    for start in range(0, rows, _BLOCK_ROWS):
-        block = x[start : start + _BLOCK_ROWS]
+    for start in range(0, rows, step):
+        block = x[start : start + step]
         present = ~np.isnan(block)
         total += np.where(present, block, 0.0).sum(axis=0)
         count += present.sum(axis=0)
@@ -111,9 +138,16 @@ def pearson_matrix(x: Floats) -> Floats:
     sx = np.zeros((k, k))  # sx[i, j] = sum of x_i over rows where i and j are present
     sxy = np.zeros((k, k))
     sxx = np.zeros((k, k))
-    for start in range(0, rows, _BLOCK_ROWS):
-        block = x[start : start + _BLOCK_ROWS]
+    for start in range(0, rows, step):
+        block = x[start : start + step]
         present = ~np.isnan(block)
+        if present.all():
+            centered = block - mean
+            n += len(block)
+            sx += centered.sum(axis=0)[:, None]
+            sxy += centered.T @ centered
+            sxx += (centered * centered).sum(axis=0)[:, None]
+            continue
         m = present.astype(np.float64)
         centered = np.where(present, block - mean, 0.0)
         n += m.T @ m
@@ -135,45 +169,48 @@ def _map(pool: Executor | None, fn: Callable[[T], R], items: list[T]) -> list[R]
     return list(pool.map(fn, items))
 
 
-def _pair_r(a: Floats, b: Floats) -> float:
-    if len(a) < 2:
-        return float("nan")
-    a = a - a.mean()
-    b = b - b.mean()
-    denom = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / denom) if denom > 0 else float("nan")
-
-
 def spearman_matrix(x: Floats, pool: Executor | None = None) -> Floats:
-    """Pairwise-complete Spearman: Pearson of average ranks among the rows both columns share."""
+    """Pairwise-complete Spearman: Pearson of average ranks among the rows both columns share.
+
+    Pairs are grouped by the rows they are complete on: all rows (two columns without gaps), the
+    rows of the one column of the pair with gaps, or those both have. Within a group every column
+    is ranked once, centred, into one row of a matrix whose product with itself holds every pair's
+    sums; a group at a time, so at most one rank per column and row is held.
+    """
+    rows, k = x.shape
     present = ~np.isnan(x)
-    k = x.shape[1]
     counts = present.sum(axis=0)
     bases = _map(pool, lambda j: RankBasis.of(x[:, j], present[:, j]), list(range(k)))
-    complete = counts == len(x)
+    groups: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+    for i in range(k):
+        for j in range(i + 1, k):
+            key = tuple(c for c in (i, j) if counts[c] < rows)
+            groups.setdefault(key, []).append((i, j))
     out = np.full((k, k), np.nan)
-    own = np.empty(x.shape)  # each column ranked among its own values (NaN where missing)
-    for j, basis in enumerate(bases):
-        own[:, j] = basis.ranks(None)
-    full = np.flatnonzero(complete)
-    if len(full):
-        # Pairs of complete columns: Pearson of their own ranks (the other pairs are set below).
-        out[np.ix_(full, full)] = pearson_matrix(own)[np.ix_(full, full)]
+    for key, pairs in groups.items():
+        keep = None
+        if key:
+            mask = present[:, key[0]] if len(key) == 1 else present[:, key[0]] & present[:, key[1]]
+            keep = _Subset(mask)
+        n = rows if keep is None else keep.size
+        if n < 2:
+            continue
+        cols = sorted({c for pair in pairs for c in pair})
+        ranked = np.empty((len(cols), n))
 
-    def ranks_within(c: int, both: np.ndarray, n_both: int) -> Floats:
-        # a column that loses no row to the pair keeps its own ranks
-        ranked: Floats = own[both, c] if n_both == counts[c] else bases[c].ranks(both)[both]
-        return ranked
+        def rank(
+            a: int, keep: _Subset | None = keep, ranked: Floats = ranked, cols: list[int] = cols
+        ) -> None:
+            bases[cols[a]].centred_ranks(keep, ranked[a])
 
-    def pair(ij: tuple[int, int]) -> float:
-        i, j = ij
-        both = present[:, i] & present[:, j]
-        n_both = int(both.sum())
-        return _pair_r(ranks_within(i, both, n_both), ranks_within(j, both, n_both))
-
-    pairs = [(i, j) for i in range(k) for j in range(i + 1, k) if not (complete[i] and complete[j])]
-    for (i, j), rho in zip(pairs, _map(pool, pair, pairs), strict=True):
-        out[i, j] = out[j, i] = rho
+        _map(pool, rank, list(range(len(cols))))
+        sums = ranked @ ranked.T
+        del ranked
+        at = {c: a for a, c in enumerate(cols)}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for i, j in pairs:
+                a, b = at[i], at[j]
+                out[i, j] = out[j, i] = sums[a, b] / np.sqrt(sums[a, a] * sums[b, b])
     for i in range(k):
         out[i, i] = 1.0 if counts[i] >= 2 else np.nan
     return out
