@@ -107,6 +107,36 @@ def test_correlation_ratio(mixed: pd.DataFrame, mixed_result: ProfileResult) -> 
     assert (ratios[("score", "segment")] or 0.0) > 0.8
 
 
+def test_big_text_columns_keep_their_associations() -> None:
+    """Text columns of 16 MB or more are profiled one at a time in a thread of their own; one of
+    them that is a category still takes part in Cramér's V and the correlation ratio."""
+    rng = np.random.default_rng(21)
+    n = 450_000
+    kinds = np.array([f"{w} long enough category label number {i:02d}" for i, w in enumerate("abcdefgh")])
+    kind = rng.integers(0, len(kinds), n)
+    df = pd.DataFrame({
+        "kind": kinds[kind],  # about 20 MB of text
+        "notes": np.char.add("free text ", rng.integers(0, 10**9, n).astype(str)).astype(object),
+        "level": kind + rng.normal(size=n),
+        "flag": rng.random(n) < 0.3,
+    })  # fmt: skip
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    assert table.column("kind").nbytes >= 16 << 20
+    result = profile_table(table)
+    corr = result.correlations
+    assert set(corr.cramers_v.columns) == {"kind", "flag"}
+    expected_v = association(pd.crosstab(df["kind"], df["flag"]).to_numpy(), method="cramer")
+    assert _matrix(corr.cramers_v, ["kind", "flag"]).iloc[0, 1] == pytest.approx(expected_v, rel=1e-10)
+    groups = df.groupby("kind")["level"]
+    mean = df["level"].mean()
+    between = (groups.count() * (groups.mean() - mean) ** 2).sum()
+    total = ((df["level"] - mean) ** 2).sum()
+    ratios = {(r.numeric, r.categorical): r.value for r in corr.correlation_ratio}
+    assert ratios[("level", "kind")] == pytest.approx(np.sqrt(between / total), rel=1e-9)
+    by_name = {c.name: c for c in result.columns}
+    assert by_name["kind"].distinct == len(kinds) and by_name["notes"].distinct == df["notes"].nunique()
+
+
 def test_high_correlation_alert(mixed_result: ProfileResult) -> None:
     pairs = {tuple(a.columns) for a in mixed_result.alerts if a.type == "high_correlation"}
     assert ("score", "noisy") in pairs or ("noisy", "score") in pairs

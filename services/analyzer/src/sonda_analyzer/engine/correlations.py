@@ -15,94 +15,12 @@ from typing import TypeVar
 import numpy as np
 
 from sonda_analyzer.engine.floats import Floats, fnum
+from sonda_analyzer.engine.ranks import RankBasis, Subset
 from sonda_analyzer.engine.result import CorrelationRatio, Correlations, Matrix
 from sonda_analyzer.engine.work import ColumnWork
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def average_ranks(x: Floats) -> Floats:
-    """Ranks 1..n with ties given their average rank (scipy.stats.rankdata "average")."""
-    out = np.empty(len(x))
-    RankBasis.of(x, np.ones(len(x), dtype=bool)).centred_ranks(None, out)
-    out += (len(x) + 1) / 2.0
-    return out
-
-
-class RankBasis:
-    """One column sorted once; average ranks over any subset of its rows then cost O(n).
-
-    A pair of columns needs ranks among the rows both have values in. Instead of sorting again
-    for every pair, the subset's ranks come from the full order: a cumulative count of kept rows
-    gives each tie group its new first rank.
-    """
-
-    def __init__(
-        self, order: np.ndarray, starts: np.ndarray | None, sizes: np.ndarray | None, rows: int
-    ) -> None:
-        self.order = order  # row indices of the present values, sorted by value
-        self.starts = starts  # first sorted position of each group of equal values (None: no ties)
-        self.sizes = sizes  # length of each group
-        self.rows = rows
-
-    @classmethod
-    def of(cls, x: Floats, present: np.ndarray) -> RankBasis:
-        rows = np.flatnonzero(present)
-        values = x[rows]
-        order = np.argsort(values, kind="quicksort")
-        ordered = values[order]
-        change = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-        del ordered, values
-        # Every numeric column of the table keeps one until the pairs are done: row indices as
-        # int32 where they fit, and no groups at all for a column without ties (most measures).
-        sorted_rows = rows[order].astype(np.int32 if len(x) < 2**31 else np.int64)
-        if len(change) + 1 >= len(rows):
-            return cls(sorted_rows, None, None, len(x))
-        starts = np.concatenate(([0], change))
-        sizes = np.diff(np.concatenate((starts, [len(rows)])))
-        return cls(sorted_rows, starts, sizes, len(x))
-
-    def centred_ranks(self, keep: _Subset | None, out: Floats) -> None:
-        """Writes into ``out`` the average ranks among the rows of ``keep`` (all present rows when
-        None), minus their mean, in row order: ``out[p]`` is the rank of the ``p``-th kept row.
-
-        The mean of average ranks among ``n`` values is (n + 1) / 2 whatever the ties, so the
-        ranks come out centred at no cost, as the pair sums below want them.
-        """
-        if keep is None:
-            kept_rows, kept, n = self.order, None, len(self.order)
-        else:
-            kept = keep.mask[self.order]
-            kept_rows, n = self.order[kept], keep.size
-        centre = (n + 1) / 2.0
-        if self.starts is None or self.sizes is None:  # no ties: a rank is a position
-            ranked = np.arange(1.0 - centre, n + 1.0 - centre)
-        else:
-            ends = self.starts + self.sizes - 1
-            if kept is None:
-                before, in_group = self.starts, self.sizes
-            else:
-                cumulative = np.cumsum(kept)
-                before = np.where(self.starts > 0, cumulative[self.starts - 1], 0)
-                in_group = cumulative[ends] - before
-            average = before + (in_group + 1) / 2.0 - centre
-            ranked = np.repeat(average, self.sizes)
-            if kept is not None:
-                ranked = ranked[kept]
-        where = kept_rows if keep is None else keep.position[kept_rows]
-        out[where] = ranked
-
-
-class _Subset:
-    """Rows a group of pairs is complete on: the mask, its size and each row's place among them."""
-
-    def __init__(self, mask: np.ndarray) -> None:
-        self.mask = mask
-        positions = np.cumsum(mask, dtype=np.int64)
-        self.size = int(positions[-1]) if len(positions) else 0
-        positions -= 1
-        self.position = positions
 
 
 #: Elements per block of the row-wise sums. Small enough that a block's working arrays come from
@@ -169,18 +87,26 @@ def _map(pool: Executor | None, fn: Callable[[T], R], items: list[T]) -> list[R]
     return list(pool.map(fn, items))
 
 
-def spearman_matrix(x: Floats, pool: Executor | None = None) -> Floats:
+def spearman_matrix(
+    x: Floats, pool: Executor | None = None, bases: list[RankBasis | None] | None = None
+) -> Floats:
     """Pairwise-complete Spearman: Pearson of average ranks among the rows both columns share.
 
     Pairs are grouped by the rows they are complete on: all rows (two columns without gaps), the
     rows of the one column of the pair with gaps, or those both have. Within a group every column
     is ranked once, centred, into one row of a matrix whose product with itself holds every pair's
-    sums; a group at a time, so at most one rank per column and row is held.
+    sums; a group at a time, so at most one rank per column and row is held. ``bases``: columns
+    already sorted (None where not).
     """
     rows, k = x.shape
     present = ~np.isnan(x)
     counts = present.sum(axis=0)
-    bases = _map(pool, lambda j: RankBasis.of(x[:, j], present[:, j]), list(range(k)))
+    given = bases or [None] * k
+
+    def basis(j: int) -> RankBasis:
+        return given[j] or RankBasis.of(x[:, j], present[:, j])
+
+    sorted_columns = _map(pool, basis, list(range(k)))
     groups: dict[tuple[int, ...], list[tuple[int, int]]] = {}
     for i in range(k):
         for j in range(i + 1, k):
@@ -191,17 +117,15 @@ def spearman_matrix(x: Floats, pool: Executor | None = None) -> Floats:
         keep = None
         if key:
             mask = present[:, key[0]] if len(key) == 1 else present[:, key[0]] & present[:, key[1]]
-            keep = _Subset(mask)
+            keep = Subset(mask)
         n = rows if keep is None else keep.size
         if n < 2:
             continue
         cols = sorted({c for pair in pairs for c in pair})
         ranked = np.empty((len(cols), n))
 
-        def rank(
-            a: int, keep: _Subset | None = keep, ranked: Floats = ranked, cols: list[int] = cols
-        ) -> None:
-            bases[cols[a]].centred_ranks(keep, ranked[a])
+        def rank(a: int, keep: Subset | None = keep, ranked: Floats = ranked, cols: list[int] = cols) -> None:
+            sorted_columns[cols[a]].centred_ranks(keep, ranked[a])
 
         _map(pool, rank, list(range(len(cols))))
         sums = ranked @ ranked.T
@@ -287,14 +211,16 @@ def _rows(matrix: Floats) -> list[list[float | None]]:
     return [[fnum(v) for v in row] for row in matrix]
 
 
+def correlates(work: ColumnWork) -> bool:
+    """A numeric column that varies: the ones Pearson and Spearman take (at most so many)."""
+    return work.values is not None and work.profile.type == "numeric" and work.profile.distinct > 1
+
+
 def compute_correlations(
     works: list[ColumnWork], max_columns: int, pool: Executor | None = None
 ) -> Correlations:
     """All four measures over the most informative columns (at most ``max_columns`` of each kind)."""
-    numeric = [
-        w for w in works
-        if w.values is not None and w.profile.type == "numeric" and w.profile.distinct > 1
-    ]  # fmt: skip
+    numeric = [w for w in works if correlates(w)]
     numeric.sort(key=lambda w: (-w.profile.count, -w.profile.distinct))
     categorical = [w for w in works if w.categorical]
     # Cramér's V is most telling for columns with few, balanced categories.
@@ -306,7 +232,8 @@ def compute_correlations(
     cat_names = [w.profile.name for w in categorical]
     if len(numeric) >= 2:
         x = np.column_stack([w.values for w in numeric if w.values is not None])
-        pearson, spearman = _rows(pearson_matrix(x)), _rows(spearman_matrix(x, pool))
+        bases = [w.ranks() if w.ranks is not None else None for w in numeric]
+        pearson, spearman = _rows(pearson_matrix(x)), _rows(spearman_matrix(x, pool, bases))
     else:
         pearson = spearman = [[1.0]] if numeric else []
     codes = [w.codes() for w in categorical if w.codes is not None]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
 from sonda_analyzer.engine.result import ColumnProfile
+
+if TYPE_CHECKING:
+    from sonda_analyzer.engine.ranks import RankBasis
 
 Codes = npt.NDArray[np.int64]
 
@@ -27,6 +31,9 @@ class ColumnWork:
     #: The values at the given row positions, from what the profile keeps (the column itself is
     #: freed): the duplicate rows listed show them. Missing rows are null.
     take: Callable[[Codes], pa.Array] | None = None
+    #: The values sorted for Spearman, when that was started as soon as the column was profiled
+    #: (waits for it to end).
+    ranks: Callable[[], RankBasis] | None = None
 
 
 def masked(values: npt.NDArray[np.generic], missing: npt.NDArray[np.bool_], kind: pa.DataType) -> pa.Array:

@@ -1,0 +1,94 @@
+"""Average ranks over any subset of a column's rows, from one sort of the column (Spearman)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sonda_analyzer.engine.floats import Floats
+
+
+class RankBasis:
+    """One column sorted once; average ranks over any subset of its rows then cost O(n).
+
+    A pair of columns needs ranks among the rows both have values in. Instead of sorting again
+    for every pair, the subset's ranks come from the full order: a cumulative count of kept rows
+    gives each tie group its new first rank.
+    """
+
+    def __init__(
+        self, order: np.ndarray, starts: np.ndarray | None, sizes: np.ndarray | None, rows: int
+    ) -> None:
+        self.order = order  # row indices of the present values, sorted by value
+        self.starts = starts  # first sorted position of each group of equal values (None: no ties)
+        self.sizes = sizes  # length of each group
+        self.rows = rows
+
+    @classmethod
+    def of(cls, x: Floats, present: np.ndarray | None = None) -> RankBasis:
+        """``x`` (NaN = missing) sorted; ``present``: its mask of present values, when known."""
+        # Every numeric column of the table keeps one until the pairs are done: row indices as
+        # int32 where they fit, and no groups at all for a column without ties (most measures).
+        index = np.int32 if len(x) < 2**31 else np.int64
+        if present is None:
+            present = ~np.isnan(x)
+        if present.all():  # most columns: the order is the rows' order, no indirection
+            values = np.ascontiguousarray(x)
+            sorted_rows = np.argsort(values, kind="quicksort").astype(index)
+            ordered = values[sorted_rows]
+        else:
+            rows = np.flatnonzero(present)
+            values = x[rows]
+            order = np.argsort(values, kind="quicksort")
+            ordered = values[order]
+            sorted_rows = rows[order].astype(index)
+            del order, rows
+        del values
+        change = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        present_count = len(ordered)
+        del ordered
+        if len(change) + 1 >= present_count:
+            return cls(sorted_rows, None, None, len(x))
+        starts = np.concatenate(([0], change))
+        sizes = np.diff(np.concatenate((starts, [present_count])))
+        return cls(sorted_rows, starts, sizes, len(x))
+
+    def centred_ranks(self, keep: Subset | None, out: Floats) -> None:
+        """Writes into ``out`` the average ranks among the rows of ``keep`` (all present rows when
+        None), minus their mean, in row order: ``out[p]`` is the rank of the ``p``-th kept row.
+
+        The mean of average ranks among ``n`` values is (n + 1) / 2 whatever the ties, so the
+        ranks come out centred at no cost, as the pair sums below want them.
+        """
+        if keep is None:
+            kept_rows, kept, n = self.order, None, len(self.order)
+        else:
+            kept = keep.mask[self.order]
+            kept_rows, n = self.order[kept], keep.size
+        centre = (n + 1) / 2.0
+        if self.starts is None or self.sizes is None:  # no ties: a rank is a position
+            ranked = np.arange(1.0 - centre, n + 1.0 - centre)
+        else:
+            ends = self.starts + self.sizes - 1
+            if kept is None:
+                before, in_group = self.starts, self.sizes
+            else:
+                cumulative = np.cumsum(kept)
+                before = np.where(self.starts > 0, cumulative[self.starts - 1], 0)
+                in_group = cumulative[ends] - before
+            average = before + (in_group + 1) / 2.0 - centre
+            ranked = np.repeat(average, self.sizes)
+            if kept is not None:
+                ranked = ranked[kept]
+        where = kept_rows if keep is None else keep.position[kept_rows]
+        out[where] = ranked
+
+
+class Subset:
+    """Rows a group of pairs is complete on: the mask, its size and each row's place among them."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.mask = mask
+        positions = np.cumsum(mask, dtype=np.int64)
+        self.size = int(positions[-1]) if len(positions) else 0
+        positions -= 1
+        self.position = positions
