@@ -8,7 +8,7 @@ ranked once per group from one sort of it, and one matrix product gives every pa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import TypeVar
 
@@ -33,20 +33,31 @@ def _block_rows(k: int) -> int:
     return max(256, _BLOCK_ELEMENTS // max(1, k))
 
 
-def pearson_matrix(x: Floats) -> Floats:
-    """Pairwise-complete Pearson correlations of the columns of ``x`` (NaN = missing).
+def pearson_matrix(columns: Sequence[Floats]) -> Floats:
+    """Pairwise-complete Pearson correlations of ``columns`` (equally long; NaN = missing).
 
     Sums over the rows where both columns of a pair have a value, all pairs at once, a block of
-    rows at a time (a whole-table pass would hold several copies of ``x`` at once). Values are
+    rows at a time (the columns are never joined into one matrix: a block is). Values are
     centred on their column's mean first, so the differences below do not cancel catastrophically.
     A block without gaps takes the plain sums.
     """
-    rows, k = x.shape
+    k = len(columns)
+    rows = len(columns[0]) if k else 0
     step = _block_rows(k)
     total = np.zeros(k)
     count = np.zeros(k)
+
+    buffer = np.empty((step, k))
+
+    def block_at(start: int) -> Floats:
+        stop = min(rows, start + step)
+        block = buffer[: stop - start]
+        for j, c in enumerate(columns):
+            block[:, j] = c[start:stop]
+        return block
+
     for start in range(0, rows, step):
-        block = x[start : start + step]
+        block = block_at(start)
         present = ~np.isnan(block)
         total += np.where(present, block, 0.0).sum(axis=0)
         count += present.sum(axis=0)
@@ -57,7 +68,7 @@ def pearson_matrix(x: Floats) -> Floats:
     sxy = np.zeros((k, k))
     sxx = np.zeros((k, k))
     for start in range(0, rows, step):
-        block = x[start : start + step]
+        block = block_at(start)
         present = ~np.isnan(block)
         if present.all():
             centered = block - mean
@@ -88,7 +99,7 @@ def _map(pool: Executor | None, fn: Callable[[T], R], items: list[T]) -> list[R]
 
 
 def spearman_matrix(
-    x: Floats, pool: Executor | None = None, bases: list[RankBasis | None] | None = None
+    columns: Sequence[Floats], pool: Executor | None = None, bases: list[RankBasis | None] | None = None
 ) -> Floats:
     """Pairwise-complete Spearman: Pearson of average ranks among the rows both columns share.
 
@@ -98,13 +109,14 @@ def spearman_matrix(
     sums; a group at a time, so at most one rank per column and row is held. ``bases``: columns
     already sorted (None where not).
     """
-    rows, k = x.shape
-    present = ~np.isnan(x)
-    counts = present.sum(axis=0)
+    k = len(columns)
+    rows = len(columns[0]) if k else 0
+    present = [~np.isnan(c) for c in columns]
+    counts = [int(p.sum()) for p in present]
     given = bases or [None] * k
 
     def basis(j: int) -> RankBasis:
-        return given[j] or RankBasis.of(x[:, j], present[:, j])
+        return given[j] or RankBasis.of(columns[j], present[j])
 
     sorted_columns = _map(pool, basis, list(range(k)))
     groups: dict[tuple[int, ...], list[tuple[int, int]]] = {}
@@ -113,23 +125,26 @@ def spearman_matrix(
             key = tuple(c for c in (i, j) if counts[c] < rows)
             groups.setdefault(key, []).append((i, j))
     out = np.full((k, k), np.nan)
+    # One buffer serves every group (a group's ranks are a corner of it): a matrix per group was
+    # mapped and faulted in afresh each time.
+    widest = max((len({c for pair in pairs for c in pair}) for pairs in groups.values()), default=0)
+    buffer = np.empty((widest, rows))
     for key, pairs in groups.items():
         keep = None
         if key:
-            mask = present[:, key[0]] if len(key) == 1 else present[:, key[0]] & present[:, key[1]]
+            mask = present[key[0]] if len(key) == 1 else present[key[0]] & present[key[1]]
             keep = Subset(mask)
         n = rows if keep is None else keep.size
         if n < 2:
             continue
         cols = sorted({c for pair in pairs for c in pair})
-        ranked = np.empty((len(cols), n))
+        ranked = buffer[: len(cols), :n]
 
         def rank(a: int, keep: Subset | None = keep, ranked: Floats = ranked, cols: list[int] = cols) -> None:
             sorted_columns[cols[a]].centred_ranks(keep, ranked[a])
 
         _map(pool, rank, list(range(len(cols))))
         sums = ranked @ ranked.T
-        del ranked
         at = {c: a for a, c in enumerate(cols)}
         with np.errstate(invalid="ignore", divide="ignore"):
             for i, j in pairs:
@@ -137,14 +152,18 @@ def spearman_matrix(
                 out[i, j] = out[j, i] = sums[a, b] / np.sqrt(sums[a, a] * sums[b, b])
     for i in range(k):
         out[i, i] = 1.0 if counts[i] >= 2 else np.nan
+    del buffer
     return out
 
 
 def cramers_v(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> float | None:
     """Cramér's V (no bias correction) of two code arrays whose last code means missing."""
-    keep = (a < ka - 1) & (b < kb - 1)
-    table = np.bincount(a[keep] * kb + b[keep], minlength=ka * kb).reshape(ka, kb)
-    return cramers_v_table(table)
+    step = 1 << 16  # rows per block: the block's products stay small (see ``_BLOCK_ELEMENTS``)
+    table = np.zeros(ka * kb, dtype=np.int64)
+    for start in range(0, len(a), step):
+        table += np.bincount(a[start : start + step] * kb + b[start : start + step], minlength=ka * kb)
+    # the last row and column count the rows where one of the two is missing: left out
+    return cramers_v_table(table.reshape(ka, kb)[:-1, :-1])
 
 
 def cramers_v_table(counts: np.ndarray) -> float | None:
@@ -181,28 +200,44 @@ def _ratios(
     codes: list[tuple[np.ndarray, int]],
     pool: Executor | None = None,
 ) -> list[CorrelationRatio]:
-    """All numeric x categorical ratios with one weighted ``bincount`` per pair in most cases."""
+    """All numeric x categorical ratios: per numeric column, weighted ``bincount`` sums for every
+    category column, a block of rows at a time."""
+    step = _block_rows(1)
     cat_sizes = [np.bincount(c, minlength=k).astype(np.float64) for c, k in codes]
-    cat_missing = [np.flatnonzero(c == k - 1) for c, k in codes]
 
     def one_numeric(nw: ColumnWork) -> list[CorrelationRatio]:
         assert nw.values is not None
         x = nw.values
-        present = ~np.isnan(x)
-        all_present = bool(present.all())
-        centred = np.where(present, x - (x[present].mean() if present.any() else 0.0), 0.0)
-        squares = centred * centred
-        sq_all = float(squares.sum())
-        weight = None if all_present else present.astype(np.float64)
-        out: list[CorrelationRatio] = []
-        for cw, (c, k), sizes_all, missing in zip(categorical, codes, cat_sizes, cat_missing, strict=True):
-            sums = np.bincount(c, weights=centred, minlength=k)[: k - 1]
-            sizes = (sizes_all if weight is None else np.bincount(c, weights=weight, minlength=k))[: k - 1]
-            # rows whose category is missing leave the total (their centred values are in ``x``)
-            sq_total = sq_all - float(squares[missing].sum()) if len(missing) else sq_all
-            out.append(CorrelationRatio(numeric=nw.profile.name, categorical=cw.profile.name,
-                                        value=ratio_from_sums(sizes, sums, sq_total)))  # fmt: skip
-        return out
+        total = count = 0.0
+        for start in range(0, len(x), step):
+            block = x[start : start + step]
+            present = ~np.isnan(block)
+            total += float(block[present].sum())
+            count += float(present.sum())
+        mean = total / count if count else 0.0
+        complete = count == len(x)
+        sums = [np.zeros(k) for _, k in codes]
+        sizes = cat_sizes if complete else [np.zeros(k) for _, k in codes]
+        sq_all = 0.0
+        sq_missing = np.zeros(len(codes))  # squares of the rows whose category is missing
+        for start in range(0, len(x), step):
+            block = x[start : start + step]
+            present = ~np.isnan(block)
+            centred = np.where(present, block - mean, 0.0)
+            squares = centred * centred
+            sq_all += float(squares.sum())
+            weight = None if complete else present.astype(np.float64)
+            for j, (c, k) in enumerate(codes):
+                part = c[start : start + step]
+                sums[j] += np.bincount(part, weights=centred, minlength=k)
+                if not complete:
+                    sizes[j] += np.bincount(part, weights=weight, minlength=k)
+                sq_missing[j] += float(squares[part == k - 1].sum())
+        return [
+            CorrelationRatio(numeric=nw.profile.name, categorical=cw.profile.name,
+                             value=ratio_from_sums(sizes[j][: k - 1], sums[j][: k - 1], sq_all - sq_missing[j]))
+            for j, (cw, (_, k)) in enumerate(zip(categorical, codes, strict=True))
+        ]  # fmt: skip
 
     return [r for rows in _map(pool, one_numeric, numeric) for r in rows]
 
@@ -231,9 +266,9 @@ def compute_correlations(
     num_names = [w.profile.name for w in numeric]
     cat_names = [w.profile.name for w in categorical]
     if len(numeric) >= 2:
-        x = np.column_stack([w.values for w in numeric if w.values is not None])
+        values = [w.values for w in numeric if w.values is not None]
         bases = [w.ranks() if w.ranks is not None else None for w in numeric]
-        pearson, spearman = _rows(pearson_matrix(x)), _rows(spearman_matrix(x, pool, bases))
+        pearson, spearman = _rows(pearson_matrix(values)), _rows(spearman_matrix(values, pool, bases))
     else:
         pearson = spearman = [[1.0]] if numeric else []
     codes = [w.codes() for w in categorical if w.codes is not None]

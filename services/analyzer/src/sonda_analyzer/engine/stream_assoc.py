@@ -134,7 +134,9 @@ class StreamAssociations:
             pearson = cov / np.sqrt(var * var.T)
             pearson[n < 2] = np.nan
         sub = np.ix_(num, num)
-        spearman = spearman_matrix(self.sample[:, num]) if len(num) >= 2 else np.ones((len(num),) * 2)
+        spearman = (
+            spearman_matrix([self.sample[:, j] for j in num]) if len(num) >= 2 else np.ones((len(num),) * 2)
+        )
         cv: list[list[float | None]] = [[None] * len(cat) for _ in cat]
         for a_pos, a in enumerate(cat):
             cv[a_pos][a_pos] = 1.0
