@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import re
 import uuid
 from pathlib import Path
 
@@ -289,3 +290,19 @@ def test_bare_digits_count_only_when_their_check_digits_do(tmp_path: Path) -> No
     cep = column(result, "cep")
     expected = sum(v[:2] != "00" for v in ceps) / len(ceps)
     assert cep.semantic_validity == {"cep": pytest.approx(expected)} and cep.pii
+
+
+def test_every_distinct_value_is_checked_past_the_first_slice(tmp_path: Path) -> None:
+    """Distinct values are checked a slice of 65,536 at a time: malformed e-mails only after the
+    first slice, some repeated, still count against the share (computed here with Python's re)."""
+    rng = random.Random(17)
+    good = [f"person{i}@example.com" for i in range(80_000)]
+    bad = [f"person{i} at example.com" for i in range(3_000)]
+    values = good + bad + rng.choices(bad, k=500) + rng.choices(good, k=500)
+    path = tmp_path / "emails.csv"
+    pd.DataFrame({"email": values}).to_csv(path, index=False)
+    col = column(profile_file(path), "email")
+    pattern = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+    expected = sum(bool(pattern.match(v)) for v in values) / len(values)
+    assert col.semantic_validity == {"email": pytest.approx(expected, abs=1e-6)}
+    assert col.pii and col.distinct == 83_000

@@ -197,6 +197,10 @@ def _weights(counts: npt.NDArray[np.int64] | None, n: int) -> npt.NDArray[np.int
     return counts if counts is not None else np.ones(n, dtype=np.int64)
 
 
+#: Distinct values checked at a time by :meth:`SemanticScan.add_text`.
+_TEXT_SLICE = 1 << 16
+
+
 @dataclass(slots=True)
 class SemanticScan:
     """Counts, over every present value of one column, the evidence and the valid values of each
@@ -220,9 +224,11 @@ class SemanticScan:
             self.rules = self._candidates(sample, lambda rule, v: v)
         weights = _weights(counts, len(values))
         self.total += int(weights.sum())
-        if self.rules and len(values):
-            trimmed = pc.utf8_trim_whitespace(values)
-            self._count(trimmed, weights, lambda rule, v: v)
+        # A slice at a time: the trimmed copy of a column of unique strings is as large as the
+        # column, and it used to be made whole while that column's encoding was still held.
+        for start in range(0, len(values) if self.rules else 0, _TEXT_SLICE):
+            trimmed = pc.utf8_trim_whitespace(values.slice(start, _TEXT_SLICE))
+            self._count(trimmed, weights[start : start + _TEXT_SLICE], lambda rule, v: v)
 
     def add_numbers(self, values: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> None:
         """Count present numbers (NaN-free): integers that may be documents written without marks."""
