@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 import zipfile
 import zlib
@@ -39,6 +38,7 @@ from sonda_analyzer.engine.result import (
 )
 from sonda_analyzer.engine.samples import RowSampler
 from sonda_analyzer.engine.source import ContentLimitExceeded, detect_source
+from sonda_analyzer.engine.threads import profile_threads
 from sonda_analyzer.engine.work import ColumnWork
 
 #: Share of the progress bar that reading takes in exact mode (the parse is about a third).
@@ -113,10 +113,6 @@ def profile_file(
         result.duration_seconds = round(time.perf_counter() - started, 3)
         reporter.update(100.0, "done", "profile complete", force=True)
     return result
-
-
-def _threads() -> int:
-    return max(1, min(8, os.cpu_count() or 1))
 
 
 @dataclass(slots=True)
@@ -261,7 +257,7 @@ def _profile_loaded(
     # Spearman.
     to_rank = opts.max_correlation_columns if with_correlations else 0
     with (
-        ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="sonda-profile") as pool,
+        ThreadPoolExecutor(max_workers=profile_threads(), thread_name_prefix="sonda-profile") as pool,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="sonda-profile-big") as one_big,
     ):
         futures = {i: pool.submit(_profile_column_at, loaded, i, ctx) for i in small}

@@ -104,15 +104,24 @@ class StreamAssociations:
                     self.tables[a, b] += counts.reshape(width, width)
         if x is None:
             return
+        # Per numeric column, its values, squares and presence as weights (0 where missing): a
+        # row without a category falls in the last slot, which the ratio leaves out, so no pair
+        # needs a mask or a copy of its rows.
+        weights = [
+            (
+                np.ascontiguousarray(m[:, i]),
+                np.ascontiguousarray(xz[:, i]),
+                np.ascontiguousarray(xz[:, i] ** 2),
+            )
+            for i in range(len(self.numeric))
+        ]
         for j, cj in enumerate(codes):
             if cj is None:
                 continue
-            for i in range(len(self.numeric)):
-                keep = ~np.isnan(x[:, i]) & (cj < MAX_CODES)
-                groups, values = cj[keep], x[keep, i]
-                self.g_n[i, j] += np.bincount(groups, minlength=width)
-                self.g_s[i, j] += np.bincount(groups, weights=values, minlength=width)
-                self.g_ss[i, j] += np.bincount(groups, weights=values * values, minlength=width)
+            for i, (present_i, values, squares) in enumerate(weights):
+                self.g_n[i, j] += np.bincount(cj, weights=present_i, minlength=width)
+                self.g_s[i, j] += np.bincount(cj, weights=values, minlength=width)
+                self.g_ss[i, j] += np.bincount(cj, weights=squares, minlength=width)
 
     def _sample_rows(self, x: np.ndarray) -> None:
         keys = self._rng.random(len(x))
@@ -161,7 +170,8 @@ class StreamAssociations:
         )
 
     def _ratio(self, i: int, j: int) -> float | None:
-        sizes, sums, squares = self.g_n[i, j], self.g_s[i, j], self.g_ss[i, j]
+        # the last slot holds the rows without a category
+        sizes, sums, squares = (g[i, j][:MAX_CODES] for g in (self.g_n, self.g_s, self.g_ss))
         total_n = sizes.sum()
         if total_n < 2:
             return None

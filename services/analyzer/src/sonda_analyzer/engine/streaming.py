@@ -9,8 +9,9 @@ its method and error bound.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +26,7 @@ from sonda_analyzer.engine.duplicates import FrequentRows
 from sonda_analyzer.engine.errors import ParseError
 from sonda_analyzer.engine.missingness import MissingnessAcc, missing_mask, missing_matrix
 from sonda_analyzer.engine.normalize import normalize_table
-from sonda_analyzer.engine.options import ProfileOptions
+from sonda_analyzer.engine.options import AlertThresholds, ProfileOptions
 from sonda_analyzer.engine.progress import ProgressReporter
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
@@ -51,6 +52,7 @@ from sonda_analyzer.engine.stream_read import (
 from sonda_analyzer.engine.stream_text import BooleanAcc, StringAcc
 from sonda_analyzer.engine.strings import MAX_CATEGORIES_FOR_ASSOCIATION
 from sonda_analyzer.engine.text_formats import month_first, parse, parsing_of
+from sonda_analyzer.engine.threads import profile_threads
 
 _MAX_RESTARTS = 50
 
@@ -164,6 +166,23 @@ def _association_columns(table: pa.Table, max_columns: int) -> tuple[list[str], 
     )
 
 
+def _update(acc: object, column: pa.ChunkedArray, thresholds: AlertThresholds) -> np.ndarray:
+    """One column's chunk into its summaries; returns the chunk's value hashes."""
+    if isinstance(acc, StringAcc):
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            raise TypeConflict(acc.name, pa.string())
+        return acc.update(column.combine_chunks(), thresholds)
+    hashed: np.ndarray = acc.update(column.combine_chunks())  # type: ignore[attr-defined]
+    return hashed
+
+
+def _all_done(futures: list[Future[Any]]) -> list[Any]:
+    """Every result, once all have ended; the first error in submission order is raised (as the
+    one-at-a-time loop raised it), never while other tasks still touch the pass's state."""
+    wait(futures)
+    return [f.result() for f in futures]
+
+
 def _one_pass(
     plan: StreamPlan,
     options: ProfileOptions,
@@ -172,6 +191,7 @@ def _one_pass(
     *,
     file_size: int,
     dups: DuplicateCounter,
+    pool: Executor,
 ) -> _Pass:
     state = _Pass()
     settings_thresholds = options.thresholds
@@ -202,16 +222,20 @@ def _one_pass(
                 state.assoc = StreamAssociations(num, cat)
         if table.column_names != [a.name for a in state.accs]:  # type: ignore[attr-defined]
             raise ParseError("the columns change in the middle of the file")
+        for i in range(table.num_columns):
+            state.memory[i] += int(table.column(i).nbytes)
+        # Each column's summaries are its own: the columns update side by side (numpy, Arrow
+        # and the sketches do their work outside the GIL), the associations beside them, and
+        # the row hashes fold in column order afterwards.
+        pending: list[Future[Any]] = [
+            pool.submit(_update, acc, table.column(i), settings_thresholds)
+            for i, acc in enumerate(state.accs)
+        ]
+        if state.assoc is not None:
+            pending.append(pool.submit(state.assoc.update, table))
+        results = _all_done(pending)
         row_hash: np.ndarray | None = None
-        for i, acc in enumerate(state.accs):
-            column = table.column(i)
-            state.memory[i] += int(column.nbytes)
-            if isinstance(acc, StringAcc):
-                if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-                    raise TypeConflict(acc.name, pa.string())
-                hashed = acc.update(column.combine_chunks(), settings_thresholds)
-            else:
-                hashed = acc.update(column.combine_chunks())  # type: ignore[attr-defined]
+        for hashed in results[: len(state.accs)]:
             row_hash = combine(row_hash, hashed)
         if row_hash is not None:
             state.frequent.update(table, row_hash, dups, state.rows)
@@ -220,8 +244,6 @@ def _one_pass(
         assert state.missing is not None
         gaps = [(i, m) for i in range(table.num_columns) if (m := missing_mask(table.column(i))) is not None]
         state.missing.update(gaps, table.num_rows)
-        if state.assoc is not None:
-            state.assoc.update(table)
         state.sampler.update(table)
         state.rows += table.num_rows
         state.bytes_in_memory += int(table.nbytes)
@@ -247,24 +269,27 @@ def profile_streaming(
     plan = plan_stream(source, options, budget_bytes)
     check_width(plan, options)
     overrides: dict[str, pa.DataType] = {}
-    for _ in range(_MAX_RESTARTS):
-        dups = DuplicateCounter(budget_bytes // 10)
-        try:
-            state = _one_pass(plan, options, overrides, reporter, file_size=source.file_size, dups=dups)
-            break
-        except FormatFound:
-            continue  # the plan reads a column that was empty at first in its format now
-        except TypeConflict as conflict:
-            failed = plan.text_formats.pop(conflict.column, None)
-            retry = month_first(failed) if failed is not None else None
-            if retry is not None:
-                plan.text_formats[conflict.column] = retry
-                continue
-            overrides[conflict.column] = conflict.new_type
-            if failed is not None and failed.kind != "boolean":
-                plan.candidates[conflict.column] = failed
-    else:
-        raise ParseError("the column types keep changing through the file")
+    with ThreadPoolExecutor(max_workers=profile_threads(), thread_name_prefix="sonda-stream") as pool:
+        for _ in range(_MAX_RESTARTS):
+            dups = DuplicateCounter(budget_bytes // 10)
+            try:
+                state = _one_pass(
+                    plan, options, overrides, reporter, file_size=source.file_size, dups=dups, pool=pool
+                )
+                break
+            except FormatFound:
+                continue  # the plan reads a column that was empty at first in its format now
+            except TypeConflict as conflict:
+                failed = plan.text_formats.pop(conflict.column, None)
+                retry = month_first(failed) if failed is not None else None
+                if retry is not None:
+                    plan.text_formats[conflict.column] = retry
+                    continue
+                overrides[conflict.column] = conflict.new_type
+                if failed is not None and failed.kind != "boolean":
+                    plan.candidates[conflict.column] = failed
+        else:
+            raise ParseError("the column types keep changing through the file")
     reporter.update(96.0, "finishing", "combining the summaries", force=True)
     return _result(plan, options, state, dups, source.file_size)
 
