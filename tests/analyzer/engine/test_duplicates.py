@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from sonda_analyzer.engine import ProfileResult, profile_dataframe, profile_file
 from sonda_analyzer.engine.duplicates import TOP_DUPLICATES, FrequentRows
-from sonda_analyzer.engine.rowhash import DuplicateCounter
+from sonda_analyzer.engine.rowhash import DuplicateCounter, string_hashes, text_hashes
 
 
 def expected_top(frame: pd.DataFrame, top: int = TOP_DUPLICATES) -> list[tuple[list[Any], int]]:
@@ -175,3 +175,26 @@ def test_counts_stay_exact_when_the_counter_samples_its_hash_space() -> None:
         assert row.count == truth[row.values[0]]
     kept = counter.kept(_hashes([r.values[0] for r in rows]))
     assert kept.all()
+
+
+def test_text_hashes_follow_the_bytes_wherever_the_strings_lie() -> None:
+    """Streaming mode counts distinct values and repeated rows by hash, chunk by chunk: a string
+    hashes the same in any array, slice or offset width, empty and multi-block strings included,
+    and different strings (one byte apart, or the same bytes at other places) do not collide."""
+    rng = np.random.default_rng(3)
+    long_a, long_b = "x" * 300_000, "x" * 299_999 + "y"  # longer than a hashing block
+    words = ["", "a", "ab", "ba", "é", "ée", "x" * 70, "x" * 69 + "y", "y" + "x" * 69, long_a, long_b]
+    words += [f"id-{i:07d}" for i in range(20_000)]
+    order = rng.permutation(np.repeat(np.arange(len(words)), 2))
+    values = [words[i] for i in order]
+    whole = text_hashes(pa.array(values))
+    by_text: dict[str, int] = {}
+    for text, hashed in zip(values, whole.tolist(), strict=True):
+        assert by_text.setdefault(text, hashed) == hashed
+    assert len(set(by_text.values())) == len(words)
+    assert np.array_equal(text_hashes(pa.array(values).slice(7)), whole[7:])
+    assert np.array_equal(text_hashes(pa.array(values, pa.large_string())), whole)
+    chunked = pa.chunked_array([pa.array(values[:1000]), pa.array(values[1000:])])
+    assert np.array_equal(np.concatenate([text_hashes(c) for c in chunked.chunks]), whole)
+    signed = np.array(string_hashes(words), dtype=np.int64).view(np.uint64)
+    assert [by_text[w] for w in words] == signed.tolist()

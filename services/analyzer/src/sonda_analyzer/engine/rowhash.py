@@ -1,6 +1,6 @@
 """64-bit hashes of values and rows, for duplicate rows and distinct counts in streaming mode.
 
-A value hashes the same in every chunk (strings through pandas' SipHash, numbers through their bit
+A value hashes the same in every chunk (strings through their bytes, numbers through their bit
 patterns), so equal rows in different chunks give equal row hashes.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_mask, primitive
+from sonda_analyzer.engine.arrays import bool_mask, primitive, string_array
 
 U64 = np.uint64
 _NULL = U64(0x9E3779B97F4A7C15)
@@ -31,24 +31,79 @@ def splitmix(h: np.ndarray) -> np.ndarray:
 
 def string_hashes(values: list[str]) -> list[int]:
     """The 64-bit hash of each string as :func:`value_hashes` gives it, signed (for HLL)."""
-    import pandas as pd
-
-    words = np.array(values, dtype=object)
-    hashed: list[int] = pd.util.hash_array(words, categorize=False).view(np.int64).tolist()
+    hashed: list[int] = text_hashes(string_array(values)).view(np.int64).tolist()
     return hashed
+
+
+#: Bytes hashed at a time by :func:`text_hashes` (a longer string alone is taken in such blocks):
+#: its per-byte working arrays stay a few megabytes whatever the strings.
+_TEXT_BYTES = 1 << 16
+_TEXT_SEED = U64(0x2545F4914F6CDD1D)
+
+
+#: Pseudo-random words for the bytes at the first 64 positions of a string (128 kB: a table
+#: lookup per byte instead of a full mix, the table staying in cache).
+_TEXT_TABLE = splitmix(np.arange(64 * 256, dtype=U64) + _TEXT_SEED)
+
+
+def _byte_words(data: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """The pseudo-random word of each (position in its string, byte) pair."""
+    words: np.ndarray = _TEXT_TABLE[((position & 63) << 8) | data]
+    later = position >= 64  # beyond the table: its word mixed with which 64-byte stretch
+    if later.any():
+        words[later] = splitmix(words[later] ^ ((position[later] >> 6).astype(U64) * _PRIME))
+    return words
+
+
+def text_hashes(values: pa.Array) -> np.ndarray:
+    """One uint64 per string of a string array without nulls, from its UTF-8 bytes.
+
+    Simple tabulation hashing: each (position, byte) pair of a string draws a pseudo-random word
+    (SplitMix64 of the pair), the words of a string are folded with XOR and mixed with its length.
+    Vectorised over the array's data buffer: no Python string is made (turning a chunk of unique
+    strings into Python objects to hash them took most of a streaming pass, under the GIL).
+    """
+    n = len(values)
+    large = pa.types.is_large_string(values.type)
+    buffers = values.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64 if large else np.int32)
+    offsets = offsets[values.offset : values.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    folded = np.zeros(n, dtype=U64)
+    first = 0
+    while first < n:
+        # as many strings as fit in the byte block, and at least one
+        last = max(first + 1, int(np.searchsorted(offsets, offsets[first] + _TEXT_BYTES, "right")) - 1)
+        last = min(last, n)
+        base, end = int(offsets[first]), int(offsets[last])
+        if last == first + 1 and end - base > _TEXT_BYTES:  # one long string, block by block
+            word = U64(0)
+            for at in range(base, end, _TEXT_BYTES):
+                stop = min(end, at + _TEXT_BYTES)
+                position = np.arange(at - base, stop - base, dtype=np.int64)
+                word ^= np.bitwise_xor.reduce(_byte_words(data[at:stop], position))
+            folded[first] = word
+        elif end > base:
+            starts = offsets[first:last] - base
+            sizes = lengths[first:last]
+            position = np.arange(end - base, dtype=np.int64) - np.repeat(starts, sizes)
+            words = _byte_words(data[base:end], position)
+            filled = sizes > 0  # an empty string folds nothing (and reduceat cannot say so)
+            heads: np.ndarray = starts[filled]
+            folded[first:last][filled] = np.bitwise_xor.reduceat(words, heads)
+        first = last
+    out: np.ndarray = splitmix(folded ^ splitmix(lengths.astype(U64) + _TEXT_SEED))
+    return out
 
 
 def value_hashes(arr: pa.Array) -> np.ndarray:
     """One uint64 per row; missing values share one hash."""
     t = arr.type
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        import pandas as pd  # SipHash of Python strings, vectorised in C
-
-        encoded = pc.dictionary_encode(arr)
-        words = encoded.dictionary.to_numpy(zero_copy_only=False)
-        per_value = pd.util.hash_array(words, categorize=False).astype(U64, copy=False)
-        indices = primitive(pc.fill_null(encoded.indices, 0)).astype(np.int64)
-        hashed = per_value[indices] if len(per_value) else np.zeros(len(arr), dtype=U64)
+        # every row's bytes, even repeated ones: cheaper than finding the distinct values first
+        # (the slots of missing rows hash to something, replaced below)
+        hashed = text_hashes(arr)
     elif pa.types.is_boolean(t):
         hashed = splitmix(primitive(pc.fill_null(arr, False)).astype(U64) + U64(1))
     elif pa.types.is_floating(t):

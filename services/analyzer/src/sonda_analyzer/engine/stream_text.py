@@ -12,7 +12,7 @@ from sonda_analyzer.engine.arrays import bool_array, primitive, single, valid_ma
 from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import BooleanStats, ColumnProfile, TextStats, TopValue
-from sonda_analyzer.engine.rowhash import value_hashes
+from sonda_analyzer.engine.rowhash import text_hashes, value_hashes
 from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, with_semantics
 from sonda_analyzer.engine.sketches import ValueCounts
 from sonda_analyzer.engine.stream_columns import Settings
@@ -64,10 +64,7 @@ class StringAcc:
         codes = primitive(pc.fill_null(indices, 0) if indices.null_count else indices)
         valid = valid_mask(indices)
         counts = np.bincount(codes[valid] if valid is not None else codes, minlength=len(dictionary))
-        import pandas as pd
-
-        words_np = dictionary.to_numpy(zero_copy_only=False)
-        value_hash = pd.util.hash_array(words_np, categorize=False)
+        value_hash = text_hashes(dictionary)
         if len(dictionary):
             lengths = primitive(pc.utf8_length(dictionary))
             lo, hi = int(lengths.min()), int(lengths.max())
@@ -100,7 +97,7 @@ class StringAcc:
                 counts[repeated].tolist(),
                 value_hash.view(np.int64).tolist(),
             )
-        hashed = value_hash.astype(np.uint64)[codes] if len(dictionary) else np.zeros(len(arr), np.uint64)
+        hashed = value_hash[codes] if len(dictionary) else np.zeros(len(arr), np.uint64)
         if valid is not None:
             hashed = np.where(valid, hashed, np.uint64(0x9E3779B97F4A7C15))
         return hashed
