@@ -256,8 +256,9 @@ def _profile_loaded(
     # more on the 1M-row benchmark file). The pool meanwhile sorts the numeric columns for
     # Spearman.
     to_rank = opts.max_correlation_columns if with_correlations else 0
+    threads = profile_threads()
     with (
-        ThreadPoolExecutor(max_workers=profile_threads(), thread_name_prefix="sonda-profile") as pool,
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sonda-profile") as pool,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="sonda-profile-big") as one_big,
     ):
         futures = {i: pool.submit(_profile_column_at, loaded, i, ctx) for i in small}
@@ -273,9 +274,13 @@ def _profile_loaded(
             done += 1
             report.update(_progress_of(done, n_cols), "profiling", f"profiled column {done} of {n_cols}")
 
-        for i in small:
-            column_done(i)
-        futures.update({i: one_big.submit(_profile_column_at, loaded, i, ctx) for i in big})
+        # The big columns start once the last small ones are under way (none left waiting).
+        start_big = max(0, len(small) - threads)
+        for position, i in enumerate([*small, None]):
+            if position == start_big:
+                futures.update({b: one_big.submit(_profile_column_at, loaded, b, ctx) for b in big})
+            if i is not None:
+                column_done(i)
         for i in big:
             column_done(i)
         works = [futures[i].result() for i in range(n_cols)]
