@@ -63,17 +63,24 @@ def numeric_stats(x: Floats, bins: int) -> tuple[NumericStats | None, Histogram 
         return stats, None, count, distinct
     total = float(s.sum())
     mean = total / n
+    # In place: each whole-column temporary is a fresh mapping whose pages fault in again.
     dev = s - mean
     dev2 = dev * dev
     m2 = float(dev2.sum())
-    m3 = float((dev2 * dev).sum())
-    m4 = float((dev2 * dev2).sum())
+    dev *= dev2  # the cubes
+    m3 = float(dev.sum())
+    dev2 *= dev2  # the fourth powers
+    m4 = float(dev2.sum())
+    del dev, dev2
     variance = m2 / (n - 1) if n > 1 else float("nan")
     std = variance**0.5 if n > 1 else float("nan")
     qs = lerp_quantiles(s, PROBS)
     q1, median, q3 = qs[2], qs[3], qs[4]
     iqr = q3 - q1
-    mad = float(np.median(np.abs(s - median)))
+    spread = s - median
+    np.abs(spread, out=spread)
+    mad = float(np.median(spread, overwrite_input=True))
+    del spread
     low = np.searchsorted(s, q1 - 1.5 * iqr, side="left")
     high = n - np.searchsorted(s, q3 + 1.5 * iqr, side="right")
     vmin, vmax = float(s[0]), float(s[-1])
