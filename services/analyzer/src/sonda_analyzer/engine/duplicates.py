@@ -46,7 +46,7 @@ def find_duplicates(works: list[ColumnWork], rows: int, top: int = TOP_DUPLICATE
     if rows < 2 or not works:
         return Found(0)
     ordered = sorted(works, key=lambda w: -w.profile.distinct)
-    if ordered[0].profile.distinct == rows:
+    if rules_out_duplicates(ordered[0], rows):
         return Found(0)
     key: np.ndarray | None = None
     key_card = 1
@@ -72,6 +72,12 @@ def find_duplicates(works: list[ColumnWork], rows: int, top: int = TOP_DUPLICATE
     copies = counts[repeated]
     order = np.lexsort((last, -copies))[:top]
     return Found(count, [(int(last[i]), int(copies[i])) for i in order])
+
+
+def rules_out_duplicates(work: ColumnWork, rows: int) -> bool:
+    """A column whose every row holds a value of its own: no row can repeat another. Then no
+    column's codes are needed for duplicates (:func:`find_duplicates` asks this first)."""
+    return work.profile.distinct == rows
 
 
 def _renumber(key: np.ndarray) -> tuple[np.ndarray, int]:
