@@ -119,10 +119,11 @@ def main() -> None:
         f"| `sonda up`: first analysis after start-up | {rounds[0]['seconds']:.2f} | "
         f"{rounds[0]['seconds'] / engine_s:.2f}x |",
         "",
-        f"Progress while reading: {min(r['reading_steps'] for r in warm)}–"
-        f"{max(r['reading_steps'] for r in warm)} distinct values per analysis, "
-        f"up to {max(r['reading_max'] for r in warm):.0f} % (the heartbeat turns the bytes read "
-        "into progress once a second: a read that ends sooner shows only its start).",
+        f"Progress while reading: the WebSocket showed {min(r['reading_steps'] for r in warm)}–"
+        f"{max(r['reading_steps'] for r in warm)} distinct reading values per analysis, the "
+        f"highest {max(r['reading_max'] for r in warm):.0f} % (the heartbeat turns the bytes read "
+        "into progress once a second: a read that ends sooner shows only its start before the "
+        "profiling stage).",
     ]
     text = "\n".join(lines)
     print(text)
