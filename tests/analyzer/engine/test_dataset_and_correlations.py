@@ -137,6 +137,40 @@ def test_big_text_columns_keep_their_associations() -> None:
     assert by_name["kind"].distinct == len(kinds) and by_name["notes"].distinct == df["notes"].nunique()
 
 
+def test_correlations_computed_beside_a_big_text_column() -> None:
+    """Pearson, Cramér's V and the ratios of the other columns are computed while a big text
+    column (neither a number nor a category) is still being profiled: every measure against
+    pandas and scipy."""
+    rng = np.random.default_rng(22)
+    n = 400_000
+    level = rng.normal(size=n)
+    df = pd.DataFrame({
+        "note": [f"free text note number {i:09d} with some words" for i in range(n)],  # ~19 MB
+        "level": level,
+        "noisy": level * 2 + rng.normal(size=n),
+        "group": rng.choice(np.array(["a", "b", "c"]), n),
+        "flag": rng.random(n) < 0.4,
+    })  # fmt: skip
+    df.loc[rng.random(n) < 0.1, "noisy"] = np.nan
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    assert table.column("note").nbytes >= 16 << 20
+    corr = profile_table(table).correlations
+    names = ["level", "noisy"]
+    np.testing.assert_allclose(_matrix(corr.pearson, names), df[names].corr(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        _matrix(corr.spearman, names), df[names].corr(method="spearman"), rtol=1e-9, atol=1e-12
+    )
+    expected_v = association(pd.crosstab(df["group"], df["flag"]).to_numpy(), method="cramer")
+    assert _matrix(corr.cramers_v, ["group", "flag"]).iloc[0, 1] == pytest.approx(expected_v, rel=1e-10)
+    both = df[["noisy", "group"]].dropna()
+    groups = both.groupby("group")["noisy"]
+    mean = both["noisy"].mean()
+    between = (groups.count() * (groups.mean() - mean) ** 2).sum()
+    total = ((both["noisy"] - mean) ** 2).sum()
+    ratios = {(r.numeric, r.categorical): r.value for r in corr.correlation_ratio}
+    assert ratios[("noisy", "group")] == pytest.approx(np.sqrt(between / total), rel=1e-9)
+
+
 def test_high_correlation_alert(mixed_result: ProfileResult) -> None:
     pairs = {tuple(a.columns) for a in mixed_result.alerts if a.type == "high_correlation"}
     assert ("score", "noisy") in pairs or ("noisy", "score") in pairs

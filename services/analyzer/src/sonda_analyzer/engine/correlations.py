@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -251,10 +252,19 @@ def correlates(work: ColumnWork) -> bool:
     return work.values is not None and work.profile.type == "numeric" and work.profile.distinct > 1
 
 
-def compute_correlations(
-    works: list[ColumnWork], max_columns: int, pool: Executor | None = None
-) -> Correlations:
-    """All four measures over the most informative columns (at most ``max_columns`` of each kind)."""
+@dataclass(slots=True)
+class Partial:
+    """The measures but Spearman, and the numeric columns Spearman is still to rank."""
+
+    numeric: list[ColumnWork]
+    correlations: Correlations
+
+
+def without_spearman(works: list[ColumnWork], max_columns: int, pool: Executor | None = None) -> Partial:
+    """Picks the most informative columns (at most ``max_columns`` of each kind) and computes
+    Pearson, Cramér's V and the correlation ratios: the measures summed a block of rows at a time,
+    with no buffer the size of a column (they may run beside the big text columns; Spearman's
+    ranks may not)."""
     numeric = [w for w in works if correlates(w)]
     numeric.sort(key=lambda w: (-w.profile.count, -w.profile.distinct))
     categorical = [w for w in works if w.categorical]
@@ -266,11 +276,9 @@ def compute_correlations(
     num_names = [w.profile.name for w in numeric]
     cat_names = [w.profile.name for w in categorical]
     if len(numeric) >= 2:
-        values = [w.values for w in numeric if w.values is not None]
-        bases = [w.ranks() if w.ranks is not None else None for w in numeric]
-        pearson, spearman = _rows(pearson_matrix(values)), _rows(spearman_matrix(values, pool, bases))
+        pearson = _rows(pearson_matrix([w.values for w in numeric if w.values is not None]))
     else:
-        pearson = spearman = [[1.0]] if numeric else []
+        pearson = [[1.0]] if numeric else []
     codes = [w.codes() for w in categorical if w.codes is not None]
     cv: list[list[float | None]] = [[None] * len(codes) for _ in codes]
     for i, (a, ka) in enumerate(codes):
@@ -279,10 +287,27 @@ def compute_correlations(
             b, kb = codes[j]
             cv[i][j] = cv[j][i] = cramers_v(a, ka, b, kb)
     ratios = _ratios(numeric, categorical, codes, pool)
-    return Correlations(
-        pearson=Matrix(columns=num_names, matrix=pearson),
-        spearman=Matrix(columns=num_names, matrix=spearman),
-        cramers_v=Matrix(columns=cat_names, matrix=cv),
-        correlation_ratio=ratios,
-        omitted_columns=omitted,
+    return Partial(
+        numeric=numeric,
+        correlations=Correlations(
+            pearson=Matrix(columns=num_names, matrix=pearson),
+            spearman=Matrix(columns=num_names, matrix=[]),
+            cramers_v=Matrix(columns=cat_names, matrix=cv),
+            correlation_ratio=ratios,
+            omitted_columns=omitted,
+        ),
     )
+
+
+def with_spearman(partial: Partial, pool: Executor | None = None) -> Correlations:
+    """The measures of :func:`without_spearman` with Spearman added."""
+    numeric = partial.numeric
+    if len(numeric) >= 2:
+        values = [w.values for w in numeric if w.values is not None]
+        bases = [w.ranks() if w.ranks is not None else None for w in numeric]
+        spearman = _rows(spearman_matrix(values, pool, bases))
+    else:
+        spearman = [[1.0]] if numeric else []
+    result = partial.correlations
+    result.spearman = Matrix(columns=result.pearson.columns, matrix=spearman)
+    return result

@@ -17,7 +17,7 @@ import pyarrow as pa
 from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts, personal_data_alerts
 from sonda_analyzer.engine.blas import single_threaded_blas
 from sonda_analyzer.engine.columns import ColumnContext, profile_column
-from sonda_analyzer.engine.correlations import compute_correlations, correlates
+from sonda_analyzer.engine.correlations import correlates, with_spearman, without_spearman
 from sonda_analyzer.engine.dataset import dataset_profile
 from sonda_analyzer.engine.dataset import sample_rows as sample_rows_of
 from sonda_analyzer.engine.duplicates import find_duplicates, listed_duplicates, rules_out_duplicates
@@ -299,15 +299,28 @@ def _profile_loaded(
                 futures.update({b: one_big.submit(_profile_column_at, loaded, b, ctx) for b in big})
             if i is not None:
                 column_done(i)
+        # Pearson, Cramér's V and the ratios of the other columns run beside the big text columns
+        # (one task of the pool, which therefore does not wait on the pool): they are the table's
+        # unless a big column turns out to be a number or a category.
+        early = (
+            pool.submit(
+                without_spearman, [futures[i].result() for i in sorted(small)], opts.max_correlation_columns
+            )
+            if with_correlations and big
+            else None
+        )
         for i in big:
             column_done(i)
         works = [futures[i].result() for i in range(n_cols)]
         report.update(_COLUMNS_END, "correlations", "computing correlations")
-        correlations = (
-            compute_correlations(works, opts.max_correlation_columns, pool)
-            if with_correlations
-            else empty_correlations()
-        )
+        correlations = empty_correlations()
+        if with_correlations:
+            late = [works[i] for i in big]
+            if early is not None and not any(correlates(w) or w.categorical for w in late):
+                partial = early.result()
+            else:
+                partial = without_spearman(works, opts.max_correlation_columns, pool)
+            correlations = with_spearman(partial, pool)
         for work in works:
             work.ranks = None  # the sorted columns are held only until the pairs are done
         pa.default_memory_pool().release_unused()

@@ -228,7 +228,7 @@ def profile_strings(
     )
     mark_semantics(profile, found)
     # Kept until duplicates and associations are done, for every text column at once: half the
-    # memory as int32 (codes stay below the row count), widened only when asked for.
+    # memory as int32 (codes stay below the row count), and handed out as they are.
     cardinality = distinct + 1
     kept = enc.codes.astype(np.int32) if cardinality < 2**31 else enc.codes
     # Every value of a duplicated row occurs in two rows at least, so only such values are kept
@@ -247,7 +247,7 @@ def profile_strings(
 
     return ColumnWork(
         profile=profile,
-        codes=lambda: (kept.astype(np.int64), cardinality),
+        codes=lambda: (kept, cardinality),
         take=take,
         categorical=col_type == "categorical" and 2 <= distinct <= MAX_CATEGORIES_FOR_ASSOCIATION,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +15,8 @@ from sonda_analyzer.engine.result import ColumnProfile
 if TYPE_CHECKING:
     from sonda_analyzer.engine.ranks import RankBasis
 
-Codes = npt.NDArray[np.int64]
+#: Dense codes or row positions: int64, or int32 where a column keeps them narrow.
+Codes = npt.NDArray[np.signedinteger[Any]]
 
 
 @dataclass(slots=True)
