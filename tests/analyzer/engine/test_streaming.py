@@ -12,7 +12,6 @@ from sonda_analyzer.engine import ProfileResult, profile_file
 from sonda_analyzer.engine.planning import needs_streaming
 from sonda_analyzer.engine.result import Approximation, Matrix
 from sonda_analyzer.engine.rowhash import DuplicateCounter
-from sonda_analyzer.engine.sketches import HyperLogLog, hll_relative_error, number_hashes
 from sonda_analyzer.engine.source import detect_source
 
 from tests.analyzer.engine.conftest import column
@@ -253,34 +252,3 @@ def test_extreme_values_are_exact_in_both_modes(
         assert found is not None
         assert [(x.value, x.count) for x in found.smallest] == smallest
         assert [(x.value, x.count) for x in found.largest] == largest
-
-
-@pytest.mark.parametrize("distinct", [5_000, 70_000, 400_000])
-def test_hyperloglog_counts_within_the_stated_bound(distinct: int) -> None:
-    """Distinct numbers fed a chunk at a time, many of them again: the estimate is within the
-    bound the result states, at sizes below, around and above where linear counting hands over."""
-    rng = np.random.default_rng(distinct)
-    values = rng.permutation(np.arange(distinct, dtype=np.int64) * 7919 - 3)
-    sketch = HyperLogLog()
-    for chunk in np.array_split(values, 9):
-        sketch.update(number_hashes(chunk))
-        sketch.update(number_hashes(rng.choice(values, len(chunk) // 2)))  # seen before: no change
-    assert abs(sketch.estimate() / distinct - 1) <= hll_relative_error()
-    assert HyperLogLog().estimate() == 0.0
-
-
-def test_hyperloglog_registers_keep_the_longest_run_of_zeros() -> None:
-    """Each register holds one more than the leading zeros of its hashes' remaining bits (all of
-    them zero: one more than their count), as a bit-by-bit count gives it."""
-    rng = np.random.default_rng(8)
-    raw = rng.integers(0, np.iinfo(np.int64).max, 3_000, dtype=np.int64).view(np.uint64)
-    shifted = [raw >> np.uint64(k) for k in (0, 11, 40, 49, 50, 63)]
-    hashes = np.concatenate([*shifted, np.array([0, 1, 2**63, 2**64 - 1], dtype=np.uint64)])
-    sketch = HyperLogLog(14)
-    sketch.update(hashes)
-    expected = np.zeros(1 << 14, dtype=np.uint8)
-    for h in hashes.tolist():
-        rest = (h << 14) & (2**64 - 1)
-        rank = 64 - rest.bit_length() + 1 if rest else 51
-        expected[h >> 50] = max(expected[h >> 50], rank)
-    assert np.array_equal(sketch.registers, expected)

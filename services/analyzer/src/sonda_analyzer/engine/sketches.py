@@ -1,9 +1,8 @@
-"""Mergeable summaries for streaming mode: exact while small, sketches beyond.
+"""Mergeable summaries for streaming mode: exact while small, Apache DataSketches beyond.
 
 Counts, sums, moments, minimum and maximum are exact in any mode. Distinct values are counted
-exactly up to :data:`EXACT_DISTINCT` per column, then by HyperLogLog (:class:`HyperLogLog`); value
-counts likewise, then by Apache DataSketches' frequent-items sketch; quantiles come from its KLL
-sketch (exact while it holds every value).
+exactly up to :data:`EXACT_DISTINCT` per column, then by HyperLogLog; value counts likewise, then
+by a frequent-items sketch; quantiles come from a KLL sketch (exact while it holds every value).
 """
 
 from __future__ import annotations
@@ -33,85 +32,7 @@ def kll_pmf_error() -> float:
 
 
 def hll_relative_error() -> float:
-    """The bound stated for distinct counts: HLL_STDEVS standard errors of 1.04 / sqrt(m)."""
-    return HLL_STDEVS * 1.04 / math.sqrt(1 << HLL_LG_K)
-
-
-class HyperLogLog:
-    """Distinct 64-bit hashes counted in ``2**lg_k`` one-byte registers, updated a whole array at
-    a time in numpy (a Python call per value held the GIL for a quarter of a second per million
-    values), estimated with Ertl's improved raw estimator (unbiased over the whole range without
-    bias tables; relative standard error about 1.04 / sqrt(m)). O. Ertl, "New cardinality
-    estimation algorithms for HyperLogLog sketches", 2017, algorithms 4-6.
-    """
-
-    def __init__(self, lg_k: int = HLL_LG_K) -> None:
-        self.p = lg_k
-        self.q = 64 - lg_k
-        self.registers = np.zeros(1 << lg_k, dtype=np.uint8)
-
-    def update(self, hashes: np.ndarray) -> None:
-        """Adds well-mixed uint64 hashes (their top bits choose the register)."""
-        h = np.asarray(hashes, dtype=np.uint64)
-        if not len(h):
-            return
-        index = (h >> np.uint64(self.q)).astype(np.intp)
-        rest = h << np.uint64(self.p)  # the other q bits, at the top
-        # the position of the highest set bit: frexp's exponent, one too high where rounding to
-        # float64 carried into the next power of two
-        top = np.frexp(rest.astype(np.float64))[1].astype(np.int64) - 1
-        top -= (np.right_shift(rest, np.maximum(top, 0).astype(np.uint64)) == 0) & (rest > 0)
-        rank = np.where(rest > 0, 64 - top, self.q + 1).astype(np.uint8)
-        np.maximum.at(self.registers, index, rank)
-
-    def estimate(self) -> float:
-        m = float(len(self.registers))
-        counts = np.bincount(self.registers, minlength=self.q + 2).astype(np.float64)
-        z = m * _tau(1.0 - counts[self.q + 1] / m)
-        for k in range(self.q, 0, -1):
-            z = 0.5 * (z + counts[k])
-        z += m * _sigma(counts[0] / m)
-        return m * m / (2.0 * math.log(2.0)) / z if z > 0 else 0.0
-
-
-def _sigma(x: float) -> float:
-    if x == 1.0:
-        return math.inf
-    y, z = 1.0, x
-    while True:
-        x *= x
-        before = z
-        z += x * y
-        y += y
-        if z == before:
-            return z
-
-
-def _tau(x: float) -> float:
-    if x in (0.0, 1.0):
-        return 0.0
-    y, z = 1.0, 1.0 - x
-    while True:
-        x = math.sqrt(x)
-        before = z
-        y *= 0.5
-        z -= (1.0 - x) ** 2 * y
-        if z == before:
-            return z / 3.0
-
-
-def number_hashes(values: np.ndarray) -> np.ndarray:
-    """A uint64 hash per number: equal numbers (0.0 and -0.0 alike) hash alike."""
-    from sonda_analyzer.engine.rowhash import splitmix
-
-    x = np.asarray(values)
-    bits = (
-        (x.astype(np.float64) + 0.0).view(np.uint64)
-        if x.dtype.kind == "f"
-        else x.astype(np.int64).view(np.uint64)
-    )
-    out: np.ndarray = splitmix(bits + np.uint64(0x632BE59BD9B4E019))
-    return out
+    return abs(float(ds.hll_sketch.get_rel_err(True, False, HLL_LG_K, HLL_STDEVS)))
 
 
 @dataclass(slots=True)
@@ -177,19 +98,22 @@ class DistinctNumbers:
     """Distinct numbers: an exact sorted set up to the cap, then HyperLogLog."""
 
     values: np.ndarray | None = field(default_factory=lambda: np.zeros(0))
-    hll: HyperLogLog | None = None
+    hll: ds.hll_sketch | None = None
 
     def update(self, x: np.ndarray) -> None:
+        unique = np.unique(x)
         if self.values is not None:
-            merged = np.union1d(self.values, np.unique(x))
+            merged = np.union1d(self.values, unique)
             if len(merged) <= EXACT_DISTINCT:
                 self.values = merged
                 return
             self.values = None
-            x = merged
+            unique = merged
         if self.hll is None:
-            self.hll = HyperLogLog()
-        self.hll.update(number_hashes(x))
+            self.hll = ds.hll_sketch(HLL_LG_K, ds.HLL_8)
+        update = self.hll.update
+        for value in unique.tolist():
+            update(value)
 
     @property
     def exact(self) -> bool:
@@ -199,7 +123,7 @@ class DistinctNumbers:
         if self.values is not None:
             return len(self.values)
         assert self.hll is not None
-        return round(self.hll.estimate())
+        return round(float(self.hll.get_estimate()))
 
 
 @dataclass(slots=True)
@@ -213,7 +137,7 @@ class ValueCounts:
 
     counts: dict[str, int] | None = field(default_factory=dict)
     freq: ds.frequent_strings_sketch | None = None
-    hll: HyperLogLog | None = None
+    hll: ds.hll_sketch | None = None
     pruned_chunks: int = 0
 
     def add_exact(self, values: list[str], counts: list[int]) -> None:
@@ -225,12 +149,13 @@ class ValueCounts:
         if len(merged) > EXACT_DISTINCT:
             self._switch()
 
-    def add_sketch(self, repeated: list[str], repeated_counts: list[int], hashes: np.ndarray) -> None:
-        """A chunk after the switch: values it holds at least twice, and every value's hash
-        (``rowhash.text_hashes``)."""
+    def add_sketch(self, repeated: list[str], repeated_counts: list[int], hashes: list[int]) -> None:
+        """A chunk after the switch: values it holds at least twice, and every value's hash."""
         assert self.freq is not None
         assert self.hll is not None
-        self.hll.update(hashes)
+        update_hll = self.hll.update
+        for h in hashes:
+            update_hll(h)
         update_freq = self.freq.update
         for v, c in zip(repeated, repeated_counts, strict=True):
             update_freq(v, c)
@@ -239,11 +164,12 @@ class ValueCounts:
     def _switch(self) -> None:
         assert self.counts is not None
         self.freq = ds.frequent_strings_sketch(FREQ_LG_MAX)
-        self.hll = HyperLogLog()
-        from sonda_analyzer.engine.arrays import string_array
-        from sonda_analyzer.engine.rowhash import text_hashes
+        self.hll = ds.hll_sketch(HLL_LG_K, ds.HLL_8)
+        from sonda_analyzer.engine.rowhash import string_hashes
 
-        self.hll.update(text_hashes(string_array(list(self.counts))))
+        keys = list(self.counts)
+        for h in string_hashes(keys):
+            self.hll.update(h)
         for v, c in self.counts.items():
             self.freq.update(v, c)
         self.counts = None
@@ -256,7 +182,7 @@ class ValueCounts:
         if self.counts is not None:
             return len(self.counts)
         assert self.hll is not None
-        return round(self.hll.estimate())
+        return round(float(self.hll.get_estimate()))
 
     def top(self, k: int) -> list[tuple[str, int]]:
         if self.counts is not None:
