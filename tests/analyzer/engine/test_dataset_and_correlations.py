@@ -94,15 +94,20 @@ def test_cramers_v_matches_scipy(mixed: pd.DataFrame, mixed_result: ProfileResul
         assert got == pytest.approx(expected, rel=1e-10)
 
 
+def _eta(frame: pd.DataFrame, num: str, cat: str) -> float:
+    """The correlation ratio of ``num`` given ``cat``, by pandas, on the rows that have both."""
+    both = frame[[num, cat]].dropna()
+    groups = both.groupby(cat)[num]
+    mean = both[num].mean()
+    between = (groups.count() * (groups.mean() - mean) ** 2).sum()
+    total = ((both[num] - mean) ** 2).sum()
+    return float(np.sqrt(between / total))
+
+
 def test_correlation_ratio(mixed: pd.DataFrame, mixed_result: ProfileResult) -> None:
     ratios = {(r.numeric, r.categorical): r.value for r in mixed_result.correlations.correlation_ratio}
     for num, cat in [("score", "segment"), ("income", "city"), ("age", "status")]:
-        both = mixed[[num, cat]].dropna()
-        groups = both.groupby(cat)[num]
-        mean = both[num].mean()
-        between = (groups.count() * (groups.mean() - mean) ** 2).sum()
-        total = ((both[num] - mean) ** 2).sum()
-        assert ratios[(num, cat)] == pytest.approx(np.sqrt(between / total), rel=1e-9)
+        assert ratios[(num, cat)] == pytest.approx(_eta(mixed, num, cat), rel=1e-9)
     # segment is cut from score: the ratio must see it
     assert (ratios[("score", "segment")] or 0.0) > 0.8
 
@@ -127,12 +132,8 @@ def test_big_text_columns_keep_their_associations() -> None:
     assert set(corr.cramers_v.columns) == {"kind", "flag"}
     expected_v = association(pd.crosstab(df["kind"], df["flag"]).to_numpy(), method="cramer")
     assert _matrix(corr.cramers_v, ["kind", "flag"]).iloc[0, 1] == pytest.approx(expected_v, rel=1e-10)
-    groups = df.groupby("kind")["level"]
-    mean = df["level"].mean()
-    between = (groups.count() * (groups.mean() - mean) ** 2).sum()
-    total = ((df["level"] - mean) ** 2).sum()
     ratios = {(r.numeric, r.categorical): r.value for r in corr.correlation_ratio}
-    assert ratios[("level", "kind")] == pytest.approx(np.sqrt(between / total), rel=1e-9)
+    assert ratios[("level", "kind")] == pytest.approx(_eta(df, "level", "kind"), rel=1e-9)
     by_name = {c.name: c for c in result.columns}
     assert by_name["kind"].distinct == len(kinds) and by_name["notes"].distinct == df["notes"].nunique()
 
@@ -162,13 +163,8 @@ def test_correlations_computed_beside_a_big_text_column() -> None:
     )
     expected_v = association(pd.crosstab(df["group"], df["flag"]).to_numpy(), method="cramer")
     assert _matrix(corr.cramers_v, ["group", "flag"]).iloc[0, 1] == pytest.approx(expected_v, rel=1e-10)
-    both = df[["noisy", "group"]].dropna()
-    groups = both.groupby("group")["noisy"]
-    mean = both["noisy"].mean()
-    between = (groups.count() * (groups.mean() - mean) ** 2).sum()
-    total = ((both["noisy"] - mean) ** 2).sum()
     ratios = {(r.numeric, r.categorical): r.value for r in corr.correlation_ratio}
-    assert ratios[("noisy", "group")] == pytest.approx(np.sqrt(between / total), rel=1e-9)
+    assert ratios[("noisy", "group")] == pytest.approx(_eta(df, "noisy", "group"), rel=1e-9)
 
 
 def test_high_correlation_alert(mixed_result: ProfileResult) -> None:
