@@ -258,7 +258,7 @@ def _profile_loaded(
     with_correlations = opts.correlations and rows > 1
     order = _smallest_first(loaded)
     big = [i for i in order if _big_text(loaded.columns[i])]
-    small = [i for i in order if i not in big]
+    small = [i for i in order if not _big_text(loaded.columns[i])]
     # numpy sorts and pyarrow kernels release the GIL, so columns profile in parallel threads.
     # The big text columns come last, one at a time, in a thread of their own: encoding one holds
     # about three times its size, and two at once made the peak of the whole profile (about 75 MB

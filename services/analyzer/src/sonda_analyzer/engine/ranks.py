@@ -15,13 +15,10 @@ class RankBasis:
     gives each tie group its new first rank.
     """
 
-    def __init__(
-        self, order: np.ndarray, starts: np.ndarray | None, sizes: np.ndarray | None, rows: int
-    ) -> None:
+    def __init__(self, order: np.ndarray, starts: np.ndarray | None, sizes: np.ndarray | None) -> None:
         self.order = order  # row indices of the present values, sorted by value
         self.starts = starts  # first sorted position of each group of equal values (None: no ties)
         self.sizes = sizes  # length of each group
-        self.rows = rows
 
     @classmethod
     def of(cls, x: Floats, present: np.ndarray | None = None) -> RankBasis:
@@ -47,10 +44,10 @@ class RankBasis:
         present_count = len(ordered)
         del ordered
         if len(change) + 1 >= present_count:
-            return cls(sorted_rows, None, None, len(x))
+            return cls(sorted_rows, None, None)
         starts = np.concatenate(([0], change))
         sizes = np.diff(np.concatenate((starts, [present_count])))
-        return cls(sorted_rows, starts, sizes, len(x))
+        return cls(sorted_rows, starts, sizes)
 
     def centred_ranks(self, keep: Subset | None, out: Floats) -> None:
         """Writes into ``out`` the average ranks among the rows of ``keep`` (all present rows when
@@ -68,13 +65,12 @@ class RankBasis:
         if self.starts is None or self.sizes is None:  # no ties: a rank is a position
             ranked = np.arange(1.0 - centre, n + 1.0 - centre)
         else:
-            ends = self.starts + self.sizes - 1
             if kept is None:
                 before, in_group = self.starts, self.sizes
             else:
                 cumulative = np.cumsum(kept)
                 before = np.where(self.starts > 0, cumulative[self.starts - 1], 0)
-                in_group = cumulative[ends] - before
+                in_group = cumulative[self.starts + self.sizes - 1] - before
             average = before + (in_group + 1) / 2.0 - centre
             ranked = np.repeat(average, self.sizes)
             if kept is not None:
