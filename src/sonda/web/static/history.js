@@ -32,11 +32,14 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
   const wanted = (item) => !els.filter.value || String(item.status || "") === els.filter.value;
 
   /** Put the followed analysis in the list, unless the list holds it at least as new: then the read
-   * model has caught up and is trusted from there on (a later deletion elsewhere shows). */
+   * model has caught up and is trusted from there on (a later deletion elsewhere shows). Only a row
+   * the list itself answered counts as caught up: the row this function drew for a second report of
+   * the same version is the page's own, and trusting it dropped the analysis at the next reload. */
   function showFollowed() {
     if (!followed) return;
     const listed = itemOf(followed.analysis_id);
-    if (listed && Number(listed.dataset.version || 0) >= Number(followed.version || 0)) {
+    const fromList = listed && listed.dataset.followed !== "true";
+    if (fromList && Number(listed.dataset.version || 0) >= Number(followed.version || 0)) {
       followed = null;
       return;
     }
@@ -44,11 +47,13 @@ export function setupHistory(els, { onOpen, onCompare, onError, onDeleted = () =
       if (listed) listed.remove();
       return;
     }
+    const drawn = row(followed);
+    drawn.dataset.followed = "true";
     if (listed) {
-      listed.replaceWith(row(followed));
+      listed.replaceWith(drawn);
     } else {
       for (const empty of els.list.querySelectorAll(".empty")) empty.remove();
-      els.list.prepend(row(followed)); // the newest analysis: the list is newest first
+      els.list.prepend(drawn); // the newest analysis: the list is newest first
     }
     syncPicks();
   }
