@@ -86,7 +86,14 @@ def top_values(values: pa.Array, counts: np.ndarray, k: int, total: int) -> list
     if len(counts) == 0:
         return []
     k = min(k, len(counts))
-    idx = np.argpartition(-counts, k - 1)[:k] if k < len(counts) else np.arange(len(counts))
+    if k < len(counts):
+        # The values above the k-th count, then the first ones met of those at it: the pick among
+        # ties is the first appearance too (a column of unique ids shows its first rows).
+        kth = -np.partition(-counts, k - 1)[k - 1]
+        above = np.flatnonzero(counts > kth)
+        idx = np.concatenate((above, np.flatnonzero(counts == kth)[: k - len(above)]))
+    else:
+        idx = np.arange(len(counts))
     idx = idx[np.lexsort((idx, -counts[idx]))]
     picked = values.take(index_array(idx)).to_pylist()
     return [
