@@ -15,7 +15,7 @@ from sonda_analyzer.engine.progress import ProgressReporter
 from sonda_analyzer.engine.read_csv import (
     CsvState,
     csv_dialect,
-    read_csv_halves,
+    read_csv_pieces,
     read_csv_table,
     reread_encoding,
 )
@@ -117,7 +117,7 @@ def _load_csv(
     state = CsvState(dialect=dialect)
     table = None
     if source.compression is None:
-        table = read_csv_halves(state, source.path, source.file_size, counting)
+        table = read_csv_pieces(state, source.path, source.file_size, counting)
     if table is None:
         table = read_csv_table(state, opener)
     binary = [f.name for f in table.schema if pa.types.is_binary(f.type)]
