@@ -184,6 +184,39 @@ def test_correlations_are_capped_on_wide_tables() -> None:
     assert len(corr.omitted_columns) == 20
     names = corr.pearson.columns
     np.testing.assert_allclose(_matrix(corr.pearson, names), df[names].corr(), rtol=1e-9, atol=1e-12)
+    # more numeric columns than are ranked: the chosen ones are sorted for Spearman once chosen
+    np.testing.assert_allclose(
+        _matrix(corr.spearman, names), df[names].corr(method="spearman"), rtol=1e-9, atol=1e-12
+    )
+
+
+def test_one_sort_gives_the_statistics_and_the_ranks() -> None:
+    """Every numeric column is ranked as it is profiled: infinities and gaps are left out of the
+    pairs, ties share their average rank, and the order statistics come from the same sort."""
+    rng = np.random.default_rng(12)
+    n = 5_000
+    df = pd.DataFrame({
+        "steps": rng.integers(0, 12, n).astype(float),  # many ties
+        "load": rng.normal(size=n),
+        "cost": rng.gamma(2.0, 3.0, n),
+    })  # fmt: skip
+    df.loc[rng.random(n) < 0.05, "load"] = np.nan
+    df.loc[rng.choice(n, 7, replace=False), "cost"] = np.inf
+    df.loc[rng.choice(n, 3, replace=False), "cost"] = -np.inf
+    result = profile_table(pa.Table.from_pandas(df, preserve_index=False))
+    finite = df.replace([np.inf, -np.inf], np.nan)
+    names = ["steps", "load", "cost"]
+    corr = result.correlations
+    np.testing.assert_allclose(
+        _matrix(corr.spearman, names), finite[names].corr(method="spearman"), rtol=1e-9, atol=1e-12
+    )
+    for name in names:
+        stats = next(c for c in result.columns if c.name == name).stats
+        assert stats is not None
+        values = finite[name].dropna()
+        assert stats.median == pytest.approx(values.median())
+        assert stats.quantiles.p25 == pytest.approx(values.quantile(0.25))
+        assert stats.min == values.min() and stats.max == values.max()
 
 
 def test_correlations_can_be_switched_off(mixed_csv) -> None:  # type: ignore[no-untyped-def]

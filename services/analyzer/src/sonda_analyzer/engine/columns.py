@@ -34,6 +34,8 @@ class ColumnContext:
     #: Kinds of values read from text columns whose every value is one (see ``ReadInfo.text_kinds``).
     text_kinds: frozenset[str]
     mixed: frozenset[str] = field(default_factory=frozenset)
+    #: Numeric columns sort for Spearman as they are profiled (every one of them is ranked).
+    rank_numbers: bool = False
 
 
 def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> ColumnWork:
@@ -52,7 +54,7 @@ def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> Colum
     if pa.types.is_boolean(t):
         return _hinted(profile_boolean(name, arr, ctx.rows), hints)
     if pa.types.is_integer(t) or pa.types.is_floating(t):
-        work = profile_numeric(name, arr, ctx.rows, options.histogram_bins, hints)
+        work = profile_numeric(name, arr, ctx.rows, options.histogram_bins, hints, rank=ctx.rank_numbers)
         if forced is not None and forced != work.profile.type:
             work.profile.type = forced
         return work

@@ -17,6 +17,7 @@ from sonda_analyzer.engine.floats import (
     pct,
     skewness,
 )
+from sonda_analyzer.engine.ranks import RankBasis
 from sonda_analyzer.engine.result import ColumnProfile, Histogram, NumericStats, Quantiles, TopValue
 from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, present_numbers
 from sonda_analyzer.engine.work import ColumnWork, dense_codes, masked
@@ -37,8 +38,13 @@ def few_values(values: np.ndarray, counts: np.ndarray, *, integers: bool, total:
     ]  # fmt: skip
 
 
-def numeric_stats(x: Floats, bins: int) -> tuple[NumericStats | None, Histogram | None, int, int]:
-    """Stats of values ``x`` (NaN = missing). Returns stats, histogram, count and distinct."""
+def numeric_stats(
+    x: Floats, bins: int, *, sorted_finite: Floats | None = None
+) -> tuple[NumericStats | None, Histogram | None, int, int]:
+    """Stats of values ``x`` (NaN = missing). Returns stats, histogram, count and distinct.
+
+    ``sorted_finite``: the finite values of ``x`` already sorted (by :meth:`RankBasis.sorting`).
+    """
     present = x[~np.isnan(x)]
     count = len(present)
     if count == 0:
@@ -47,7 +53,8 @@ def numeric_stats(x: Floats, bins: int) -> tuple[NumericStats | None, Histogram 
     finite = present[finite_mask] if not finite_mask.all() else present
     infinite = count - len(finite)
     neg_inf = int(np.count_nonzero(present == -np.inf)) if infinite else 0
-    s = np.sort(finite)
+    s = np.sort(finite) if sorted_finite is None else sorted_finite
+    del finite
     n = len(s)
     distinct_finite = int(np.count_nonzero(s[1:] != s[:-1])) + 1 if n else 0
     distinct = distinct_finite + (neg_inf > 0) + (infinite - neg_inf > 0)
@@ -110,9 +117,14 @@ def numeric_stats(x: Floats, bins: int) -> tuple[NumericStats | None, Histogram 
     return stats, histogram, count, distinct
 
 
-def profile_numeric(name: str, arr: pa.ChunkedArray, rows: int, bins: int, semantic: list[str]) -> ColumnWork:
+def profile_numeric(
+    name: str, arr: pa.ChunkedArray, rows: int, bins: int, semantic: list[str], *, rank: bool = False
+) -> ColumnWork:
+    """``rank``: sort for Spearman too (the column's one sort then gives its ranks as well)."""
     x = floats(arr)
-    stats, histogram, count, distinct = numeric_stats(x, bins)
+    basis, sorted_finite = RankBasis.sorting(x, np.isfinite(x)) if rank else (None, None)
+    stats, histogram, count, distinct = numeric_stats(x, bins, sorted_finite=sorted_finite)
+    del sorted_finite
     missing = rows - count
     is_int = pa.types.is_integer(arr.type)
     hints = list(semantic)
@@ -163,4 +175,7 @@ def profile_numeric(name: str, arr: pa.ChunkedArray, rows: int, bins: int, seman
         picked = x[rows]
         return masked(picked, np.isnan(picked), arr.type)
 
-    return ColumnWork(profile=profile, values=finite, codes=codes, take=take)
+    return ColumnWork(
+        profile=profile, values=finite, codes=codes, take=take,
+        ranks=None if basis is None else lambda: basis,
+    )  # fmt: skip

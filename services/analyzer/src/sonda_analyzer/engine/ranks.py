@@ -23,11 +23,15 @@ class RankBasis:
     @classmethod
     def of(cls, x: Floats, present: np.ndarray | None = None) -> RankBasis:
         """``x`` (NaN = missing) sorted; ``present``: its mask of present values, when known."""
+        return cls.sorting(x, ~np.isnan(x) if present is None else present)[0]
+
+    @classmethod
+    def sorting(cls, x: Floats, present: np.ndarray) -> tuple[RankBasis, Floats]:
+        """The basis of the values of ``x`` where ``present``, and those values sorted: one sort
+        serves a numeric column's order statistics and its Spearman ranks."""
         # Every numeric column of the table keeps one until the pairs are done: row indices as
         # int32 where they fit, and no groups at all for a column without ties (most measures).
         index = np.int32 if len(x) < 2**31 else np.int64
-        if present is None:
-            present = ~np.isnan(x)
         if present.all():  # most columns: the order is the rows' order, no indirection
             values = np.ascontiguousarray(x)
             sorted_rows = np.argsort(values, kind="quicksort").astype(index)
@@ -42,12 +46,11 @@ class RankBasis:
         del values
         change = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
         present_count = len(ordered)
-        del ordered
         if len(change) + 1 >= present_count:
-            return cls(sorted_rows, None, None)
+            return cls(sorted_rows, None, None), ordered
         starts = np.concatenate(([0], change))
         sizes = np.diff(np.concatenate((starts, [present_count])))
-        return cls(sorted_rows, starts, sizes)
+        return cls(sorted_rows, starts, sizes), ordered
 
     def centred_ranks(self, keep: Subset | None, out: Floats) -> None:
         """Writes into ``out`` the average ranks among the rows of ``keep`` (all present rows when
