@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
-from sonda_analyzer.engine import ProfileResult, profile_dataframe, profile_table
+from sonda_analyzer.engine import ProfileOptions, ProfileResult, profile_dataframe, profile_table
 
 from tests.analyzer.engine.conftest import column
 
@@ -66,15 +66,17 @@ def test_histogram_matches_numpy(mixed: pd.DataFrame, mixed_result: ProfileResul
     assert sum(col.histogram.counts) == col.count
 
 
-def test_infinities_and_zeros_are_counted_apart() -> None:
+@pytest.mark.parametrize("correlations", [True, False], ids=["sorted-for-ranks", "sorted-alone"])
+def test_infinities_and_zeros_are_counted_apart(correlations: bool) -> None:
     rng = np.random.default_rng(5)
     x = rng.normal(size=500)
     x[:7] = np.inf
     x[7:10] = -np.inf
-    x[10:40] = 0.0
+    x[10:25] = 0.0
+    x[25:40] = -0.0  # a zero, not a negative
     x[40:45] = np.nan
     df = pd.DataFrame({"v": x})
-    result = profile_table(pa_table(df))
+    result = profile_table(pa_table(df), ProfileOptions(correlations=correlations))
     s = column(result, "v").stats
     finite = x[np.isfinite(x)]
     assert s is not None

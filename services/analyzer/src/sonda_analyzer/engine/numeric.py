@@ -45,21 +45,23 @@ def numeric_stats(
 
     ``sorted_finite``: the finite values of ``x`` already sorted (by :meth:`RankBasis.sorting`).
     """
-    present = x[~np.isnan(x)]
-    count = len(present)
+    count = len(x) - int(np.count_nonzero(np.isnan(x)))
     if count == 0:
         return None, None, 0, 0
-    finite_mask = np.isfinite(present)
-    finite = present[finite_mask] if not finite_mask.all() else present
-    infinite = count - len(finite)
-    neg_inf = int(np.count_nonzero(present == -np.inf)) if infinite else 0
-    s = np.sort(finite) if sorted_finite is None else sorted_finite
-    del finite
+    if sorted_finite is None:
+        s = x[np.isfinite(x)]  # a copy, sorted in place
+        s.sort()
+    else:
+        s = sorted_finite
     n = len(s)
+    infinite = count - n
+    neg_inf = int(np.count_nonzero(x == -np.inf)) if infinite else 0
     distinct_finite = int(np.count_nonzero(s[1:] != s[:-1])) + 1 if n else 0
     distinct = distinct_finite + (neg_inf > 0) + (infinite - neg_inf > 0)
-    zeros = int(np.count_nonzero(present == 0))
-    negatives = int(np.count_nonzero(present < 0))
+    # Zeros and negatives from the sorted values (-0.0 is a zero and not negative, as with ==/<).
+    below, above = (int(np.searchsorted(s, 0.0, side=side)) for side in ("left", "right"))
+    zeros = above - below
+    negatives = below + neg_inf
     if n == 0:
         quantiles = Quantiles(p1=None, p5=None, p25=None, p50=None, p75=None, p95=None, p99=None)
         stats = NumericStats(

@@ -31,6 +31,7 @@ from sonda_analyzer.engine.progress import ProgressCallback, ProgressReporter
 from sonda_analyzer.engine.ranks import RankBasis
 from sonda_analyzer.engine.result import (
     SCHEMA_VERSION,
+    Correlations,
     Missingness,
     ProfileResult,
     Sample,
@@ -239,6 +240,15 @@ def _only_for_correlations(work: ColumnWork) -> None:
         work.values = None
 
 
+def _correlations_of(works: list[ColumnWork], max_columns: int) -> Correlations:
+    """Every measure of these columns, on the calling thread alone. The sorted columns go once
+    the pairs are done (should the measures be taken again, they are sorted again)."""
+    correlations = with_spearman(without_spearman(works, max_columns))
+    for work in works:
+        work.ranks = None
+    return correlations
+
+
 def _progress_of(columns_done: int, columns: int) -> float:
     return _READ_SHARE + (_COLUMNS_END - _READ_SHARE) * columns_done / max(1, columns)
 
@@ -311,12 +321,12 @@ def _profile_loaded(
                 futures.update({b: one_big.submit(_profile_column_at, loaded, b, ctx) for b in big})
             if i is not None:
                 column_done(i)
-        # Pearson, Cramér's V and the ratios of the other columns run beside the big text columns
-        # (one task of the pool, which therefore does not wait on the pool): they are the table's
-        # unless a big column turns out to be a number or a category.
+        # The correlations of the other columns run beside the big text columns (one task of the
+        # pool, which therefore does not wait on the pool): they are the table's unless a big
+        # column turns out to be a number or a category.
         early = (
             pool.submit(
-                without_spearman, [futures[i].result() for i in sorted(small)], opts.max_correlation_columns
+                _correlations_of, [futures[i].result() for i in sorted(small)], opts.max_correlation_columns
             )
             if with_correlations and big
             else None
@@ -329,10 +339,10 @@ def _profile_loaded(
         if with_correlations:
             late = [works[i] for i in big]
             if early is not None and not any(correlates(w) or w.categorical for w in late):
-                partial = early.result()
+                correlations = early.result()
             else:
                 partial = without_spearman(works, opts.max_correlation_columns, pool)
-            correlations = with_spearman(partial, pool)
+                correlations = with_spearman(partial, pool)
         for work in works:
             work.ranks = None  # the sorted columns are held only until the pairs are done
         pa.default_memory_pool().release_unused()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sonda_analyzer.engine.floats import Floats
@@ -52,34 +54,38 @@ class RankBasis:
         sizes = np.diff(np.concatenate((starts, [present_count])))
         return cls(sorted_rows, starts, sizes), ordered
 
-    def centred_ranks(self, keep: Subset | None, out: Floats) -> None:
-        """Writes into ``out`` the average ranks among the rows of ``keep`` (all present rows when
-        None), minus their mean, in row order: ``out[p]`` is the rank of the ``p``-th kept row.
+    def doubled_ranks(self, keep: Subset | None, out: np.ndarray) -> None:
+        """Writes into ``out`` twice the average ranks among the rows of ``keep`` (all present
+        rows when None) minus ``n + 1``, in row order: ``out[p]`` is that of the ``p``-th kept row.
 
-        The mean of average ranks among ``n`` values is (n + 1) / 2 whatever the ties, so the
-        ranks come out centred at no cost, as the pair sums below want them.
+        The mean of average ranks among ``n`` values is (n + 1) / 2 whatever the ties, so these
+        are the ranks centred, as the pair sums below want them, and doubled they are integers
+        (a tie group's average is a half at worst): exact in an int32 buffer half the size of a
+        float one.
         """
         if keep is None:
             kept_rows, kept, n = self.order, None, len(self.order)
         else:
             kept = keep.mask[self.order]
             kept_rows, n = self.order[kept], keep.size
-        centre = (n + 1) / 2.0
         if self.starts is None or self.sizes is None:  # no ties: a rank is a position
-            ranked = np.arange(1.0 - centre, n + 1.0 - centre)
+            doubled = np.arange(1 - n, n + 1, 2, dtype=out.dtype)
         else:
             if kept is None:
                 before, in_group = self.starts, self.sizes
             else:
-                cumulative = np.cumsum(kept)
+                cumulative = np.cumsum(kept, dtype=self.order.dtype)
                 before = np.where(self.starts > 0, cumulative[self.starts - 1], 0)
                 in_group = cumulative[self.starts + self.sizes - 1] - before
-            average = before + (in_group + 1) / 2.0 - centre
-            ranked = np.repeat(average, self.sizes)
+                del cumulative
+            # 2 x (before + (in_group + 1) / 2) - (n + 1): per tie group, in int64; per row, in
+            # the buffer's width (which holds -n..n)
+            average = (2 * before.astype(np.int64) + in_group - n).astype(out.dtype)
+            doubled = np.repeat(average, self.sizes)
             if kept is not None:
-                ranked = ranked[kept]
+                doubled = doubled[kept]
         where = kept_rows if keep is None else keep.position[kept_rows]
-        out[where] = ranked
+        out[where] = doubled
 
 
 class Subset:
@@ -87,7 +93,8 @@ class Subset:
 
     def __init__(self, mask: np.ndarray) -> None:
         self.mask = mask
-        positions = np.cumsum(mask, dtype=np.int64)
+        width: type[np.signedinteger[Any]] = np.int32 if len(mask) < 2**31 else np.int64
+        positions = np.cumsum(mask, dtype=width)
         self.size = int(positions[-1]) if len(positions) else 0
         positions -= 1
         self.position = positions
