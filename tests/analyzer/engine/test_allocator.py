@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pyarrow as pa
+from sonda_analyzer.arrow_env import ARENAS, JEMALLOC_CONF
 
 SCRIPT = """
 import pyarrow as pa
@@ -24,3 +26,46 @@ def test_the_profiling_process_allocator_is_chosen_explicitly() -> None:
     except NotImplementedError:
         return  # a build without jemalloc keeps its default, as documented
     assert in_use == "jemalloc"
+
+
+ARENAS_SCRIPT = """
+import os
+from sonda_analyzer.arrow_env import JEMALLOC_CONF, set_jemalloc_options
+set_jemalloc_options()
+print(os.environ[JEMALLOC_CONF])
+os.environ[JEMALLOC_CONF] += ",stats_print:true"  # jemalloc prints its options when the process ends
+import pyarrow as pa
+from sonda_analyzer.engine.allocator import use_returning_allocator
+use_returning_allocator()
+pa.allocate_buffer(1 << 20)
+"""
+
+
+def test_the_profiling_process_sets_jemalloc_arenas_before_pyarrow_loads() -> None:
+    """jemalloc reads its options once, as pyarrow loads: the profiling process's setting must
+    reach it then (a setting made after ``import pyarrow`` is silently ignored)."""
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return  # a build without jemalloc: nothing to configure
+    env = {k: v for k, v in os.environ.items() if k != JEMALLOC_CONF}
+    out = subprocess.run(
+        [sys.executable, "-c", ARENAS_SCRIPT], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.split()[0] == f"narenas:{ARENAS}"
+    assert f"opt.narenas: {ARENAS}" in out.stderr
+    # an operator's own setting is kept
+    mine = subprocess.run(
+        [sys.executable, "-c", ARENAS_SCRIPT], capture_output=True, text=True, check=True,
+        env={**env, JEMALLOC_CONF: "narenas:5"},
+    )  # fmt: skip
+    assert mine.stdout.split()[0] == "narenas:5"
+    assert "opt.narenas: 5" in mine.stderr
+
+
+def test_the_profiling_process_module_loads_no_pyarrow_before_its_main_runs() -> None:
+    """``sonda_analyzer.child.main`` sets jemalloc's options and only then imports the engine:
+    importing the module itself must not load pyarrow already."""
+    script = "import sys, sonda_analyzer.child; print('pyarrow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

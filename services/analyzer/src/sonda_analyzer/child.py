@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from sonda_events.codes import Code, retryable
 
+from sonda_analyzer.arrow_env import set_jemalloc_options
 from sonda_analyzer.protocol import Done, Failure, Job, Progress, Ready, encoder, job_decoder
 
 _PR_SET_PDEATHSIG = 1
@@ -106,6 +107,7 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     channel = Channel(out)
+    set_jemalloc_options()  # read when pyarrow loads
     import sonda_analyzer.engine  # noqa: F401  (warm up: pyarrow, numpy)
     from sonda_analyzer.engine.allocator import use_returning_allocator
 
