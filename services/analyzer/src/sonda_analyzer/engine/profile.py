@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,53 @@ def _only_for_correlations(work: ColumnWork) -> None:
         work.values = None
 
 
+class _BigColumns:
+    """The big text columns, each taken in order by whichever thread is free for one.
+
+    Leaving the ``with`` block (an error, an abort from the progress callback) takes the columns
+    not yet started off the list, so that the threads stop after the ones under way.
+    """
+
+    def __init__(self, loaded: _Loaded, big: list[int], ctx: ColumnContext) -> None:
+        self._loaded, self._ctx = loaded, ctx
+        self._left = list(reversed(big))
+        self._lock = threading.Lock()
+        self.futures: dict[int, Future[ColumnWork]] = {b: Future() for b in big}
+
+    def work(self) -> None:
+        """Profile the next column left until none is."""
+        while True:
+            with self._lock:
+                if not self._left:
+                    return
+                i = self._left.pop()
+            future = self.futures[i]
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(_profile_column_at(self._loaded, i, self._ctx))
+            except BaseException as exc:  # handed to whoever waits for the column
+                future.set_exception(exc)
+
+    def __enter__(self) -> _BigColumns:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            left, self._left = self._left, []
+        for i in left:
+            self.futures[i].cancel()
+
+
+def _correlations_then_big(
+    works: list[ColumnWork], max_columns: int | None, queue: _BigColumns
+) -> Correlations | None:
+    """The correlations of these columns (None: not asked for), then big columns while any is left."""
+    correlations = None if max_columns is None else _correlations_of(works, max_columns)
+    queue.work()
+    return correlations
+
+
 def _correlations_of(works: list[ColumnWork], max_columns: int) -> Correlations:
     """Every measure of these columns, on the calling thread alone. The sorted columns go once
     the pairs are done (should the measures be taken again, they are sorted again)."""
@@ -279,17 +327,21 @@ def _profile_loaded(
     big = [i for i in order if _big_text(loaded.columns[i])]
     small = [i for i in order if not _big_text(loaded.columns[i])]
     # numpy sorts and pyarrow kernels release the GIL, so columns profile in parallel threads.
-    # The big text columns come last, one at a time, in a thread of their own: encoding one holds
-    # about three times its size, and two at once made the peak of the whole profile (about 75 MB
-    # more on the 1M-row benchmark file). The pool meanwhile sorts the numeric columns for
-    # Spearman.
+    # The big text columns come last, in a thread of their own: encoding one holds about three
+    # times its size, and two at once while the table was still whole made the peak of the
+    # whole profile (about 75 MB more on the 1M-row benchmark file). The pool meanwhile
+    # computes the correlations of the other columns, then takes big columns too.
     to_rank = opts.max_correlation_columns if with_correlations else 0
     threads = profile_threads()
+    queue = _BigColumns(loaded, big, ctx)
     with (
         ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sonda-profile") as pool,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="sonda-profile-big") as one_big,
+        queue,
     ):
-        futures = {i: pool.submit(_profile_column_at, loaded, i, ctx) for i in small}
+        futures: dict[int, Future[ColumnWork]] = {
+            i: pool.submit(_profile_column_at, loaded, i, ctx) for i in small
+        }
         done = 0
         finished: list[ColumnWork] = []
         unique_column = False
@@ -318,19 +370,17 @@ def _profile_loaded(
         start_big = max(0, len(small) - threads)
         for position, i in enumerate([*small, None]):
             if position == start_big:
-                futures.update({b: one_big.submit(_profile_column_at, loaded, b, ctx) for b in big})
+                futures.update(queue.futures)
+                one_big.submit(queue.work)
             if i is not None:
                 column_done(i)
         # The correlations of the other columns run beside the big text columns (one task of the
         # pool, which therefore does not wait on the pool): they are the table's unless a big
-        # column turns out to be a number or a category.
-        early = (
-            pool.submit(
-                _correlations_of, [futures[i].result() for i in sorted(small)], opts.max_correlation_columns
-            )
-            if with_correlations and big
-            else None
-        )
+        # column turns out to be a number or a category. The task then takes big columns too:
+        # by then most of the table is gone, and the big-column thread was the last at work.
+        small_works = [futures[i].result() for i in sorted(small)]
+        max_columns = opts.max_correlation_columns if with_correlations else None
+        early = pool.submit(_correlations_then_big, small_works, max_columns, queue) if big else None
         for i in big:
             column_done(i)
         works = [futures[i].result() for i in range(n_cols)]
@@ -338,8 +388,9 @@ def _profile_loaded(
         correlations = empty_correlations()
         if with_correlations:
             late = [works[i] for i in big]
-            if early is not None and not any(correlates(w) or w.categorical for w in late):
-                correlations = early.result()
+            known = early.result() if early is not None else None
+            if known is not None and not any(correlates(w) or w.categorical for w in late):
+                correlations = known
             else:
                 partial = without_spearman(works, opts.max_correlation_columns, pool)
                 correlations = with_spearman(partial, pool)
@@ -369,6 +420,7 @@ def _profile_loaded(
         + personal_data_alerts(columns)
         + alerts
     )
+    sampler, sample = loaded.sampler, loaded.sample
     return ProfileResult(
         schema_version=SCHEMA_VERSION,
         profiled_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -377,11 +429,11 @@ def _profile_loaded(
         columns=columns,
         correlations=correlations,
         alerts=alerts,
-        sample=loaded.sample,
+        sample=sample,
         approximations=[],
-        sample_tail=loaded.sampler.tail(),
-        sample_random=loaded.sampler.random(),
-        scatter=loaded.sampler.scatter(columns, correlations.pearson),
+        sample_tail=sampler.tail(),
+        sample_random=sampler.random(),
+        scatter=sampler.scatter(columns, correlations.pearson),
         missing=missingness,
         duplicates=duplicates,
     )
