@@ -39,13 +39,14 @@ def use_returning_allocator() -> str:
 
 
 def _map_large_blocks() -> None:
-    """Blocks of a megabyte or more from glibc's malloc (numpy arrays, the blocks a CSV half is
-    read in) get their own mapping, handed back when freed.
+    """Blocks of a megabyte or more from glibc's malloc (numpy arrays, the pieces a CSV is read
+    in) get their own mapping, handed back when freed.
 
     glibc raises that threshold each time such a block is freed, up to 32 MB, after which blocks
     of a few megabytes come from the heap and their freed space is kept: reading a CSV as two
-    halves held about 100 MB more at its peak that way. Setting the threshold turns the raising
-    off.
+    halves (as it was read then) held about 100 MB more at its peak that way. Setting the
+    threshold turns the raising off. The price: a block of a megabyte or more is faulted in
+    afresh each time, so a loop's working arrays are kept under it.
     """
     if platform.libc_ver()[0] != "glibc":
         return
