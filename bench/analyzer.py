@@ -451,7 +451,7 @@ def main() -> None:
             else ""
         )
         duck = (
-            f"{s1.wall_s / d1.wall_s:.2f}x DuckDB SUMMARIZE's wall time and {s1.peak_mb / d1.peak_mb:.1f}x "
+            f"{s1.wall_s / d1.wall_s:.2f}x DuckDB SUMMARIZE's wall time and {s1.peak_mb / d1.peak_mb:.2f}x "
             f"its peak RSS (targets: at most 1x and 2x); "
             if d1
             else ""
