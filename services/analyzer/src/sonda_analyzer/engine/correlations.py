@@ -141,7 +141,7 @@ def spearman_matrix(
         if n < 2:
             continue
         cols = sorted({c for pair in pairs for c in pair})
-        ranked = buffer[: len(cols), :n]
+        ranked = buffer[: len(cols)]  # every row: those outside the group's hold 0
 
         def rank(a: int, keep: Subset | None = keep, ranked: Floats = ranked, cols: list[int] = cols) -> None:
             sorted_columns[cols[a]].doubled_ranks(keep, ranked[a])
@@ -149,7 +149,7 @@ def spearman_matrix(
         _map(pool, rank, list(range(len(cols))))
         sums = np.zeros((len(cols), len(cols)))
         step = _block_rows(len(cols))
-        for start in range(0, n, step):
+        for start in range(0, rows, step):
             block = ranked[:, start : start + step].astype(np.float64)
             sums += block @ block.T
         at = {c: a for a, c in enumerate(cols)}

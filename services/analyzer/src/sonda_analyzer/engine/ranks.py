@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from sonda_analyzer.engine.floats import Floats
@@ -55,19 +53,21 @@ class RankBasis:
         return cls(sorted_rows, starts, sizes), ordered
 
     def doubled_ranks(self, keep: Subset | None, out: np.ndarray) -> None:
-        """Writes into ``out`` twice the average ranks among the rows of ``keep`` (all present
-        rows when None) minus ``n + 1``, in row order: ``out[p]`` is that of the ``p``-th kept row.
+        """Writes into ``out``, at each row of ``keep`` (every row when None: the column then has
+        no gap), twice its average rank among those rows minus ``n + 1``, and 0 at the other rows.
 
         The mean of average ranks among ``n`` values is (n + 1) / 2 whatever the ties, so these
         are the ranks centred, as the pair sums below want them, and doubled they are integers
         (a tie group's average is a half at worst): exact in an int32 buffer half the size of a
-        float one.
+        float one. The rows outside ``keep`` add nothing to the sums, so the ranks stay at their
+        rows (looking up each kept row's place among the kept ones cost a random pass per column).
         """
         if keep is None:
             kept_rows, kept, n = self.order, None, len(self.order)
         else:
             kept = keep.mask[self.order]
             kept_rows, n = self.order[kept], keep.size
+            out[:] = 0
         if self.starts is None or self.sizes is None:  # no ties: a rank is a position
             doubled = np.arange(1 - n, n + 1, 2, dtype=out.dtype)
         else:
@@ -84,17 +84,12 @@ class RankBasis:
             doubled = np.repeat(average, self.sizes)
             if kept is not None:
                 doubled = doubled[kept]
-        where = kept_rows if keep is None else keep.position[kept_rows]
-        out[where] = doubled
+        out[kept_rows] = doubled
 
 
 class Subset:
-    """Rows a group of pairs is complete on: the mask, its size and each row's place among them."""
+    """Rows a group of pairs is complete on: the mask and its size."""
 
     def __init__(self, mask: np.ndarray) -> None:
         self.mask = mask
-        width: type[np.signedinteger[Any]] = np.int32 if len(mask) < 2**31 else np.int64
-        positions = np.cumsum(mask, dtype=width)
-        self.size = int(positions[-1]) if len(positions) else 0
-        positions -= 1
-        self.position = positions
+        self.size = int(np.count_nonzero(mask))
