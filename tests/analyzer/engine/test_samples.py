@@ -3,12 +3,15 @@ and true to the file (checked against pandas and scipy)."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from scipy import stats
 from sonda_analyzer.engine import ProfileResult, profile_file
-from sonda_analyzer.engine.samples import KEEP_ROWS, SCATTER_MIN_R
+from sonda_analyzer.engine.samples import KEEP_ROWS, SCATTER_MIN_R, take_rows
 
 ROWS = 60_000
 
@@ -105,3 +108,23 @@ def test_scatter_pairs_are_the_strongest_and_their_points_real_and_uniform(
         # Drawn uniformly: the sampled x values follow the column's distribution.
         xs = [a for a, _ in plot.points]
         assert stats.ks_2samp(xs, both[plot.x]).pvalue > 0.001
+
+
+def test_rows_taken_chunk_by_chunk_are_the_rows_arrow_takes() -> None:
+    rng = np.random.default_rng(4)
+    n = 5_000
+    frame = pd.DataFrame({
+        "n": rng.normal(size=n),
+        "s": [None if i % 7 == 0 else f"value {i}" for i in range(n)],
+        "i": rng.integers(0, 100, n),
+    })  # fmt: skip
+    whole = pa.Table.from_pandas(frame, preserve_index=False)
+    bounds = [0, 1, 700, 701, 2_500, 4_999, n]  # chunks of one row, of many, and an empty one
+    table = pa.concat_tables(
+        [whole.slice(a, b - a) for a, b in itertools.pairwise(bounds)] + [whole.slice(0, 0)]
+    )
+    assert table.column("s").num_chunks >= 6
+    for rows in (np.array([0]), np.array([n - 1]), np.sort(rng.choice(n, 400, replace=False)), np.arange(n)):
+        taken = take_rows(table, rows)
+        assert taken.equals(whole.take(pa.array(rows)))
+        assert taken.schema == table.schema

@@ -25,6 +25,21 @@ SCATTER_MIN_R = 0.3
 SEED = 20_240_101
 
 
+def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """The rows at the ascending positions ``rows``, taken chunk by chunk: Arrow's ``take`` over a
+    table of many chunks joins each column's chunks first (on the 1M-row file, 0.2 s and 190 MB
+    of pages to pick 400 rows)."""
+    batches = table.to_batches()
+    sizes = np.array([b.num_rows for b in batches], dtype=np.int64)
+    ends = np.cumsum(sizes)
+    which = np.searchsorted(ends, rows, side="right")
+    parts = [
+        batches[k].take(index_array(rows[which == k] - (ends[k] - sizes[k])))
+        for k in np.unique(which).tolist()
+    ]
+    return pa.Table.from_batches(parts, schema=table.schema)
+
+
 def _concat(tables: list[pa.Table]) -> pa.Table:
     # Chunks of one file can differ in a column's type (int64 then double): promote, never fail.
     return pa.concat_tables(tables, promote_options="permissive")
@@ -66,7 +81,7 @@ class RowSampler:
         if self._pool is not None and len(old):
             parts.append(self._pool.take(index_array(old)))
         if len(new):
-            parts.append(table.take(index_array(new)))
+            parts.append(take_rows(table, new))
         if parts:
             self._pool = _concat(parts) if len(parts) > 1 else parts[0]
         self._keys = both[chosen]
