@@ -57,10 +57,22 @@ def primitive(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def valid_mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
-    """True where a value is present; None when nothing is missing."""
-    arr = single(arr)
+    """True where a value is present; None when nothing is missing.
+
+    A chunked column is read chunk by chunk: joining its chunks first copied all its data (a
+    column of text too) for the sake of its validity bits.
+    """
     if arr.null_count == 0:
         return None
+    if isinstance(arr, pa.ChunkedArray):
+        joined: np.ndarray = np.concatenate([_present(c) for c in arr.chunks])
+        return joined
+    return _present(arr)
+
+
+def _present(arr: pa.Array) -> np.ndarray:
+    if arr.null_count == 0:
+        return np.ones(len(arr), dtype=bool)
     if pa.types.is_null(arr.type):
         return np.zeros(len(arr), dtype=bool)
     bitmap = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
@@ -78,6 +90,14 @@ def bool_mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def floats(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """float64 values with NaN for missing ones."""
+    if isinstance(arr, pa.ChunkedArray) and arr.num_chunks > 1:
+        # chunk by chunk into one array: joining the chunks first made a second copy
+        out = np.empty(len(arr))
+        at = 0
+        for chunk in arr.chunks:
+            out[at : at + len(chunk)] = floats(chunk)
+            at += len(chunk)
+        return out
     arr = single(arr)
     if arr.type != pa.float64():
         # Integers beyond 2**53 lose their last digits as floats, which statistics can bear.
