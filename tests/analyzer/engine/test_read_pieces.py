@@ -174,3 +174,14 @@ def test_a_first_half_that_ends_inside_quotes_is_thrown_away(tmp_path: Path) -> 
     assert halves is None
     assert whole.num_rows == 100_001
     assert whole.column("note")[60_000].as_py() == "xx\n1,yy"
+
+
+def test_a_file_that_starts_with_a_byte_order_mark_reads_the_same_in_pieces(tmp_path: Path) -> None:
+    frame = _frame(30_000, seed=5)
+    path = tmp_path / "bom.csv"
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    assert path.read_bytes()[:3] == b"\xef\xbb\xbf"
+    pieces, whole, _ = _pieces(path, pieces=6)
+    assert pieces is not None and pieces.equals(whole)
+    assert pieces.column_names[0] == "id"  # the mark is not part of the first name
+    assert pieces.column("id").to_pylist() == list(range(30_000))
