@@ -5,8 +5,9 @@ engine frees the table column by column while numpy, which allocates elsewhere, 
 column's working arrays, so those kept pages only add up: on the 1,000,000 x 20 benchmark file
 the peak was about 710 MB with mimalloc and about 600 MB with jemalloc, which hands freed pages
 back, at the same CPU time. Process-wide, so it is chosen by whoever owns the process (the
-analyzer's profiling process, a benchmark), never as a side effect of importing the engine. Its options are read from the environment when
-pyarrow loads, so that process sets them first (``sonda_analyzer.arrow_env``).
+analyzer's profiling process, a benchmark), never as a side effect of importing the engine.
+jemalloc reads its options from the environment when pyarrow loads, so that process sets them
+first (``sonda_analyzer.arrow_env``).
 """
 
 from __future__ import annotations

@@ -267,11 +267,13 @@ def read_csv_pieces(
         with open(path, "rb") as head:
             types = {f.name: f.type for f in pacsv.open_csv(head, read, parse, convert).schema}
         read, parse, convert = _options(state, types)
-        read.use_threads = False  # the pieces are the threads
+        later = _options(state, types)[0]  # a piece after the first: no header, no skipped lines
+        later.skip_rows = 0
+        read.use_threads = later.use_threads = False  # the pieces are the threads
 
         def parse_piece(i: int) -> tuple[pa.Table, int]:
             data = os.pread(fd, ends[i] - starts[i], starts[i])
-            options = read if i == 0 else _without_header(read)
+            options = read if i == 0 else later
             # One chunk per column and piece: Arrow's megabyte blocks made 256 chunks of the
             # 1M-row file, which every later kernel walks one by one.
             table = pacsv.read_csv(pa.BufferReader(data), options, parse, convert).combine_chunks()
@@ -306,17 +308,6 @@ def _count(data: bytes, byte: int) -> int:
     array = np.frombuffer(data, dtype=np.uint8)
     step = _COUNT_STEP
     return sum(int(np.count_nonzero(array[at : at + step] == byte)) for at in range(0, len(array), step))
-
-
-def _without_header(read: pacsv.ReadOptions) -> pacsv.ReadOptions:
-    """The read options of a piece after the first: no header or skipped lines at its start."""
-    return pacsv.ReadOptions(
-        use_threads=read.use_threads,
-        block_size=read.block_size,
-        skip_rows=0,
-        column_names=read.column_names,
-        encoding=read.encoding,
-    )
 
 
 def iter_csv_batches(
