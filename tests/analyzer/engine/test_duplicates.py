@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from sonda_analyzer.engine import ProfileResult, profile_dataframe, profile_file
 from sonda_analyzer.engine.duplicates import TOP_DUPLICATES, FrequentRows
-from sonda_analyzer.engine.rowhash import DuplicateCounter, string_hashes, text_hashes
+from sonda_analyzer.engine.rowhash import DuplicateCounter, text_hashes
 
 
 def expected_top(frame: pd.DataFrame, top: int = TOP_DUPLICATES) -> list[tuple[list[Any], int]]:
@@ -196,5 +196,3 @@ def test_text_hashes_follow_the_bytes_wherever_the_strings_lie() -> None:
     assert np.array_equal(text_hashes(pa.array(values, pa.large_string())), whole)
     chunked = pa.chunked_array([pa.array(values[:1000]), pa.array(values[1000:])])
     assert np.array_equal(np.concatenate([text_hashes(c) for c in chunked.chunks]), whole)
-    signed = np.array(string_hashes(words), dtype=np.int64).view(np.uint64)
-    assert [by_text[w] for w in words] == signed.tolist()

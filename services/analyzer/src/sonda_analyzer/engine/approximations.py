@@ -55,7 +55,7 @@ def approximations(
         rel = hll_relative_error()
         out.append(Approximation(
             figure="columns[].distinct",
-            method=f"HyperLogLog (Apache DataSketches, lg_k={HLL_LG_K}); exact up to "
+            method=f"HyperLogLog (lg_k={HLL_LG_K}, Ertl's improved estimator); exact up to "
             f"{EXACT_DISTINCT:,} distinct values",
             error_bound=rel,
             description=f"relative error within ±{rel:.2%} at about 99.7 % confidence",

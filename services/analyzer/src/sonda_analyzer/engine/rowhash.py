@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_mask, primitive, string_array
+from sonda_analyzer.engine.arrays import bool_mask, primitive
 
 U64 = np.uint64
 _NULL = U64(0x9E3779B97F4A7C15)
@@ -27,12 +27,6 @@ def splitmix(h: np.ndarray) -> np.ndarray:
     h = h * U64(0x94D049BB133111EB)
     out: np.ndarray = h ^ (h >> U64(31))
     return out
-
-
-def string_hashes(values: list[str]) -> list[int]:
-    """The 64-bit hash of each string as :func:`value_hashes` gives it, signed (for HLL)."""
-    hashed: list[int] = text_hashes(string_array(values)).view(np.int64).tolist()
-    return hashed
 
 
 #: Bytes hashed at a time by :func:`text_hashes` (a longer string alone is taken in such blocks):

@@ -1,8 +1,9 @@
-"""Mergeable summaries for streaming mode: exact while small, Apache DataSketches beyond.
+"""Mergeable summaries for streaming mode: exact while small, sketches beyond.
 
 Counts, sums, moments, minimum and maximum are exact in any mode. Distinct values are counted
-exactly up to :data:`EXACT_DISTINCT` per column, then by HyperLogLog; value counts likewise, then
-by a frequent-items sketch; quantiles come from a KLL sketch (exact while it holds every value).
+exactly up to :data:`EXACT_DISTINCT` per column, then by HyperLogLog (ours, fed whole arrays);
+value counts likewise, then by Apache DataSketches' frequent-items sketch; quantiles come from its
+KLL sketch (exact while it holds every value).
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from dataclasses import dataclass, field
 
 import datasketches as ds
 import numpy as np
+import pyarrow as pa
+
+from sonda_analyzer.engine.hyperloglog import HyperLogLog
+from sonda_analyzer.engine.rowhash import text_hashes
 
 EXACT_DISTINCT = 65_536
 KLL_K = 400
@@ -32,7 +37,7 @@ def kll_pmf_error() -> float:
 
 
 def hll_relative_error() -> float:
-    return abs(float(ds.hll_sketch.get_rel_err(True, False, HLL_LG_K, HLL_STDEVS)))
+    return HyperLogLog.relative_error(HLL_LG_K, HLL_STDEVS)
 
 
 @dataclass(slots=True)
@@ -98,22 +103,19 @@ class DistinctNumbers:
     """Distinct numbers: an exact sorted set up to the cap, then HyperLogLog."""
 
     values: np.ndarray | None = field(default_factory=lambda: np.zeros(0))
-    hll: ds.hll_sketch | None = None
+    hll: HyperLogLog | None = None
 
     def update(self, x: np.ndarray) -> None:
-        unique = np.unique(x)
         if self.values is not None:
-            merged = np.union1d(self.values, unique)
+            merged = np.union1d(self.values, x)
             if len(merged) <= EXACT_DISTINCT:
                 self.values = merged
                 return
             self.values = None
-            unique = merged
+            x = merged
         if self.hll is None:
-            self.hll = ds.hll_sketch(HLL_LG_K, ds.HLL_8)
-        update = self.hll.update
-        for value in unique.tolist():
-            update(value)
+            self.hll = HyperLogLog(HLL_LG_K)
+        self.hll.update(_number_bits(x))
 
     @property
     def exact(self) -> bool:
@@ -123,7 +125,15 @@ class DistinctNumbers:
         if self.values is not None:
             return len(self.values)
         assert self.hll is not None
-        return round(float(self.hll.get_estimate()))
+        return round(self.hll.estimate())
+
+
+def _number_bits(x: np.ndarray) -> np.ndarray:
+    """Numbers as 64-bit patterns: integers as they are, floats with -0.0 made 0.0 (equal values,
+    one pattern)."""
+    if x.dtype.kind == "f":
+        return (x.astype(np.float64) + 0.0).view(np.uint64)
+    return x.astype(np.int64).view(np.uint64)
 
 
 @dataclass(slots=True)
@@ -137,7 +147,7 @@ class ValueCounts:
 
     counts: dict[str, int] | None = field(default_factory=dict)
     freq: ds.frequent_strings_sketch | None = None
-    hll: ds.hll_sketch | None = None
+    hll: HyperLogLog | None = None
     pruned_chunks: int = 0
 
     def add_exact(self, values: list[str], counts: list[int]) -> None:
@@ -149,13 +159,11 @@ class ValueCounts:
         if len(merged) > EXACT_DISTINCT:
             self._switch()
 
-    def add_sketch(self, repeated: list[str], repeated_counts: list[int], hashes: list[int]) -> None:
+    def add_sketch(self, repeated: list[str], repeated_counts: list[int], hashes: np.ndarray) -> None:
         """A chunk after the switch: values it holds at least twice, and every value's hash."""
         assert self.freq is not None
         assert self.hll is not None
-        update_hll = self.hll.update
-        for h in hashes:
-            update_hll(h)
+        self.hll.update(hashes)
         update_freq = self.freq.update
         for v, c in zip(repeated, repeated_counts, strict=True):
             update_freq(v, c)
@@ -164,12 +172,8 @@ class ValueCounts:
     def _switch(self) -> None:
         assert self.counts is not None
         self.freq = ds.frequent_strings_sketch(FREQ_LG_MAX)
-        self.hll = ds.hll_sketch(HLL_LG_K, ds.HLL_8)
-        from sonda_analyzer.engine.rowhash import string_hashes
-
-        keys = list(self.counts)
-        for h in string_hashes(keys):
-            self.hll.update(h)
+        self.hll = HyperLogLog(HLL_LG_K)
+        self.hll.update(text_hashes(pa.array(list(self.counts), pa.string())))
         for v, c in self.counts.items():
             self.freq.update(v, c)
         self.counts = None
@@ -182,7 +186,7 @@ class ValueCounts:
         if self.counts is not None:
             return len(self.counts)
         assert self.hll is not None
-        return round(float(self.hll.get_estimate()))
+        return round(self.hll.estimate())
 
     def top(self, k: int) -> list[tuple[str, int]]:
         if self.counts is not None:

@@ -95,7 +95,7 @@ class StringAcc:
             self.counts.add_sketch(
                 dictionary.filter(bool_array(repeated)).to_pylist(),
                 counts[repeated].tolist(),
-                value_hash.view(np.int64).tolist(),
+                value_hash,
             )
         hashed = value_hash[codes] if len(dictionary) else np.zeros(len(arr), np.uint64)
         if valid is not None:

@@ -1,0 +1,69 @@
+"""HyperLogLog of streaming mode: its estimate against an exact count, within its stated bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from sonda_analyzer.engine.hyperloglog import HyperLogLog
+from sonda_analyzer.engine.rowhash import text_hashes
+from sonda_analyzer.engine.sketches import HLL_LG_K, HLL_STDEVS, DistinctNumbers
+
+BOUND = HyperLogLog.relative_error(HLL_LG_K, HLL_STDEVS)
+
+
+@pytest.mark.parametrize("distinct", [1, 7, 300, 5_000, 40_000, 250_000, 2_000_000])
+def test_estimate_within_the_bound_from_one_value_to_millions(distinct: int) -> None:
+    """Small counts (where HyperLogLog's classic estimate needs linear counting) and large ones
+    alike; the values come in chunks with repeats, as a streaming pass feeds them."""
+    rng = np.random.default_rng(distinct)
+    values = rng.choice(np.iinfo(np.int64).max, size=distinct, replace=False).astype(np.int64)
+    stream = np.concatenate([values, rng.choice(values, size=distinct // 2 + 1)])
+    rng.shuffle(stream)
+    sketch = HyperLogLog(HLL_LG_K)
+    for chunk in np.array_split(stream, 7):
+        sketch.update(chunk.view(np.uint64))
+    truth = len(np.unique(stream))
+    assert truth == distinct
+    assert abs(sketch.estimate() - truth) <= BOUND * truth
+
+
+def test_strings_by_their_hashes() -> None:
+    words = [f"user{i}@example.com" for i in range(120_000)]
+    sketch = HyperLogLog(HLL_LG_K)
+    sketch.update(text_hashes(pa.array(words + words[:5_000])))
+    assert abs(sketch.estimate() - len(words)) <= BOUND * len(words)
+
+
+def test_repeats_order_and_merging_change_nothing() -> None:
+    rng = np.random.default_rng(5)
+    hashes = rng.integers(0, np.iinfo(np.int64).max, size=100_000).view(np.uint64)
+    once = HyperLogLog(12)
+    once.update(hashes)
+    again = HyperLogLog(12)
+    again.update(hashes[::-1])
+    again.update(hashes[:50_000])
+    assert np.array_equal(once.registers, again.registers)
+    left, right = HyperLogLog(12), HyperLogLog(12)
+    left.update(hashes[:60_000])
+    right.update(hashes[40_000:])
+    left.merge(right)
+    assert np.array_equal(left.registers, once.registers)
+    assert HyperLogLog(12).estimate() == 0.0
+    with pytest.raises(ValueError):
+        left.merge(HyperLogLog(13))
+
+
+def test_distinct_numbers_switch_to_the_sketch_past_the_exact_cap() -> None:
+    """Exact while small; past the cap the estimate keeps the bound, and -0.0 is 0.0."""
+    rng = np.random.default_rng(9)
+    values = rng.normal(size=150_000)
+    counter = DistinctNumbers()
+    counter.update(np.array([0.0, -0.0, 1.5]))
+    assert (counter.exact, counter.estimate()) == (True, 2)
+    for chunk in np.array_split(values, 5):
+        counter.update(chunk)
+    counter.update(np.array([-0.0]))
+    truth = len(np.unique(np.concatenate([values, [0.0, 1.5]])))
+    assert not counter.exact
+    assert abs(counter.estimate() - truth) <= BOUND * truth
