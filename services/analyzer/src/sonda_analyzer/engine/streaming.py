@@ -183,6 +183,72 @@ def _all_done(futures: list[Future[Any]]) -> list[Any]:
     return [f.result() for f in futures]
 
 
+class InOrder:
+    """Runs each summary's chunk updates one after another, and different summaries side by side.
+
+    A summary's update for a chunk starts when its update for the chunk before has ended, not
+    when every summary has: the next chunk's columns start while the last one's slowest column
+    (a column of unique text) still runs, so both cores stay busy across chunk boundaries.
+    """
+
+    def __init__(self, pool: Executor) -> None:
+        self._pool = pool
+        self._last: dict[int, Future[Any]] = {}
+
+    def submit(self, key: int, fn: Any, *args: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+
+        def run() -> None:
+            if not done.set_running_or_notify_cancel():
+                return
+            try:
+                done.set_result(fn(*args))
+            except BaseException as exc:  # handed to whoever waits on the chunk
+                done.set_exception(exc)
+
+        before = self._last.get(key)
+        if before is None:
+            self._pool.submit(run)
+        else:
+            # called at once if the update before has ended, else by the thread that ends it
+            before.add_done_callback(lambda _: self._pool.submit(run))
+        self._last[key] = done
+        return done
+
+    def settle(self) -> None:
+        """Waits until every update submitted has ended (each summary's last one ends last)."""
+        wait(list(self._last.values()))
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """One chunk whose column updates run in the pool: its rows are folded in when they end."""
+
+    table: pa.Table
+    start: int
+    futures: list[Future[Any]]
+    accs: int
+
+
+def _fold_in(state: _Pass, chunk: _Chunk, dups: DuplicateCounter) -> None:
+    """A chunk's row-wide summaries, in chunk order, once its column updates have ended."""
+    results = _all_done(chunk.futures)
+    table = chunk.table
+    row_hash: np.ndarray | None = None
+    for hashed in results[: chunk.accs]:
+        row_hash = combine(row_hash, hashed)
+    if row_hash is not None:
+        state.frequent.update(table, row_hash, dups, chunk.start)
+        dups.update(row_hash)
+        state.frequent.retain(dups)
+    assert state.missing is not None
+    gaps = [(i, m) for i in range(table.num_columns) if (m := missing_mask(table.column(i))) is not None]
+    state.missing.update(gaps, table.num_rows)
+    state.sampler.update(table)
+    state.rows += table.num_rows
+    state.bytes_in_memory += int(table.nbytes)
+
+
 def _one_pass(
     plan: StreamPlan,
     options: ProfileOptions,
@@ -199,67 +265,81 @@ def _one_pass(
     block = plan.block_bytes
     if reader is not None:
         reader.limit_ahead(READ_AHEAD * block)
-    for chunks, chunk in enumerate(batches, start=1):
+    in_order = InOrder(pool)
+    # At most two chunks are profiled at once: the one whose columns run and the one before,
+    # whose slowest columns may still run and whose rows are folded in when they end.
+    waiting: _Chunk | None = None
+    submitted = 0
+    try:
+        for chunks, chunk in enumerate(batches, start=1):
+            batch = chunk
+            if options.max_rows is not None and submitted >= options.max_rows:
+                plan.info.truncated = True
+                break
+            if options.max_rows is not None and submitted + batch.num_rows > options.max_rows:
+                batch = batch.slice(0, options.max_rows - submitted)
+                plan.info.truncated = True
+            table = _prepare(batch, plan, options, overrides, state.coerced)
+            if state.first is None:
+                state.first = table.slice(0, options.sample_rows)
+                state.sampler = RowSampler(options.sample_rows)
+                state.accs = [_new_acc(n, table.column(n).type, plan) for n in table.column_names]
+                state.memory = [0] * table.num_columns
+                state.missing = MissingnessAcc(list(table.column_names))
+                if options.correlations:
+                    num, cat = _association_columns(table, options.max_correlation_columns)
+                    state.assoc = StreamAssociations(num, cat)
+            if table.column_names != [a.name for a in state.accs]:  # type: ignore[attr-defined]
+                raise ParseError("the columns change in the middle of the file")
+            for i in range(table.num_columns):
+                state.memory[i] += int(table.column(i).nbytes)
+            # Each column's summaries are its own: the columns update side by side (numpy, Arrow
+            # and the sketches do their work outside the GIL), the associations beside them, and
+            # the row hashes fold in column order afterwards.
+            futures = [
+                in_order.submit(i, _update, acc, table.column(i), settings_thresholds)
+                for i, acc in enumerate(state.accs)
+            ]
+            if state.assoc is not None:
+                futures.append(in_order.submit(len(state.accs), state.assoc.update, table))
+            current = _Chunk(table, submitted, futures, len(state.accs))
+            submitted += table.num_rows
+            if waiting is not None:
+                _fold_in(state, waiting, dups)
+                _report(reporter, plan, state, reader, file_size)
+            waiting = current
+            if reader is not None:
+                # One chunk of the CSV/JSON readers is one block of content; the one still
+                # profiled counts as not consumed yet.
+                reader.consumed((chunks - 1) * block)
+        if waiting is not None:
+            _fold_in(state, waiting, dups)
+            _report(reporter, plan, state, reader, file_size)
+            waiting = None
+    finally:
+        in_order.settle()  # after an error too: no update may still touch this pass's summaries
         if reader is not None:
-            # One chunk of the CSV/JSON readers is one block of content.
-            reader.consumed(chunks * block)
-        batch = chunk
-        if options.max_rows is not None and state.rows >= options.max_rows:
-            plan.info.truncated = True
-            break
-        if options.max_rows is not None and state.rows + batch.num_rows > options.max_rows:
-            batch = batch.slice(0, options.max_rows - state.rows)
-            plan.info.truncated = True
-        table = _prepare(batch, plan, options, overrides, state.coerced)
-        if state.first is None:
-            state.first = table.slice(0, options.sample_rows)
-            state.sampler = RowSampler(options.sample_rows)
-            state.accs = [_new_acc(n, table.column(n).type, plan) for n in table.column_names]
-            state.memory = [0] * table.num_columns
-            state.missing = MissingnessAcc(list(table.column_names))
-            if options.correlations:
-                num, cat = _association_columns(table, options.max_correlation_columns)
-                state.assoc = StreamAssociations(num, cat)
-        if table.column_names != [a.name for a in state.accs]:  # type: ignore[attr-defined]
-            raise ParseError("the columns change in the middle of the file")
-        for i in range(table.num_columns):
-            state.memory[i] += int(table.column(i).nbytes)
-        # Each column's summaries are its own: the columns update side by side (numpy, Arrow
-        # and the sketches do their work outside the GIL), the associations beside them, and
-        # the row hashes fold in column order afterwards.
-        pending: list[Future[Any]] = [
-            pool.submit(_update, acc, table.column(i), settings_thresholds)
-            for i, acc in enumerate(state.accs)
-        ]
-        if state.assoc is not None:
-            pending.append(pool.submit(state.assoc.update, table))
-        results = _all_done(pending)
-        row_hash: np.ndarray | None = None
-        for hashed in results[: len(state.accs)]:
-            row_hash = combine(row_hash, hashed)
-        if row_hash is not None:
-            state.frequent.update(table, row_hash, dups, state.rows)
-            dups.update(row_hash)
-            state.frequent.retain(dups)
-        assert state.missing is not None
-        gaps = [(i, m) for i in range(table.num_columns) if (m := missing_mask(table.column(i))) is not None]
-        state.missing.update(gaps, table.num_rows)
-        state.sampler.update(table)
-        state.rows += table.num_rows
-        state.bytes_in_memory += int(table.nbytes)
-        if plan.total_rows:
-            done = state.rows / plan.total_rows
-            position = int(file_size * done)
-        else:
-            position = reader.position() if reader is not None else 0
-            done = position / file_size if file_size else 0.0
-        reporter.update(
-            2.0 + 93.0 * min(1.0, done), "profiling", f"{state.rows:,} rows read",
-            rows_done=state.rows, bytes_done=position,
-        )  # fmt: skip
-    if reader is not None:
-        reader.close()
+            reader.close()
     return state
+
+
+def _report(
+    reporter: ProgressReporter,
+    plan: StreamPlan,
+    state: _Pass,
+    reader: Any,
+    file_size: int,
+) -> None:
+    if plan.total_rows:
+        done = state.rows / plan.total_rows
+        position = int(file_size * done)
+    else:
+        position = reader.position() if reader is not None else 0
+        done = position / file_size if file_size else 0.0
+    reporter.update(
+        2.0 + 93.0 * min(1.0, done), "profiling", f"{state.rows:,} rows read",
+        rows_done=state.rows, bytes_done=position,
+    )  # fmt: skip
 
 
 def profile_streaming(
