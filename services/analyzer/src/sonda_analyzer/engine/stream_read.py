@@ -37,6 +37,10 @@ class FormatFound(Exception):
     now says so, and the pass restarts to read the column that way from the start."""
 
 
+class LongLine(Exception):
+    """A line longer than the parse block: the pass restarts with a block eight times larger."""
+
+
 class TypeConflict(Exception):
     """A later chunk holds a value the column's type cannot; restart with ``new_type``."""
 
@@ -79,6 +83,10 @@ class StreamPlan:
 FIXED_BYTES = 300 << 20
 #: Chunks the reader may fetch ahead of the one being profiled.
 READ_AHEAD = 2
+#: Content Arrow's CSV reader parses at a time; a chunk joins as many parsed blocks as it holds.
+#: Arrow parses 2M rows in 1.6 s (2.5 s CPU) with 2 MB blocks against 3.2 s (4.4 s CPU) with 30 MB
+#: ones: small blocks stay in cache and their buffers are reused instead of mapped afresh.
+PARSE_BLOCK = 2 << 20
 
 
 def block_bytes(budget_bytes: int) -> int:
@@ -116,9 +124,10 @@ def plan_stream(source: Source, options: ProfileOptions, budget_bytes: int) -> S
 
 def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: int) -> StreamPlan:
     dialect = csv_dialect(source, options)
-    state = CsvState(dialect=dialect, block_size=block, skip_malformed=True)
+    state = CsvState(dialect=dialect, block_size=min(block, PARSE_BLOCK), skip_malformed=True)
     head = _cut_lines(source.head(min(block, 16 << 20)))
     read, parse, convert = _options(state, None)
+    read.block_size = block  # the head in one block, so its types come from all of it
     try:
         raw = pacsv.read_csv(io.BytesIO(head), read, parse, convert)
     except pa.ArrowInvalid as exc:
@@ -133,7 +142,8 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
     def open_batches(types: dict[str, pa.DataType]) -> Opened:
         reader = source.open()
         state.malformed_rows = 0
-        return _csv_batches(source, state, reader, types), reader
+        per_chunk = max(1, block // state.block_size)
+        return _gathered(_csv_batches(source, state, reader, types, block), per_chunk), reader
 
     plan = StreamPlan(
         info=info,
@@ -203,12 +213,16 @@ def decide_late(table: pa.Table, plan: StreamPlan, options: ProfileOptions, skip
 
 
 def _csv_batches(
-    source: Source, state: CsvState, reader: CountingReader, types: dict[str, pa.DataType]
+    source: Source, state: CsvState, reader: CountingReader, types: dict[str, pa.DataType], block: int
 ) -> Iterator[pa.RecordBatch]:
     names = state.dialect.names
     try:
         yield from iter_csv_batches(source, state, reader, types)
     except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc) and state.block_size < block:
+            # a line longer than a parse block; one longer than a chunk fails below, as before
+            state.block_size = min(block, 8 * state.block_size)
+            raise LongLine() from None
         match = _CSV_COLUMN.search(str(exc))
         if match is None:
             raise ParseError(f"the file is not valid delimited text: {_clean(exc)}") from None
@@ -216,6 +230,26 @@ def _csv_batches(
         old = types.get(name, pa.string())
         widened = pa.float64() if pa.types.is_integer(old) else pa.string()
         raise TypeConflict(name, widened) from None
+
+
+def _gathered(batches: Iterator[pa.RecordBatch], per_chunk: int) -> Iterator[pa.RecordBatch]:
+    """Parsed blocks joined ``per_chunk`` at a time: the profile's steps per chunk cost the same
+    whatever its size, so it takes big chunks while Arrow parses small blocks."""
+    group: list[pa.RecordBatch] = []
+    for batch in batches:
+        group.append(batch)
+        if len(group) == per_chunk:
+            yield _joined(group)
+            group = []
+    if group:
+        yield _joined(group)
+
+
+def _joined(group: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(group) == 1:
+        return group[0]
+    columns = [pa.concat_arrays([b.column(i) for b in group]) for i in range(group[0].num_columns)]
+    return pa.RecordBatch.from_arrays(columns, schema=group[0].schema)
 
 
 def _plan_jsonl(source: Source, info: ReadInfo, block: int, options: ProfileOptions) -> StreamPlan:

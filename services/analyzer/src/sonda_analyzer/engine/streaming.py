@@ -43,6 +43,7 @@ from sonda_analyzer.engine.stream_columns import DatetimeAcc, NumericAcc, Settin
 from sonda_analyzer.engine.stream_read import (
     READ_AHEAD,
     FormatFound,
+    LongLine,
     StreamPlan,
     TypeConflict,
     check_width,
@@ -359,6 +360,8 @@ def profile_streaming(
                 break
             except FormatFound:
                 continue  # the plan reads a column that was empty at first in its format now
+            except LongLine:
+                continue  # the plan parses larger blocks now
             except TypeConflict as conflict:
                 failed = plan.text_formats.pop(conflict.column, None)
                 retry = month_first(failed) if failed is not None else None

@@ -1,0 +1,76 @@
+"""Streaming reads a CSV in small parse blocks joined into chunks: the chunks hold every row once,
+in order, and a line longer than a parse block makes the pass restart with larger blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+from sonda_analyzer.engine import profile_file
+from sonda_analyzer.engine.options import ProfileOptions
+from sonda_analyzer.engine.progress import ProgressReporter
+from sonda_analyzer.engine.source import detect_source
+from sonda_analyzer.engine.stream_read import PARSE_BLOCK, LongLine, plan_stream
+from sonda_analyzer.engine.streaming import profile_streaming
+
+from tests.analyzer.engine.conftest import column
+
+#: A budget whose chunks are several parse blocks (the tests' files stay small).
+BUDGET = 1 << 30
+
+
+def _frame(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "id": np.arange(rows),
+        "amount": rng.normal(100, 30, rows).round(2),
+        "word": rng.choice(np.array(["alpha", "beta", "gamma", None], dtype=object), rows),
+        "note": [f"note {i} " + "x" * int(k) for i, k in enumerate(rng.integers(0, 40, rows))],
+    })  # fmt: skip
+
+
+def test_chunks_join_parse_blocks_and_hold_every_row_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "blocks.csv"
+    _frame(250_000, 1).to_csv(path, index=False)
+    assert path.stat().st_size > 4 * PARSE_BLOCK
+    plan = plan_stream(detect_source(path), ProfileOptions(), BUDGET)
+    assert plan.block_bytes > 2 * PARSE_BLOCK
+    batches, reader = plan.open_batches(plan.types)
+    chunks = list(batches)
+    assert reader is not None
+    reader.close()
+    whole = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    joined = pa.Table.from_batches(chunks)
+    # fewer chunks than parse blocks: each chunk joins several
+    assert len(chunks) < path.stat().st_size / PARSE_BLOCK
+    assert joined.num_rows == whole.num_rows
+    for name in whole.column_names:
+        assert joined.column(name).to_pylist() == whole.column(name).to_pylist(), name
+
+
+def test_a_line_longer_than_a_parse_block_restarts_with_larger_blocks(tmp_path: Path) -> None:
+    frame = _frame(40_000, 2)
+    long_note = "y" * (3 * PARSE_BLOCK)
+    frame.loc[25_000, "note"] = long_note
+    path = tmp_path / "long.csv"
+    frame.to_csv(path, index=False)
+    source = detect_source(path)
+    plan = plan_stream(source, ProfileOptions(), BUDGET)
+    batches, reader = plan.open_batches(plan.types)
+    with pytest.raises(LongLine):
+        list(batches)
+    assert reader is not None
+    reader.close()
+    with ProgressReporter(None) as reporter:
+        streamed = profile_streaming(source, ProfileOptions(), BUDGET, reporter)
+    exact = profile_file(path, {"streaming": False})
+    assert streamed.dataset.mode == "streaming" and streamed.dataset.rows == len(frame)
+    note = column(streamed, "note")
+    assert note.text is not None and note.text.length_max == len(long_note)
+    for name in frame.columns:
+        s, e = column(streamed, name), column(exact, name)
+        assert (s.count, s.missing, s.distinct) == (e.count, e.missing, e.distinct), name
