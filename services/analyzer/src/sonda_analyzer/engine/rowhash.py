@@ -29,65 +29,23 @@ def splitmix(h: np.ndarray) -> np.ndarray:
     return out
 
 
-#: Bytes hashed at a time by :func:`text_hashes` (a longer string alone is taken in such blocks):
-#: its per-byte working arrays stay a few megabytes whatever the strings.
-_TEXT_BYTES = 1 << 16
-_TEXT_SEED = U64(0x2545F4914F6CDD1D)
-
-
-#: Pseudo-random words for the bytes at the first 64 positions of a string (128 kB: a table
-#: lookup per byte instead of a full mix, the table staying in cache).
-_TEXT_TABLE = splitmix(np.arange(64 * 256, dtype=U64) + _TEXT_SEED)
-
-
-def _byte_words(data: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """The pseudo-random word of each (position in its string, byte) pair."""
-    words: np.ndarray = _TEXT_TABLE[((position & 63) << 8) | data]
-    later = position >= 64  # beyond the table: its word mixed with which 64-byte stretch
-    if later.any():
-        words[later] = splitmix(words[later] ^ ((position[later] >> 6).astype(U64) * _PRIME))
-    return words
+#: Seed of the string hashes: any fixed value (equal strings must hash alike within a profile).
+_TEXT_SEED = 0x2545F4914F6CDD1D
 
 
 def text_hashes(values: pa.Array) -> np.ndarray:
-    """One uint64 per string of a string array without nulls, from its UTF-8 bytes.
+    """One uint64 per string of a string array, from its UTF-8 bytes (a missing slot hashes to
+    some fixed value; callers replace it).
 
-    Simple tabulation hashing: each (position, byte) pair of a string draws a pseudo-random word
-    (SplitMix64 of the pair), the words of a string are folded with XOR and mixed with its length.
-    Vectorised over the array's data buffer: no Python string is made (turning a chunk of unique
-    strings into Python objects to hash them took most of a streaming pass, under the GIL).
+    polars hashes strings natively, 15-20 times faster than the numpy tabulation hashing this
+    replaced (115,000 unique UUIDs: 1.1 ms against 23 ms), and a streaming pass hashes every
+    chunk of every text column. Its hashes are stable within one polars version, and a profile
+    compares hashes only among its own chunks. Imported here, so exact mode never loads it.
     """
-    n = len(values)
-    large = pa.types.is_large_string(values.type)
-    buffers = values.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64 if large else np.int32)
-    offsets = offsets[values.offset : values.offset + n + 1].astype(np.int64)
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
-    lengths = np.diff(offsets)
-    folded = np.zeros(n, dtype=U64)
-    first = 0
-    while first < n:
-        # as many strings as fit in the byte block, and at least one
-        last = max(first + 1, int(np.searchsorted(offsets, offsets[first] + _TEXT_BYTES, "right")) - 1)
-        last = min(last, n)
-        base, end = int(offsets[first]), int(offsets[last])
-        if last == first + 1 and end - base > _TEXT_BYTES:  # one long string, block by block
-            word = U64(0)
-            for at in range(base, end, _TEXT_BYTES):
-                stop = min(end, at + _TEXT_BYTES)
-                position = np.arange(at - base, stop - base, dtype=np.int64)
-                word ^= np.bitwise_xor.reduce(_byte_words(data[at:stop], position))
-            folded[first] = word
-        elif end > base:
-            starts = offsets[first:last] - base
-            sizes = lengths[first:last]
-            position = np.arange(end - base, dtype=np.int64) - np.repeat(starts, sizes)
-            words = _byte_words(data[base:end], position)
-            filled = sizes > 0  # an empty string folds nothing (and reduceat cannot say so)
-            heads: np.ndarray = starts[filled]
-            folded[first:last][filled] = np.bitwise_xor.reduceat(words, heads)
-        first = last
-    out: np.ndarray = splitmix(folded ^ splitmix(lengths.astype(U64) + _TEXT_SEED))
+    import polars as pl
+
+    series = pl.Series(values=values) if len(values) else pl.Series(values=[], dtype=pl.String)
+    out: np.ndarray = series.hash(seed=_TEXT_SEED).to_numpy().astype(U64, copy=True)
     return out
 
 
