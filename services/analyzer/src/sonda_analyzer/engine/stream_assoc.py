@@ -76,22 +76,28 @@ class StreamAssociations:
         return codes
 
     def update(self, table: pa.Table) -> None:
-        x = np.column_stack([floats(table.column(n)) for n in self.numeric]) if self.numeric else None
-        if x is not None:
-            x = np.where(np.isfinite(x), x, np.nan)
-            if self.shift is None:
-                with np.errstate(all="ignore"):
-                    means = np.array([np.nanmean(c) if (~np.isnan(c)).any() else 0.0 for c in x.T])
-                self.shift = means
-            x = x - self.shift
-            present = ~np.isnan(x)
-            m = present.astype(np.float64)
-            xz = np.where(present, x, 0.0)
+        k = len(self.numeric)
+        rows = table.num_rows
+        # Column-major matrices: each column's presence, shifted values (0 where missing) and
+        # squares lie contiguous, as the per-category sums below take them.
+        columns = [floats(table.column(name)) for name in self.numeric]
+        present = [np.isfinite(values) for values in columns]
+        if self.shift is None:
+            self.shift = np.array(
+                [v[f].mean() if f.any() else 0.0 for v, f in zip(columns, present, strict=True)]
+            )
+        m = np.empty((rows, k), order="F")
+        xz = np.zeros((rows, k), order="F")
+        for i, (values, finite) in enumerate(zip(columns, present, strict=True)):
+            m[:, i] = finite
+            np.subtract(values, self.shift[i], out=xz[:, i], where=finite)
+        squares = xz * xz
+        if k:
             self.n += m.T @ m
             self.sx += xz.T @ m
             self.sxy += xz.T @ xz
-            self.sxx += (xz * xz).T @ m
-            self._sample_rows(x)
+            self.sxx += squares.T @ m
+            self._sample_rows(m, xz)
         codes = [self._category_codes(j, table.column(n)) for j, n in enumerate(self.categorical)]
         width = MAX_CODES + 1
         if self.tables is not None:
@@ -102,31 +108,32 @@ class StreamAssociations:
                         continue
                     counts = np.bincount(ca * width + cb, minlength=width * width)
                     self.tables[a, b] += counts.reshape(width, width)
-        if x is None:
+        if not k:
             return
         # Per numeric column, its values, squares and presence as weights (0 where missing): a
         # row without a category falls in the last slot, which the ratio leaves out, so no pair
-        # needs a mask or a copy of its rows.
-        weights = [
-            (
-                np.ascontiguousarray(m[:, i]),
-                np.ascontiguousarray(xz[:, i]),
-                np.ascontiguousarray(xz[:, i] ** 2),
-            )
-            for i in range(len(self.numeric))
-        ]
+        # needs a mask or a copy of its rows. A column without a gap in the chunk counts rows.
+        complete = [bool(f.all()) for f in present]
         for j, cj in enumerate(codes):
             if cj is None:
                 continue
-            for i, (present_i, values, squares) in enumerate(weights):
-                self.g_n[i, j] += np.bincount(cj, weights=present_i, minlength=width)
-                self.g_s[i, j] += np.bincount(cj, weights=values, minlength=width)
-                self.g_ss[i, j] += np.bincount(cj, weights=squares, minlength=width)
+            sizes = np.bincount(cj, minlength=width)
+            for i in range(k):
+                self.g_n[i, j] += sizes if complete[i] else np.bincount(cj, weights=m[:, i], minlength=width)
+                self.g_s[i, j] += np.bincount(cj, weights=xz[:, i], minlength=width)
+                self.g_ss[i, j] += np.bincount(cj, weights=squares[:, i], minlength=width)
 
-    def _sample_rows(self, x: np.ndarray) -> None:
-        keys = self._rng.random(len(x))
-        keys = np.concatenate([self.keys, keys])
-        rows = np.concatenate([self.sample, x + self.shift])
+    def _sample_rows(self, m: np.ndarray, xz: np.ndarray) -> None:
+        keys = self._rng.random(len(m))
+        if len(self.keys) >= SPEARMAN_SAMPLE:
+            # only rows whose key beats the sample's largest can enter it
+            chosen = np.flatnonzero(keys < self.keys.max())
+        else:
+            chosen = np.arange(len(m))
+        assert self.shift is not None
+        values = np.where(m[chosen] > 0, xz[chosen] + self.shift, np.nan)
+        keys = np.concatenate([self.keys, keys[chosen]])
+        rows = np.concatenate([self.sample, values])
         if len(keys) > SPEARMAN_SAMPLE:
             keep = np.argpartition(keys, SPEARMAN_SAMPLE)[:SPEARMAN_SAMPLE]
             keys, rows = keys[keep], rows[keep]
