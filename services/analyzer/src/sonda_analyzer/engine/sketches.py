@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 import datasketches as ds
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from sonda_analyzer.engine.arrays import bool_array, primitive
 from sonda_analyzer.engine.hyperloglog import HyperLogLog
 from sonda_analyzer.engine.rowhash import text_hashes
 
@@ -145,18 +147,26 @@ class ValueCounts:
     to the sketch's own bound.
     """
 
-    counts: dict[str, int] | None = field(default_factory=dict)
+    #: While exact: the values in the order first met, and their counts.
+    keys: pa.Array | None = field(default_factory=lambda: pa.array([], pa.string()))
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     freq: ds.frequent_strings_sketch | None = None
     hll: HyperLogLog | None = None
     pruned_chunks: int = 0
 
-    def add_exact(self, values: list[str], counts: list[int]) -> None:
-        """Merge a chunk's counts while counting exactly (switches to sketches past the cap)."""
-        assert self.counts is not None
-        merged = self.counts
-        for v, c in zip(values, counts, strict=True):
-            merged[v] = merged.get(v, 0) + c
-        if len(merged) > EXACT_DISTINCT:
+    def add_exact(self, values: pa.Array, counts: np.ndarray) -> None:
+        """Merge a chunk's distinct values and their counts while counting exactly (switches to
+        sketches past the cap). Arrow looks the values up, so no Python string is made."""
+        assert self.keys is not None
+        if values.type != self.keys.type:
+            values = values.cast(self.keys.type)
+        at = primitive(pc.fill_null(pc.index_in(values, value_set=self.keys), -1))
+        known = at >= 0
+        self.counts[at[known]] += counts[known]  # a chunk's values are distinct: no index repeats
+        if not known.all():
+            self.keys = pa.concat_arrays([self.keys, values.filter(bool_array(~known))])
+            self.counts = np.concatenate([self.counts, counts[~known]])
+        if len(self.keys) > EXACT_DISTINCT:
             self._switch()
 
     def add_sketch(self, repeated: list[str], repeated_counts: list[int], hashes: np.ndarray) -> None:
@@ -170,28 +180,30 @@ class ValueCounts:
         self.pruned_chunks += 1
 
     def _switch(self) -> None:
-        assert self.counts is not None
+        assert self.keys is not None
         self.freq = ds.frequent_strings_sketch(FREQ_LG_MAX)
         self.hll = HyperLogLog(HLL_LG_K)
-        self.hll.update(text_hashes(pa.array(list(self.counts), pa.string())))
-        for v, c in self.counts.items():
+        self.hll.update(text_hashes(self.keys))
+        for v, c in zip(self.keys.to_pylist(), self.counts.tolist(), strict=True):
             self.freq.update(v, c)
-        self.counts = None
+        self.keys, self.counts = None, np.zeros(0, dtype=np.int64)
 
     @property
     def exact(self) -> bool:
-        return self.counts is not None
+        return self.keys is not None
 
     def distinct(self) -> int:
-        if self.counts is not None:
-            return len(self.counts)
+        if self.keys is not None:
+            return len(self.keys)
         assert self.hll is not None
         return round(self.hll.estimate())
 
     def top(self, k: int) -> list[tuple[str, int]]:
-        if self.counts is not None:
-            ranked = sorted(self.counts.items(), key=lambda kv: -kv[1])
-            return ranked[:k]
+        if self.keys is not None:
+            # the highest counts; among equal counts the values met first, as a stable sort keeps them
+            order = np.argsort(-self.counts, kind="stable")[:k]
+            values = self.keys.take(pa.array(order)).to_pylist()
+            return list(zip(values, self.counts[order].tolist(), strict=True))
         assert self.freq is not None
         items = self.freq.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
         return [(item[0], int(item[1])) for item in items[:k]]

@@ -89,7 +89,7 @@ class StringAcc:
         if self.candidate is not None and len(dictionary):
             self.parsed += parsed_count(self.candidate, dictionary, counts)
         if self.counts.exact:
-            self.counts.add_exact(dictionary.to_pylist(), counts.tolist())
+            self.counts.add_exact(dictionary, counts)
         else:
             repeated = counts >= 2
             self.counts.add_sketch(
@@ -120,8 +120,8 @@ class StringAcc:
         )
         words_mean = self.words_sum / count if count and self.words_counted else None
         entropy = imbalance = None
-        if self.counts.counts is not None:
-            entropy, imbalance = entropy_bits(np.array(list(self.counts.counts.values())))
+        if self.counts.exact:
+            entropy, imbalance = entropy_bits(self.counts.counts)
         text = TextStats(
             entropy=entropy,
             imbalance=imbalance,
