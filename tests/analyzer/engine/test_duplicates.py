@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from sonda_analyzer.engine import ProfileResult, profile_dataframe, profile_file
 from sonda_analyzer.engine.duplicates import TOP_DUPLICATES, FrequentRows
-from sonda_analyzer.engine.rowhash import DuplicateCounter, text_hashes
+from sonda_analyzer.engine.rowhash import DuplicateCounter, row_hashes, text_hashes
 
 
 def expected_top(frame: pd.DataFrame, top: int = TOP_DUPLICATES) -> list[tuple[list[Any], int]]:
@@ -196,3 +196,28 @@ def test_text_hashes_follow_the_bytes_wherever_the_strings_lie() -> None:
     assert np.array_equal(text_hashes(pa.array(values, pa.large_string())), whole)
     chunked = pa.chunked_array([pa.array(values[:1000]), pa.array(values[1000:])])
     assert np.array_equal(np.concatenate([text_hashes(c) for c in chunked.chunks]), whole)
+
+
+def test_row_hashes_match_equal_rows_in_any_chunk() -> None:
+    """Streaming mode counts repeated rows by row hash: rows equal as pandas compares them (missing
+    equals missing, -0.0 equals 0.0) hash alike wherever they lie, and different rows do not
+    collide, a swap of two values included."""
+    rng = np.random.default_rng(8)
+    n = 60_000
+    frame = pd.DataFrame({
+        "a": rng.integers(0, 40, n).astype(float),
+        "b": rng.choice(np.array(["x", "y", "z", None], dtype=object), n),
+        "c": rng.choice(np.array([0.0, -0.0, 1.5, np.nan]), n),
+        "d": rng.integers(0, 30, n),
+    })  # fmt: skip
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    whole = row_hashes(table)
+    chunks = np.concatenate([row_hashes(table.slice(at, 7_001)) for at in range(0, n, 7_001)])
+    assert np.array_equal(chunks, whole)
+    repeats = n - len(np.unique(whole))
+    assert repeats == int(frame.duplicated().sum())
+    swapped = pa.table({"p": ["x", "y"], "q": ["y", "x"]})
+    assert len(set(row_hashes(swapped).tolist())) == 2
+    interval = pa.array([(1, 2, 3), None, (1, 2, 3)], pa.month_day_nano_interval())
+    odd = row_hashes(pa.table({"i": interval, "k": [1, 2, 1]}))
+    assert odd[0] == odd[2] != odd[1]

@@ -30,7 +30,6 @@ from sonda_analyzer.engine.result import (
     Quantiles,
     TimeHistogram,
 )
-from sonda_analyzer.engine.rowhash import splitmix, value_hashes
 from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, present_numbers
 from sonda_analyzer.engine.sketches import (
     DistinctNumbers,
@@ -86,7 +85,7 @@ class NumericAcc:
     #: Counts per distinct value while there are at most FEW_DISTINCT of them (then None).
     few: dict[float, int] | None = field(default_factory=dict)
 
-    def update(self, arr: pa.Array) -> np.ndarray:
+    def update(self, arr: pa.Array) -> None:
         if self.scan is None:
             self.scan = SemanticScan(self.name, numeric=True)
         self.scan.add_numbers(present_numbers(arr))
@@ -118,7 +117,6 @@ class NumericAcc:
                 self.few[v] = self.few.get(v, 0) + c
             if len(self.few) > FEW_DISTINCT:
                 self.few = None
-        return value_hashes(arr)
 
     def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
         m = self.moments
@@ -221,7 +219,7 @@ class DatetimeAcc:
     sketch: object = field(default_factory=kll)
     first_unique: np.ndarray | None = None
 
-    def update(self, arr: pa.Array) -> np.ndarray:
+    def update(self, arr: pa.Array) -> None:
         stamps, self.date_only = as_timestamps(arr)
         self.unit, self.tz = stamps.type.unit, stamps.type.tz
         self.rows += len(stamps)
@@ -237,10 +235,6 @@ class DatetimeAcc:
             self.sketch.update(present.astype(np.float64))  # type: ignore[attr-defined]
             if self.first_unique is None:
                 self.first_unique = np.unique(present)
-        hashed = splitmix(values.view(np.uint64) + np.uint64(7))
-        if valid is not None:
-            hashed = np.where(valid, hashed, np.uint64(0x9E3779B97F4A7C15))
-        return hashed
 
     def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
         count = self.rows - self.missing

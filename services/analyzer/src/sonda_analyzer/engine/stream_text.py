@@ -12,7 +12,7 @@ from sonda_analyzer.engine.arrays import bool_array, primitive, single, valid_ma
 from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import BooleanStats, ColumnProfile, TextStats, TopValue
-from sonda_analyzer.engine.rowhash import text_hashes, value_hashes
+from sonda_analyzer.engine.rowhash import text_hashes
 from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, with_semantics
 from sonda_analyzer.engine.sketches import ValueCounts
 from sonda_analyzer.engine.stream_columns import Settings
@@ -54,7 +54,7 @@ class StringAcc:
     parsed: int = 0
     scan: SemanticScan | None = None
 
-    def update(self, arr: pa.Array, thresholds: AlertThresholds) -> np.ndarray:
+    def update(self, arr: pa.Array, thresholds: AlertThresholds) -> None:
         arr = single(arr)
         self.rows += len(arr)
         self.missing += arr.null_count
@@ -64,7 +64,6 @@ class StringAcc:
         codes = primitive(pc.fill_null(indices, 0) if indices.null_count else indices)
         valid = valid_mask(indices)
         counts = np.bincount(codes[valid] if valid is not None else codes, minlength=len(dictionary))
-        value_hash = text_hashes(dictionary)
         if len(dictionary):
             lengths = primitive(pc.utf8_length(dictionary))
             lo, hi = int(lengths.min()), int(lengths.max())
@@ -95,12 +94,8 @@ class StringAcc:
             self.counts.add_sketch(
                 dictionary.filter(bool_array(repeated)).to_pylist(),
                 counts[repeated].tolist(),
-                value_hash,
+                text_hashes(dictionary),
             )
-        hashed = value_hash[codes] if len(dictionary) else np.zeros(len(arr), np.uint64)
-        if valid is not None:
-            hashed = np.where(valid, hashed, np.uint64(0x9E3779B97F4A7C15))
-        return hashed
 
     def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
         count = self.rows - self.missing
@@ -159,13 +154,12 @@ class BooleanAcc:
     trues: int = 0
     falses: int = 0
 
-    def update(self, arr: pa.Array) -> np.ndarray:
+    def update(self, arr: pa.Array) -> None:
         self.rows += len(arr)
         t = int(pc.sum(arr).as_py() or 0)
         present = len(arr) - arr.null_count
         self.trues += t
         self.falses += present - t
-        return value_hashes(arr)
 
     def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
         count = self.trues + self.falses

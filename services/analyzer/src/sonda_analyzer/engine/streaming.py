@@ -35,7 +35,7 @@ from sonda_analyzer.engine.result import (
     ProfileResult,
     empty_correlations,
 )
-from sonda_analyzer.engine.rowhash import DuplicateCounter, combine
+from sonda_analyzer.engine.rowhash import DuplicateCounter, row_hashes
 from sonda_analyzer.engine.samples import RowSampler
 from sonda_analyzer.engine.source import Source
 from sonda_analyzer.engine.stream_assoc import MAX_CODES, StreamAssociations
@@ -70,9 +70,8 @@ class EmptyAcc:
     dtype: pa.DataType
     rows: int = 0
 
-    def update(self, arr: pa.Array) -> np.ndarray:
+    def update(self, arr: pa.Array) -> None:
         self.rows += len(arr)
-        return np.full(len(arr), np.uint64(0x9E3779B97F4A7C15), dtype=np.uint64)
 
     def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
         profile = ColumnProfile(
@@ -167,14 +166,14 @@ def _association_columns(table: pa.Table, max_columns: int) -> tuple[list[str], 
     )
 
 
-def _update(acc: object, column: pa.ChunkedArray, thresholds: AlertThresholds) -> np.ndarray:
-    """One column's chunk into its summaries; returns the chunk's value hashes."""
+def _update(acc: object, column: pa.ChunkedArray, thresholds: AlertThresholds) -> None:
+    """One column's chunk into its summaries."""
     if isinstance(acc, StringAcc):
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             raise TypeConflict(acc.name, pa.string())
-        return acc.update(column.combine_chunks(), thresholds)
-    hashed: np.ndarray = acc.update(column.combine_chunks())  # type: ignore[attr-defined]
-    return hashed
+        acc.update(column.combine_chunks(), thresholds)
+    else:
+        acc.update(column.combine_chunks())  # type: ignore[attr-defined]
 
 
 def _all_done(futures: list[Future[Any]]) -> list[Any]:
@@ -227,18 +226,15 @@ class _Chunk:
 
     table: pa.Table
     start: int
+    #: The summaries' updates, then the row hashes.
     futures: list[Future[Any]]
-    accs: int
 
 
 def _fold_in(state: _Pass, chunk: _Chunk, dups: DuplicateCounter) -> None:
     """A chunk's row-wide summaries, in chunk order, once its column updates have ended."""
-    results = _all_done(chunk.futures)
+    row_hash: np.ndarray = _all_done(chunk.futures)[-1]
     table = chunk.table
-    row_hash: np.ndarray | None = None
-    for hashed in results[: chunk.accs]:
-        row_hash = combine(row_hash, hashed)
-    if row_hash is not None:
+    if table.num_columns:
         state.frequent.update(table, row_hash, dups, chunk.start)
         dups.update(row_hash)
         state.frequent.retain(dups)
@@ -295,15 +291,16 @@ def _one_pass(
             for i in range(table.num_columns):
                 state.memory[i] += int(table.column(i).nbytes)
             # Each column's summaries are its own: the columns update side by side (numpy, Arrow
-            # and the sketches do their work outside the GIL), the associations beside them, and
-            # the row hashes fold in column order afterwards.
+            # and the sketches do their work outside the GIL), the associations and the row
+            # hashes beside them.
             futures = [
                 in_order.submit(i, _update, acc, table.column(i), settings_thresholds)
                 for i, acc in enumerate(state.accs)
             ]
             if state.assoc is not None:
-                futures.append(in_order.submit(len(state.accs), state.assoc.update, table))
-            current = _Chunk(table, submitted, futures, len(state.accs))
+                futures.append(in_order.submit(-2, state.assoc.update, table))
+            futures.append(in_order.submit(-1, row_hashes, table))
+            current = _Chunk(table, submitted, futures)
             submitted += table.num_rows
             if waiting is not None:
                 _fold_in(state, waiting, dups)
