@@ -221,3 +221,24 @@ def test_row_hashes_match_equal_rows_in_any_chunk() -> None:
     interval = pa.array([(1, 2, 3), None, (1, 2, 3)], pa.month_day_nano_interval())
     odd = row_hashes(pa.table({"i": interval, "k": [1, 2, 1]}))
     assert odd[0] == odd[2] != odd[1]
+
+
+@pytest.mark.parametrize("limit_rows", [1_000_000, 30_000])
+def test_counter_counts_each_hash_seen_so_far(limit_rows: int) -> None:
+    """The counter's counts against numpy's, chunk after chunk: every hash of the history when it
+    keeps them all, and every hash it keeps once it samples the hash space (a smaller limit)."""
+    rng = np.random.default_rng(12)
+    pool = rng.integers(0, 2**64, 60_000, dtype=np.uint64)
+    counter = DuplicateCounter(limit_bytes=8 * limit_rows)
+    history = np.empty(0, dtype=np.uint64)
+    for _ in range(12):
+        chunk = np.concatenate([rng.choice(pool, 6_000), rng.integers(0, 2**64, 6_000, dtype=np.uint64)])
+        asked = np.concatenate([chunk[:3_000], pool[:2_000]])
+        seen, times = np.unique(history, return_counts=True)
+        at = np.searchsorted(seen, asked).clip(max=max(len(seen) - 1, 0))
+        truth = np.where(seen[at] == asked, times[at], 0) if len(seen) else np.zeros(len(asked), np.int64)
+        kept = counter.kept(asked)
+        assert np.array_equal(counter.counts(asked)[kept], truth[kept])
+        counter.update(chunk)
+        history = np.concatenate([history, chunk])
+    assert (counter.level > 0) == (limit_rows < len(history))

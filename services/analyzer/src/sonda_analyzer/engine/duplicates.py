@@ -116,19 +116,34 @@ class FrequentRows:
         self._last = np.empty(0, dtype=np.int64)
         self._values: list[list[Scalar]] = []
 
-    def update(self, table: pa.Table, hashes: np.ndarray, counter: DuplicateCounter, first_row: int) -> None:
-        """``hashes``: the chunk's row hashes; ``first_row``: the chunk's first row in the file."""
-        at = np.flatnonzero(counter.kept(hashes))
-        if not len(at):
+    def update(
+        self,
+        table: pa.Table,
+        hashes: np.ndarray,
+        counter: DuplicateCounter,
+        first_row: int,
+        sorted_kept: np.ndarray | None = None,
+    ) -> None:
+        """``hashes``: the chunk's row hashes; ``first_row``: the chunk's first row in the file;
+        ``sorted_kept``: the counter's :meth:`~DuplicateCounter.sorted_kept` of them, if known."""
+        chunk = counter.sorted_kept(hashes) if sorted_kept is None else sorted_kept
+        if not len(chunk):
             return
-        chunk = hashes[at]
-        unique, from_end, in_chunk = np.unique(chunk[::-1], return_index=True, return_counts=True)
+        starts = np.concatenate(([0], np.flatnonzero(chunk[1:] != chunk[:-1]) + 1))
+        unique = chunk[starts]
+        in_chunk = np.diff(np.append(starts, len(chunk)))
         totals = counter.counts(unique) + in_chunk
         repeated = totals >= 2
         if not repeated.any():
             return
         found, totals = unique[repeated], totals[repeated]
-        local = at[len(chunk) - 1 - from_end[repeated]]  # the last copy in this chunk
+        # The last copy in this chunk of each repeated hash: its rows, grouped by hash (found is
+        # sorted, and a stable sort keeps each group's rows in order).
+        rows = np.flatnonzero(np.isin(hashes, found))
+        by_hash = rows[np.argsort(hashes[rows], kind="stable")]
+        grouped = hashes[by_hash]
+        ends = np.append(np.flatnonzero(grouped[1:] != grouped[:-1]), len(grouped) - 1)
+        local = by_hash[ends]
         # The kept rows met again take their new count and last copy; the others stay as they were.
         stay = ~np.isin(self._hashes, found)
         hashes_all = np.concatenate([self._hashes[stay], found])

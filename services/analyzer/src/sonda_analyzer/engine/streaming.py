@@ -235,8 +235,9 @@ def _fold_in(state: _Pass, chunk: _Chunk, dups: DuplicateCounter) -> None:
     row_hash: np.ndarray = _all_done(chunk.futures)[-1]
     table = chunk.table
     if table.num_columns:
-        state.frequent.update(table, row_hash, dups, chunk.start)
-        dups.update(row_hash)
+        kept = dups.sorted_kept(row_hash)  # one sort for the frequent rows and the counter
+        state.frequent.update(table, row_hash, dups, chunk.start, kept)
+        dups.update(row_hash, kept)
         state.frequent.retain(dups)
     assert state.missing is not None
     gaps = [(i, m) for i in range(table.num_columns) if (m := missing_mask(table.column(i))) is not None]
