@@ -104,10 +104,10 @@ def run_one(tool: str, path: str, budget_mb: int) -> None:
         from sonda_analyzer.engine import encode_result, profile_file
         from sonda_analyzer.engine.allocator import use_returning_allocator
 
-        use_returning_allocator()  # as the analyzer's profiling process runs it
+        allocator = use_returning_allocator()  # as the analyzer's profiling process runs it
 
         imported = time.perf_counter()
-        result = profile_file(Path(path), budget_mb=budget_mb)
+        result = profile_file(Path(path), budget_mb=budget_mb, allocator=allocator)
         size = len(encode_result(result))
         rows = result.dataset.rows
         extra = {"mode": result.dataset.mode, "result_bytes": size,

@@ -42,9 +42,9 @@ from sonda_analyzer.arrow_env import set_jemalloc_options
 set_jemalloc_options()
 from sonda_analyzer.engine import profile_file
 from sonda_analyzer.engine.allocator import use_returning_allocator
-use_returning_allocator()
+allocator = use_returning_allocator()
 started = time.perf_counter()
-result = profile_file(Path(sys.argv[1]))
+result = profile_file(Path(sys.argv[1]), allocator=allocator)
 print(json.dumps({"work_s": time.perf_counter() - started, "rows": result.dataset.rows}))
 """
 

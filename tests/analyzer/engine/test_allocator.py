@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 from sonda_analyzer.arrow_env import ARENAS, JEMALLOC_CONF
 
@@ -13,7 +16,7 @@ SCRIPT = """
 import pyarrow as pa
 from sonda_analyzer.engine.allocator import use_returning_allocator
 chosen = use_returning_allocator()
-print(chosen, pa.default_memory_pool().backend_name)
+print(chosen.backend, pa.default_memory_pool().backend_name)
 """
 
 
@@ -69,3 +72,38 @@ def test_the_profiling_process_module_loads_no_pyarrow_before_its_main_runs() ->
     script = "import sys, sonda_analyzer.child; print('pyarrow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+STREAMING_SCRIPT = """
+import json, sys
+from pathlib import Path
+from sonda_analyzer.arrow_env import set_jemalloc_options
+set_jemalloc_options()
+from sonda_analyzer.engine import encode_result, profile_file
+from sonda_analyzer.engine.allocator import use_returning_allocator
+allocator = use_returning_allocator()
+path = Path(sys.argv[1])
+kept = json.loads(encode_result(profile_file(path, {"streaming": True}, budget_mb=64, allocator=allocator)))
+plain = json.loads(encode_result(profile_file(path, {"streaming": True}, budget_mb=64)))
+after = json.loads(encode_result(profile_file(path, {"streaming": False}, allocator=allocator)))
+print(json.dumps([kept["dataset"], plain["dataset"], after["dataset"]["rows"]]))
+"""
+
+
+def test_streaming_with_the_process_allocators_profiles_the_same(tmp_path: Path) -> None:
+    """The profiling process lets streaming keep freed memory between chunks and tightens it
+    again afterwards: the figures are those of a streaming pass without it, and an exact profile
+    after it runs as usual."""
+    import json
+
+    rng = np.random.default_rng(4)
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"a": rng.normal(size=120_000), "b": rng.integers(0, 50, 120_000)}).to_csv(path, index=False)
+    out = subprocess.run(
+        [sys.executable, "-c", STREAMING_SCRIPT, str(path)], capture_output=True, text=True, check=True
+    )
+    kept, plain, rows = json.loads(out.stdout)
+    assert kept["mode"] == plain["mode"] == "streaming"
+    for key in ("rows", "columns", "missing_cells", "duplicate_rows"):
+        assert kept[key] == plain[key], key
+    assert rows == kept["rows"] == 120_000

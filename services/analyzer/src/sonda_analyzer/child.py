@@ -18,12 +18,15 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from sonda_events.codes import Code, retryable
 
 from sonda_analyzer.arrow_env import set_jemalloc_options
 from sonda_analyzer.protocol import Done, Failure, Job, Progress, Ready, encoder, job_decoder
+
+if TYPE_CHECKING:  # the engine loads pyarrow, which must wait for the allocator's options
+    from sonda_analyzer.engine.allocator import ReturningAllocator
 
 _PR_SET_PDEATHSIG = 1
 
@@ -55,7 +58,7 @@ def public_message(message: str, path: str) -> str:
     return message.replace(str(Path(path).parent) + os.sep, "")
 
 
-def run_job(job: Job, channel: Channel) -> None:
+def run_job(job: Job, channel: Channel, allocator: ReturningAllocator | None = None) -> None:
     """Profile one file; every outcome ends in exactly one ``Done`` or ``Failure`` message."""
     from sonda_analyzer.engine import ProfileError, ProgressUpdate, encode_result, profile_file
     from sonda_analyzer.summary import summarize
@@ -73,7 +76,9 @@ def run_job(job: Job, channel: Channel) -> None:
 
     started = time.perf_counter()
     try:
-        result = profile_file(Path(job.path), job.options, on_progress=on_progress, budget_mb=job.budget_mb)
+        result = profile_file(
+            Path(job.path), job.options, on_progress=on_progress, budget_mb=job.budget_mb, allocator=allocator
+        )
         Path(job.result_path).write_bytes(encode_result(result))
         done = Done(
             summary=summarize(result),
@@ -111,14 +116,14 @@ def main() -> None:
     import sonda_analyzer.engine  # noqa: F401  (warm up: pyarrow, numpy)
     from sonda_analyzer.engine.allocator import use_returning_allocator
 
-    use_returning_allocator()
+    allocator = use_returning_allocator()
 
     channel.send(Ready(pid=os.getpid()))
     for line in sys.stdin.buffer:
         if not line.strip():
             continue
         try:
-            run_job(job_decoder.decode(line), channel)
+            run_job(job_decoder.decode(line), channel, allocator)
         except BrokenPipeError:  # the worker is gone
             os._exit(1)
 

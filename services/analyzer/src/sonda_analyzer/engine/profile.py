@@ -8,6 +8,7 @@ import time
 import zipfile
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts, personal_data_alerts
+from sonda_analyzer.engine.allocator import ReturningAllocator
 from sonda_analyzer.engine.blas import single_threaded_blas
 from sonda_analyzer.engine.columns import ColumnContext, profile_column
 from sonda_analyzer.engine.correlations import correlates, with_spearman, without_spearman
@@ -54,6 +56,7 @@ def profile_file(
     *,
     on_progress: ProgressCallback | None = None,
     budget_mb: int = 1024,
+    allocator: ReturningAllocator | None = None,
 ) -> ProfileResult:
     """Profile a tabular file.
 
@@ -63,6 +66,9 @@ def profile_file(
         on_progress: called with a :class:`ProgressUpdate` at least every second or 5 %, from
             this thread or a helper thread (never concurrently); it may raise to abort.
         budget_mb: memory budget; larger files are profiled in streaming mode with sketches.
+        allocator: the process's allocators, when its owner set them up
+            (:func:`~sonda_analyzer.engine.allocator.use_returning_allocator`): streaming mode
+            then keeps some freed memory between chunks.
 
     Raises:
         ProfileError: a subclass with a stable ``code`` when the file cannot be profiled.
@@ -95,7 +101,8 @@ def profile_file(
             if table is None:
                 from sonda_analyzer.engine.streaming import profile_streaming
 
-                result = profile_streaming(source, opts, budget, reporter)
+                with allocator.streaming(budget) if allocator is not None else nullcontext():
+                    result = profile_streaming(source, opts, budget, reporter)
             else:
                 reporter.update(
                     _READ_SHARE, "profiling", f"read {table.num_rows:,} rows",
