@@ -30,8 +30,11 @@ _MMAP_THRESHOLD = 1 << 20
 _TRIM_THRESHOLD = 128 << 10  # glibc's default
 #: While streaming: numpy's working arrays of a chunk (a few megabytes each) come from the heap.
 _STREAM_MMAP_THRESHOLD = 16 << 20
-#: While streaming, the freed heap space kept for the next chunk, as a share of the budget.
-STREAM_KEPT_SHARE = 8
+#: While streaming, the freed heap space kept for the next chunk, as a share of the budget...
+_STREAM_KEPT_SHARE = 8
+#: ...from this budget on. Below it the chunks are small anyway, and keeping memory broke the
+#: budget: at 256 MB the 0.5 GB benchmark file peaked at 341-353 MB kept, 283 MB not.
+_STREAM_KEEP_FROM = 512 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +56,12 @@ class ReturningAllocator:
         more at the peak at a 1 GB budget (838 MB against 712). Exact mode keeps the tight
         setting: its peak is the whole table.
         """
-        if not self.glibc:
-            yield
+        if not self.glibc or budget_bytes < _STREAM_KEEP_FROM:
+            yield  # a small budget: the fixed part of streaming already takes most of it
             return
         libc = _libc()
         libc.mallopt(_M_MMAP_THRESHOLD, _STREAM_MMAP_THRESHOLD)
-        libc.mallopt(_M_TRIM_THRESHOLD, budget_bytes // STREAM_KEPT_SHARE)
+        libc.mallopt(_M_TRIM_THRESHOLD, budget_bytes // _STREAM_KEPT_SHARE)
         try:
             yield
         finally:
