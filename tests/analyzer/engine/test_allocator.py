@@ -83,8 +83,8 @@ from sonda_analyzer.engine import encode_result, profile_file
 from sonda_analyzer.engine.allocator import use_returning_allocator
 allocator = use_returning_allocator()
 path = Path(sys.argv[1])
-kept = json.loads(encode_result(profile_file(path, {"streaming": True}, budget_mb=64, allocator=allocator)))
-plain = json.loads(encode_result(profile_file(path, {"streaming": True}, budget_mb=64)))
+kept = json.loads(encode_result(profile_file(path, {"streaming": True}, budget_mb=512, allocator=allocator)))
+plain = json.loads(encode_result(profile_file(path, {"streaming": True}, budget_mb=512)))
 after = json.loads(encode_result(profile_file(path, {"streaming": False}, allocator=allocator)))
 print(json.dumps([kept["dataset"], plain["dataset"], after["dataset"]["rows"]]))
 """
