@@ -15,7 +15,7 @@ def test_a_summary_takes_its_chunks_in_order_while_others_go_ahead() -> None:
 
     def update(key: int, chunk: int, hold: threading.Event | None = None) -> int:
         if hold is not None:
-            assert hold.wait(60), "the test's event was never set"
+            hold.wait()  # until the test releases it (the suite's timeout ends a stuck test)
         log.append((key, chunk))
         return chunk
 
@@ -24,11 +24,11 @@ def test_a_summary_takes_its_chunks_in_order_while_others_go_ahead() -> None:
         slow = chains.submit(0, update, 0, 0, release)  # summary 0 stuck on its first chunk
         after = chains.submit(0, update, 0, 1)
         others = [chains.submit(1, update, 1, c) for c in range(3)]
-        assert [f.result(timeout=60) for f in others] == [0, 1, 2]
+        assert [f.result() for f in others] == [0, 1, 2]
         # summary 1 went through three chunks; summary 0's second one has not started
         assert (0, 1) not in log and not after.done() and not slow.done()
         release.set()
-        assert after.result(timeout=60) == 1
+        assert after.result() == 1
         chains.settle()
     assert [c for k, c in log if k == 0] == [0, 1]
     assert [c for k, c in log if k == 1] == [0, 1, 2]
