@@ -39,6 +39,8 @@ def test_chunks_join_parse_blocks_and_hold_every_row_in_order(tmp_path: Path) ->
     assert path.stat().st_size > 4 * PARSE_BLOCK
     plan = plan_stream(detect_source(path), ProfileOptions(), BUDGET)
     assert plan.block_bytes > 2 * PARSE_BLOCK
+    # a chunk is a whole number of parse blocks: chunks x chunk size is the content read
+    assert plan.block_bytes % PARSE_BLOCK == 0
     batches, reader = plan.open_batches(plan.types)
     chunks = list(batches)
     assert reader is not None
@@ -63,6 +65,7 @@ def test_a_line_longer_than_a_parse_block_restarts_with_larger_blocks(tmp_path: 
     batches, reader = plan.open_batches(plan.types)
     with pytest.raises(LongLine):
         list(batches)
+    assert plan.csv_state is not None and plan.csv_state.block_size == plan.block_bytes
     assert reader is not None
     reader.close()
     with ProgressReporter(None) as reporter:

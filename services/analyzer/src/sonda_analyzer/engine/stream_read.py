@@ -38,7 +38,7 @@ class FormatFound(Exception):
 
 
 class LongLine(Exception):
-    """A line longer than the parse block: the pass restarts with a block eight times larger."""
+    """A line longer than the parse block: the pass restarts parsing whole chunks at a time."""
 
 
 class TypeConflict(Exception):
@@ -125,7 +125,11 @@ def plan_stream(source: Source, options: ProfileOptions, budget_bytes: int) -> S
 
 def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: int) -> StreamPlan:
     dialect = csv_dialect(source, options)
-    state = CsvState(dialect=dialect, block_size=min(block, PARSE_BLOCK), skip_malformed=True)
+    parse_block = min(block, PARSE_BLOCK)
+    # A chunk is a whole number of parse blocks, so that chunks times the chunk size is the
+    # content profiled, which holds the reader's read-ahead to its window.
+    block -= block % parse_block
+    state = CsvState(dialect=dialect, block_size=parse_block, skip_malformed=True)
     head = _cut_lines(source.head(min(block, 16 << 20)))
     read, parse, convert = _options(state, None)
     read.block_size = block  # the head in one block, so its types come from all of it
@@ -143,7 +147,7 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
     def open_batches(types: dict[str, pa.DataType]) -> Opened:
         reader = source.open()
         state.malformed_rows = 0
-        per_chunk = max(1, block // state.block_size)
+        per_chunk = block // state.block_size
         return _gathered(_csv_batches(source, state, reader, types, block), per_chunk), reader
 
     plan = StreamPlan(
@@ -222,7 +226,7 @@ def _csv_batches(
     except pa.ArrowInvalid as exc:
         if "straddl" in str(exc) and state.block_size < block:
             # a line longer than a parse block; one longer than a chunk fails below, as before
-            state.block_size = min(block, 8 * state.block_size)
+            state.block_size = block
             raise LongLine() from None
         match = _CSV_COLUMN.search(str(exc))
         if match is None:
