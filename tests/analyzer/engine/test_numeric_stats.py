@@ -118,3 +118,43 @@ def pa_table(df: pd.DataFrame):  # type: ignore[no-untyped-def]
     import pyarrow as pa
 
     return pa.Table.from_pandas(df, preserve_index=False)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_median_distance_is_numpys_mad(seed: int) -> None:
+    """The O(log n) MAD of sorted values equals numpy's, bit for bit, with ties and odd and even
+    counts, around the median and around any other value."""
+    from sonda_analyzer.engine.floats import median_distance
+
+    rng = np.random.default_rng(seed)
+    for trial in range(3_000):
+        n = int(rng.integers(1, 60))
+        x = [rng.normal(size=n), rng.integers(-3, 4, size=n).astype(float),
+             np.round(rng.exponential(size=n), 1), np.concatenate([np.zeros(n), rng.normal(size=n // 3)])][trial % 4]  # fmt: skip
+        s = np.sort(x)
+        center = float(np.median(s)) if trial % 3 else float(rng.choice(s))
+        assert median_distance(s, center) == float(np.median(np.abs(s - center)))
+
+
+@pytest.mark.parametrize(
+    ("values", "radix"),
+    [
+        (np.random.default_rng(1).integers(18, 90, 50_000).astype(float), True),  # an age
+        (np.random.default_rng(2).integers(-40_000, 20_000, 50_000).astype(float), True),
+        (np.random.default_rng(3).integers(0, 1 << 17, 50_000).astype(float), False),  # too wide
+        (np.round(np.random.default_rng(4).normal(size=50_000), 1), False),  # fractions
+        (np.array([5.0, -0.0, 0.0, 5.0, 1.0]), True),
+        (np.array([7.0]), False),
+    ],
+)
+def test_value_order_sorts_every_kind_of_column(values: np.ndarray, radix: bool) -> None:
+    """Whole numbers in a narrow span take the counting sort, the rest the comparison sort; both
+    give an order that sorts the values exactly as numpy does."""
+    from sonda_analyzer.engine import ranks
+
+    order = ranks.value_order(values)
+    assert sorted(order.tolist()) == list(range(len(values)))
+    np.testing.assert_array_equal(values[order], np.sort(values))
+    span = values.max() - values.min()
+    whole = bool(np.all(values == np.floor(values)))
+    assert radix == (len(values) > 1 and whole and span < ranks.RADIX_SPAN)

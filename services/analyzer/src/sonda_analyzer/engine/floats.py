@@ -44,6 +44,43 @@ def lerp_quantiles(sorted_values: Floats, probs: list[float]) -> list[float]:
     return out
 
 
+def median_distance(sorted_values: Floats, center: float) -> float:
+    """``np.median(np.abs(sorted_values - center))`` in O(log n), from the sorted values.
+
+    The distances below ``center``, read backwards, and those from it up are two sorted runs: the
+    middle of both together is found by bisecting how many of it the first run gives (a
+    partition of a whole-column copy took 17 ms per 1M values). ``a - b`` rounds to exactly
+    ``-(b - a)``, so every distance is the one numpy computes.
+    """
+    n = len(sorted_values)
+    if n == 0:
+        return math.nan
+    split = int(np.searchsorted(sorted_values, center, side="left"))
+
+    def below(i: int) -> float:  # the i-th smallest distance below ``center``
+        return center - float(sorted_values[split - 1 - i])
+
+    def above(j: int) -> float:  # the j-th smallest distance from ``center`` up
+        return float(sorted_values[split + j]) - center
+
+    def smallest(k: int) -> float:  # the k-th smallest distance (from 0) of both runs
+        lo, hi = max(0, k + 1 - (n - split)), min(k + 1, split)
+        while lo < hi:  # the fewest taken from below such that the next one there is not needed
+            i = (lo + hi) // 2
+            if below(i) < above(k - i):
+                lo = i + 1
+            else:
+                hi = i
+        taken_above = k + 1 - lo
+        last_below = below(lo - 1) if lo > 0 else -math.inf
+        last_above = above(taken_above - 1) if taken_above > 0 else -math.inf
+        return max(last_below, last_above)
+
+    if n % 2:
+        return smallest(n // 2)
+    return (smallest(n // 2 - 1) + smallest(n // 2)) / 2
+
+
 def histogram_edges(values: Floats, lo: float, hi: float, bins: int) -> Floats:
     """``np.histogram_bin_edges`` over ``[lo, hi]``, or one bin ``[lo, hi]`` where it cannot split.
 

@@ -14,6 +14,7 @@ from sonda_analyzer.engine.floats import (
     histogram_edges,
     kurtosis,
     lerp_quantiles,
+    median_distance,
     pct,
     skewness,
 )
@@ -86,10 +87,7 @@ def numeric_stats(
     qs = lerp_quantiles(s, PROBS)
     q1, median, q3 = qs[2], qs[3], qs[4]
     iqr = q3 - q1
-    spread = s - median
-    np.abs(spread, out=spread)
-    mad = float(np.median(spread, overwrite_input=True))
-    del spread
+    mad = median_distance(s, median)
     low = np.searchsorted(s, q1 - 1.5 * iqr, side="left")
     high = n - np.searchsorted(s, q3 + 1.5 * iqr, side="right")
     vmin, vmax = float(s[0]), float(s[-1])

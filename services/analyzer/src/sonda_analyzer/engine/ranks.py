@@ -6,6 +6,25 @@ import numpy as np
 
 from sonda_analyzer.engine.floats import Floats
 
+#: Whole numbers spanning fewer values than this are ordered by radix: numpy's stable sort of
+#: uint8/uint16 keys is a counting sort (an age or a count of 1M rows: 7-9 ms, against 60-65 ms
+#: for the comparison sort of the same values as floats).
+RADIX_SPAN = 1 << 16
+
+
+def value_order(values: Floats) -> np.ndarray:
+    """The positions of ``values`` (finite, no NaN) in ascending order; ties in any order."""
+    if len(values) > 1:
+        lo, hi = float(values.min()), float(values.max())
+        if hi - lo < RADIX_SPAN:
+            key = (values - lo).astype(np.uint8 if hi - lo < 256 else np.uint16)
+            # The keys stand for the values only when every value is a whole step above the
+            # least (a fraction would be cut off by the conversion).
+            if np.array_equal(key.astype(np.float64) + lo, values):
+                order: np.ndarray = np.argsort(key, kind="stable")
+                return order
+    return np.argsort(values, kind="quicksort")
+
 
 class RankBasis:
     """One column sorted once; average ranks over any subset of its rows then cost O(n).
@@ -34,12 +53,12 @@ class RankBasis:
         index = np.int32 if len(x) < 2**31 else np.int64
         if present.all():  # most columns: the order is the rows' order, no indirection
             values = np.ascontiguousarray(x)
-            sorted_rows = np.argsort(values, kind="quicksort").astype(index)
+            sorted_rows = value_order(values).astype(index)
             ordered = values[sorted_rows]
         else:
             rows = np.flatnonzero(present)
             values = x[rows]
-            order = np.argsort(values, kind="quicksort")
+            order = value_order(values)
             ordered = values[order]
             sorted_rows = rows[order].astype(index)
             del order, rows
