@@ -11,7 +11,8 @@ import pyarrow as pa
 import pytest
 from scipy import stats as sps
 from sonda_analyzer.engine import profile_table
-from sonda_analyzer.engine.strings import encode
+from sonda_analyzer.engine.rowhash import word_hashes
+from sonda_analyzer.engine.strings import HASHED_BYTES, Encoded, encode, encode_by_dictionary, encode_by_hash
 
 from tests.analyzer.engine.conftest import column
 
@@ -102,3 +103,65 @@ def test_empty_string_and_missing_are_different_values() -> None:
     values[8] = None
     values[9] = None
     _check_against_pandas(values, _chunked(values, 13))
+
+
+def _same_encoding(got: Encoded | None, want: Encoded) -> None:
+    assert got is not None
+    assert got.values.equals(want.values)
+    np.testing.assert_array_equal(got.counts, want.counts)
+    np.testing.assert_array_equal(got.codes, want.codes)
+    assert got.missing == want.missing
+
+
+@pytest.mark.parametrize(("pieces", "type_"), [(1, pa.string()), (29, pa.string()), (3, pa.large_string())])
+@pytest.mark.parametrize("repeats", [0, 1, 300])
+def test_hashed_encoding_is_arrows_dictionary(pieces: int, type_: pa.DataType, repeats: int) -> None:
+    """Grouping by hashes gives Arrow's dictionary encoding exactly: the same values in the same
+    order, counts and codes, with gaps and repeated values anywhere."""
+    rng = np.random.default_rng(pieces * 10 + repeats)
+    values = _ids(rng, ROWS)
+    for source, target in rng.integers(0, ROWS, (repeats, 2)):
+        values[target] = values[source]
+    for at in rng.choice(ROWS, 500, replace=False):
+        values[at] = None
+    values[11] = ""
+    arr = _chunked(values, pieces, type_)
+    assert arr.nbytes >= HASHED_BYTES  # encode() itself takes this path for such a column
+    _same_encoding(encode_by_hash(arr), encode_by_dictionary(arr))
+    _same_encoding(encode(arr), encode_by_dictionary(arr))
+
+
+def test_shared_hash_of_different_strings_is_left_to_arrow() -> None:
+    """Two different strings with one hash (forced here by a hash that makes them collide) are
+    never merged: the hashed encoding declines and Arrow's dictionary decides."""
+    values = _ids(np.random.default_rng(4), ROWS)
+    arr = _chunked(values, 3)
+
+    def colliding(strings: pa.Array) -> np.ndarray:
+        hashes = word_hashes(strings)
+        hashes[ROWS - 5] = hashes[17]
+        return hashes
+
+    assert values[17] != values[ROWS - 5]
+    assert encode_by_hash(arr, colliding) is None
+    assert encode_by_hash(arr) is not None
+
+
+def test_many_repeats_are_left_to_arrow() -> None:
+    values = [f"value-{i % 1_000}" for i in range(ROWS)]
+    assert encode_by_hash(pa.array(values)) is None
+    _same_encoding(encode(pa.chunked_array([pa.array(values)])), encode_by_dictionary(pa.array(values)))
+
+
+def test_word_hashes_depend_on_the_bytes_only() -> None:
+    """Equal strings hash alike wherever they sit (any slice, any chunk, the buffer's very end);
+    strings differing in one byte, at a word's edge or past it, or only in length, do not."""
+    base = ["", "a", "abcdefg", "abcdefgh", "abcdefghi", "abcdefgh" * 3, "ação", "x" * 70]
+    variants = [*base, "abcdefgH", "abcdefghI", "\0", "a\0", "abcdefgh\0", "ação!", "x" * 69 + "y"]
+    arr = pa.array(variants)
+    hashes = word_hashes(arr)
+    assert len(set(hashes.tolist())) == len(variants)
+    shifted = pa.array(["padding", *variants[::-1]]).slice(1)  # other offsets, a sliced array
+    np.testing.assert_array_equal(word_hashes(shifted), hashes[::-1])
+    for i, text in enumerate(variants):  # alone: the value ends its data buffer
+        assert word_hashes(pa.array([text]))[0] == hashes[i]

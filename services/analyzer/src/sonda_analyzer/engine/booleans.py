@@ -38,7 +38,7 @@ def profile_boolean(name: str, arr: pa.ChunkedArray, rows: int) -> ColumnWork:
 
     def codes() -> tuple[np.ndarray, int]:
         # false 0, true 1, missing 2
-        filled = bool_mask(arr).astype(np.int64)
+        filled = bool_mask(arr).astype(np.int8)
         valid = valid_mask(arr)
         if valid is not None:
             filled[~valid] = 2

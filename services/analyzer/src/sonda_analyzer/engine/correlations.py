@@ -168,7 +168,8 @@ def cramers_v(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> float | None:
     step = 1 << 16  # rows per block: the block's products stay small (see ``_BLOCK_ELEMENTS``)
     table = np.zeros(ka * kb, dtype=np.int64)
     for start in range(0, len(a), step):
-        table += np.bincount(a[start : start + step] * kb + b[start : start + step], minlength=ka * kb)
+        pair = a[start : start + step].astype(np.intp) * kb + b[start : start + step]
+        table += np.bincount(pair, minlength=ka * kb)
     # the last row and column count the rows where one of the two is missing: left out
     return cramers_v_table(table.reshape(ka, kb)[:-1, :-1])
 

@@ -43,6 +43,60 @@ def text_hashes(values: pa.Array) -> np.ndarray:
     return out
 
 
+#: ``_BYTE_MASKS[r]`` keeps the first ``r`` bytes of a little-endian word.
+_BYTE_MASKS = np.array([(1 << (8 * r)) - 1 for r in range(8)] + [(1 << 64) - 1], dtype=U64)
+
+
+def word_hashes(values: pa.Array) -> np.ndarray:
+    """One uint64 per string of a string array (int32 offsets), from its length and its bytes
+    read eight at a time: numpy only, for exact mode, which would otherwise import polars for
+    this alone (over half a second of CPU; these take 40-90 ms for 1M strings). Null slots hash
+    as whatever bytes their offsets span; callers leave them out.
+    """
+    n = len(values)
+    offsets_buffer, data = values.buffers()[1], values.buffers()[2]
+    if n == 0 or offsets_buffer is None:
+        return np.zeros(n, dtype=U64)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1, offset=values.offset * 4)
+    starts = offsets[:-1].astype(np.int64)
+    lengths = np.diff(offsets)
+    h = lengths.astype(U64) * U64(0x9E3779B97F4A7C15)
+    size = 0 if data is None else data.size
+    if size < 8:  # too short for one word: pad a copy (a handful of bytes)
+        data = pa.py_buffer(bytes(data or b"").ljust(8, b"\0"))
+        size = 8
+    # Every byte position read as the word that starts there (unaligned reads).
+    words = np.ndarray(shape=(size - 7,), dtype=U64, buffer=data, strides=(1,))
+
+    def mix(rows: np.ndarray | None, word: np.ndarray) -> None:
+        part = h if rows is None else h[rows]
+        part ^= word
+        part *= U64(0xBF58476D1CE4E5B9)
+        part ^= part >> U64(31)
+        if rows is not None:
+            h[rows] = part
+
+    whole = lengths >> 3  # the whole words of each string
+    rows: np.ndarray | None = None  # the strings with a whole word left, when not all of them
+    for k in range(int(whole.max())):
+        if rows is None and int(whole.min()) <= k:
+            rows = np.flatnonzero(whole > k)
+        elif rows is not None:
+            rows = rows[whole[rows] > k]
+        mix(rows, words[starts + 8 * k if rows is None else starts[rows] + 8 * k])
+    # The last bytes of each string whose length is not a whole number of words: read as the word
+    # that starts there, or at the data's last word when that would run past its end (shifted
+    # into place), and cut to the string's bytes.
+    tail = np.flatnonzero(lengths & 7)
+    if len(tail):
+        at = starts[tail] + (lengths[tail] & ~7)
+        read = np.minimum(at, size - 8)
+        word = words[read] >> ((at - read) << 3).astype(U64)
+        word &= _BYTE_MASKS[lengths[tail] & 7]
+        mix(tail, word)
+    return splitmix(h)
+
+
 def row_hashes(table: pa.Table) -> np.ndarray:
     """One uint64 per row from all its values, in column order: equal rows hash alike in every
     chunk, missing equals missing, -0.0 equals 0.0 and every NaN equals every NaN.

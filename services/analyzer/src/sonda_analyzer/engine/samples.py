@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sonda_analyzer.engine.arrays import floats, index_array
+from sonda_analyzer.engine.arrays import floats, index_array, take_sorted
 from sonda_analyzer.engine.dataset import json_scalar
 from sonda_analyzer.engine.result import ColumnProfile, Matrix, Sample, ScatterPlot
 
@@ -26,18 +26,9 @@ SEED = 20_240_101
 
 
 def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
-    """The rows at the ascending positions ``rows``, taken chunk by chunk: Arrow's ``take`` over a
-    table of many chunks joins each column's chunks first (on the 1M-row file, 0.2 s and 190 MB
-    of pages to pick 400 rows)."""
-    batches = table.to_batches()
-    sizes = np.array([b.num_rows for b in batches], dtype=np.int64)
-    ends = np.cumsum(sizes)
-    which = np.searchsorted(ends, rows, side="right")
-    parts = [
-        batches[k].take(index_array(rows[which == k] - (ends[k] - sizes[k])))
-        for k in np.unique(which).tolist()
-    ]
-    return pa.Table.from_batches(parts, schema=table.schema)
+    """The rows at the ascending positions ``rows``, each column taken chunk by chunk (see
+    :func:`~sonda_analyzer.engine.arrays.take_sorted`)."""
+    return pa.Table.from_arrays([take_sorted(c, rows) for c in table.columns], schema=table.schema)
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:

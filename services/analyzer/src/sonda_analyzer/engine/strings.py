@@ -7,19 +7,21 @@ than touching every row again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_array, index_array, primitive, single, valid_mask
+from sonda_analyzer.engine.arrays import bool_array, index_array, primitive, single, take_sorted, valid_mask
 from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.patterns import DATE, NUMBER, weighted_share
 from sonda_analyzer.engine.result import ColumnProfile, ColumnType, TextStats, TopValue
+from sonda_analyzer.engine.rowhash import U64, word_hashes
 from sonda_analyzer.engine.semantics import IDENTIFYING, SemanticScan, mark_semantics, with_semantics
-from sonda_analyzer.engine.work import ColumnWork
+from sonda_analyzer.engine.work import ColumnWork, narrow
 
 #: Hints and the type look at this many rows, evenly spread over the column.
 HINT_SAMPLE = 20_000
@@ -64,7 +66,116 @@ def _dictionary_codes(arr: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.nda
     return encoded.dictionary, primitive(encoded.indices).astype(np.int64)
 
 
+#: A text column this large whose sampled values are nearly all distinct is grouped by hashes.
+HASHED_BYTES = 1 << 20
+#: ... when at least this share of the sampled values are distinct, and at most this share of its
+#: present rows turn out to share a hash with another row.
+_HASHED_SAMPLE_DISTINCT = 0.99
+_HASHED_MAX_REPEATED = 0.1
+
+
+def _looks_unique(arr: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether the column's values are nearly all distinct, judged from up to ``HINT_SAMPLE``
+    rows evenly spread through it (a few ms for a column of 1M strings)."""
+    n = len(arr)
+    if arr.nbytes < HASHED_BYTES or n < 2:
+        return False
+    rows = np.unique(np.linspace(0, n - 1, min(n, HINT_SAMPLE)).astype(np.int64))
+    sample = take_sorted(arr, rows).drop_null()
+    return len(sample) > 0 and pc.count_distinct(sample).as_py() >= _HASHED_SAMPLE_DISTINCT * len(sample)
+
+
+def encode_by_hash(
+    arr: pa.ChunkedArray | pa.Array, hashes_of: Callable[[pa.Array], np.ndarray] = word_hashes
+) -> Encoded | None:
+    """The encoding of a column of (nearly) unique strings from a hash per row, with the same
+    values in the same order (first appearance) as Arrow's dictionary; None where the column
+    turns out to repeat too many values, or two different strings share a hash.
+
+    Arrow's dictionary takes 0.25-0.45 s for 1M unique strings (a hash table of them all, and a
+    copy). Here: a hash per row and one sort of the hashes. Rows whose hash no other row has hold
+    a value no other row has, so only the few rows with a shared hash are grouped, and their
+    strings are compared with their group's first one: the result is exact.
+    """
+    if pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    column = single(arr)
+    valid = valid_mask(column)
+    present = column if valid is None else column.filter(bool_array(valid))
+    hashes = hashes_of(present)
+    n = len(present)
+    first = None  # per present row: whether it is the first with its value (None: all are)
+    codes = np.arange(n, dtype=np.int64)
+    counts = np.ones(n, dtype=np.int64)
+    rows, group = _sharing_a_hash(hashes)
+    if rows is None:
+        return None  # too many repeats: a dictionary is the better tool
+    if len(rows):
+        by_group = np.argsort(group, kind="stable")  # rows ascending within each group
+        starts = np.flatnonzero(np.diff(group[by_group], prepend=-1))
+        leader = np.zeros(int(group.max()) + 1, dtype=np.int64)
+        leader[group[by_group[starts]]] = rows[by_group[starts]]
+        same = pc.equal(present.take(index_array(rows)), present.take(index_array(leader[group])))
+        if not pc.all(same).as_py():
+            return None  # two different strings with one hash: Arrow's dictionary decides
+        first = np.ones(n, dtype=bool)
+        first[rows] = False
+        leaders = rows[by_group[starts]]
+        first[leaders] = True
+        codes = np.cumsum(first, dtype=np.int64) - 1
+        codes[rows] = codes[leader[group]]
+        counts = np.ones(int(np.count_nonzero(first)), dtype=np.int64)
+        counts[codes[leaders]] = np.diff(np.append(starts, len(rows)))
+    values = present if first is None else present.filter(bool_array(first))
+    distinct = len(values)
+    if valid is not None:
+        everything = np.full(len(column), distinct, dtype=np.int64)
+        everything[valid] = codes
+        codes = everything
+    return Encoded(values=values, counts=counts, codes=codes, missing=len(column) - n)
+
+
+def _sharing_a_hash(hashes: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """The rows (ascending) whose hash another row has too, and a label per row for its hash;
+    None when more than ``_HASHED_MAX_REPEATED`` of the rows would be among them.
+
+    The hashes' upper halves are sorted first (a sort of 32-bit keys takes half the time of
+    64-bit ones): the rows whose upper half repeats are few, and among them the whole hashes
+    tell the rows that truly share one.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    upper = (hashes >> U64(32)).astype(np.uint32)
+    ordered = np.sort(upper)
+    again = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    if len(again) > _HASHED_MAX_REPEATED * len(hashes):
+        return None, empty
+    if not len(again):
+        return empty, empty
+    repeated = np.unique(again)
+    # A bitmap of the repeated upper halves' low bits spares most rows the search among them.
+    bits = np.uint32((1 << 20) - 1)
+    seen = np.zeros(1 << 20, dtype=bool)
+    seen[(repeated & bits).astype(np.intp)] = True
+    maybe = np.flatnonzero(seen[(upper & bits).astype(np.intp)])
+    at = np.minimum(np.searchsorted(repeated, upper[maybe]), len(repeated) - 1)
+    candidates = maybe[repeated[at] == upper[maybe]]
+    _, label, size = np.unique(hashes[candidates], return_inverse=True, return_counts=True)
+    shared = size[label] > 1
+    return candidates[shared], label[shared].astype(np.int64)
+
+
 def encode(arr: pa.ChunkedArray | pa.Array) -> Encoded:
+    """The column's distinct values (first appearance first), their counts and each row's code."""
+    if _looks_unique(arr):
+        hashed = encode_by_hash(arr)
+        if hashed is not None:
+            return hashed
+    return encode_by_dictionary(arr)
+
+
+def encode_by_dictionary(arr: pa.ChunkedArray | pa.Array) -> Encoded:
+    """:func:`encode` by Arrow's dictionary encoding (any column)."""
     dictionary, codes = _dictionary_codes(arr)
     counts = np.bincount(codes, minlength=len(dictionary))
     present = valid_mask(dictionary)
@@ -234,10 +345,10 @@ def profile_strings(
         text=text if count else None,
     )
     mark_semantics(profile, found)
-    # Kept until duplicates and associations are done, for every text column at once: half the
-    # memory as int32 (codes stay below the row count), and handed out as they are.
+    # Kept until duplicates and associations are done, for every text column at once, in the
+    # narrowest integers that hold them, and handed out as they are.
     cardinality = distinct + 1
-    kept = enc.codes.astype(np.int32) if cardinality < 2**31 else enc.codes
+    kept = narrow(enc.codes, cardinality)
     # Every value of a duplicated row occurs in two rows at least, so only such values are kept
     # for listing those rows: for a column of unique strings that is none of them, instead of a
     # dictionary as large as the column held to the end.
