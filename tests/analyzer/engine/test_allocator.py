@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sonda_analyzer.arrow_env import ARENAS, JEMALLOC_CONF
+from sonda_analyzer.arrow_env import ARENAS, DIRTY_DECAY_MS, JEMALLOC_CONF, MUZZY_DECAY_MS
 
 SCRIPT = """
 import pyarrow as pa
@@ -55,8 +55,16 @@ def test_the_profiling_process_sets_jemalloc_arenas_before_pyarrow_loads() -> No
     out = subprocess.run(
         [sys.executable, "-c", ARENAS_SCRIPT], capture_output=True, text=True, check=True, env=env
     )
-    assert out.stdout.split()[0] == f"narenas:{ARENAS}"
+    assert (
+        out.stdout.split()[0]
+        == f"narenas:{ARENAS},dirty_decay_ms:{DIRTY_DECAY_MS},muzzy_decay_ms:{MUZZY_DECAY_MS}"
+    )
     assert f"opt.narenas: {ARENAS}" in out.stderr
+    # every arena, the first one included, hands freed pages back this soon, and at once
+    # (not lazily, where they would still count as the process's memory)
+    assert f"opt.dirty_decay_ms: {DIRTY_DECAY_MS}" in out.stderr
+    assert f"opt.muzzy_decay_ms: {MUZZY_DECAY_MS}" in out.stderr
+    assert f"arenas.dirty_decay_ms: {DIRTY_DECAY_MS}" in out.stderr
     # an operator's own setting is kept
     mine = subprocess.run(
         [sys.executable, "-c", ARENAS_SCRIPT], capture_output=True, text=True, check=True,

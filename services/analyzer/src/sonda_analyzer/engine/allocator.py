@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-_DECAY_MS = 250
 #: glibc's ``mallopt`` parameters: the size from which a block gets its own mapping, and the free
 #: space at the top of the heap from which it is handed back.
 _M_MMAP_THRESHOLD = -3
@@ -78,10 +77,8 @@ def use_returning_allocator() -> ReturningAllocator:
     except NotImplementedError:  # a build without jemalloc (some platforms): keep the default
         return ReturningAllocator(str(pa.default_memory_pool().backend_name), glibc)
     pa.set_memory_pool(pool)
-    # Freed pages go back after a fraction of a second instead of jemalloc's default ten: a
-    # profile is over in a few seconds, so the long delay kept every freed column resident. At 0
-    # (at once) the peak fell further (about 550 MB) but page faults cost about 20 % more CPU.
-    pa.jemalloc_set_decay_ms(_DECAY_MS)
+    # How soon freed pages go back is in jemalloc's options, set by the process's owner before
+    # pyarrow loads (``sonda_analyzer.arrow_env``).
     return ReturningAllocator(str(pool.backend_name), glibc)
 
 
