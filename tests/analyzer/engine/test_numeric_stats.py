@@ -142,19 +142,26 @@ def test_median_distance_is_numpys_mad(seed: int) -> None:
         (np.random.default_rng(1).integers(18, 90, 50_000).astype(float), True),  # an age
         (np.random.default_rng(2).integers(-40_000, 20_000, 50_000).astype(float), True),
         (np.random.default_rng(3).integers(0, 1 << 17, 50_000).astype(float), False),  # too wide
-        (np.round(np.random.default_rng(4).normal(size=50_000), 1), False),  # fractions
+        (np.round(np.random.default_rng(4).normal(size=50_000) * 20, 1), True),  # tenths
+        (np.round(np.random.default_rng(5).uniform(0, 500, 50_000), 2), True),  # cents
+        (np.round(np.random.default_rng(6).uniform(0, 50, 50_000), 3), False),  # thousandths
+        (np.round(np.random.default_rng(7).uniform(0, 5_000, 50_000), 2), False),  # too many cents
+        (np.random.default_rng(8).normal(size=50_000), False),
+        (np.array([0.1, 0.2, 0.30000000000000004, 0.3]), False),  # 0.1 + 0.2 is no tenth
         (np.array([5.0, -0.0, 0.0, 5.0, 1.0]), True),
         (np.array([7.0]), False),
     ],
 )
 def test_value_order_sorts_every_kind_of_column(values: np.ndarray, radix: bool) -> None:
-    """Whole numbers in a narrow span take the counting sort, the rest the comparison sort; both
-    give an order that sorts the values exactly as numpy does."""
+    """Whole numbers, tenths and hundredths in a narrow span take a counting sort of step keys,
+    the rest the comparison sort; both order the values exactly as numpy sorts them."""
     from sonda_analyzer.engine import ranks
 
+    keys = ranks.radix_keys(values)
+    assert (keys is not None) == radix
+    if keys is not None:
+        assert keys.dtype in (np.uint8, np.uint16)
+        np.testing.assert_array_equal(values[np.argsort(keys, kind="stable")], np.sort(values))
     order = ranks.value_order(values)
     assert sorted(order.tolist()) == list(range(len(values)))
     np.testing.assert_array_equal(values[order], np.sort(values))
-    span = values.max() - values.min()
-    whole = bool(np.all(values == np.floor(values)))
-    assert radix == (len(values) > 1 and whole and span < ranks.RADIX_SPAN)

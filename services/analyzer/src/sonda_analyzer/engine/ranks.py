@@ -6,24 +6,51 @@ import numpy as np
 
 from sonda_analyzer.engine.floats import Floats
 
-#: Whole numbers spanning fewer values than this are ordered by radix: numpy's stable sort of
-#: uint8/uint16 keys is a counting sort (an age or a count of 1M rows: 7-9 ms, against 60-65 ms
-#: for the comparison sort of the same values as floats).
+#: Values that are whole multiples of a step (1, 0.1 or 0.01) spanning fewer steps than this
+#: are ordered by radix: numpy's stable sort of uint8/uint16 keys is a counting sort (an age,
+#: a count, a price in cents or a temperature in tenths of a degree, 1M rows: 7-10 ms, against
+#: 60-90 ms for the comparison sort of the same values as floats).
 RADIX_SPAN = 1 << 16
+_STEPS_PER_UNIT = (1, 10, 100)
+#: Values looked at before the whole column is: most columns of fractions fail on them at once.
+_FIRST_LOOK = 1_000
+
+
+def _steps(values: Floats, lo: float, per_unit: int) -> np.ndarray | None:
+    """Each value's number of steps of ``1 / per_unit`` above ``lo``, when every value is a whole
+    number of steps: ``k / per_unit`` then rounds to exactly the value, as parsing its decimal
+    text does, so the steps order the values exactly as the values themselves."""
+    base = round(lo * per_unit)
+    for part in (values[:_FIRST_LOOK], values):
+        steps = np.round(part * per_unit)
+        if not np.array_equal(steps / per_unit, part):
+            return None
+    steps -= base
+    return steps
+
+
+def radix_keys(values: Floats) -> np.ndarray | None:
+    """uint8/uint16 keys that order ``values`` (finite, no NaN) exactly as the values, when they
+    are whole multiples of a step of 1, 0.1 or 0.01 within ``RADIX_SPAN`` steps; else None."""
+    if len(values) < 2:
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    for per_unit in _STEPS_PER_UNIT:
+        if (hi - lo) * per_unit >= RADIX_SPAN - 1:
+            return None
+        steps = _steps(values, lo, per_unit)
+        if steps is not None:
+            return steps.astype(np.uint8 if (hi - lo) * per_unit < 255 else np.uint16)
+    return None
 
 
 def value_order(values: Floats) -> np.ndarray:
     """The positions of ``values`` (finite, no NaN) in ascending order; ties in any order."""
-    if len(values) > 1:
-        lo, hi = float(values.min()), float(values.max())
-        if hi - lo < RADIX_SPAN:
-            key = (values - lo).astype(np.uint8 if hi - lo < 256 else np.uint16)
-            # The keys stand for the values only when every value is a whole step above the
-            # least (a fraction would be cut off by the conversion).
-            if np.array_equal(key.astype(np.float64) + lo, values):
-                order: np.ndarray = np.argsort(key, kind="stable")
-                return order
-    return np.argsort(values, kind="quicksort")
+    keys = radix_keys(values)
+    order: np.ndarray = np.argsort(
+        values if keys is None else keys, kind="quicksort" if keys is None else "stable"
+    )
+    return order
 
 
 class RankBasis:
