@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from scipy import stats as sps
 from sonda_analyzer.engine import profile_table
@@ -165,3 +166,33 @@ def test_word_hashes_depend_on_the_bytes_only() -> None:
     np.testing.assert_array_equal(word_hashes(shifted), hashes[::-1])
     for i, text in enumerate(variants):  # alone: the value ends its data buffer
         assert word_hashes(pa.array([text]))[0] == hashes[i]
+
+
+def _arrow_words(values: pa.Array) -> list[int]:
+    trimmed = pc.utf8_trim_whitespace(values)
+    words = pc.list_value_length(pc.utf8_split_whitespace(trimmed)).to_pylist()
+    return [
+        0 if size == 0 else w for w, size in zip(words, pc.binary_length(trimmed).to_pylist(), strict=True)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_words_counted_from_bytes_are_arrows(seed: int) -> None:
+    """Words counted from an ASCII array's bytes are the words Arrow's split finds, with every
+    ASCII character (blanks of every kind, control characters), empty values anywhere and a
+    sliced array; text that is not ASCII, or has gaps, is left to Arrow's split."""
+    from sonda_analyzer.engine.strings import _ascii_words, words_per_value
+
+    rng = np.random.default_rng(seed)
+    alphabet = [chr(c) for c in range(128)] + ["a"] * 60 + [" "] * 20
+    for trial in range(400):
+        values = [
+            "".join(rng.choice(alphabet, int(rng.integers(0, 14)))) for _ in range(int(rng.integers(1, 50)))
+        ]
+        arr = pa.array(["pad", *values]).slice(1) if trial % 2 else pa.array(values)
+        assert _ascii_words(arr) is not None
+        assert words_per_value(arr).tolist() == _arrow_words(arr)
+    accented = pa.array(["ação rápida", "\u00a0x\u3000y ", "plain words here"])
+    assert _ascii_words(accented) is None
+    assert words_per_value(accented).tolist() == _arrow_words(accented) == [2, 2, 3]
+    assert _ascii_words(pa.array(["a b", None])) is None
