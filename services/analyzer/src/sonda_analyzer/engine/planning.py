@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pyarrow.parquet as pq
-
 from sonda_analyzer.engine.source import Source
 
 #: Peak memory of an exact profile per byte of content. Measured on a 262 MB mixed CSV: the peak is
@@ -16,6 +14,8 @@ BASELINE_BYTES = 100 << 20
 def estimated_bytes(source: Source) -> int:
     size = source.content_size or source.file_size
     if source.format == "parquet" and source.compression is None:
+        import pyarrow.parquet as pq  # only for Parquet files (see ``load``)
+
         try:
             meta = pq.ParquetFile(source.path).metadata
             size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
