@@ -230,6 +230,12 @@ class SemanticScan:
             trimmed = pc.utf8_trim_whitespace(values.slice(start, _TEXT_SLICE))
             self._count(trimmed, weights[start : start + _TEXT_SLICE], lambda rule, v: v)
 
+    def may_hold_documents(self, largest: float | None) -> bool:
+        """Whether numbers whose largest finite value is ``largest`` (None: unknown) may hold a
+        semantic type: with none as large as a document and a column not named for one, no
+        rule would be tried (:meth:`add_numbers` finds them too, after copying every value)."""
+        return bool(self.named) or largest is None or largest >= _DOCUMENT_MIN
+
     def add_numbers(self, values: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> None:
         """Count present numbers (NaN-free): integers that may be documents written without marks."""
         numbers = np.asarray(values)
