@@ -1,6 +1,7 @@
 """Text columns of 16 MB or more are profiled by whichever thread is free for one (the big-column
-thread, then the pool once its correlations are done): every figure is still pandas', and an abort
-stops the threads after the columns under way instead of running through the rest."""
+thread, then the pool once its correlations are done, or the pool's threads once the correlations
+are taken, when no big column can join them): every figure is still pandas', and an abort stops
+the threads after the columns under way instead of running through the rest."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
-from sonda_analyzer.engine import ProgressUpdate, profile_file
+from sonda_analyzer.engine import ProfileOptions, ProgressUpdate, profile_file
+from sonda_analyzer.engine.columns import ColumnContext, may_correlate
 
 ROWS = 420_000
 
@@ -80,3 +82,74 @@ def test_an_abort_stops_the_big_columns_not_yet_started(big_csv: tuple[Path, pd.
     engine = ("sonda-profile", "sonda-csv")  # the engine's thread names
     assert not [t.name for t in threading.enumerate() if t.name.startswith(engine)]
     assert len(started) == 1
+
+
+def _context(kinds: frozenset[str] = frozenset({"number", "datetime", "boolean"})) -> ColumnContext:
+    return ColumnContext(rows=0, options=ProfileOptions(), decimal=",", text_kinds=kinds)
+
+
+@pytest.mark.parametrize(
+    ("values", "may"),
+    [
+        ([f"reference {i:09d}" for i in range(60_000)], False),  # unique text
+        ([f"label {i % 100}" for i in range(60_000)], True),  # few enough categories
+        ([f"label {i % 101}" for i in range(60_000)], False),  # one category too many
+        ([f"{i * 37:,}".replace(",", ".") + ",50" for i in range(60_000)], True),  # numbers as text
+        ([f"{1 + i % 28:02d}/{1 + i % 12:02d}/{1990 + i % 30}" for i in range(60_000)], True),  # dates
+        (["1,5", "not a number", *(f"{i},5" for i in range(59_998))], True),  # the sample misses it
+        ([*(f"{i},5" for i in range(30_000)), *(f"word {i}" for i in range(30_000))], False),
+    ],
+)
+def test_a_sample_tells_which_text_columns_may_correlate(values: list[str], may: bool) -> None:
+    """A big text column is ruled out of the correlations (so they are taken before it is
+    profiled) only when a sample of it proves it neither a category nor readable as numbers,
+    dates or yes/no; anything else may join them."""
+    arr = pa.chunked_array([pa.array(values[:25_000]), pa.array(values[25_000:])])
+    assert may_correlate("text", arr, _context()) is may
+    # a column whose type the options force, or that nothing would convert, as given
+    forced = ColumnContext(rows=0, options=ProfileOptions(column_types={"text": "numeric"}), decimal=",",
+                           text_kinds=frozenset())  # fmt: skip
+    assert may_correlate("text", arr, forced) is True
+
+
+def test_correlations_before_the_big_text_columns_match_pandas(tmp_path: Path) -> None:
+    """A CSV whose big text columns cannot correlate: its measures are taken before they are
+    encoded, and equal pandas' and scipy's; every big column's figures are pandas' too."""
+    rng = np.random.default_rng(44)
+    n = 350_000
+    level = rng.normal(size=n)
+    frame = pd.DataFrame({
+        "ref": [f"customer-reference-number-{i:012d}-{i * 7919 % 1000003:07d}" for i in rng.permutation(n)],
+        "level": level,
+        "noisy": np.where(rng.random(n) < 0.1, np.nan, level * 3 + rng.normal(size=n)),
+        "age": np.where(rng.random(n) < 0.05, np.nan, rng.integers(18, 90, n)),
+        "group": rng.choice(np.array(["north", "south", "east"]), n),
+        "note": [f"note {i % 50_000:06d} about the account of the customer" for i in range(n)],
+    })  # fmt: skip
+    path = tmp_path / "measured.csv"
+    frame.to_csv(path, index=False)
+    table = pacsv.read_csv(path)
+    assert table.column("ref").nbytes >= 16 << 20 and table.column("note").nbytes >= 16 << 20
+    result = profile_file(path)
+    corr = result.correlations
+    names = ["level", "noisy", "age"]
+    got = pd.DataFrame(corr.pearson.matrix, index=corr.pearson.columns, columns=corr.pearson.columns)
+    np.testing.assert_allclose(got.loc[names, names], frame[names].corr(), rtol=1e-9, atol=1e-12)
+    got_s = pd.DataFrame(corr.spearman.matrix, index=corr.spearman.columns, columns=corr.spearman.columns)
+    np.testing.assert_allclose(
+        got_s.loc[names, names], frame[names].corr(method="spearman"), rtol=1e-9, atol=1e-12
+    )
+    ratios = {(r.numeric, r.categorical): r.value for r in corr.correlation_ratio}
+    for num in names:
+        present = frame[[num, "group"]].dropna()
+        groups = present.groupby("group")[num]
+        between = (groups.count() * (groups.mean() - present[num].mean()) ** 2).sum()
+        total = ((present[num] - present[num].mean()) ** 2).sum()
+        assert ratios[(num, "group")] == pytest.approx(np.sqrt(between / total), rel=1e-9)
+    by_name = {c.name: c for c in result.columns}
+    for name in ("ref", "note"):
+        assert by_name[name].distinct == frame[name].nunique()
+        text = by_name[name].text
+        assert text is not None
+        assert text.length_mean == pytest.approx(frame[name].str.len().mean())
+    assert "ref" not in corr.pearson.columns and "note" not in corr.cramers_v.columns

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import index_array
+from sonda_analyzer.engine.arrays import index_array, primitive, take_sorted
 from sonda_analyzer.engine.booleans import profile_boolean, profile_empty
 from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.numeric import profile_numeric
 from sonda_analyzer.engine.options import ColumnTypeName, ProfileOptions
 from sonda_analyzer.engine.semantics import with_semantics
-from sonda_analyzer.engine.strings import Encoded, encode, profile_strings
+from sonda_analyzer.engine.strings import (
+    HINT_SAMPLE,
+    MAX_CATEGORIES_FOR_ASSOCIATION,
+    Encoded,
+    encode,
+    profile_strings,
+)
 from sonda_analyzer.engine.temporal import profile_datetime
 from sonda_analyzer.engine.text_formats import (
     TextFormat,
@@ -85,6 +93,26 @@ def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> Colum
         profile.semantic = with_semantics(shared, profile.semantic_validity)
         profile.parsing = parsing_of(partial.format, partial.share)
     return work
+
+
+def may_correlate(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> bool:
+    """Whether a text column could enter the correlations once profiled: as the number, date or
+    yes/no its values could all be read as, or as a category with few enough values.
+
+    Told from up to ``HINT_SAMPLE`` rows spread through it: when the sample alone has more
+    distinct values than a category may, and some of them fit none of the formats the column
+    could be read as, the whole column has and does too (False). Otherwise, or for a column of
+    a type forced by the options, it may (True).
+    """
+    if ctx.options.column_types.get(name) is not None:
+        return True
+    n = len(arr)
+    rows = np.unique(np.linspace(0, max(n - 1, 0), min(n, HINT_SAMPLE)).astype(np.int64))
+    counted = pc.value_counts(take_sorted(arr, rows).drop_null())
+    values, counts = counted.field("values"), primitive(counted.field("counts")).astype(np.int64)
+    if len(values) <= MAX_CATEGORIES_FOR_ASSOCIATION:
+        return True
+    return bool(ctx.text_kinds) and converts(detect(values, counts, ctx.decimal, ctx.text_kinds))
 
 
 def _hinted(work: ColumnWork, hints: list[str]) -> ColumnWork:

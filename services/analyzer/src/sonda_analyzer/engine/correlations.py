@@ -259,6 +259,20 @@ def correlates(work: ColumnWork) -> bool:
     return work.values is not None and work.profile.type == "numeric" and work.profile.distinct > 1
 
 
+def _chosen(
+    works: list[ColumnWork], max_columns: int
+) -> tuple[list[ColumnWork], list[ColumnWork], list[str]]:
+    """The numeric and the categorical columns the measures take, and the names of those left out."""
+    numeric = [w for w in works if correlates(w)]
+    numeric.sort(key=lambda w: (-w.profile.count, -w.profile.distinct))
+    categorical = [w for w in works if w.categorical]
+    # Cramér's V is most telling for columns with few, balanced categories.
+    categorical.sort(key=lambda w: (-w.profile.count, w.profile.distinct))
+    cap_cat = max(2, max_columns // 2)
+    omitted = [w.profile.name for w in numeric[max_columns:] + categorical[cap_cat:]]
+    return numeric[:max_columns], categorical[:cap_cat], omitted
+
+
 @dataclass(slots=True)
 class Partial:
     """The measures but Spearman, and the numeric columns Spearman is still to rank."""
@@ -272,14 +286,7 @@ def without_spearman(works: list[ColumnWork], max_columns: int, pool: Executor |
     Pearson, Cramér's V and the correlation ratios: the measures summed a block of rows at a time,
     with no buffer the size of a column (they may run beside the big text columns; Spearman's
     ranks may not)."""
-    numeric = [w for w in works if correlates(w)]
-    numeric.sort(key=lambda w: (-w.profile.count, -w.profile.distinct))
-    categorical = [w for w in works if w.categorical]
-    # Cramér's V is most telling for columns with few, balanced categories.
-    categorical.sort(key=lambda w: (-w.profile.count, w.profile.distinct))
-    cap_cat = max(2, max_columns // 2)
-    omitted = [w.profile.name for w in numeric[max_columns:] + categorical[cap_cat:]]
-    numeric, categorical = numeric[:max_columns], categorical[:cap_cat]
+    numeric, categorical, omitted = _chosen(works, max_columns)
     num_names = [w.profile.name for w in numeric]
     cat_names = [w.profile.name for w in categorical]
     if len(numeric) >= 2:
@@ -308,13 +315,24 @@ def without_spearman(works: list[ColumnWork], max_columns: int, pool: Executor |
 
 def with_spearman(partial: Partial, pool: Executor | None = None) -> Correlations:
     """The measures of :func:`without_spearman` with Spearman added."""
-    numeric = partial.numeric
-    if len(numeric) >= 2:
-        values = [w.values for w in numeric if w.values is not None]
-        bases = [w.ranks() if w.ranks is not None else None for w in numeric]
-        spearman = _rows(spearman_matrix(values, pool, bases))
-    else:
-        spearman = [[1.0]] if numeric else []
     result = partial.correlations
-    result.spearman = Matrix(columns=result.pearson.columns, matrix=spearman)
+    result.spearman = Matrix(columns=result.pearson.columns, matrix=_spearman_of(partial.numeric, pool))
+    return result
+
+
+def _spearman_of(numeric: list[ColumnWork], pool: Executor | None = None) -> list[list[float | None]]:
+    if len(numeric) < 2:
+        return [[1.0]] if numeric else []
+    values = [w.values for w in numeric if w.values is not None]
+    bases = [w.ranks() if w.ranks is not None else None for w in numeric]
+    return _rows(spearman_matrix(values, pool, bases))
+
+
+def side_by_side(works: list[ColumnWork], max_columns: int, pool: Executor) -> Correlations:
+    """Every measure: Spearman on a thread of ``pool`` while the calling thread (not one of the
+    pool's) takes the others, each on its own thread, which use about the same time."""
+    numeric, _, _ = _chosen(works, max_columns)
+    spearman = pool.submit(_spearman_of, numeric)
+    result = without_spearman(works, max_columns).correlations
+    result.spearman = Matrix(columns=result.pearson.columns, matrix=spearman.result())
     return result

@@ -19,8 +19,8 @@ import pyarrow as pa
 from sonda_analyzer.engine.alerts import column_alerts, dataset_alerts, personal_data_alerts
 from sonda_analyzer.engine.allocator import ReturningAllocator
 from sonda_analyzer.engine.blas import single_threaded_blas
-from sonda_analyzer.engine.columns import ColumnContext, profile_column
-from sonda_analyzer.engine.correlations import correlates, with_spearman, without_spearman
+from sonda_analyzer.engine.columns import ColumnContext, may_correlate, profile_column
+from sonda_analyzer.engine.correlations import correlates, side_by_side, with_spearman, without_spearman
 from sonda_analyzer.engine.dataset import dataset_profile
 from sonda_analyzer.engine.dataset import sample_rows as sample_rows_of
 from sonda_analyzer.engine.duplicates import find_duplicates, listed_duplicates, rules_out_duplicates
@@ -239,13 +239,23 @@ def _smallest_first(loaded: _Loaded) -> list[int]:
     return sorted(range(len(sizes)), key=lambda i: (sizes[i], i))
 
 
-def _only_for_correlations(work: ColumnWork) -> None:
+def _only_for_correlations(work: ColumnWork, measured: bool = False) -> None:
     """Once a column of unique values rules out duplicate rows, a column's codes, values and
     row lookup are held only if the correlations take them (until then every column keeps them
-    for the duplicates: on the 1M-row file about 40 MB held through the big text columns)."""
-    if not work.categorical and not correlates(work):
+    for the duplicates: on the 1M-row file about 40 MB held through the big text columns), and
+    not at all once the measures are ``measured``."""
+    if measured or (not work.categorical and not correlates(work)):
         work.codes = work.take = None
         work.values = None
+
+
+def _measured(work: ColumnWork, unique_column: bool) -> None:
+    """What a column holds once the correlations are taken: its codes and row lookup, for the
+    duplicate rows, unless a column of unique values already rules them out."""
+    work.ranks = None
+    work.values = None
+    if unique_column:
+        _only_for_correlations(work, measured=True)
 
 
 class _BigColumns:
@@ -340,6 +350,18 @@ def _profile_loaded(
     # computes the correlations of the other columns, then takes big columns too.
     to_rank = opts.max_correlation_columns if with_correlations else 0
     threads = profile_threads()
+    # When no big text column can enter the correlations (told from a sample of each), they are
+    # taken before the big columns are encoded: on the 1M-row file, the values and sorted
+    # columns they hold were otherwise held through the encoding of the big columns (the peak).
+    measures_first = (
+        with_correlations
+        and bool(big)
+        and not any(
+            may_correlate(loaded.names[i], column, ctx)
+            for i in big
+            if (column := loaded.columns[i]) is not None
+        )
+    )
     queue = _BigColumns(loaded, big, ctx)
     with (
         ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sonda-profile") as pool,
@@ -352,9 +374,10 @@ def _profile_loaded(
         done = 0
         finished: list[ColumnWork] = []
         unique_column = False
+        measured = False  # the measures are taken: no column is held for them any more
 
         def column_done(i: int) -> None:
-            nonlocal done, to_rank, unique_column
+            nonlocal done, to_rank, unique_column, measured
             work = futures[i].result()  # raises the column's error, if any, in the order started
             if to_rank and correlates(work):
                 assert work.values is not None
@@ -367,40 +390,60 @@ def _profile_loaded(
             if not unique_column and rules_out_duplicates(work, rows):
                 unique_column = True
                 for earlier in finished:
-                    _only_for_correlations(earlier)
+                    _only_for_correlations(earlier, measured=measured)
             elif unique_column:
                 _only_for_correlations(work)
             done += 1
             report.update(_progress_of(done, n_cols), "profiling", f"profiled column {done} of {n_cols}")
 
-        # The big columns start once the last small ones are under way (none left waiting).
-        start_big = max(0, len(small) - threads)
-        for position, i in enumerate([*small, None]):
-            if position == start_big:
-                futures.update(queue.futures)
-                one_big.submit(queue.work)
-            if i is not None:
-                column_done(i)
-        # The correlations of the other columns run beside the big text columns (one task of the
-        # pool, which therefore does not wait on the pool): they are the table's unless a big
-        # column turns out to be a number or a category. The task then takes big columns too:
-        # by then most of the table is gone, and the big-column thread was the last at work.
-        small_works = [futures[i].result() for i in sorted(small)]
-        max_columns = opts.max_correlation_columns if with_correlations else None
-        early = pool.submit(_correlations_then_big, small_works, max_columns, queue) if big else None
-        for i in big:
-            column_done(i)
-        works = [futures[i].result() for i in range(n_cols)]
-        report.update(_COLUMNS_END, "correlations", "computing correlations")
         correlations = empty_correlations()
-        if with_correlations:
-            late = [works[i] for i in big]
-            known = early.result() if early is not None else None
-            if known is not None and not any(correlates(w) or w.categorical for w in late):
-                correlations = known
-            else:
-                partial = without_spearman(works, opts.max_correlation_columns, pool)
-                correlations = with_spearman(partial, pool)
+        if measures_first:
+            # Every other column first, then their measures (Spearman on a pool thread beside
+            # the others on this one), whose values and sorted columns are then freed: the big
+            # text columns are encoded after, two at a time, beside the big columns alone.
+            for i in small:
+                column_done(i)
+            small_works = [futures[i].result() for i in sorted(small)]
+            report.update(_progress_of(done, n_cols), "correlations", "computing correlations")
+            correlations = side_by_side(small_works, opts.max_correlation_columns, pool)
+            for work in small_works:
+                _measured(work, unique_column)
+            measured = True
+            futures.update(queue.futures)
+            for _ in range(threads):
+                pool.submit(queue.work)
+            for i in big:
+                column_done(i)
+            works = [futures[i].result() for i in range(n_cols)]
+        else:
+            # The big columns start once the last small ones are under way (none left waiting).
+            start_big = max(0, len(small) - threads)
+            for position, at in enumerate([*small, None]):
+                if position == start_big:
+                    futures.update(queue.futures)
+                    one_big.submit(queue.work)
+                if at is not None:
+                    column_done(at)
+            # The correlations of the other columns run beside the big text columns (one task of
+            # the pool, which therefore does not wait on the pool): they are the table's unless a
+            # big column turns out to be a number or a category. The task then takes big columns
+            # too: by then most of the table is gone, and the big-column thread was the last at
+            # work.
+            small_works = [futures[i].result() for i in sorted(small)]
+            max_columns = opts.max_correlation_columns if with_correlations else None
+            early = pool.submit(_correlations_then_big, small_works, max_columns, queue) if big else None
+            for i in big:
+                column_done(i)
+            works = [futures[i].result() for i in range(n_cols)]
+            report.update(_COLUMNS_END, "correlations", "computing correlations")
+            if with_correlations:
+                late = [works[i] for i in big]
+                known = early.result() if early is not None else None
+                if known is not None and not any(correlates(w) or w.categorical for w in late):
+                    correlations = known
+                else:
+                    partial = without_spearman(works, opts.max_correlation_columns, pool)
+                    correlations = with_spearman(partial, pool)
         for work in works:
             work.ranks = None  # the sorted columns are held only until the pairs are done
         pa.default_memory_pool().release_unused()
