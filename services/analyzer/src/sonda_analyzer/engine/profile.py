@@ -344,10 +344,12 @@ def _profile_loaded(
     big = [i for i in order if _big_text(loaded.columns[i])]
     small = [i for i in order if not _big_text(loaded.columns[i])]
     # numpy sorts and pyarrow kernels release the GIL, so columns profile in parallel threads.
-    # The big text columns come last, in a thread of their own: encoding one holds about three
-    # times its size, and two at once while the table was still whole made the peak of the
-    # whole profile (about 75 MB more on the 1M-row benchmark file). The pool meanwhile
-    # computes the correlations of the other columns, then takes big columns too.
+    # The big text columns come last: encoding one holds about twice its size, and two at once
+    # while the table was still whole made the peak of the whole profile (about 75 MB more on
+    # the 1M-row benchmark file). Either the correlations of the other columns are taken first
+    # and the big columns then encoded two at a time (see ``measures_first``), or the big ones
+    # start in a thread of their own while the pool computes those correlations, then takes
+    # big columns too.
     to_rank = opts.max_correlation_columns if with_correlations else 0
     threads = profile_threads()
     # When no big text column can enter the correlations (told from a sample of each), they are
@@ -379,7 +381,7 @@ def _profile_loaded(
         measured = False  # the measures are taken: no column is held for them any more
 
         def column_done(i: int) -> None:
-            nonlocal done, to_rank, unique_column, measured
+            nonlocal done, to_rank, unique_column
             work = futures[i].result()  # raises the column's error, if any, in the order started
             if to_rank and correlates(work):
                 assert work.values is not None
