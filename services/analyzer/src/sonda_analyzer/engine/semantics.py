@@ -29,7 +29,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sonda_events.privacy import is_personal
 
-from sonda_analyzer.engine.arrays import bool_array, bool_mask, floats, index_array, primitive, single
+from sonda_analyzer.engine.arrays import (
+    bool_array,
+    bool_mask,
+    floats,
+    index_array,
+    primitive,
+    single,
+    trim_whitespace,
+)
 from sonda_analyzer.engine.checkdigits import char_matrix, cnpj_valid, cpf_valid, lengths_of, luhn_valid
 from sonda_analyzer.engine.patterns import EMAIL, URL, UUID
 from sonda_analyzer.engine.result import ColumnProfile
@@ -227,7 +235,7 @@ class SemanticScan:
         # A slice at a time: the trimmed copy of a column of unique strings is as large as the
         # column, and it used to be made whole while that column's encoding was still held.
         for start in range(0, len(values) if self.rules else 0, _TEXT_SLICE):
-            trimmed = pc.utf8_trim_whitespace(values.slice(start, _TEXT_SLICE))
+            trimmed = trim_whitespace(values.slice(start, _TEXT_SLICE))
             self._count(trimmed, weights[start : start + _TEXT_SLICE], lambda rule, v: v)
 
     def may_hold_documents(self, largest: float | None) -> bool:

@@ -14,7 +14,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_array, index_array, primitive, single, take_sorted, valid_mask
+from sonda_analyzer.engine.arrays import (
+    ASCII_SPACE,
+    bool_array,
+    index_array,
+    primitive,
+    single,
+    take_sorted,
+    valid_mask,
+)
 from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.patterns import DATE, NUMBER, weighted_share
@@ -225,10 +233,6 @@ def entropy_bits(counts: np.ndarray) -> tuple[float | None, float | None]:
     return fnum(entropy), fnum(max(0.0, imbalance))
 
 
-#: The ASCII bytes that are white space, as Arrow's UTF-8 functions and Python's ``isspace`` see it.
-_ASCII_SPACE = np.array([chr(b).isspace() for b in range(256)], dtype=bool)
-
-
 def _ascii_words(values: pa.Array) -> np.ndarray | None:
     """Runs of non-blank characters in each value of an ASCII string array without nulls, from
     its bytes: a word starts at a non-blank byte that begins its value or follows a blank one
@@ -243,7 +247,7 @@ def _ascii_words(values: pa.Array) -> np.ndarray | None:
     first, last = int(offsets[0]), int(offsets[-1])
     if data is None or last == first:
         return np.zeros(len(values), dtype=np.int64)
-    blank = _ASCII_SPACE[np.frombuffer(data, dtype=np.uint8, count=last - first, offset=first)]
+    blank = ASCII_SPACE[np.frombuffer(data, dtype=np.uint8, count=last - first, offset=first)]
     begins = ~blank
     begins[1:] &= blank[:-1]
     bounds = (offsets - first).astype(np.int64)
