@@ -233,28 +233,38 @@ def entropy_bits(counts: np.ndarray) -> tuple[float | None, float | None]:
     return fnum(entropy), fnum(max(0.0, imbalance))
 
 
+#: Values whose words are counted at a time: their bytes' working arrays (a few hundred KB for
+#: short text) stay on the heap and in cache; made whole, two copies of a column's bytes were
+#: mapped and faulted in afresh (0.18 s for 531,508 values in a profile, against 0.07 s alone).
+_WORDS_SLICE = 1 << 14
+
+
 def _ascii_words(values: pa.Array) -> np.ndarray | None:
     """Runs of non-blank characters in each value of an ASCII string array without nulls, from
     its bytes: a word starts at a non-blank byte that begins its value or follows a blank one
-    (Arrow's split builds a list of every word: 110-120 ms for 500,000 to 1M short values,
-    this 5-15 ms). None when the array has nulls, other offsets or non-ASCII text."""
+    (Arrow's split builds a list of every word: 110-120 ms for 500,000 to 1M short values).
+    None when the array has nulls or non-ASCII text."""
     if not pa.types.is_string(values.type) or values.null_count or len(values) == 0:
         return None
     if not pc.all(pc.string_is_ascii(values)).as_py():
         return None
     offsets_buffer, data = values.buffers()[1], values.buffers()[2]
     offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(values) + 1, offset=values.offset * 4)
-    first, last = int(offsets[0]), int(offsets[-1])
-    if data is None or last == first:
-        return np.zeros(len(values), dtype=np.int64)
-    blank = ASCII_SPACE[np.frombuffer(data, dtype=np.uint8, count=last - first, offset=first)]
-    begins = ~blank
-    begins[1:] &= blank[:-1]
-    bounds = (offsets - first).astype(np.int64)
-    filled = bounds[:-1][np.diff(offsets) > 0]
-    begins[filled] = ~blank[filled]  # a value's first byte follows no byte of it
-    # the words of each value: the word starts between its bounds
-    words: np.ndarray = np.diff(np.searchsorted(np.flatnonzero(begins), bounds))
+    words = np.zeros(len(values), dtype=np.int64)
+    if data is None or offsets[-1] == offsets[0]:
+        return words
+    text = np.frombuffer(data, dtype=np.uint8)
+    for at in range(0, len(values), _WORDS_SLICE):
+        bounds = offsets[at : at + _WORDS_SLICE + 1].astype(np.int64)
+        first = int(bounds[0])
+        blank = ASCII_SPACE[text[first : int(bounds[-1])]]
+        begins = ~blank
+        begins[1:] &= blank[:-1]
+        bounds -= first
+        filled = bounds[:-1][np.diff(bounds) > 0]
+        begins[filled] = ~blank[filled]  # a value's first byte follows no byte of it
+        # the words of each value: the word starts between its bounds
+        words[at : at + len(bounds) - 1] = np.diff(np.searchsorted(np.flatnonzero(begins), bounds))
     return words
 
 
