@@ -55,6 +55,24 @@ def take_sorted(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
     return pa.concat_arrays(parts) if parts else pa.nulls(0, arr.type)
 
 
+def string_offsets(values: pa.Array) -> np.ndarray:
+    """A numpy view of a string array's int32 offsets: ``len(values) + 1`` positions in its data
+    buffer, the array's own offset applied (a slice reads the same bytes as its parent)."""
+    buffer = values.buffers()[1]
+    assert buffer is not None
+    offsets: np.ndarray = np.frombuffer(
+        buffer, dtype=np.int32, count=len(values) + 1, offset=values.offset * 4
+    )
+    return offsets
+
+
+def spread_rows(rows: int, size: int) -> np.ndarray:
+    """Up to ``size`` row positions evenly spread over ``rows`` rows, ascending, first and last
+    included."""
+    spread: np.ndarray = np.unique(np.linspace(0, max(rows - 1, 0), min(rows, size)).astype(np.int64))
+    return spread
+
+
 #: The ASCII bytes that are white space, as Arrow's UTF-8 functions and Python's ``isspace`` see it.
 ASCII_SPACE = np.array([chr(b).isspace() for b in range(256)], dtype=bool)
 
@@ -67,7 +85,7 @@ def trim_whitespace(values: pa.Array) -> pa.Array:
     offsets_buffer, data = values.buffers()[1], values.buffers()[2]
     if not pa.types.is_string(values.type) or offsets_buffer is None or data is None or len(values) == 0:
         return pc.utf8_trim_whitespace(values)
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(values) + 1, offset=values.offset * 4)
+    offsets = string_offsets(values)
     filled = np.diff(offsets) > 0
     bytes_ = np.frombuffer(data, dtype=np.uint8)
     ends = np.concatenate((bytes_[offsets[:-1][filled]], bytes_[offsets[1:][filled] - 1]))

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import index_array, primitive, take_sorted
+from sonda_analyzer.engine.arrays import index_array, primitive, spread_rows, take_sorted
 from sonda_analyzer.engine.booleans import profile_boolean, profile_empty
 from sonda_analyzer.engine.coerce import coerce
 from sonda_analyzer.engine.numeric import profile_numeric
@@ -106,9 +106,7 @@ def may_correlate(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> bool:
     """
     if ctx.options.column_types.get(name) is not None:
         return True
-    n = len(arr)
-    rows = np.unique(np.linspace(0, max(n - 1, 0), min(n, HINT_SAMPLE)).astype(np.int64))
-    counted = pc.value_counts(take_sorted(arr, rows).drop_null())
+    counted = pc.value_counts(take_sorted(arr, spread_rows(len(arr), HINT_SAMPLE)).drop_null())
     values, counts = counted.field("values"), primitive(counted.field("counts")).astype(np.int64)
     if len(values) <= MAX_CATEGORIES_FOR_ASSOCIATION:
         return True

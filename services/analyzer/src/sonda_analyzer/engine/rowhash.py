@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pyarrow as pa
 
+from sonda_analyzer.engine.arrays import string_offsets
+
 U64 = np.uint64
 
 
@@ -57,7 +59,7 @@ def word_hashes(values: pa.Array) -> np.ndarray:
     offsets_buffer, data = values.buffers()[1], values.buffers()[2]
     if n == 0 or offsets_buffer is None:
         return np.zeros(n, dtype=U64)
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1, offset=values.offset * 4)
+    offsets = string_offsets(values)
     starts = offsets[:-1].astype(np.int64)
     lengths = np.diff(offsets)
     h = lengths.astype(U64) * U64(0x9E3779B97F4A7C15)

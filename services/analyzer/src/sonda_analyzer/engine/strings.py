@@ -20,6 +20,8 @@ from sonda_analyzer.engine.arrays import (
     index_array,
     primitive,
     single,
+    spread_rows,
+    string_offsets,
     take_sorted,
     valid_mask,
 )
@@ -88,8 +90,7 @@ def _looks_unique(arr: pa.ChunkedArray | pa.Array) -> bool:
     n = len(arr)
     if arr.nbytes < HASHED_BYTES or n < 2:
         return False
-    rows = np.unique(np.linspace(0, n - 1, min(n, HINT_SAMPLE)).astype(np.int64))
-    sample = take_sorted(arr, rows).drop_null()
+    sample = take_sorted(arr, spread_rows(n, HINT_SAMPLE)).drop_null()
     return len(sample) > 0 and pc.count_distinct(sample).as_py() >= _HASHED_SAMPLE_DISTINCT * len(sample)
 
 
@@ -112,23 +113,23 @@ def encode_by_hash(
     present = column if valid is None else column.filter(bool_array(valid))
     hashes = hashes_of(present)
     n = len(present)
-    first = None  # per present row: whether it is the first with its value (None: all are)
-    codes = np.arange(n, dtype=np.int64)
-    counts = np.ones(n, dtype=np.int64)
     rows, group = _sharing_a_hash(hashes)
     if rows is None:
         return None  # too many repeats: a dictionary is the better tool
+    first = None  # per present row: whether it is the first with its value (None: all are)
+    codes = np.arange(n, dtype=np.int64)
+    counts = np.ones(n, dtype=np.int64)
     if len(rows):
         by_group = np.argsort(group, kind="stable")  # rows ascending within each group
         starts = np.flatnonzero(np.diff(group[by_group], prepend=-1))
+        leaders = rows[by_group[starts]]  # the first row of each group
         leader = np.zeros(int(group.max()) + 1, dtype=np.int64)
-        leader[group[by_group[starts]]] = rows[by_group[starts]]
+        leader[group[by_group[starts]]] = leaders
         same = pc.equal(present.take(index_array(rows)), present.take(index_array(leader[group])))
         if not pc.all(same).as_py():
             return None  # two different strings with one hash: Arrow's dictionary decides
         first = np.ones(n, dtype=bool)
         first[rows] = False
-        leaders = rows[by_group[starts]]
         first[leaders] = True
         codes = np.cumsum(first, dtype=np.int64) - 1
         codes[rows] = codes[leader[group]]
@@ -248,8 +249,8 @@ def _ascii_words(values: pa.Array) -> np.ndarray | None:
         return None
     if not pc.all(pc.string_is_ascii(values)).as_py():
         return None
-    offsets_buffer, data = values.buffers()[1], values.buffers()[2]
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(values) + 1, offset=values.offset * 4)
+    data = values.buffers()[2]
+    offsets = string_offsets(values)
     words = np.zeros(len(values), dtype=np.int64)
     if data is None or offsets[-1] == offsets[0]:
         return words
