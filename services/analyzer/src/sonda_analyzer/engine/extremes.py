@@ -41,6 +41,8 @@ def _ends(s: Floats, k: int, *, from_top: bool) -> list[tuple[float, int]]:
 def _chunk_ends(x: Floats, k: int) -> list[tuple[float, int]]:
     """The ``k`` smallest distinct values of an unsorted chunk with their counts, without sorting
     it: a partial partition finds candidates, one comparison pass keeps what lies at or below them."""
+    if len(x) == 0:
+        return []
     m = min(len(x), 8 * k)
     candidates = np.unique(np.partition(x, m - 1)[:m])
     if len(candidates) < k and m < len(x):  # the smallest values repeat a lot: look at all of them
@@ -73,9 +75,13 @@ class ExtremesAcc:
     def update(self, finite: Floats) -> None:
         if len(finite) == 0:
             return
-        for value, count in _chunk_ends(finite, self.k):
+        # Once an end holds k values, nothing beyond its k-th can enter it any more: only the
+        # chunk's values up to that cut are looked at, one comparison pass (they are usually few).
+        low = finite if len(self.low) < self.k else finite[finite <= max(self.low)]
+        for value, count in _chunk_ends(low, self.k):
             self.low[value] = self.low.get(value, 0) + count
-        for value, count in _chunk_ends(-finite, self.k):
+        high = finite if len(self.high) < self.k else finite[finite >= min(self.high)]
+        for value, count in _chunk_ends(-high, self.k):
             self.high[-value] = self.high.get(-value, 0) + count
         # Keep only what can still be among the ends: the state stays k values per end.
         self.low = dict(sorted(self.low.items())[: self.k])

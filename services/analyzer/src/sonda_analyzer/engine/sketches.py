@@ -109,7 +109,9 @@ class DistinctNumbers:
 
     def update(self, x: np.ndarray) -> None:
         if self.values is not None:
-            merged = np.union1d(self.values, x)
+            # Arrow's hash table drops the chunk's repeats in one pass, so only its distinct
+            # values are sorted into the set (2M ages: 118k values a chunk, about 100 distinct).
+            merged = np.union1d(self.values, primitive(pc.unique(x)))
             if len(merged) <= EXACT_DISTINCT:
                 self.values = merged
                 return
@@ -184,8 +186,13 @@ class ValueCounts:
         self.freq = ds.frequent_strings_sketch(FREQ_LG_MAX)
         self.hll = HyperLogLog(HLL_LG_K)
         self.hll.update(text_hashes(self.keys))
-        for v, c in zip(self.keys.to_pylist(), self.counts.tolist(), strict=True):
+        # As with a chunk after the switch (add_sketch), the values counted once so far are left
+        # out of the sketch: each is undercounted by one at most, which max_error adds.
+        repeated = self.counts >= 2
+        values = self.keys.filter(bool_array(repeated)).to_pylist()
+        for v, c in zip(values, self.counts[repeated].tolist(), strict=True):
             self.freq.update(v, c)
+        self.pruned_chunks += 1
         self.keys, self.counts = None, np.zeros(0, dtype=np.int64)
 
     @property

@@ -112,11 +112,15 @@ class NumericAcc:
         if len(present):
             self.distinct.update(present)
         if self.few is not None and len(present):
-            values, counts = np.unique(present, return_counts=True)
-            for v, c in zip(values.tolist(), counts.tolist(), strict=True):
-                self.few[v] = self.few.get(v, 0) + c
-            if len(self.few) > FEW_DISTINCT:
+            # The distinct set, updated first, tells whether the column can still have few values.
+            known = self.distinct.values
+            if known is None or len(known) > FEW_DISTINCT:
                 self.few = None
+            else:
+                counts = np.bincount(np.searchsorted(known, present), minlength=len(known))
+                for v, c in zip(known.tolist(), counts.tolist(), strict=True):
+                    if c:
+                        self.few[v] = self.few.get(v, 0) + c
 
     def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
         m = self.moments

@@ -1,0 +1,95 @@
+"""Streaming summaries fed chunk by chunk, each against numpy's or pandas' figure of the whole."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from sonda_analyzer.engine.extremes import ExtremesAcc, K
+from sonda_analyzer.engine.numeric import FEW_DISTINCT
+from sonda_analyzer.engine.options import AlertThresholds
+from sonda_analyzer.engine.rowhash import text_hashes
+from sonda_analyzer.engine.sketches import EXACT_DISTINCT, ValueCounts
+from sonda_analyzer.engine.stream_columns import NumericAcc, Settings
+
+
+def _chunks(values: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    cuts = np.sort(rng.choice(np.arange(1, len(values)), size=min(len(values) - 1, 9), replace=False))
+    return np.split(values, cuts)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_extremes_over_chunks_are_the_whole_columns(seed: int) -> None:
+    """Ties at the ends, ends that first show up in a late chunk, chunks with fewer than k values:
+    the merged ends and their counts are those of the whole column."""
+    rng = np.random.default_rng(seed)
+    kind = seed % 4
+    n = int(rng.integers(2, 4_000))
+    if kind == 0:
+        values = rng.integers(-6, 7, size=n).astype(np.float64)  # few values, many ties
+    elif kind == 1:
+        values = rng.normal(size=n)
+    elif kind == 2:  # the smallest and largest values only in the last rows
+        values = np.concatenate([rng.integers(0, 50, size=n).astype(np.float64), [-9.0, -9.0, 99.0]])
+    else:
+        values = np.round(rng.exponential(size=n), 1) * rng.choice([-1.0, 1.0], size=n)
+    acc = ExtremesAcc()
+    for chunk in _chunks(values, rng):
+        acc.update(chunk)
+    found = acc.finish()
+    assert found is not None
+    counts = pd.Series(values).value_counts().sort_index()
+    assert [(x.value, x.count) for x in found.smallest] == [
+        (float(v), int(c)) for v, c in counts.head(K).items()
+    ]
+    assert [(x.value, x.count) for x in found.largest] == [
+        (float(v), int(c)) for v, c in counts.tail(K)[::-1].items()
+    ]
+
+
+@pytest.mark.parametrize("distinct", [1, 2, FEW_DISTINCT, FEW_DISTINCT + 1, 500])
+def test_few_values_are_listed_with_their_counts_while_few(distinct: int) -> None:
+    rng = np.random.default_rng(distinct)
+    values = rng.choice(np.arange(distinct, dtype=np.float64) * 1.5 - 3.0, size=20_000)
+    values[rng.random(len(values)) < 0.1] = np.nan
+    acc = NumericAcc("x", pa.float64())
+    for chunk in _chunks(values, rng):
+        acc.update(pa.array(chunk, from_pandas=True))
+    profile, _ = acc.finish(Settings(bins=10, top_k=20, thresholds=AlertThresholds()))
+    truth = pd.Series(values).value_counts()
+    assert profile.distinct == len(truth)
+    if len(truth) > FEW_DISTINCT:
+        assert profile.top_values is None
+    else:
+        assert profile.top_values is not None
+        assert {t.value: t.count for t in profile.top_values} == {float(v): int(c) for v, c in truth.items()}
+
+
+def test_counts_past_the_cap_keep_the_frequent_values_within_the_stated_error() -> None:
+    """The switch to the sketch leaves out the values seen once so far; the heavy values' counts
+    stay within max_error of the truth, and none of them is missed."""
+    rng = np.random.default_rng(3)
+    singles = [f"id-{i}" for i in range(EXACT_DISTINCT + 20_000)]
+    heavy = [f"heavy-{i}" for i in range(8)]
+    column = np.array(singles + list(rng.choice(heavy, size=30_000)), dtype=object)
+    rng.shuffle(column)
+    counts = ValueCounts()
+    for chunk in np.array_split(column, 6):
+        encoded = pa.array(chunk).dictionary_encode()
+        per_value = np.bincount(encoded.indices.to_numpy(), minlength=len(encoded.dictionary))
+        if counts.exact:
+            counts.add_exact(encoded.dictionary, per_value)
+        else:
+            repeated = per_value >= 2
+            counts.add_sketch(
+                encoded.dictionary.filter(pa.array(repeated)).to_pylist(),
+                per_value[repeated].tolist(),
+                text_hashes(encoded.dictionary),
+            )
+    assert not counts.exact
+    truth = pd.Series(column).value_counts()
+    top = dict(counts.top(len(heavy)))
+    assert set(top) == set(heavy)
+    for value, count in top.items():
+        assert abs(count - int(truth[value])) <= counts.max_error()
