@@ -12,6 +12,7 @@ from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.rowhash import text_hashes
 from sonda_analyzer.engine.sketches import EXACT_DISTINCT, ValueCounts
 from sonda_analyzer.engine.stream_columns import NumericAcc, Settings
+from sonda_analyzer.engine.stream_text import StringAcc
 
 
 def _chunks(values: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
@@ -93,3 +94,27 @@ def test_counts_past_the_cap_keep_the_frequent_values_within_the_stated_error() 
     assert set(top) == set(heavy)
     for value, count in top.items():
         assert abs(count - int(truth[value])) <= counts.max_error()
+
+
+@pytest.mark.parametrize("repeats", [0, 40, 30_000])
+def test_text_chunks_encoded_from_hashes_profile_as_arrows_dictionary_does(repeats: int) -> None:
+    """Chunks of nearly unique strings are encoded from their hashes once a chunk was distinct
+    enough; the profile is the one Arrow's dictionary gives, and its figures are pandas'."""
+    rng = np.random.default_rng(repeats)
+    values = [f"user.{i}@example.com" for i in range(60_000)]
+    column = np.array(values + list(rng.choice(values, size=repeats)) + [None] * 500, dtype=object)
+    rng.shuffle(column)
+    settings = Settings(bins=10, top_k=10, thresholds=AlertThresholds())
+    hashed, plain = StringAcc("email"), StringAcc("email")
+    for chunk in np.array_split(column, 7):
+        arr = pa.array(chunk, pa.string())
+        hashed.update(arr, settings.thresholds)
+        plain.distinct_share = 0.0  # always Arrow's dictionary
+        plain.update(arr, settings.thresholds)
+    by_hash, _ = hashed.finish(settings)
+    by_dictionary, _ = plain.finish(settings)
+    assert by_hash == by_dictionary
+    truth = pd.Series(column).dropna()
+    assert by_hash.count == len(truth)
+    assert by_hash.text is not None and by_hash.text.length_mean == pytest.approx(truth.str.len().mean())
+    assert by_hash.semantic_validity == {"email": 1.0}

@@ -17,6 +17,7 @@ from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, with_s
 from sonda_analyzer.engine.sketches import ValueCounts
 from sonda_analyzer.engine.stream_columns import Settings
 from sonda_analyzer.engine.strings import (
+    encode_by_hash,
     entropy_bits,
     mean_words,
     row_sample,
@@ -32,6 +33,11 @@ from sonda_analyzer.engine.text_formats import (
     reported,
     share_hints,
 )
+
+#: A chunk is encoded from its hashes when the one before was at least this share distinct
+#: values (a column of ids, e-mails, URLs): 118k UUIDs take 3-4 ms so against 9 ms for Arrow's
+#: dictionary, and their hashes are the ones the distinct count needs anyway.
+_HASHED_SHARE = 0.99
 
 
 @dataclass(slots=True)
@@ -53,17 +59,44 @@ class StringAcc:
     candidate: TextFormat | None = None
     parsed: int = 0
     scan: SemanticScan | None = None
+    #: The share of the last chunk's present values that were distinct.
+    distinct_share: float = 0.0
+
+    def _hashed(self, arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray] | None:
+        """A chunk's distinct values, their counts and its present rows' hashes, from the hashes
+        (see :func:`encode_by_hash`), while the chunks before were nearly all distinct values;
+        None where the chunk repeats too much. The hashes then serve the distinct count too."""
+        if self.distinct_share < _HASHED_SHARE:
+            return None
+        kept: list[np.ndarray] = []
+
+        def hashes_of(present: pa.Array) -> np.ndarray:
+            kept.append(text_hashes(present))
+            return kept[0]
+
+        encoded = encode_by_hash(arr, hashes_of)
+        if encoded is None:
+            return None
+        return encoded.values, encoded.counts, kept[0]
 
     def update(self, arr: pa.Array, thresholds: AlertThresholds) -> None:
         arr = single(arr)
         self.rows += len(arr)
         self.missing += arr.null_count
-        encoded = pc.dictionary_encode(arr)
-        dictionary = encoded.dictionary
-        indices = encoded.indices
-        codes = primitive(pc.fill_null(indices, 0) if indices.null_count else indices)
-        valid = valid_mask(indices)
-        counts = np.bincount(codes[valid] if valid is not None else codes, minlength=len(dictionary))
+        hashed = self._hashed(arr) if self.scan is not None else None
+        hashes: np.ndarray | None = None
+        if hashed is not None:
+            dictionary, counts, hashes = hashed
+            codes, valid = np.zeros(0, dtype=np.int64), None  # the first chunk alone needs them
+        else:
+            encoded = pc.dictionary_encode(arr)
+            dictionary = encoded.dictionary
+            indices = encoded.indices
+            codes = primitive(pc.fill_null(indices, 0) if indices.null_count else indices)
+            valid = valid_mask(indices)
+            counts = np.bincount(codes[valid] if valid is not None else codes, minlength=len(dictionary))
+        present = len(arr) - arr.null_count
+        self.distinct_share = len(dictionary) / present if present else 0.0
         if len(dictionary):
             lengths = primitive(pc.utf8_length(dictionary))
             lo, hi = int(lengths.min()), int(lengths.max())
@@ -94,7 +127,7 @@ class StringAcc:
             self.counts.add_sketch(
                 dictionary.filter(bool_array(repeated)).to_pylist(),
                 counts[repeated].tolist(),
-                text_hashes(dictionary),
+                text_hashes(dictionary) if hashes is None else hashes,
             )
 
     def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
