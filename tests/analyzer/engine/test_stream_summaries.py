@@ -11,6 +11,7 @@ from sonda_analyzer.engine.numeric import FEW_DISTINCT
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.rowhash import text_hashes
 from sonda_analyzer.engine.sketches import EXACT_DISTINCT, ValueCounts
+from sonda_analyzer.engine.stream_assoc import SPEARMAN_SAMPLE, StreamAssociations
 from sonda_analyzer.engine.stream_columns import NumericAcc, Settings
 from sonda_analyzer.engine.stream_text import StringAcc
 
@@ -118,3 +119,31 @@ def test_text_chunks_encoded_from_hashes_profile_as_arrows_dictionary_does(repea
     assert by_hash.count == len(truth)
     assert by_hash.text is not None and by_hash.text.length_mean == pytest.approx(truth.str.len().mean())
     assert by_hash.semantic_validity == {"email": 1.0}
+
+
+def test_spearman_sample_is_the_rows_with_the_smallest_keys_of_the_whole_file() -> None:
+    """The sample is trimmed only now and then; it is still exactly the rows whose random keys
+    are the smallest of all rows (keys drawn as the class draws them), missing values kept."""
+    rng = np.random.default_rng(8)
+    n = 2 * SPEARMAN_SAMPLE + 50_001
+    x = rng.normal(size=n)
+    y = x + rng.normal(size=n)
+    y[rng.random(n) < 0.05] = np.nan
+    table = pa.table({"x": x, "y": pa.array(y, from_pandas=True)})
+    assoc = StreamAssociations(["x", "y"], [], seed=11)
+    keys = np.random.default_rng(11)
+    drawn = []
+    start = 0
+    for size in [SPEARMAN_SAMPLE // 3, SPEARMAN_SAMPLE, 7, 60_000, n]:
+        chunk = table.slice(start, size)
+        if chunk.num_rows == 0:
+            break
+        assoc.update(chunk)
+        drawn.append(keys.random(chunk.num_rows))
+        start += chunk.num_rows
+    smallest = np.sort(np.argpartition(np.concatenate(drawn), SPEARMAN_SAMPLE)[:SPEARMAN_SAMPLE])
+    got = assoc.sample
+    expected = np.column_stack([x[smallest], y[smallest]])
+    order = np.lexsort((np.nan_to_num(got[:, 1], nan=np.inf), got[:, 0]))
+    want = np.lexsort((np.nan_to_num(expected[:, 1], nan=np.inf), expected[:, 0]))
+    np.testing.assert_allclose(got[order], expected[want], rtol=0, atol=1e-12)

@@ -36,8 +36,11 @@ class StreamAssociations:
         self.sxx = np.zeros((k, k))
         self.sxy = np.zeros((k, k))
         self._rng = np.random.default_rng(seed)
-        self.keys = np.zeros(0)
-        self.sample = np.zeros((0, k))
+        #: The sampled rows' keys and values, in pieces until trimmed, and the key to beat.
+        self._keys: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+        self._held = 0
+        self._cutoff = math.inf
         self.codes: list[dict[Any, int] | None] = [{} for _ in categorical]
         c = len(categorical)
         width = MAX_CODES + 1
@@ -125,19 +128,31 @@ class StreamAssociations:
 
     def _sample_rows(self, m: np.ndarray, xz: np.ndarray) -> None:
         keys = self._rng.random(len(m))
-        if len(self.keys) >= SPEARMAN_SAMPLE:
-            # only rows whose key beats the sample's largest can enter it
-            chosen = np.flatnonzero(keys < self.keys.max())
-        else:
-            chosen = np.arange(len(m))
+        # Only rows whose key beats the largest key of the last trimmed sample can be among the
+        # smallest keys; they are collected, and the sample is trimmed back to its size only
+        # once it holds twice as many (copying and partitioning it every chunk cost 13 ms).
+        chosen = np.flatnonzero(keys < self._cutoff)
         assert self.shift is not None
-        values = np.where(m[chosen] > 0, xz[chosen] + self.shift, np.nan)
-        keys = np.concatenate([self.keys, keys[chosen]])
-        rows = np.concatenate([self.sample, values])
+        self._keys.append(keys[chosen])
+        self._rows.append(np.where(m[chosen] > 0, xz[chosen] + self.shift, np.nan))
+        self._held += len(chosen)
+        if self._held > 2 * SPEARMAN_SAMPLE:
+            self._trim()
+
+    def _trim(self) -> None:
+        keys = np.concatenate(self._keys) if self._keys else np.zeros(0)
+        rows = np.concatenate(self._rows) if self._rows else np.zeros((0, len(self.numeric)))
         if len(keys) > SPEARMAN_SAMPLE:
             keep = np.argpartition(keys, SPEARMAN_SAMPLE)[:SPEARMAN_SAMPLE]
             keys, rows = keys[keep], rows[keep]
-        self.keys, self.sample = keys, rows
+            self._cutoff = float(keys.max())
+        self._keys, self._rows, self._held = [keys], [rows], len(keys)
+
+    @property
+    def sample(self) -> np.ndarray:
+        """The rows with the smallest random keys: a uniform sample of at most SPEARMAN_SAMPLE."""
+        self._trim()
+        return self._rows[0]
 
     def result(self, numeric_ok: set[str], categorical_ok: set[str]) -> Correlations:
         num = [i for i, name in enumerate(self.numeric) if name in numeric_ok]
@@ -150,9 +165,8 @@ class StreamAssociations:
             pearson = cov / np.sqrt(var * var.T)
             pearson[n < 2] = np.nan
         sub = np.ix_(num, num)
-        spearman = (
-            spearman_matrix([self.sample[:, j] for j in num]) if len(num) >= 2 else np.ones((len(num),) * 2)
-        )
+        sample = self.sample
+        spearman = spearman_matrix([sample[:, j] for j in num]) if len(num) >= 2 else np.ones((len(num),) * 2)
         cv: list[list[float | None]] = [[None] * len(cat) for _ in cat]
         for a_pos, a in enumerate(cat):
             cv[a_pos][a_pos] = 1.0
