@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from sonda_analyzer.engine.hyperloglog import HyperLogLog
+from sonda_analyzer.engine.hyperloglog import HyperLogLog, ranks
 from sonda_analyzer.engine.rowhash import text_hashes
 from sonda_analyzer.engine.sketches import HLL_LG_K, HLL_STDEVS, DistinctNumbers
 
@@ -67,3 +67,17 @@ def test_distinct_numbers_switch_to_the_sketch_past_the_exact_cap() -> None:
     truth = len(np.unique(np.concatenate([values, [0.0, 1.5]])))
     assert not counter.exact
     assert abs(counter.estimate() - truth) <= BOUND * truth
+
+
+@pytest.mark.parametrize("p", [4, 14, 20])
+def test_ranks_are_leading_zeros_plus_one_up_to_the_cap(p: int) -> None:
+    """Including values whose upper half is zero (one in 2**32 of real hashes) and zero itself."""
+    rng = np.random.default_rng(p)
+    shifts = rng.integers(0, 64, size=4_000).astype(np.uint64)
+    values = (rng.integers(0, np.iinfo(np.int64).max, size=4_000).astype(np.uint64) >> shifts) << np.uint64(p)
+    values = np.concatenate(
+        [values, np.array([0, 1 << p, 1 << 32, (1 << 32) - (1 << p), 1 << 63], dtype=np.uint64)]
+    )
+    found = ranks(values, p)
+    expected = [min(64 - int(v).bit_length(), 64 - p) + 1 for v in values.tolist()]
+    assert found.tolist() == expected

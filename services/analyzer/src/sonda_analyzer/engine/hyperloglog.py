@@ -40,16 +40,8 @@ class HyperLogLog:
         h = splitmix(np.asarray(hashes, dtype=np.uint64) ^ _SEED)
         p = self.lg_k
         index = (h >> np.uint64(64 - p)).astype(np.intp)
-        rest = h << np.uint64(p)  # the other 64 - p bits, at the top
-        # rank = leading zeros of the rest + 1; frexp's exponent is a number's bit length,
-        # exact on 32-bit halves (a float64 holds any uint32)
-        high = (rest >> np.uint64(32)).astype(np.float64)
-        low = (rest & np.uint64(0xFFFFFFFF)).astype(np.float64)
-        _, high_bits = np.frexp(high)
-        _, low_bits = np.frexp(low)
-        leading = np.where(high_bits > 0, 32 - high_bits, 64 - low_bits)
-        rank = np.minimum(leading, 64 - p) + 1
-        np.maximum.at(self.registers, index, rank.astype(np.uint8))
+        rank = ranks(h << np.uint64(p), p)  # from the other 64 - p bits, moved to the top
+        np.maximum.at(self.registers, index, rank)
 
     def merge(self, other: HyperLogLog) -> None:
         if other.lg_k != self.lg_k:
@@ -70,6 +62,23 @@ class HyperLogLog:
     def relative_error(lg_k: int, stdevs: float) -> float:
         """The estimate's relative error bound at ``stdevs`` standard deviations."""
         return stdevs * _STD_FACTOR / math.sqrt(1 << lg_k)
+
+
+def ranks(rest: np.ndarray, p: int) -> np.ndarray:
+    """Per uint64, its leading zeros + 1, at most ``64 - p + 1`` (its low ``p`` bits are zeros).
+
+    frexp's exponent is a number's bit length, exact for a float64 made from a uint32: the upper
+    halves decide all but one value in 2**32, whose lower half is looked at alone (a pass over
+    both halves of every value took 2.5 times as long).
+    """
+    high = (rest >> np.uint64(32)).astype(np.uint32)
+    _, high_bits = np.frexp(high.astype(np.float64))
+    rank: np.ndarray = (33 - high_bits).astype(np.uint8)
+    zero = np.flatnonzero(high == 0)
+    if len(zero):
+        _, low_bits = np.frexp((rest[zero] & np.uint64(0xFFFFFFFF)).astype(np.float64))
+        rank[zero] = np.minimum(64 - low_bits, 64 - p) + 1
+    return rank
 
 
 def _sigma(x: float) -> float:
