@@ -7,13 +7,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from sonda_analyzer.engine.extremes import ExtremesAcc, K
-from sonda_analyzer.engine.numeric import FEW_DISTINCT
+from sonda_analyzer.engine.numeric import FEW_DISTINCT, numeric_stats
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.rowhash import text_hashes
-from sonda_analyzer.engine.sketches import EXACT_DISTINCT, ValueCounts
+from sonda_analyzer.engine.sketches import EXACT_DISTINCT, ValueCounts, kll_rank_error, repeated
 from sonda_analyzer.engine.stream_assoc import SPEARMAN_SAMPLE, StreamAssociations
-from sonda_analyzer.engine.stream_columns import NumericAcc, Settings
+from sonda_analyzer.engine.stream_columns import DatetimeAcc, NumericAcc, Settings
 from sonda_analyzer.engine.stream_text import StringAcc
+from sonda_analyzer.engine.temporal import profile_datetime
 
 
 def _chunks(values: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
@@ -147,3 +148,85 @@ def test_spearman_sample_is_the_rows_with_the_smallest_keys_of_the_whole_file() 
     order = np.lexsort((np.nan_to_num(got[:, 1], nan=np.inf), got[:, 0]))
     want = np.lexsort((np.nan_to_num(expected[:, 1], nan=np.inf), expected[:, 0]))
     np.testing.assert_allclose(got[order], expected[want], rtol=0, atol=1e-12)
+
+
+SETTINGS = Settings(bins=12, top_k=10, thresholds=AlertThresholds())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_numbers_with_few_distinct_values_get_the_exact_figures(seed: int) -> None:
+    """While every value is counted (up to EXACT_DISTINCT distinct ones), the streamed quantiles,
+    median, MAD, IQR outliers, histogram and ends are exact mode's, and none is approximate."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1_000, 60_000))
+    values = np.round(rng.gamma(2.0, 30.0, size=n), seed % 3) - 20.0
+    values[rng.random(n) < 0.05] = np.nan
+    if seed % 2:
+        values[:3] = [np.inf, -np.inf, -0.0]
+    acc = NumericAcc("x", pa.float64())
+    for chunk in _chunks(values, rng):
+        acc.update(pa.array(chunk, from_pandas=True))
+    streamed, approximate = acc.finish(SETTINGS)
+    stats, histogram, count, distinct = numeric_stats(values, SETTINGS.bins)
+    assert approximate == set()
+    assert (streamed.count, streamed.distinct) == (count, distinct)
+    assert streamed.stats is not None and stats is not None
+    for key in ("median", "iqr", "mad", "outliers_iqr", "quantiles", "extremes", "min", "max"):
+        assert getattr(streamed.stats, key) == getattr(stats, key), key
+    assert streamed.histogram == histogram
+    finite = values[np.isfinite(values)]
+    assert streamed.stats.median == np.median(finite)
+    assert streamed.stats.mad == np.median(np.abs(finite - np.median(finite)))
+    assert streamed.stats.quantiles.p95 == np.quantile(finite, 0.95)
+
+
+def test_numbers_past_the_cap_keep_every_value_in_the_sketch() -> None:
+    """A column whose distinct values pass the cap only after some chunks: the sketch that takes
+    over holds the rows counted before too (its quantiles stay within the stated rank error)."""
+    rng = np.random.default_rng(12)
+    narrow = rng.integers(0, 50, size=200_000).astype(np.float64)
+    wide = rng.normal(1_000.0, 10.0, size=100_000)
+    values = np.concatenate([narrow, wide])
+    acc = NumericAcc("x", pa.float64())
+    for chunk in np.array_split(values, 12):
+        acc.update(pa.array(chunk))
+    streamed, approximate = acc.finish(SETTINGS)
+    assert "quantiles" in approximate and streamed.stats is not None
+    assert acc.sketch.n == len(values)  # type: ignore[attr-defined]
+    bound = kll_rank_error()
+    x = np.sort(values)
+    q = streamed.stats.quantiles
+    for p, value in [(0.05, q.p5), (0.5, q.p50), (0.75, q.p75), (0.95, q.p95)]:
+        assert value is not None
+        lo = np.searchsorted(x, value, side="left") / len(x)
+        hi = np.searchsorted(x, value, side="right") / len(x)
+        assert lo - bound <= p <= hi + bound, p
+    counts = pd.Series(values).value_counts().sort_index()
+    assert streamed.stats.extremes is not None
+    assert [(e.value, e.count) for e in streamed.stats.extremes.smallest] == [
+        (float(v), int(c)) for v, c in counts.head(K).items()
+    ]
+
+
+@pytest.mark.parametrize("block", [1, 3, 1 << 16])
+def test_repeated_in_blocks_is_numpys_repeat(block: int) -> None:
+    rng = np.random.default_rng(block)
+    values = rng.normal(size=40)
+    counts = rng.integers(0, 9, size=40)
+    counts[5] = 100
+    pieces = list(repeated(values, counts, block))
+    assert all(len(p) <= block for p in pieces)
+    np.testing.assert_array_equal(np.concatenate(pieces), np.repeat(values, counts))
+
+
+def test_instants_with_few_distinct_values_get_the_exact_histogram() -> None:
+    rng = np.random.default_rng(2)
+    days = np.datetime64("2020-01-01") + rng.integers(0, 3_000, size=50_000).astype("timedelta64[D]")
+    arr = pa.array(days)
+    acc = DatetimeAcc("d", arr.type)
+    for chunk in _chunks(np.arange(len(days)), rng):
+        acc.update(arr.take(pa.array(chunk)))
+    streamed, approximate = acc.finish(SETTINGS)
+    exact = profile_datetime("d", pa.chunked_array([arr]), len(days), SETTINGS.bins).profile
+    assert approximate == set()
+    assert streamed.datetime == exact.datetime

@@ -57,6 +57,14 @@ def extremes_of_sorted(s: Floats, k: int = K) -> Extremes:
     return _result(_ends(s, k, from_top=False), _ends(s, k, from_top=True))
 
 
+def extremes_of_runs(values: Floats, counts: np.ndarray, k: int = K) -> Extremes | None:
+    """From the distinct finite values, ascending, and their counts (streaming's exact counts)."""
+    if len(values) == 0:
+        return None
+    pairs = [(float(v), int(c)) for v, c in zip(values.tolist(), counts.tolist(), strict=True)]
+    return _result(pairs[:k], pairs[::-1][:k])
+
+
 def _result(smallest: list[tuple[float, int]], largest: list[tuple[float, int]]) -> Extremes:
     return Extremes(
         smallest=[ValueCount(value=v, count=c) for v, c in smallest],
@@ -84,6 +92,15 @@ class ExtremesAcc:
         for value, count in _chunk_ends(-high, self.k):
             self.high[-value] = self.high.get(-value, 0) + count
         # Keep only what can still be among the ends: the state stays k values per end.
+        self.low = dict(sorted(self.low.items())[: self.k])
+        self.high = dict(sorted(self.high.items(), reverse=True)[: self.k])
+
+    def add_counts(self, values: Floats, counts: np.ndarray) -> None:
+        """Distinct values, ascending, with how often each occurs (the exact counts given up)."""
+        for value, count in zip(values[: self.k].tolist(), counts[: self.k].tolist(), strict=True):
+            self.low[value] = self.low.get(value, 0) + count
+        for value, count in zip(values[-self.k :].tolist(), counts[-self.k :].tolist(), strict=True):
+            self.high[value] = self.high.get(value, 0) + count
         self.low = dict(sorted(self.low.items())[: self.k])
         self.high = dict(sorted(self.high.items(), reverse=True)[: self.k])
 

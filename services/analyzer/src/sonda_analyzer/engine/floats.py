@@ -3,12 +3,45 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+
+
+class SortedRuns:
+    """Sorted data held as its distinct values (ascending) and their counts: what streaming
+    mode keeps of a column with few distinct values, read as the sorted column it stands for."""
+
+    def __init__(self, values: Floats, counts: Ints) -> None:
+        self.values = values
+        self.ends = np.cumsum(counts)  # one past the last position of each value
+
+    def __len__(self) -> int:
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def __getitem__(self, i: int) -> float:
+        return float(self.values[np.searchsorted(self.ends, i, side="right")])
+
+    def rank(self, x: Floats | float, side: Side) -> Ints:
+        """How many values lie below ``x`` ("left") or at or below it ("right")."""
+        at = np.searchsorted(self.values, x, side=side)
+        before: Ints = np.concatenate(([0], self.ends))[at]
+        return before
+
+
+Side = Literal["left", "right"]
+Sorted = Floats | SortedRuns
+
+
+def _rank(sorted_values: Sorted, x: Floats | float, side: Side) -> Ints:
+    if isinstance(sorted_values, SortedRuns):
+        return sorted_values.rank(x, side)
+    found: Ints = np.searchsorted(sorted_values, x, side=side)
+    return found
 
 
 def fnum(value: float | np.floating | np.integer | None, digits: int | None = None) -> float | None:
@@ -26,7 +59,7 @@ def pct(part: int | float, whole: int | float) -> float:
     return float(part) / float(whole) if whole else 0.0
 
 
-def lerp_quantiles(sorted_values: Floats, probs: list[float]) -> list[float]:
+def lerp_quantiles(sorted_values: Sorted, probs: list[float]) -> list[float]:
     """Quantiles of already sorted data, with numpy's default ("linear") interpolation."""
     n = len(sorted_values)
     if n == 0:
@@ -44,7 +77,7 @@ def lerp_quantiles(sorted_values: Floats, probs: list[float]) -> list[float]:
     return out
 
 
-def median_distance(sorted_values: Floats, center: float) -> float:
+def median_distance(sorted_values: Sorted, center: float) -> float:
     """``np.median(np.abs(sorted_values - center))`` in O(log n), from the sorted values.
 
     The distances below ``center``, read backwards, and those from it up are two sorted runs: the
@@ -55,7 +88,7 @@ def median_distance(sorted_values: Floats, center: float) -> float:
     n = len(sorted_values)
     if n == 0:
         return math.nan
-    split = int(np.searchsorted(sorted_values, center, side="left"))
+    split = int(_rank(sorted_values, center, "left"))
 
     def below(i: int) -> float:  # the i-th smallest distance below ``center``
         return center - float(sorted_values[split - 1 - i])
@@ -95,9 +128,9 @@ def histogram_edges(values: Floats, lo: float, hi: float, bins: int) -> Floats:
     return edges
 
 
-def histogram_counts(sorted_values: Floats, edges: Floats) -> list[int]:
+def histogram_counts(sorted_values: Sorted, edges: Floats) -> list[int]:
     """np.histogram's counts (last bin closed) from sorted data in O(bins log n)."""
-    inner = np.searchsorted(sorted_values, edges[1:-1], side="left")
+    inner = _rank(sorted_values, edges[1:-1], "left")
     bounds = np.concatenate(([0], inner, [len(sorted_values)]))
     return [int(c) for c in np.diff(bounds)]
 

@@ -9,6 +9,7 @@ KLL sketch (exact while it holds every value).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import datasketches as ds
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sonda_analyzer.engine.arrays import bool_array, primitive
+from sonda_analyzer.engine.floats import SortedRuns
 from sonda_analyzer.engine.hyperloglog import HyperLogLog
 from sonda_analyzer.engine.rowhash import text_hashes
 
@@ -102,24 +104,45 @@ class Moments:
 
 @dataclass(slots=True)
 class DistinctNumbers:
-    """Distinct numbers: an exact sorted set up to the cap, then HyperLogLog."""
+    """Distinct numbers with their counts: exact up to the cap, then HyperLogLog.
+
+    While exact, the counts are the column itself, sorted (:class:`SortedRuns`): its quantiles,
+    histogram and extremes come from them exactly, and no quantile sketch is needed yet.
+    """
 
     values: np.ndarray | None = field(default_factory=lambda: np.zeros(0))
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     hll: HyperLogLog | None = None
+    #: The values and counts given up by the update that passed the cap: the caller takes them
+    #: to seed the sketches that take over from here.
+    dropped: tuple[np.ndarray, np.ndarray] | None = None
 
     def update(self, x: np.ndarray) -> None:
         if self.values is not None:
-            # Arrow's hash table drops the chunk's repeats in one pass, so only its distinct
+            # Arrow's hash table counts the chunk's values in one pass, so only its distinct
             # values are sorted into the set (2M ages: 118k values a chunk, about 100 distinct).
-            merged = np.union1d(self.values, primitive(pc.unique(x)))
+            found = pc.value_counts(x)
+            fresh = primitive(found.field("values"))
+            base = self.values if len(self.values) else self.values.astype(fresh.dtype)
+            merged, at = np.unique(np.concatenate([base, fresh]), return_inverse=True)
+            weights = np.concatenate([self.counts, primitive(found.field("counts"))])
+            counts = np.bincount(at, weights=weights, minlength=len(merged)).astype(np.int64)
             if len(merged) <= EXACT_DISTINCT:
-                self.values = merged
+                self.values, self.counts = merged, counts
                 return
-            self.values = None
+            self.values, self.counts = None, np.zeros(0, dtype=np.int64)
+            self.dropped = (merged, counts)
             x = merged
         if self.hll is None:
             self.hll = HyperLogLog(HLL_LG_K)
         self.hll.update(_number_bits(x))
+
+    def runs(self) -> SortedRuns | None:
+        """The finite values, sorted, while counted exactly."""
+        if self.values is None:
+            return None
+        finite = np.isfinite(self.values)
+        return SortedRuns(self.values[finite].astype(np.float64), self.counts[finite])
 
     @property
     def exact(self) -> bool:
@@ -241,3 +264,18 @@ def mad_from_sketch(sketch: ds.kll_doubles_sketch, median: float, span: float) -
         if hi - lo <= 1e-12 * max(1.0, abs(median)):
             break
     return hi if math.isfinite(hi) else float("nan")
+
+
+def repeated(values: np.ndarray, counts: np.ndarray, block: int = 1 << 16) -> Iterator[np.ndarray]:
+    """``np.repeat(values, counts)`` a block of at most ``block`` values at a time: a quantile
+    sketch takes no weights, and one value may stand for a hundred million rows."""
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if len(ends) else 0
+    for lo in range(0, total, block):
+        hi = min(lo + block, total)
+        first = int(np.searchsorted(ends, lo, side="right"))
+        last = int(np.searchsorted(ends, hi - 1, side="right"))
+        piece = counts[first : last + 1].copy()
+        piece[0] -= lo - (int(ends[first]) - int(counts[first]))  # rows of the first value before lo
+        piece[-1] -= int(ends[last]) - hi  # rows of the last value from hi on
+        yield np.repeat(values[first : last + 1], piece)

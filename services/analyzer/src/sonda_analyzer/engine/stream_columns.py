@@ -18,13 +18,23 @@ from sonda_analyzer.engine.arrays import (
     ints,
     valid_mask,
 )
-from sonda_analyzer.engine.extremes import ExtremesAcc
-from sonda_analyzer.engine.floats import fnum, histogram_edges, kurtosis, pct, skewness
+from sonda_analyzer.engine.extremes import ExtremesAcc, extremes_of_runs
+from sonda_analyzer.engine.floats import (
+    fnum,
+    histogram_counts,
+    histogram_edges,
+    kurtosis,
+    lerp_quantiles,
+    median_distance,
+    pct,
+    skewness,
+)
 from sonda_analyzer.engine.numeric import FEW_DISTINCT, PROBS, few_values
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import (
     ColumnProfile,
     DatetimeStats,
+    Extremes,
     Histogram,
     NumericStats,
     Quantiles,
@@ -36,6 +46,7 @@ from sonda_analyzer.engine.sketches import (
     Moments,
     kll,
     mad_from_sketch,
+    repeated,
 )
 from sonda_analyzer.engine.temporal import _SECONDS, as_timestamps, frequency, iso
 
@@ -62,6 +73,27 @@ def _sketch_counts(sketch: object, edges: np.ndarray, n: int) -> list[int]:
     return [int(c) for c in counts]
 
 
+def _sketch_past_the_cap(
+    distinct: DistinctNumbers, finite: np.ndarray, sketch: object, extremes: ExtremesAcc | None
+) -> None:
+    """Feeds a chunk's finite values to the quantile sketch (and the ends), once the column has
+    more distinct values than are counted exactly. The chunk that passes the cap feeds them the
+    counts given up, itself included; before it, the counts stand for the column exactly."""
+    if distinct.dropped is not None:
+        values, counts = distinct.dropped
+        distinct.dropped = None
+        keep = np.isfinite(values)
+        values, counts = values[keep].astype(np.float64), counts[keep]
+        for piece in repeated(values, counts):
+            sketch.update(piece)  # type: ignore[attr-defined]
+        if extremes is not None:
+            extremes.add_counts(values, counts)
+    elif not distinct.exact and len(finite):
+        sketch.update(finite.astype(np.float64))  # type: ignore[attr-defined]
+        if extremes is not None:
+            extremes.update(finite)
+
+
 @dataclass(slots=True)
 class NumericAcc:
     name: str
@@ -82,8 +114,6 @@ class NumericAcc:
     semantic: list[str] = field(default_factory=list)
     extremes: ExtremesAcc = field(default_factory=ExtremesAcc)
     scan: SemanticScan | None = None
-    #: Counts per distinct value while there are at most FEW_DISTINCT of them (then None).
-    few: dict[float, int] | None = field(default_factory=dict)
 
     def update(self, arr: pa.Array) -> None:
         if self.scan is None:
@@ -107,20 +137,9 @@ class NumericAcc:
             self.lo = min(self.lo, float(finite.min()))
             self.hi = max(self.hi, float(finite.max()))
             self.moments.update(finite)
-            self.sketch.update(finite)  # type: ignore[attr-defined]
-            self.extremes.update(finite)
         if len(present):
             self.distinct.update(present)
-        if self.few is not None and len(present):
-            # The distinct set, updated first, tells whether the column can still have few values.
-            known = self.distinct.values
-            if known is None or len(known) > FEW_DISTINCT:
-                self.few = None
-            else:
-                counts = np.bincount(np.searchsorted(known, present), minlength=len(known))
-                for v, c in zip(known.tolist(), counts.tolist(), strict=True):
-                    if c:
-                        self.few[v] = self.few.get(v, 0) + c
+        _sketch_past_the_cap(self.distinct, finite, self.sketch, self.extremes)
 
     def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
         m = self.moments
@@ -135,7 +154,19 @@ class NumericAcc:
             infinite = self.pos_inf + self.neg_inf
             sketch = self.sketch
             estimating = bool(sketch.is_estimation_mode()) if n else False  # type: ignore[attr-defined]
-            if n:
+            runs = self.distinct.runs()
+            if n and runs is not None:  # every value counted: the figures are exact
+                qs = lerp_quantiles(runs, PROBS)
+                median = qs[3]
+                iqr = qs[4] - qs[2]
+                outliers = (
+                    int(runs.rank(qs[2] - 1.5 * iqr, "left")) + n - int(runs.rank(qs[4] + 1.5 * iqr, "right"))
+                )
+                mad = median_distance(runs, median)
+                edges = _edges(self.lo, self.hi, max(1, min(s.bins, len(runs.values))))
+                histogram = Histogram(edges=[float(e) for e in edges], counts=histogram_counts(runs, edges))
+                extremes: Extremes | None = extremes_of_runs(runs.values, np.diff(runs.ends, prepend=0))
+            elif n:
                 qs = [float(q) for q in sketch.get_quantiles(PROBS)]  # type: ignore[attr-defined]
                 median = qs[3]
                 iqr = qs[4] - qs[2]
@@ -152,8 +183,10 @@ class NumericAcc:
                 if estimating:
                     approx.update({"quantiles", "histogram"})
                 approx.add("outliers_iqr")  # fences from quantiles, counted from the sketch
+                extremes = self.extremes.finish()
             else:
                 qs, median, iqr, mad, outliers = [math.nan] * 7, math.nan, math.nan, math.nan, 0
+                extremes = None
             variance = m.m2 / (n - 1) if n > 1 else math.nan
             std = math.sqrt(variance) if n > 1 else math.nan
             stats = NumericStats(
@@ -177,7 +210,7 @@ class NumericAcc:
                 negatives=self.negatives,
                 infinite=infinite,
                 outliers_iqr=int(outliers),
-                extremes=self.extremes.finish(),
+                extremes=extremes,
             )
         is_int = pa.types.is_integer(self.dtype)
         ident = is_int and self.sequential and count > 1 and self.missing == 0
@@ -200,10 +233,10 @@ class NumericAcc:
             stats=stats,
             histogram=histogram,
         )
-        if self.few:
-            values = np.array(list(self.few))
-            counts = np.array(list(self.few.values()))
-            profile.top_values = few_values(values, counts, integers=is_int, total=count)
+        if self.distinct.values is not None and 0 < len(self.distinct.values) <= FEW_DISTINCT:
+            profile.top_values = few_values(
+                self.distinct.values, self.distinct.counts, integers=is_int, total=count
+            )
         mark_semantics(profile, self.scan.found() if self.scan is not None else {})
         return profile, approx
 
@@ -236,7 +269,7 @@ class DatetimeAcc:
             self.lo = lo if self.lo is None else min(self.lo, lo)
             self.hi = hi if self.hi is None else max(self.hi, hi)
             self.distinct.update(present)
-            self.sketch.update(present.astype(np.float64))  # type: ignore[attr-defined]
+            _sketch_past_the_cap(self.distinct, present, self.sketch, None)
             if self.first_unique is None:
                 self.first_unique = np.unique(present)
 
@@ -253,9 +286,13 @@ class DatetimeAcc:
                 assert self.first_unique is not None
                 freq = frequency(self.first_unique, self.unit)
             edges = _edges(float(self.lo), float(self.hi), max(1, min(s.bins, distinct)))
-            counts = _sketch_counts(self.sketch, edges, count)
-            if self.sketch.is_estimation_mode():  # type: ignore[attr-defined]
-                approx.add("histogram")
+            runs = self.distinct.runs()
+            if runs is not None:  # every instant counted: the histogram is exact
+                counts = histogram_counts(runs, edges)
+            else:
+                counts = _sketch_counts(self.sketch, edges, count)
+                if self.sketch.is_estimation_mode():  # type: ignore[attr-defined]
+                    approx.add("histogram")
             stats = DatetimeStats(
                 min=iso(self.lo, self.unit, date_only=self.date_only, tz=self.tz),
                 max=iso(self.hi, self.unit, date_only=self.date_only, tz=self.tz),
