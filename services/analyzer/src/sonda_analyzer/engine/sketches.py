@@ -2,8 +2,9 @@
 
 Counts, sums, moments, minimum and maximum are exact in any mode. Distinct values are counted
 exactly up to :data:`EXACT_DISTINCT` per column, then by HyperLogLog (ours, fed whole arrays);
-value counts likewise, then by Apache DataSketches' frequent-items sketch; quantiles come from its
-KLL sketch (exact while it holds every value).
+value counts likewise, then by Apache DataSketches' frequent-items sketch. Numbers and instants are
+counted per distinct value up to the same cap, which gives their quantiles exactly; past it they
+come from DataSketches' KLL sketch.
 """
 
 from __future__ import annotations
