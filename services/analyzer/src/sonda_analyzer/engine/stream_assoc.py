@@ -47,7 +47,9 @@ class StreamAssociations:
         self.tables = np.zeros((c, c, width, width), dtype=np.int64) if c > 1 else None
         self.g_n = np.zeros((k, c, width))
         self.g_s = np.zeros((k, c, width))
-        self.g_ss = np.zeros((k, c, width))
+        #: Per numeric and categorical column: the sum of squares over the rows with a category
+        #: (the ratio needs it only summed over the categories: one matrix product a chunk).
+        self.g_ss = np.zeros((k, c))
 
     def _category_codes(self, j: int, arr: pa.Array) -> np.ndarray | None:
         mapping = self.codes[j]
@@ -117,14 +119,16 @@ class StreamAssociations:
         # row without a category falls in the last slot, which the ratio leaves out, so no pair
         # needs a mask or a copy of its rows. A column without a gap in the chunk counts rows.
         complete = [bool(f.all()) for f in present]
+        categorized = np.zeros((rows, len(codes)), order="F")
         for j, cj in enumerate(codes):
             if cj is None:
                 continue
+            categorized[:, j] = cj < MAX_CODES
             sizes = np.bincount(cj, minlength=width)
             for i in range(k):
                 self.g_n[i, j] += sizes if complete[i] else np.bincount(cj, weights=m[:, i], minlength=width)
                 self.g_s[i, j] += np.bincount(cj, weights=xz[:, i], minlength=width)
-                self.g_ss[i, j] += np.bincount(cj, weights=squares[:, i], minlength=width)
+        self.g_ss += squares.T @ categorized
 
     def _sample_rows(self, m: np.ndarray, xz: np.ndarray) -> None:
         keys = self._rng.random(len(m))
@@ -192,12 +196,12 @@ class StreamAssociations:
 
     def _ratio(self, i: int, j: int) -> float | None:
         # the last slot holds the rows without a category
-        sizes, sums, squares = (g[i, j][:MAX_CODES] for g in (self.g_n, self.g_s, self.g_ss))
+        sizes, sums = (g[i, j][:MAX_CODES] for g in (self.g_n, self.g_s))
         total_n = sizes.sum()
         if total_n < 2:
             return None
         mean = sums.sum() / total_n
-        total = squares.sum() - total_n * mean * mean
+        total = self.g_ss[i, j] - total_n * mean * mean
         if total <= 0:
             return None
         used = sizes > 0
