@@ -79,8 +79,8 @@ class StreamPlan:
 #: Memory streaming needs whatever the chunk size: the interpreter with pyarrow, numpy and pandas,
 #: the sketches and the value counts of the columns still counted exactly (up to 65,536 values
 #: each). A 5 GB run at a 1 GB budget peaked at 1.08 GB with 250 MB here: now 300 MB and half
-#: the budget for the chunks. The profiling process also keeps up to an eighth of the budget of
-#: freed heap between chunks (``engine.allocator``): the 5 GB run at 1 GB then peaked at 838 MB.
+#: the budget for the chunks. The profiling process also keeps freed memory between chunks
+#: (``engine.allocator``): the 5 GB run at 1 GB then peaked at 825-881 MB.
 FIXED_BYTES = 300 << 20
 #: Chunks the reader may fetch ahead of the one being profiled.
 READ_AHEAD = 2
