@@ -32,7 +32,7 @@ def single(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
         if arr.num_chunks == 1:
             return arr.chunk(0)
         if arr.num_chunks == 0:
-            return pa.array([], type=arr.type)
+            return pa.nulls(0, arr.type)
         return arr.combine_chunks()
     return arr
 
@@ -193,6 +193,13 @@ def index_array(values: np.ndarray, missing: np.ndarray | None = None) -> pa.Arr
     if missing is not None and missing.any():
         validity = pa.py_buffer(np.packbits(~np.asarray(missing, dtype=bool), bitorder="little"))
     return pa.Array.from_buffers(pa.int64(), len(data), [validity, pa.py_buffer(data)])
+
+
+def number_array(values: np.ndarray) -> pa.Array:
+    """An Arrow array over a numpy array of numbers (no nulls), without a copy or the pandas
+    import (see :func:`string_array`)."""
+    data = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(data.dtype), len(data), [None, pa.py_buffer(data)])
 
 
 def bool_array(values: np.ndarray) -> pa.Array:

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_array, primitive
+from sonda_analyzer.engine.arrays import bool_array, filled_codes, index_array, number_array, primitive
 from sonda_analyzer.engine.floats import SortedRuns
 from sonda_analyzer.engine.hyperloglog import HyperLogLog
 from sonda_analyzer.engine.rowhash import text_hashes
@@ -122,7 +122,7 @@ class DistinctNumbers:
         if self.values is not None:
             # Arrow's hash table counts the chunk's values in one pass, so only its distinct
             # values are sorted into the set (2M ages: 118k values a chunk, about 100 distinct).
-            found = pc.value_counts(x)
+            found = pc.value_counts(number_array(x))
             fresh = primitive(found.field("values"))
             base = self.values if len(self.values) else self.values.astype(fresh.dtype)
             merged, at = np.unique(np.concatenate([base, fresh]), return_inverse=True)
@@ -174,7 +174,7 @@ class ValueCounts:
     """
 
     #: While exact: the values in the order first met, and their counts.
-    keys: pa.Array | None = field(default_factory=lambda: pa.array([], pa.string()))
+    keys: pa.Array | None = field(default_factory=lambda: pa.nulls(0, pa.string()))
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     freq: ds.frequent_strings_sketch | None = None
     hll: HyperLogLog | None = None
@@ -186,7 +186,7 @@ class ValueCounts:
         assert self.keys is not None
         if values.type != self.keys.type:
             values = values.cast(self.keys.type)
-        at = primitive(pc.fill_null(pc.index_in(values, value_set=self.keys), -1))
+        at = filled_codes(pc.index_in(values, value_set=self.keys), -1)
         known = at >= 0
         self.counts[at[known]] += counts[known]  # a chunk's values are distinct: no index repeats
         if not known.all():
@@ -233,7 +233,7 @@ class ValueCounts:
         if self.keys is not None:
             # the highest counts; among equal counts the values met first, as a stable sort keeps them
             order = np.argsort(-self.counts, kind="stable")[:k]
-            values = self.keys.take(pa.array(order)).to_pylist()
+            values = self.keys.take(index_array(order)).to_pylist()
             return list(zip(values, self.counts[order].tolist(), strict=True))
         assert self.freq is not None
         items = self.freq.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)

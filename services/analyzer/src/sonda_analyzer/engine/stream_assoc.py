@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import floats, primitive, single, valid_mask
+from sonda_analyzer.engine.arrays import filled_codes, floats, primitive, single, valid_mask
 from sonda_analyzer.engine.correlations import _rows, cramers_v_table, spearman_matrix
 from sonda_analyzer.engine.floats import fnum
 from sonda_analyzer.engine.result import CorrelationRatio, Correlations, Matrix
@@ -69,9 +69,8 @@ class StreamAssociations:
                 self.codes[j] = None  # too many categories to say much: left out
                 return None
             indices = encoded.indices
-            filled = pc.fill_null(indices, 0) if indices.null_count else indices
             codes = (
-                np.asarray(local, dtype=np.int64)[primitive(filled)]
+                np.asarray(local, dtype=np.int64)[filled_codes(indices, 0)]
                 if local
                 else np.zeros(len(arr), dtype=np.int64)
             )

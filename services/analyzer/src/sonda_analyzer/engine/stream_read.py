@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
-import pyarrow.parquet as pq
 
 from sonda_analyzer.engine.errors import ParseError, TooManyColumnsError
 from sonda_analyzer.engine.load import ReadInfo, read_info
@@ -297,6 +296,8 @@ def _json_batches(reader: CountingReader, schema: pa.Schema, block: int) -> Iter
 def _plan_parquet(source: Source, info: ReadInfo, block: int, options: ProfileOptions) -> StreamPlan:
     if source.compression is not None:
         raise ParseError("a compressed Parquet file this large is not supported; upload it as is")
+    import pyarrow.parquet as pq  # only for Parquet files (about 9 MB of libraries)
+
     try:
         parquet = pq.ParquetFile(source.path)
     except (pa.ArrowInvalid, OSError) as exc:

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_array, primitive, single, valid_mask
+from sonda_analyzer.engine.arrays import bool_array, filled_codes, primitive, single, valid_mask
 from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import BooleanStats, ColumnProfile, TextStats, TopValue
@@ -92,7 +92,7 @@ class StringAcc:
             encoded = pc.dictionary_encode(arr)
             dictionary = encoded.dictionary
             indices = encoded.indices
-            codes = primitive(pc.fill_null(indices, 0) if indices.null_count else indices)
+            codes = filled_codes(indices, 0)
             valid = valid_mask(indices)
             counts = np.bincount(codes[valid] if valid is not None else codes, minlength=len(dictionary))
         present = len(arr) - arr.null_count
