@@ -117,26 +117,16 @@ class StreamAssociations:
         # Per numeric column, its values, squares and presence as weights (0 where missing): a
         # row without a category falls in the last slot, which the ratio leaves out, so no pair
         # needs a mask or a copy of its rows. A column without a gap in the chunk counts rows.
-        # One weighted count per categorical column serves every numeric one: numeric column i's
-        # rows count at i * width + code, so the matrices' column-major values are the weights
-        # as they lie (each slot still adds its rows in order: the same sums as a count per pair).
-        complete = all(bool(f.all()) for f in present)
+        complete = [bool(f.all()) for f in present]
         categorized = np.zeros((rows, len(codes)), order="F")
-        slots = (np.arange(k) * width)[:, None]
         for j, cj in enumerate(codes):
             if cj is None:
                 continue
             categorized[:, j] = cj < MAX_CODES
-            spread = (cj + slots).ravel()
-            if complete:
-                self.g_n[:, j] += np.bincount(cj, minlength=width)
-            else:
-                self.g_n[:, j] += np.bincount(
-                    spread, weights=m.ravel(order="F"), minlength=k * width
-                ).reshape(k, width)
-            self.g_s[:, j] += np.bincount(spread, weights=xz.ravel(order="F"), minlength=k * width).reshape(
-                k, width
-            )
+            sizes = np.bincount(cj, minlength=width)
+            for i in range(k):
+                self.g_n[i, j] += sizes if complete[i] else np.bincount(cj, weights=m[:, i], minlength=width)
+                self.g_s[i, j] += np.bincount(cj, weights=xz[:, i], minlength=width)
         self.g_ss += squares.T @ categorized
 
     def _sample_rows(self, m: np.ndarray, xz: np.ndarray) -> None:
