@@ -117,3 +117,17 @@ def test_the_matrix_is_the_same_read_whole_or_in_chunks(tmp_path: Path) -> None:
     assert streamed.dataset.mode == "streaming"
     assert exact.missing is not None and streamed.missing is not None
     assert exact.missing.matrix == streamed.missing.matrix
+
+
+@pytest.mark.parametrize("gapped", [3, 12, 16, 20, 70])
+def test_patterns_of_many_gapped_columns_match_pandas(gapped: int) -> None:
+    """Patterns are counted as one number per row up to 16 gapped columns, as a 64-bit number up
+    to 64 and as bytes beyond: the same patterns and counts as pandas either way."""
+    rng = np.random.default_rng(gapped)
+    n = 4_000
+    frame = pd.DataFrame({f"c{i}": rng.normal(size=n) for i in range(gapped)})
+    for i in range(gapped):
+        frame.loc[rng.random(n) < 0.02 + 0.3 * (i % 3 == 0), f"c{i}"] = np.nan
+    frame["id"] = np.arange(n)
+    result = profile_dataframe(frame)
+    assert_matches_pandas(result, frame.isna())

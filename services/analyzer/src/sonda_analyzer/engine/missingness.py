@@ -77,7 +77,19 @@ class MissingnessAcc:
             return
         packed = np.ascontiguousarray(np.packbits(gapped, axis=1))
         width = packed.shape[1]
-        if width <= 8:
+        if width <= 2:
+            # up to 16 columns with gaps: a row's pattern is a number below 65,536, counted
+            # without sorting (in the same ascending order np.unique gives)
+            numbers16 = packed[:, 0].astype(np.intp) << 8
+            if width == 2:
+                numbers16 |= packed[:, 1]
+            tally = np.bincount(numbers16, minlength=1 << 16)
+            present = np.flatnonzero(tally)
+            counts = tally[present]
+            unique = np.stack([(present >> 8).astype(np.uint8), (present & 0xFF).astype(np.uint8)], axis=1)[
+                :, :width
+            ]
+        elif width <= 8:
             # up to 64 columns with gaps: each row's pattern as one big-endian integer, whose
             # order is the bytes' order, sorts much faster than byte strings compared one by one
             padded = np.zeros((len(packed), 8), dtype=np.uint8)
