@@ -153,3 +153,17 @@ def test_correlations_before_the_big_text_columns_match_pandas(tmp_path: Path) -
         assert text is not None
         assert text.length_mean == pytest.approx(frame[name].str.len().mean())
     assert "ref" not in corr.pearson.columns and "note" not in corr.cramers_v.columns
+
+
+def test_gap_free_float_columns_are_joined_into_one_piece_and_the_others_kept() -> None:
+    """A float64 column of many parsed blocks and no gap is read in place once joined; columns
+    with a gap or of another type stay as read (their values are copied anyway)."""
+    from sonda_analyzer.engine.profile import _in_one_piece
+
+    pieces = [np.arange(i * 10, i * 10 + 10, dtype=np.float64) for i in range(5)]
+    joined = _in_one_piece(pa.chunked_array(pieces))
+    assert joined.num_chunks == 1
+    np.testing.assert_array_equal(joined.chunk(0).to_numpy(), np.concatenate(pieces))
+    gappy = pa.chunked_array([pa.array([1.0, None]), pa.array([2.0])])
+    whole_numbers = pa.chunked_array([pa.array([1, 2]), pa.array([3])])
+    assert _in_one_piece(gappy) is gappy and _in_one_piece(whole_numbers) is whole_numbers
