@@ -531,13 +531,17 @@ def main() -> None:
         lines += [
             "Reading: streaming mode parses the CSV in 2 MB blocks and profiles chunks of many "
             "blocks. Each column's summaries take the chunks in order, and the next chunk's columns "
-            "start while the last one's slowest still run. Exact counts and moments stay exact. "
-            "Quantiles come from KLL sketches, distinct counts past 65,536 from HyperLogLog, and "
-            "frequent values from a frequent-items sketch. Duplicate rows are counted by 64-bit "
-            "row hashes (polars), and Spearman is taken on a row sample. Every approximation is "
-            "listed with its bound. Between chunks the profiling process keeps up to an eighth of "
-            "the budget of freed heap, which is where most of the peak above the fixed part comes "
-            "from.",
+            "start while the last one's slowest still run; the row-wide summaries (row hashes, "
+            "duplicate rows, missingness, row samples) run as one more such chain. Exact counts "
+            "and moments stay exact. Numbers and instants are counted per value while they have "
+            "at most 65,536 distinct values, which makes their quantiles, histograms and ends "
+            "exact; past that, quantiles come from KLL sketches and distinct counts from "
+            "HyperLogLog, and frequent text values from a frequent-items sketch. Text columns of "
+            "nearly unique values are grouped by a hash of each value. Duplicate rows are counted "
+            "by 64-bit row hashes (polars), and Spearman is taken on a row sample. Every "
+            "approximation is listed with its bound. While the file streams, Arrow's buffers come "
+            "from mimalloc, which reuses the pages a chunk freed, and glibc keeps a 32nd of the "
+            "budget of freed heap: that is where most of the peak above the fixed part comes from.",
             "",
         ]
         if args.reuse_stream:
