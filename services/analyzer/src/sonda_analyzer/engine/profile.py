@@ -143,7 +143,7 @@ class _Loaded:
         sampler.update(table)
         return cls(
             names=list(table.column_names),
-            columns=[_in_one_piece(column) for column in table.columns],
+            columns=list(table.columns),
             rows=table.num_rows,
             memory_bytes=int(table.nbytes),
             sample=sample_rows_of(table, sample_rows),
@@ -154,8 +154,8 @@ class _Loaded:
 
 def _in_one_piece(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A float64 column without gaps, joined into one chunk: its values are then read in place,
-    where the parsed blocks were copied into one array, and that copy was kept until the
-    correlations were taken (8 MB per 1M rows and such column, held at the profile's peak)."""
+    where the parsed blocks were copied into one array while they were still held, and that copy
+    was kept until the correlations were taken (8 MB per 1M rows and such column)."""
     if column.num_chunks > 1 and pa.types.is_float64(column.type) and column.null_count == 0:
         return pa.chunked_array([column.combine_chunks()])
     return column
@@ -183,6 +183,7 @@ def _profile_column_at(loaded: _Loaded, i: int, ctx: ColumnContext) -> ColumnWor
     column = loaded.columns[i]
     assert column is not None
     loaded.columns[i] = None
+    column = _in_one_piece(column)  # here, in the pool, rather than before any column starts
     work = profile_column(loaded.names[i], column, ctx)
     missing = work.profile.missing
     if missing:
