@@ -37,7 +37,8 @@ Side = Literal["left", "right"]
 Sorted = Floats | SortedRuns
 
 
-def _rank(sorted_values: Sorted, x: Floats | float, side: Side) -> Ints:
+def rank(sorted_values: Sorted, x: Floats | float, side: Side) -> Ints:
+    """How many of the sorted values lie below ``x`` ("left") or at or below it ("right")."""
     if isinstance(sorted_values, SortedRuns):
         return sorted_values.rank(x, side)
     found: Ints = np.searchsorted(sorted_values, x, side=side)
@@ -88,7 +89,7 @@ def median_distance(sorted_values: Sorted, center: float) -> float:
     n = len(sorted_values)
     if n == 0:
         return math.nan
-    split = int(_rank(sorted_values, center, "left"))
+    split = int(rank(sorted_values, center, "left"))
 
     def below(i: int) -> float:  # the i-th smallest distance below ``center``
         return center - float(sorted_values[split - 1 - i])
@@ -130,7 +131,7 @@ def histogram_edges(values: Floats, lo: float, hi: float, bins: int) -> Floats:
 
 def histogram_counts(sorted_values: Sorted, edges: Floats) -> list[int]:
     """np.histogram's counts (last bin closed) from sorted data in O(bins log n)."""
-    inner = _rank(sorted_values, edges[1:-1], "left")
+    inner = rank(sorted_values, edges[1:-1], "left")
     bounds = np.concatenate(([0], inner, [len(sorted_values)]))
     return [int(c) for c in np.diff(bounds)]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 
@@ -9,6 +11,7 @@ from sonda_analyzer.engine.arrays import floats, index_array, single
 from sonda_analyzer.engine.extremes import extremes_of_sorted
 from sonda_analyzer.engine.floats import (
     Floats,
+    Sorted,
     fnum,
     histogram_counts,
     histogram_edges,
@@ -16,6 +19,7 @@ from sonda_analyzer.engine.floats import (
     lerp_quantiles,
     median_distance,
     pct,
+    rank,
     skewness,
 )
 from sonda_analyzer.engine.ranks import RankBasis
@@ -39,6 +43,32 @@ def few_values(values: np.ndarray, counts: np.ndarray, *, integers: bool, total:
                  pct=pct(int(counts[i]), total))
         for i in order
     ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStats:
+    """What a column's finite values give once sorted: exact mode's sorted array, or streaming
+    mode's counts per value (:class:`SortedRuns`) while it counts every value."""
+
+    quantiles: list[float]  # at PROBS; the median is the fourth
+    iqr: float
+    mad: float
+    outliers: int  # beyond 1.5 IQR from the quartiles
+    histogram: Histogram
+
+
+def order_stats(s: Sorted, bins: int, distinct_finite: int) -> OrderStats:
+    """The order statistics of ``s`` (sorted, finite, not empty)."""
+    n = len(s)
+    qs = lerp_quantiles(s, PROBS)
+    q1, median, q3 = qs[2], qs[3], qs[4]
+    iqr = q3 - q1
+    outliers = int(rank(s, q1 - 1.5 * iqr, "left")) + n - int(rank(s, q3 + 1.5 * iqr, "right"))
+    lo, hi = float(s[0]), float(s[n - 1])
+    # The edges depend on the range alone (numpy's, with the range given).
+    edges = histogram_edges(np.array([lo, hi]), lo, hi, max(1, min(bins, distinct_finite)))
+    histogram = Histogram(edges=[float(e) for e in edges], counts=histogram_counts(s, edges))
+    return OrderStats(qs, iqr, median_distance(s, median), outliers, histogram)
 
 
 def numeric_stats(
@@ -88,14 +118,9 @@ def numeric_stats(
         m4 += float(dev2.sum())
     variance = m2 / (n - 1) if n > 1 else float("nan")
     std = variance**0.5 if n > 1 else float("nan")
-    qs = lerp_quantiles(s, PROBS)
-    q1, median, q3 = qs[2], qs[3], qs[4]
-    iqr = q3 - q1
-    mad = median_distance(s, median)
-    low = np.searchsorted(s, q1 - 1.5 * iqr, side="left")
-    high = n - np.searchsorted(s, q3 + 1.5 * iqr, side="right")
+    order = order_stats(s, bins, distinct_finite)
+    qs, median = order.quantiles, order.quantiles[3]
     vmin, vmax = float(s[0]), float(s[-1])
-    edges = histogram_edges(s, vmin, vmax, max(1, min(bins, distinct_finite)))
     stats = NumericStats(
         min=fnum(vmin),
         max=fnum(vmax),
@@ -106,19 +131,18 @@ def numeric_stats(
         sum=fnum(total),
         median=fnum(median),
         quantiles=Quantiles(**{f"p{round(p * 100)}": fnum(q) for p, q in zip(PROBS, qs, strict=True)}),
-        iqr=fnum(iqr),
-        mad=fnum(mad),
+        iqr=fnum(order.iqr),
+        mad=fnum(order.mad),
         cv=fnum(std / mean) if mean != 0 and n > 1 else None,
         skewness=fnum(skewness(m2, m3, n)),
         kurtosis=fnum(kurtosis(m2, m4, n)),
         zeros=zeros,
         negatives=negatives,
         infinite=infinite,
-        outliers_iqr=int(low + high),
+        outliers_iqr=order.outliers,
         extremes=extremes_of_sorted(s),
     )
-    histogram = Histogram(edges=[float(e) for e in edges], counts=histogram_counts(s, edges))
-    return stats, histogram, count, distinct
+    return stats, order.histogram, count, distinct
 
 
 def profile_numeric(

@@ -24,12 +24,10 @@ from sonda_analyzer.engine.floats import (
     histogram_counts,
     histogram_edges,
     kurtosis,
-    lerp_quantiles,
-    median_distance,
     pct,
     skewness,
 )
-from sonda_analyzer.engine.numeric import FEW_DISTINCT, PROBS, few_values
+from sonda_analyzer.engine.numeric import FEW_DISTINCT, PROBS, few_values, order_stats
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import (
     ColumnProfile,
@@ -162,16 +160,10 @@ class NumericAcc:
             sketch = self.sketch
             estimating = bool(sketch.is_estimation_mode()) if n else False  # type: ignore[attr-defined]
             runs = self.distinct.runs()
-            if n and runs is not None:  # every value counted: the figures are exact
-                qs = lerp_quantiles(runs, PROBS)
-                median = qs[3]
-                iqr = qs[4] - qs[2]
-                outliers = (
-                    int(runs.rank(qs[2] - 1.5 * iqr, "left")) + n - int(runs.rank(qs[4] + 1.5 * iqr, "right"))
-                )
-                mad = median_distance(runs, median)
-                edges = _edges(self.lo, self.hi, max(1, min(s.bins, len(runs.values))))
-                histogram = Histogram(edges=[float(e) for e in edges], counts=histogram_counts(runs, edges))
+            if n and runs is not None:  # every value counted: the figures are exact mode's
+                order = order_stats(runs, s.bins, len(runs.values))
+                qs, median, iqr, mad = order.quantiles, order.quantiles[3], order.iqr, order.mad
+                outliers, histogram = order.outliers, order.histogram
                 extremes: Extremes | None = extremes_of_runs(runs.values, np.diff(runs.ends, prepend=0))
             elif n:
                 qs = [float(q) for q in sketch.get_quantiles(PROBS)]  # type: ignore[attr-defined]
