@@ -19,6 +19,7 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import wasserstein_distance
 from sonda_analyzer.engine import profile_dataframe, profile_file
+from sonda_analyzer.engine.sketches import EXACT_DISTINCT
 from sonda_query.compare import CompareOptions, Comparison, compare_results
 from sonda_query.compare.model import ColumnDrift
 from sonda_query.compare.stored import decode_for_comparison
@@ -330,8 +331,14 @@ def test_a_csv_and_a_parquet_of_one_table_compare_equal(tmp_path: Path, table: p
     assert [c.name for c in comparison.columns if c.drifted] == []
 
 
-def test_streamed_profiles_say_their_bound(tmp_path: Path, halves: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    halves[0].to_csv(tmp_path / "a.csv", index=False)
+def test_streamed_profiles_say_their_bound(tmp_path: Path) -> None:
+    """A streamed column with more distinct values than are counted exactly has sketched
+    figures, and the comparison says their bound; a streamed column counted value by value has
+    exact figures, and no bound is said."""
+    rng = np.random.default_rng(8)
+    n = EXACT_DISTINCT + 5_000
+    frame = pd.DataFrame({"peso": rng.normal(70.0, 12.0, n), "quantidade": rng.integers(1, 20, n)})
+    frame.to_csv(tmp_path / "a.csv", index=False)
     exact = msgspec.to_builtins(profile_file(tmp_path / "a.csv", {"streaming": False}))
     streamed = msgspec.to_builtins(profile_file(tmp_path / "a.csv", {"streaming": True}))
     assert streamed["dataset"]["approximate"]
@@ -340,6 +347,8 @@ def test_streamed_profiles_say_their_bound(tmp_path: Path, halves: tuple[pd.Data
     assert peso.detail.approximate and not peso.drifted
     assert peso.detail.approximation is not None and "target:" in peso.detail.approximation
     assert "KLL" in peso.detail.approximation
+    quantidade = verdict(comparison, "quantidade")
+    assert not quantidade.detail.approximate and not quantidade.drifted
     exact_only = verdict(compare_results(exact, exact), "peso")
     assert not exact_only.detail.approximate and exact_only.detail.approximation is None
 
