@@ -91,9 +91,7 @@ class ExtremesAcc:
         high = finite if len(self.high) < self.k else finite[finite >= min(self.high)]
         for value, count in _chunk_ends(-high, self.k):
             self.high[-value] = self.high.get(-value, 0) + count
-        # Keep only what can still be among the ends: the state stays k values per end.
-        self.low = dict(sorted(self.low.items())[: self.k])
-        self.high = dict(sorted(self.high.items(), reverse=True)[: self.k])
+        self._keep_ends()
 
     def add_counts(self, values: Floats, counts: np.ndarray) -> None:
         """Distinct values, ascending, with how often each occurs (the exact counts given up)."""
@@ -101,6 +99,10 @@ class ExtremesAcc:
             self.low[value] = self.low.get(value, 0) + count
         for value, count in zip(values[-self.k :].tolist(), counts[-self.k :].tolist(), strict=True):
             self.high[value] = self.high.get(value, 0) + count
+        self._keep_ends()
+
+    def _keep_ends(self) -> None:
+        """Keep only what can still be among the ends: the state stays k values per end."""
         self.low = dict(sorted(self.low.items())[: self.k])
         self.high = dict(sorted(self.high.items(), reverse=True)[: self.k])
 

@@ -18,6 +18,7 @@ class SortedRuns:
 
     def __init__(self, values: Floats, counts: Ints) -> None:
         self.values = values
+        self.counts = counts
         self.ends = np.cumsum(counts)  # one past the last position of each value
 
     def __len__(self) -> int:
@@ -115,15 +116,17 @@ def median_distance(sorted_values: Sorted, center: float) -> float:
     return (smallest(n // 2 - 1) + smallest(n // 2)) / 2
 
 
-def histogram_edges(values: Floats, lo: float, hi: float, bins: int) -> Floats:
+def histogram_edges(lo: float, hi: float, bins: int) -> Floats:
     """``np.histogram_bin_edges`` over ``[lo, hi]``, or one bin ``[lo, hi]`` where it cannot split.
+    With the range given, numpy's edges depend on it alone (and on the values' type: float64
+    here), so no column is passed, nor copied to be passed.
 
     numpy widens an empty range to ``lo - 0.5 .. hi + 0.5`` and refuses ranges narrower than the
     spacing of floats there: a column holding one large value (nanosecond timestamps, 20-digit ids)
     would make it raise "Too many bins for data range" and fail the whole profile.
     """
     try:
-        edges: Floats = np.histogram_bin_edges(values, bins=bins, range=(lo, hi))
+        edges: Floats = np.histogram_bin_edges(np.array([lo, hi]), bins=bins, range=(lo, hi))
     except ValueError:
         return np.array([lo, hi], dtype=np.float64)
     return edges

@@ -65,8 +65,7 @@ def order_stats(s: Sorted, bins: int, distinct_finite: int) -> OrderStats:
     iqr = q3 - q1
     outliers = int(rank(s, q1 - 1.5 * iqr, "left")) + n - int(rank(s, q3 + 1.5 * iqr, "right"))
     lo, hi = float(s[0]), float(s[n - 1])
-    # The edges depend on the range alone (numpy's, with the range given).
-    edges = histogram_edges(np.array([lo, hi]), lo, hi, max(1, min(bins, distinct_finite)))
+    edges = histogram_edges(lo, hi, max(1, min(bins, distinct_finite)))
     histogram = Histogram(edges=[float(e) for e in edges], counts=histogram_counts(s, edges))
     return OrderStats(qs, iqr, median_distance(s, median), outliers, histogram)
 

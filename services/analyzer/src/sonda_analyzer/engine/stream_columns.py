@@ -56,10 +56,6 @@ class Settings:
     thresholds: AlertThresholds
 
 
-def _edges(lo: float, hi: float, bins: int) -> np.ndarray:
-    return histogram_edges(np.array([lo, hi]), lo, hi, bins)
-
-
 def _sketch_counts(sketch: object, edges: np.ndarray, n: int) -> list[int]:
     """Histogram counts from a quantile sketch's PMF, rounded so they add up to ``n``."""
     pmf = sketch.get_pmf([float(e) for e in edges[1:-1]])  # type: ignore[attr-defined]
@@ -164,7 +160,7 @@ class NumericAcc:
                 order = order_stats(runs, s.bins, len(runs.values))
                 qs, median, iqr, mad = order.quantiles, order.quantiles[3], order.iqr, order.mad
                 outliers, histogram = order.outliers, order.histogram
-                extremes: Extremes | None = extremes_of_runs(runs.values, np.diff(runs.ends, prepend=0))
+                extremes: Extremes | None = extremes_of_runs(runs.values, runs.counts)
             elif n:
                 qs = [float(q) for q in sketch.get_quantiles(PROBS)]  # type: ignore[attr-defined]
                 median = qs[3]
@@ -175,7 +171,7 @@ class NumericAcc:
                 outliers = round(n * (below + 1.0 - upto))
                 mad = mad_from_sketch(sketch, median, self.hi - self.lo)
                 bins = max(1, min(s.bins, distinct))
-                edges = _edges(self.lo, self.hi, bins)
+                edges = histogram_edges(self.lo, self.hi, bins)
                 histogram = Histogram(
                     edges=[float(e) for e in edges], counts=_sketch_counts(sketch, edges, n)
                 )
@@ -284,7 +280,7 @@ class DatetimeAcc:
                 approx.update({"distinct", "frequency"})
                 assert self.first_unique is not None
                 freq = frequency(self.first_unique, self.unit)
-            edges = _edges(float(self.lo), float(self.hi), max(1, min(s.bins, distinct)))
+            edges = histogram_edges(float(self.lo), float(self.hi), max(1, min(s.bins, distinct)))
             runs = self.distinct.runs()
             if runs is not None:  # every instant counted: the histogram is exact
                 counts = histogram_counts(runs, edges)

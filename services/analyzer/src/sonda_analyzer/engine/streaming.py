@@ -220,14 +220,6 @@ class InOrder:
         wait(list(self._last.values()))
 
 
-@dataclass(slots=True)
-class _Chunk:
-    """One chunk whose updates run in the pool; the one after next waits until they have ended."""
-
-    #: The summaries' updates, then the row-wide ones.
-    futures: list[Future[Any]]
-
-
 def _fold_in(state: _Pass, table: pa.Table, start: int, dups: DuplicateCounter) -> None:
     """A chunk's row-wide summaries, in chunk order: one chain of the pool beside the columns.
     On the main thread they kept the pool waiting while they ran (a 5 GB pass spent 6 s of
@@ -263,9 +255,9 @@ def _one_pass(
     if reader is not None:
         reader.limit_ahead(READ_AHEAD * block)
     in_order = InOrder(pool)
-    # At most two chunks are profiled at once: the one whose columns run and the one before,
-    # whose slowest columns may still run and whose rows are folded in when they end.
-    waiting: _Chunk | None = None
+    # At most two chunks are profiled at once: the one whose updates were just submitted and the
+    # one before, whose slowest updates may still run (the next chunk waits for them).
+    waiting: list[Future[Any]] | None = None
     submitted = 0
     try:
         for chunks, chunk in enumerate(batches, start=1):
@@ -300,18 +292,17 @@ def _one_pass(
             if state.assoc is not None:
                 futures.append(in_order.submit(-2, state.assoc.update, table))
             futures.append(in_order.submit(-1, _fold_in, state, table, submitted, dups))
-            current = _Chunk(futures)
             submitted += table.num_rows
             if waiting is not None:
-                _all_done(waiting.futures)
+                _all_done(waiting)
                 _report(reporter, plan, state, reader, file_size)
-            waiting = current
+            waiting = futures
             if reader is not None:
                 # One chunk of the CSV/JSON readers is one block of content; the one still
                 # profiled counts as not consumed yet.
                 reader.consumed((chunks - 1) * block)
         if waiting is not None:
-            _all_done(waiting.futures)
+            _all_done(waiting)
             _report(reporter, plan, state, reader, file_size)
             waiting = None
     finally:

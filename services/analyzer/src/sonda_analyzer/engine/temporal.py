@@ -90,7 +90,7 @@ def profile_datetime(name: str, arr: pa.ChunkedArray, rows: int, bins: int) -> C
         distinct = int(np.count_nonzero(change)) + 1
         unique_sorted = s[np.concatenate(([True], change))]
         lo, hi = int(s[0]), int(s[-1])
-        edges = histogram_edges(s.astype(np.float64), float(lo), float(hi), max(1, min(bins, distinct)))
+        edges = histogram_edges(float(lo), float(hi), max(1, min(bins, distinct)))
         counts = histogram_counts(s.astype(np.float64), edges)
         stats = DatetimeStats(
             min=iso(lo, unit, date_only=date_only, tz=tz),
