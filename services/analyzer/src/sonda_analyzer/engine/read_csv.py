@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -271,8 +272,19 @@ def read_csv_pieces(
         later.skip_rows = 0
         read.use_threads = later.use_threads = False  # the pieces are the threads
 
+        # Each thread reads its pieces into one buffer of its own: the parse copies every value
+        # out of it, and a fresh 16 MB block per piece was faulted in page by page (on the
+        # 1M-row benchmark file 55,000 of its 320,000 page faults, 0.1 s of CPU).
+        local = threading.local()
+
         def parse_piece(i: int) -> tuple[pa.Table, int]:
-            data = os.pread(fd, ends[i] - starts[i], starts[i])
+            size = ends[i] - starts[i]
+            buf = getattr(local, "buf", None)
+            if buf is None or len(buf) < size:
+                buf = local.buf = bytearray(size + (1 << 20))  # room for a piece's longer last line
+            view = memoryview(buf)[:size]
+            got = os.preadv(fd, [view], starts[i])
+            data = pa.py_buffer(view[:got])
             options = read if i == 0 else later
             # One chunk per column and piece: Arrow's megabyte blocks made 256 chunks of the
             # 1M-row file, which every later kernel walks one by one.
