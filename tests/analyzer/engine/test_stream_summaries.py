@@ -122,6 +122,37 @@ def test_text_chunks_encoded_from_hashes_profile_as_arrows_dictionary_does(repea
     assert by_hash.semantic_validity == {"email": 1.0}
 
 
+@pytest.mark.parametrize("distinct", [3_000, 2 * EXACT_DISTINCT])
+def test_text_figures_over_chunks_are_the_whole_columns(distinct: int) -> None:
+    """Lengths, words and semantic validity of a text column fed in chunks: summed once at the end
+    while its values are counted exactly, and from the switch on chunk by chunk (the values
+    counted before the switch among them) -- pandas' figures of the whole column either way."""
+    rng = np.random.default_rng(distinct)
+    ids = rng.permutation(np.concatenate([np.arange(distinct), rng.integers(0, distinct, size=30_000)]))
+    n = len(ids)
+    mail = np.array([f"user.{i}@example.com" for i in range(distinct)], dtype=object)
+    text = np.array([f"note {i} " + "word " * (i % 5) for i in range(distinct)], dtype=object)
+    settings = Settings(bins=10, top_k=10, thresholds=AlertThresholds())
+    for values, is_mail in ((mail[ids], True), (text[ids], False)):
+        values[rng.random(n) < 0.3] = "not an address"  # 30 % invalid, one value
+        values[rng.random(n) < 0.02] = None
+        acc = StringAcc("contact")
+        for chunk in _chunks(values, rng):
+            acc.update(pa.array(chunk, pa.string()), settings.thresholds)
+        assert acc.counts.exact == (distinct < EXACT_DISTINCT)
+        profile, _ = acc.finish(settings)
+        truth = pd.Series(values).dropna()
+        lengths = truth.str.len()
+        assert profile.text is not None
+        assert (profile.text.length_min, profile.text.length_max) == (lengths.min(), lengths.max())
+        assert profile.text.length_mean == pytest.approx(lengths.mean())
+        if profile.text.words_mean is not None:
+            assert profile.text.words_mean == pytest.approx(truth.str.split().str.len().mean())
+        if is_mail:
+            share = float(truth.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s.]+").mean())
+            assert profile.semantic_validity == {"email": pytest.approx(share, abs=1e-6)}
+
+
 def test_spearman_sample_is_the_rows_with_the_smallest_keys_of_the_whole_file() -> None:
     """The sample is trimmed only now and then; it is still exactly the rows whose random keys
     are the smallest of all rows (keys drawn as the class draws them), missing values kept."""

@@ -226,10 +226,14 @@ class SemanticScan:
         name = self.column.casefold()
         self.named = frozenset(r.name for r in RULES if r.names and re.search(r.names, name))
 
-    def add_text(self, values: pa.Array, counts: npt.NDArray[np.int64] | None, sample: pa.Array) -> None:
-        """Count ``values`` (distinct strings, ``counts`` occurrences each; None: once each)."""
+    def choose_text_rules(self, sample: pa.Array) -> None:
+        """The rules worth counting, from a sample of the column's rows (the first call decides)."""
         if self.rules is None:
             self.rules = self._candidates(sample, lambda rule, v: v)
+
+    def add_text(self, values: pa.Array, counts: npt.NDArray[np.int64] | None, sample: pa.Array) -> None:
+        """Count ``values`` (distinct strings, ``counts`` occurrences each; None: once each)."""
+        self.choose_text_rules(sample)
         weights = _weights(counts, len(values))
         self.total += int(weights.sum())
         # A slice at a time: the trimmed copy of a column of unique strings is as large as the

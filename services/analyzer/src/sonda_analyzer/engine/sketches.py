@@ -180,9 +180,13 @@ class ValueCounts:
     hll: HyperLogLog | None = None
     pruned_chunks: int = 0
 
-    def add_exact(self, values: pa.Array, counts: np.ndarray) -> None:
+    def add_exact(self, values: pa.Array, counts: np.ndarray) -> tuple[pa.Array, np.ndarray] | None:
         """Merge a chunk's distinct values and their counts while counting exactly (switches to
-        sketches past the cap). Arrow looks the values up, so no Python string is made."""
+        sketches past the cap). Arrow looks the values up, so no Python string is made.
+
+        Returns, when the chunk took the counts past the cap, every value counted so far (this
+        chunk's included) with its count, as they were before the switch let them go.
+        """
         assert self.keys is not None
         if values.type != self.keys.type:
             values = values.cast(self.keys.type)
@@ -193,7 +197,10 @@ class ValueCounts:
             self.keys = pa.concat_arrays([self.keys, values.filter(bool_array(~known))])
             self.counts = np.concatenate([self.counts, counts[~known]])
         if len(self.keys) > EXACT_DISTINCT:
+            counted = self.keys, self.counts
             self._switch()
+            return counted
+        return None
 
     def add_sketch(self, repeated: list[str], repeated_counts: list[int], hashes: np.ndarray) -> None:
         """A chunk after the switch: values it holds at least twice, and every value's hash."""
