@@ -1,5 +1,6 @@
-"""Streaming reads a CSV in small parse blocks joined into chunks: the chunks hold every row once,
-in order, and a line longer than a parse block makes the pass restart with larger blocks."""
+"""Streaming reads a CSV in small parse blocks joined into chunks, or as pieces parsed side by side:
+the chunks hold every row once, in order, and a line longer than a parse block makes the pass
+restart with larger blocks (longer than the window a piece's end is looked for in: with one stream)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from sonda_analyzer.engine import profile_file
 from sonda_analyzer.engine.options import ProfileOptions
 from sonda_analyzer.engine.progress import ProgressReporter
+from sonda_analyzer.engine.read_csv import CsvPieces, NoPieces, pieces_stream
 from sonda_analyzer.engine.source import detect_source
 from sonda_analyzer.engine.stream_read import PARSE_BLOCK, LongLine, plan_stream
 from sonda_analyzer.engine.streaming import profile_streaming
@@ -77,3 +79,69 @@ def test_a_line_longer_than_a_parse_block_restarts_with_larger_blocks(tmp_path: 
     for name in frame.columns:
         s, e = column(streamed, name), column(exact, name)
         assert (s.count, s.missing, s.distinct) == (e.count, e.missing, e.distinct), name
+
+
+@pytest.mark.parametrize(("block", "newline", "last_newline"), [(10_000, "\n", True), (7_777, "\r\n", False)])
+def test_pieces_hold_every_row_once_in_order(
+    tmp_path: Path, block: int, newline: str, last_newline: bool
+) -> None:
+    """A plain file streamed as pieces parsed side by side (cut just after a line end past every
+    ``block`` bytes): the rows of Arrow's whole-file parse, in order, whatever the line ends."""
+    path = tmp_path / "pieces.csv"
+    text = _frame(30_000, 3).to_csv(index=False, lineterminator=newline)
+    path.write_bytes((text if last_newline else text.rstrip()).encode())
+    source = detect_source(path)
+    plan = plan_stream(source, ProfileOptions(), BUDGET)
+    assert plan.csv_state is not None and pieces_stream(source, plan.csv_state)
+    pieces = CsvPieces(source, plan.csv_state, plan.types, block, ahead=2)
+    positions = []
+    chunks = []
+    for batch in pieces.batches():
+        chunks.append(batch)
+        positions.append(pieces.position())
+    assert len(chunks) > 20 and positions == sorted(positions) and positions[-1] == path.stat().st_size
+    whole = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    joined = pa.Table.from_batches(chunks)
+    assert joined.num_rows == whole.num_rows
+    for name in whole.column_names:
+        assert joined.column(name).to_pylist() == whole.column(name).to_pylist(), name
+
+
+def test_pieces_count_every_malformed_row_once(tmp_path: Path) -> None:
+    """Rows with a field too many are skipped and counted, in whichever piece they fall."""
+    frame = _frame(100_000, 4)
+    lines = frame.to_csv(index=False).splitlines()
+    bad = set(range(1, len(lines), 997))
+    path = tmp_path / "malformed.csv"
+    path.write_text("\n".join(line + ",extra" if i in bad else line for i, line in enumerate(lines)) + "\n")
+    source = detect_source(path)
+    budget = 256 << 20  # pieces of a megabyte: several of them
+    plan = plan_stream(source, ProfileOptions(), budget)
+    assert plan.csv_state is not None and pieces_stream(source, plan.csv_state)
+    assert path.stat().st_size > 3 * plan.block_bytes
+    with ProgressReporter(None) as reporter:
+        streamed = profile_streaming(source, ProfileOptions(), budget, reporter)
+    assert streamed.dataset.rows == len(frame) - len(bad)
+    alert = next(a for a in streamed.alerts if a.type == "malformed_rows")
+    assert str(len(bad)) in alert.message.replace(",", "")
+
+
+def test_a_stretch_without_line_ends_reads_the_file_in_one_stream(tmp_path: Path) -> None:
+    """A line longer than the window a piece's end is looked for in: the pass starts again with
+    Arrow's streaming reader, and every row is profiled."""
+    frame = _frame(30_000, 5)
+    frame.loc[20_000, "note"] = "z" * (3 << 20)
+    path = tmp_path / "stretch.csv"
+    frame.to_csv(path, index=False)
+    source = detect_source(path)
+    plan = plan_stream(source, ProfileOptions(), BUDGET)
+    assert plan.csv_state is not None
+    head = path.read_bytes().index(b"z" * 100)
+    pieces = CsvPieces(source, plan.csv_state, plan.types, head + 1000, ahead=2)
+    with pytest.raises(NoPieces):
+        list(pieces.batches())
+    with ProgressReporter(None) as reporter:
+        streamed = profile_streaming(source, ProfileOptions(), BUDGET, reporter)
+    assert streamed.dataset.rows == len(frame)
+    note = column(streamed, "note")
+    assert note.text is not None and note.text.length_max == 3 << 20

@@ -21,13 +21,23 @@ from sonda_analyzer.engine.errors import ParseError, TooManyColumnsError
 from sonda_analyzer.engine.load import ReadInfo, read_info
 from sonda_analyzer.engine.normalize import normalize_table
 from sonda_analyzer.engine.options import ProfileOptions
-from sonda_analyzer.engine.read_csv import CsvState, _clean, _options, csv_dialect, iter_csv_batches
+from sonda_analyzer.engine.read_csv import (
+    CsvPieces,
+    CsvState,
+    NoPieces,
+    _clean,
+    _options,
+    csv_dialect,
+    iter_csv_batches,
+    pieces_stream,
+)
 from sonda_analyzer.engine.read_json import iter_jsonl_batches
 from sonda_analyzer.engine.source import CountingReader, Source
 from sonda_analyzer.engine.strings import encode
 from sonda_analyzer.engine.text_formats import TextFormat, converts, detect, reported
 
-_CSV_COLUMN = re.compile(r"CSV column #(\d+): CSV conversion error to (\w+)")
+#: Arrow's streaming reader leaves the row out of the message; its whole-file reader gives it.
+_CSV_COLUMN = re.compile(r"CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to (\w+)")
 _JSON_COLUMN = re.compile(r"Column\(/([^/)]+)[^)]*\) changed from (\w+) to (\w+)")
 
 
@@ -49,7 +59,7 @@ class TypeConflict(Exception):
         self.new_type = new_type
 
 
-Opened = tuple[Iterator[pa.RecordBatch], CountingReader | None]
+Opened = tuple[Iterator[pa.RecordBatch], CountingReader | CsvPieces | None]
 
 
 @dataclass(slots=True)
@@ -144,10 +154,14 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
     formats, candidates = _text_formats(sample, dialect.decimal, options, info.text_kinds)
 
     def open_batches(types: dict[str, pa.DataType]) -> Opened:
-        reader = source.open()
         state.malformed_rows = 0
+        if pieces_stream(source, state):
+            pieces = CsvPieces(source, state, types, block, READ_AHEAD)
+            return _csv_batches(state, pieces.batches(), types, block), pieces
+        reader = source.open()
         per_chunk = block // state.block_size
-        return _gathered(_csv_batches(source, state, reader, types, block), per_chunk), reader
+        batches = iter_csv_batches(source, state, reader, types)
+        return _gathered(_csv_batches(state, batches, types, block), per_chunk), reader
 
     plan = StreamPlan(
         info=info,
@@ -217,11 +231,14 @@ def decide_late(table: pa.Table, plan: StreamPlan, options: ProfileOptions, skip
 
 
 def _csv_batches(
-    source: Source, state: CsvState, reader: CountingReader, types: dict[str, pa.DataType], block: int
+    state: CsvState, batches: Iterator[pa.RecordBatch], types: dict[str, pa.DataType], block: int
 ) -> Iterator[pa.RecordBatch]:
     names = state.dialect.names
     try:
-        yield from iter_csv_batches(source, state, reader, types)
+        yield from batches
+    except NoPieces:
+        state.pieces = False  # the one-stream reader takes the file from the start
+        raise LongLine() from None
     except pa.ArrowInvalid as exc:
         if "straddl" in str(exc) and state.block_size < block:
             # a line longer than a parse block; one longer than a chunk fails below, as before
