@@ -11,10 +11,10 @@ import contextlib
 import mmap
 import os
 import re
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -204,6 +204,8 @@ _SPLIT_MIN_BYTES = 32 << 20
 #: parse at a time, so the peak grows with it; smaller pieces add a little work per piece.
 _PIECE_BYTES = 16 << 20
 _UTF8 = ("utf-8", "utf-8-sig", "utf8", "ascii")
+#: The pages of a piece's mapping are read in at once rather than faulted in one by one.
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 
 
 def split_points(path: Path, size: int, pieces: int) -> list[int] | None:
@@ -221,6 +223,29 @@ def split_points(path: Path, size: int, pieces: int) -> list[int] | None:
             if starts[-1] < at < size:  # a long line may hold two of the marks
                 starts.append(at)
     return starts
+
+
+@contextmanager
+def mapped_piece(fd: int, start: int, end: int) -> Iterator[pa.Buffer]:
+    """The bytes ``start:end`` of an open file, mapped read-only where they lie in the page cache.
+
+    A piece parsed in place: read into a buffer of our own, every byte was copied by the kernel
+    and, in a fresh buffer, faulted in page by page (streaming the 5 GB benchmark file, 1.8
+    million page faults against 0.6 million, 7 s in the kernel against 4). The parse copies
+    every value out; the caller drops its references to the buffer before the block ends, else
+    the mapping goes only once they do.
+    """
+    aligned = start - start % mmap.ALLOCATIONGRANULARITY
+    mapped = mmap.mmap(
+        fd, end - aligned, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ, offset=aligned
+    )
+    whole = pa.py_buffer(mapped)
+    try:
+        yield whole.slice(start - aligned)
+    finally:
+        del whole
+        with contextlib.suppress(BufferError):  # a reference held on: unmapped when it goes
+            mapped.close()
 
 
 def read_csv_pieces(
@@ -279,25 +304,16 @@ def read_csv_pieces(
         later.skip_rows = 0
         read.use_threads = later.use_threads = False  # the pieces are the threads
 
-        # Each thread reads its pieces into one buffer of its own: the parse copies every value
-        # out of it, and a fresh 16 MB block per piece was faulted in page by page (on the
-        # 1M-row benchmark file 55,000 of its 320,000 page faults, 0.1 s of CPU).
-        local = threading.local()
-
         def parse_piece(i: int) -> tuple[pa.Table, int]:
-            size = ends[i] - starts[i]
-            buf = getattr(local, "buf", None)
-            if buf is None or len(buf) < size:
-                buf = local.buf = bytearray(size + (1 << 20))  # room for a piece's longer last line
-            view = memoryview(buf)[:size]
-            got = os.preadv(fd, [view], starts[i])
-            data = pa.py_buffer(view[:got])
-            options = read if i == 0 else later
-            # One chunk per column and piece: Arrow's megabyte blocks made 256 chunks of the
-            # 1M-row file, which every later kernel walks one by one.
-            table = pacsv.read_csv(pa.BufferReader(data), options, parse, convert).combine_chunks()
-            parsed[i] = len(data)
-            return table, _count(data, quote[0]) if quote and i < len(starts) - 1 else 0
+            with mapped_piece(fd, starts[i], ends[i]) as data:
+                options = read if i == 0 else later
+                # One chunk per column and piece: Arrow's megabyte blocks made 256 chunks of the
+                # 1M-row file, which every later kernel walks one by one.
+                table = pacsv.read_csv(pa.BufferReader(data), options, parse, convert).combine_chunks()
+                parsed[i] = len(data)
+                quotes = _count(data, quote[0]) if quote and i < len(starts) - 1 else 0
+                del data
+            return table, quotes
 
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sonda-csv") as pool:
             parts = list(pool.map(parse_piece, range(len(starts))))
@@ -310,7 +326,7 @@ def read_csv_pieces(
         if _conversion_error(exc):
             state.first_block_types_fit = False
         return None  # the one-stream reader knows what to do (retries, clear errors)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, OSError):  # OSError: a file that cannot be mapped
         return None
     finally:
         os.close(fd)
@@ -344,10 +360,6 @@ def pieces_stream(source: Source, state: CsvState) -> bool:
 #: How far past a piece's nominal end its last line may run before the file is given up on as
 #: pieces (a longer line: the one-stream reader, which handles it, takes the pass).
 _LINE_WINDOW = 1 << 20
-
-
-#: The pages of a piece's mapping are read in at once rather than faulted in one by one.
-_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 
 
 class NoPieces(Exception):
@@ -412,20 +424,6 @@ class CsvPieces:
         return at + end + 1
 
     def _parse(self, first: bool, start: int, end: int) -> tuple[pa.Table, int]:
-        # The piece is parsed where the file's pages lie (the page cache, mapped read-only):
-        # read into a fresh block, each 30 MB piece was copied and faulted in anew (on the 5 GB
-        # benchmark file 1.8 million page faults against 0.6, and 7 s in the kernel against 4).
-        aligned = start - start % mmap.ALLOCATIONGRANULARITY
-        try:
-            mapped = mmap.mmap(
-                self._fd,
-                end - aligned,
-                flags=mmap.MAP_SHARED | _POPULATE,
-                prot=mmap.PROT_READ,
-                offset=aligned,
-            )
-        except OSError:
-            raise NoPieces() from None
         read, parse, convert = _options(self._state, self._types)
         malformed = [0]
 
@@ -437,15 +435,12 @@ class CsvPieces:
         read.use_threads = False  # the pieces are the threads
         if not first:
             read.skip_rows = 0  # no header, no skipped lines: those are at the file's start
-        data = pa.py_buffer(mapped)
         try:
-            table = pacsv.read_csv(pa.BufferReader(data.slice(start - aligned)), read, parse, convert)
-        finally:
-            del data
-            # The parse copied every value out; should a reference to the pages linger (an
-            # error's traceback), the mapping goes when it does.
-            with contextlib.suppress(BufferError):
-                mapped.close()
+            with mapped_piece(self._fd, start, end) as data:
+                table = pacsv.read_csv(pa.BufferReader(data), read, parse, convert)
+                del data
+        except OSError:
+            raise NoPieces() from None  # a file that cannot be mapped
         return table.combine_chunks(), malformed[0]
 
     def batches(self) -> Iterator[pa.RecordBatch]:
