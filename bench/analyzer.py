@@ -529,8 +529,10 @@ def main() -> None:
                 "",
             ]
         lines += [
-            "Reading: streaming mode parses the CSV in 2 MB blocks and profiles chunks of many "
-            "blocks. Each column's summaries take the chunks in order, and the next chunk's columns "
+            "Reading: streaming mode cuts a plain UTF-8 CSV into pieces of a chunk each at line "
+            "ends and parses two at a time on threads of their own, in place in the page cache "
+            "(other files: Arrow's streaming reader, in 2 MB blocks joined into chunks). Each "
+            "column's summaries take the chunks in order, and the next chunk's columns "
             "start while the last one's slowest still run; the row-wide summaries (row hashes, "
             "duplicate rows, missingness, row samples) run as one more such chain. Exact counts "
             "and moments stay exact. Numbers and instants are counted per value while they have "
