@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 from scipy import stats as sps
 from sonda_analyzer.engine import ProfileOptions, ProfileResult, profile_table
+from sonda_analyzer.engine.temporal import _first_distinct
 
 from tests.analyzer.engine.conftest import column
 
@@ -136,6 +137,27 @@ def test_datetime_frequency_matches_pandas() -> None:
             assert got == "7D"  # a fixed step of a week; pandas names the anchor
         else:
             assert got == expected, freq
+
+
+@pytest.mark.parametrize("freq", ["D", "MS"])
+def test_frequency_of_a_series_with_repeated_instants(freq: str) -> None:
+    """Instants repeated unevenly (the first ones most) and shuffled: the steps between distinct
+    instants decide, and a calendar step is named from the first distinct ones, as pandas does."""
+    rng = np.random.default_rng(7)
+    index = pd.date_range("1990-01-01", periods=3_000, freq=freq)
+    repeats = rng.integers(1, 5, len(index))
+    repeats[:50] = 400  # the smallest instants far more often than the rest
+    values = np.repeat(index.to_numpy(), repeats)
+    rng.shuffle(values)
+    result = profile_table(pa.table({"t": pa.array(values)}))
+    assert column(result, "t").datetime.frequency == pd.infer_freq(index[:2_000])
+
+
+def test_first_distinct_values_of_a_sorted_array() -> None:
+    rng = np.random.default_rng(3)
+    for n in (1, 5, 2_000):
+        values = np.sort(np.repeat(rng.integers(0, 5_000, 3_000), rng.integers(1, 60, 3_000)))
+        assert np.array_equal(_first_distinct(values, n), np.unique(values)[:n])
 
 
 def test_irregular_series_has_no_frequency() -> None:
