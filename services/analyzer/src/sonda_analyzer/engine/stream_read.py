@@ -155,7 +155,7 @@ def _plan_csv(source: Source, options: ProfileOptions, info: ReadInfo, block: in
 
     def open_batches(types: dict[str, pa.DataType]) -> Opened:
         state.malformed_rows = 0
-        if pieces_stream(source, state):
+        if pieces_stream(source, state, block):
             pieces = CsvPieces(source, state, types, block, READ_AHEAD)
             return _csv_batches(state, pieces.batches(), types, block), pieces
         reader = source.open()
