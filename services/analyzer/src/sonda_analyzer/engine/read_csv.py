@@ -61,8 +61,8 @@ class CsvState:
     #: the first block: the file is then parsed whole, which widens a type over every block.
     first_block_types_fit: bool = True
     notes: list[str] = field(default_factory=list)
-    #: A streamed plain file is read as pieces parsed side by side (:class:`CsvPieces`) until a
-    #: stretch of it turns out to hold no line end.
+    #: A streamed plain file is read as pieces parsed side by side (:class:`CsvPieces`) unless a
+    #: stretch of it turned out to hold no line end, or it could not be mapped.
     pieces: bool = True
 
 
