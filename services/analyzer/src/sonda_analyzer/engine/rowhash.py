@@ -127,15 +127,24 @@ def _plain(t: pa.DataType) -> bool:
 
 def _hashable(table: pa.Table) -> pa.Table:
     """The table with each column of a type the profile does not normalise (an interval from a
-    Parquet file, which polars cannot import) as the text of its values."""
-    if all(_plain(f.type) for f in table.schema):
-        return table
+    Parquet file, which polars cannot import) as the text of its values, and text as string
+    views: polars takes those as they are, where it copied every string of the other layout
+    into its own (a chunk of 118,000 rows of the benchmark file: 12 ms of CPU against 16 ms;
+    the row-wide summaries of the 0.5 GB file 0.58 s against 0.63 s; the same hashes)."""
     columns = [
-        column if _plain(column.type)
-        else pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())
+        _viewed(column) if _plain(column.type)
+        else _viewed(pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string()))
         for column in table.columns
     ]  # fmt: skip
     return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _viewed(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Text as Arrow string views (16 bytes per value pointing into the same data); the rest
+    as it is."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.string_view())
+    return column
 
 
 class DuplicateCounter:
