@@ -16,6 +16,8 @@ import pytest
 from sonda_analyzer.engine import ProfileOptions, ProgressUpdate, profile_file
 from sonda_analyzer.engine.columns import ColumnContext, may_correlate
 
+from tests.analyzer.engine.test_missingness import assert_matches_pandas
+
 ROWS = 420_000
 
 
@@ -167,3 +169,19 @@ def test_gap_free_float_columns_are_joined_into_one_piece_and_the_others_kept() 
     gappy = pa.chunked_array([pa.array([1.0, None]), pa.array([2.0])])
     whole_numbers = pa.chunked_array([pa.array([1, 2]), pa.array([3])])
     assert _in_one_piece(gappy) is gappy and _in_one_piece(whole_numbers) is whole_numbers
+
+
+@pytest.mark.parametrize("big_gaps", [False, True])
+def test_missing_patterns_beside_big_text_columns_match_pandas(tmp_path: Path, big_gaps: bool) -> None:
+    """The patterns are taken while the big columns are profiled when none of them can have a
+    gap (no nulls, no forced type), else after them: pandas' patterns either way."""
+    rng = np.random.default_rng(5)
+    frame = _frame()
+    frame.loc[rng.random(ROWS) < 0.1, "level"] = np.nan
+    frame.loc[rng.random(ROWS) < 0.05, "code"] = np.nan
+    if big_gaps:
+        frame.loc[rng.random(ROWS) < 0.03, "note"] = None
+    path = tmp_path / "gaps.csv"
+    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
+    result = profile_file(path)
+    assert_matches_pandas(result, frame.isna())
