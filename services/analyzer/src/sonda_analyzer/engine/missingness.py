@@ -33,7 +33,18 @@ SLICE_ROWS = 1 << 20
 
 
 def missing_mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
-    """True where a value is missing as the profiles count it (NaN too, for floats); None if none."""
+    """True where a value is missing as the profiles count it (NaN too, for floats); None if none.
+
+    A column in several chunks is looked at chunk by chunk: joining it first copied the whole
+    column (a text column's every string) to read its validity."""
+    if isinstance(arr, pa.ChunkedArray) and arr.num_chunks > 1:
+        masks = [missing_mask(chunk) for chunk in arr.chunks]
+        if all(m is None for m in masks):
+            return None
+        whole: np.ndarray = np.concatenate(
+            [np.zeros(len(c), dtype=bool) if m is None else m for c, m in zip(arr.chunks, masks, strict=True)]
+        )
+        return whole
     arr = single(arr)
     if pa.types.is_floating(arr.type):
         mask = np.isnan(floats(arr))

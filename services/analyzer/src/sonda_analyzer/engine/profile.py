@@ -189,24 +189,13 @@ def _profile_column_at(loaded: _Loaded, i: int, ctx: ColumnContext) -> ColumnWor
     work = profile_column(loaded.names[i], column, ctx)
     missing = work.profile.missing
     if missing and i not in loaded.gaps_known:
-        mask = _mask_of(column) if loaded.names[i] not in ctx.options.column_types else None
+        mask = missing_mask(column) if loaded.names[i] not in ctx.options.column_types else None
         if mask is None or int(mask.sum()) != missing:  # a forced type made values missing
             assert work.codes is not None
             codes, cardinality = work.codes()
             mask = codes == cardinality - 1  # missing rows take the last code
         loaded.gaps[i] = np.packbits(mask)
     return work
-
-
-def _mask_of(column: pa.ChunkedArray) -> np.ndarray | None:
-    """:func:`missing_mask` chunk by chunk: of a whole text column it first joined a copy."""
-    masks = [missing_mask(chunk) for chunk in column.chunks]
-    if all(m is None for m in masks):
-        return None
-    mask: np.ndarray = np.concatenate(
-        [np.zeros(len(c), dtype=bool) if m is None else m for c, m in zip(column.chunks, masks, strict=True)]
-    )
-    return mask
 
 
 def _gaps_ahead(loaded: _Loaded, text: list[int], opts: ProfileOptions) -> bool:
@@ -217,7 +206,7 @@ def _gaps_ahead(loaded: _Loaded, text: list[int], opts: ProfileOptions) -> bool:
         column = loaded.columns[i]
         if column is None or loaded.names[i] in opts.column_types:
             return False
-        mask = _mask_of(column)
+        mask = missing_mask(column)
         loaded.gaps[i] = None if mask is None else np.packbits(mask)
         loaded.gaps_known.add(i)
     return True

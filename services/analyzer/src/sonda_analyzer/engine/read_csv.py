@@ -208,20 +208,34 @@ _UTF8 = ("utf-8", "utf-8-sig", "utf8", "ascii")
 _POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 
 
-def split_points(path: Path, size: int, pieces: int) -> list[int] | None:
+#: How far past a piece's nominal end its last line may run: a stretch this long without a line
+#: end means the file is not cut into pieces there.
+_LINE_WINDOW = 1 << 20
+
+
+def line_end_after(fd: int, at: int, size: int) -> int | None:
+    """Just after the first line end from ``at`` on in a file of ``size`` bytes: where a piece
+    cut there ends (``size`` when the file ends first; None when ``_LINE_WINDOW`` bytes hold
+    no line end)."""
+    if at >= size:
+        return size
+    window = os.pread(fd, _LINE_WINDOW, at)
+    end = window.find(b"\n")
+    if end >= 0:
+        return at + end + 1
+    return size if at + len(window) >= size else None
+
+
+def split_points(fd: int, size: int, pieces: int) -> list[int] | None:
     """Where each piece of the file starts: 0, then just after the first line end past each
-    ``size * i / pieces`` (None when a stretch of a megabyte there holds no line end)."""
+    ``size * i / pieces`` (None when a stretch there holds no line end)."""
     starts = [0]
-    with open(path, "rb") as f:
-        for i in range(1, pieces):
-            f.seek(size * i // pieces)
-            window = f.read(1 << 20)
-            end = window.find(b"\n")
-            if end < 0:
-                return None
-            at = size * i // pieces + end + 1
-            if starts[-1] < at < size:  # a long line may hold two of the marks
-                starts.append(at)
+    for i in range(1, pieces):
+        at = line_end_after(fd, size * i // pieces, size)
+        if at is None:
+            return None
+        if starts[-1] < at < size:  # a long line may hold two of the marks
+            starts.append(at)
     return starts
 
 
@@ -286,15 +300,15 @@ def read_csv_pieces(
         return None
     # A multiple of the threads, so that they finish together.
     pieces = max(2, -(-size // max(1, piece_bytes * threads)) * threads)
-    starts = split_points(path, size, pieces)
-    if starts is None or len(starts) < 2:
-        return None
-    ends = [*starts[1:], size]
-    quote = d.quotechar.encode() if d.quotechar else b""
-    parsed = [0] * len(starts)  # bytes of each piece once parsed, for progress
-    on_reader(lambda: sum(parsed))
     fd = os.open(path, os.O_RDONLY)
     try:
+        starts = split_points(fd, size, pieces)
+        if starts is None or len(starts) < 2:
+            return None
+        ends = [*starts[1:], size]
+        quote = d.quotechar.encode() if d.quotechar else b""
+        parsed = [0] * len(starts)  # bytes of each piece once parsed, for progress
+        on_reader(lambda: sum(parsed))
         read, parse, convert = _stream_options(state, None)
         read.use_threads = False  # no block read ahead: only the first one is wanted
         with open(path, "rb") as head:
@@ -365,11 +379,6 @@ def pieces_stream(source: Source, state: CsvState, block: int) -> bool:
     )
 
 
-#: How far past a piece's nominal end its last line may run before the file is given up on as
-#: pieces (a longer line: the one-stream reader, which handles it, takes the pass).
-_LINE_WINDOW = 1 << 20
-
-
 class NoPieces(Exception):
     """The file cannot be read as pieces after all: a stretch of it holds no line end, or it
     cannot be mapped (the caller reads it in one stream instead)."""
@@ -419,17 +428,12 @@ class CsvPieces:
 
     def _end_of(self, start: int) -> int:
         """Where the piece starting at ``start`` ends: just after the first line end from
-        ``start + block`` on (the file's end if it comes first)."""
-        at = start + self._block
-        if at >= self._size:
-            return self._size
-        window = os.pread(self._fd, _LINE_WINDOW, at)
-        end = window.find(b"\n")
-        if end < 0:
-            if at + len(window) >= self._size:
-                return self._size
+        ``start + block`` on (a longer line: the one-stream reader, which handles it, takes the
+        pass)."""
+        end = line_end_after(self._fd, start + self._block, self._size)
+        if end is None:
             raise NoPieces()
-        return at + end + 1
+        return end
 
     def _parse(self, first: bool, start: int, end: int) -> tuple[pa.Table, int]:
         read, parse, convert = _options(self._state, self._types)
