@@ -98,9 +98,9 @@ def run_one(tool: str, path: str, budget_mb: int) -> None:
         rows = int(report.rows)
         extra = {"columns": len(report.column_profiles)}
     elif tool == "sonda":
-        from sonda_analyzer.arrow_env import set_jemalloc_options
+        from sonda_analyzer.native_env import set_native_options
 
-        set_jemalloc_options()  # before pyarrow loads, as the analyzer's profiling process does
+        set_native_options()  # before pyarrow and numpy load, as the analyzer's profiling process does
         from sonda_analyzer.engine import encode_result, profile_file
         from sonda_analyzer.engine.allocator import use_returning_allocator
 

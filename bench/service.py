@@ -38,8 +38,8 @@ START, END = "<!-- service:start -->", "<!-- service:end -->"
 ENGINE = """
 import json, sys, time
 from pathlib import Path
-from sonda_analyzer.arrow_env import set_jemalloc_options
-set_jemalloc_options()
+from sonda_analyzer.native_env import set_native_options
+set_native_options()
 from sonda_analyzer.engine import profile_file
 from sonda_analyzer.engine.allocator import use_returning_allocator
 allocator = use_returning_allocator()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sonda_analyzer.arrow_env import ARENAS, DIRTY_DECAY_MS, JEMALLOC_CONF, MUZZY_DECAY_MS
+from sonda_analyzer.native_env import ARENAS, DIRTY_DECAY_MS, JEMALLOC_CONF, MUZZY_DECAY_MS
 
 SCRIPT = """
 import pyarrow as pa
@@ -33,8 +33,8 @@ def test_the_profiling_process_allocator_is_chosen_explicitly() -> None:
 
 ARENAS_SCRIPT = """
 import os
-from sonda_analyzer.arrow_env import JEMALLOC_CONF, set_jemalloc_options
-set_jemalloc_options()
+from sonda_analyzer.native_env import JEMALLOC_CONF, set_native_options
+set_native_options()
 print(os.environ[JEMALLOC_CONF])
 os.environ[JEMALLOC_CONF] += ",stats_print:true"  # jemalloc prints its options when the process ends
 import pyarrow as pa
@@ -85,8 +85,8 @@ def test_the_profiling_process_module_loads_no_pyarrow_before_its_main_runs() ->
 STREAMING_SCRIPT = """
 import json, sys
 from pathlib import Path
-from sonda_analyzer.arrow_env import set_jemalloc_options
-set_jemalloc_options()
+from sonda_analyzer.native_env import set_native_options
+set_native_options()
 from sonda_analyzer.engine import encode_result, profile_file
 from sonda_analyzer.engine.allocator import use_returning_allocator
 import pyarrow as pa

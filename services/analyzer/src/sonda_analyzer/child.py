@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from sonda_events.codes import Code, retryable
 
-from sonda_analyzer.arrow_env import set_jemalloc_options
+from sonda_analyzer.native_env import set_native_options
 from sonda_analyzer.protocol import Done, Failure, Job, Progress, Ready, encoder, job_decoder
 
 if TYPE_CHECKING:  # the engine loads pyarrow, which must wait for the allocator's options
@@ -112,7 +112,7 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     channel = Channel(out)
-    set_jemalloc_options()  # read when pyarrow loads
+    set_native_options()  # read when pyarrow and numpy load
     import sonda_analyzer.engine  # noqa: F401  (warm up: pyarrow, numpy)
     from sonda_analyzer.engine.allocator import use_returning_allocator
 

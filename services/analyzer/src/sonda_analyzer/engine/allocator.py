@@ -7,7 +7,7 @@ the peak was about 710 MB with mimalloc and about 600 MB with jemalloc, which ha
 back, at the same CPU time. Process-wide, so it is chosen by whoever owns the process (the
 analyzer's profiling process, a benchmark), never as a side effect of importing the engine.
 jemalloc reads its options from the environment when pyarrow loads, so that process sets them
-first (``sonda_analyzer.arrow_env``).
+first (``sonda_analyzer.native_env``).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def use_returning_allocator() -> ReturningAllocator:
         return ReturningAllocator(str(pa.default_memory_pool().backend_name), glibc)
     pa.set_memory_pool(pool)
     # How soon freed pages go back is in jemalloc's options, set by the process's owner before
-    # pyarrow loads (``sonda_analyzer.arrow_env``).
+    # pyarrow loads (``sonda_analyzer.native_env``).
     return ReturningAllocator(str(pool.backend_name), glibc)
 
 

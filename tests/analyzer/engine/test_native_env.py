@@ -1,0 +1,67 @@
+"""numpy's CPU code paths in the profiling process: AVX-512 left out where its sorts are slow."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sonda_analyzer.native_env import AVX512_FEATURES, NUMPY_DISABLED_FEATURES, slow_avx512_sort
+
+
+def cpuinfo(vendor: str, family: int, flags: str) -> str:
+    block = f"processor\t: {{n}}\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: 17\nflags\t\t: {flags}\n"
+    # two processors, as /proc/cpuinfo lists them: the first one tells
+    return block.format(n=0) + "\n" + block.format(n=1).replace(flags, "fpu")
+
+
+ZEN4 = cpuinfo("AuthenticAMD", 25, "fpu sse2 avx2 avx512f avx512bw avx512vl")
+
+
+def test_only_amd_family_25_with_avx512_leaves_it_out() -> None:
+    assert slow_avx512_sort(ZEN4)
+    assert not slow_avx512_sort(cpuinfo("AuthenticAMD", 25, "fpu sse2 avx2"))  # Zen 3: nothing to leave out
+    assert not slow_avx512_sort(cpuinfo("AuthenticAMD", 26, "fpu avx2 avx512f"))  # a later family
+    assert not slow_avx512_sort(cpuinfo("GenuineIntel", 6, "fpu avx2 avx512f avx512bw"))
+    assert not slow_avx512_sort("")
+
+
+SCRIPT = """
+import os, sys
+from pathlib import Path
+from sonda_analyzer.native_env import NUMPY_DISABLED_FEATURES, set_native_options
+if sys.argv[2] == "numpy-first":
+    import numpy
+set_native_options(cpuinfo=Path(sys.argv[1]))
+import numpy as np
+from numpy._core._multiarray_umath import __cpu_features__
+x = np.random.default_rng(3).random(10_000)
+assert (np.sort(x) == sorted(x)).all() and (x[np.argsort(x)] == np.sort(x)).all()
+print(os.environ.get(NUMPY_DISABLED_FEATURES, "-"), __cpu_features__["AVX512F"], sep="|")
+"""
+
+
+def run(info: Path, *extra: str, env: dict[str, str] | None = None) -> list[str]:
+    base = {k: v for k, v in os.environ.items() if k != NUMPY_DISABLED_FEATURES}
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(info), *extra, "-"],
+        capture_output=True, text=True, check=True, env={**base, **(env or {})},
+    )  # fmt: skip
+    return out.stdout.strip().split("|")
+
+
+def test_the_profiling_process_tells_numpy_before_it_loads(tmp_path: Path) -> None:
+    zen4 = tmp_path / "zen4"
+    zen4.write_text(ZEN4)
+    intel = tmp_path / "intel"
+    intel.write_text(cpuinfo("GenuineIntel", 6, "fpu avx2 avx512f"))
+    # numpy reads the setting as it loads, and then uses no AVX-512 code (sorts still right)
+    assert run(zen4) == [AVX512_FEATURES, "False"]
+    # elsewhere numpy keeps its own choice
+    assert run(intel)[0] == "-"
+    assert run(tmp_path / "absent")[0] == "-"
+    # too late once numpy is loaded: the variable is left alone rather than set for nothing
+    assert run(zen4, "numpy-first")[0] == "-"
+    # an operator's own setting is kept
+    assert run(zen4, env={NUMPY_DISABLED_FEATURES: "AVX512_SPR"})[0] == "AVX512_SPR"
