@@ -76,12 +76,11 @@ def pearson_matrix(columns: Sequence[Floats]) -> Floats:
         sx += block @ present.T
         sxx += (block * block) @ present.T
         counts += present @ present.T
-    pick = np.ix_(range(k), where)
-    n = counts[np.ix_(where, where)]
-    sx_ij = sx[pick]
+    n = counts[where][:, where]
+    sx_ij = sx[:, where]
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = sxy - sx_ij * sx_ij.T / n
-        var_i = sxx[pick] - sx_ij * sx_ij / n
+        var_i = sxx[:, where] - sx_ij * sx_ij / n
         out: Floats = cov / np.sqrt(var_i * var_i.T)
     out[n < 2] = np.nan
     return out
