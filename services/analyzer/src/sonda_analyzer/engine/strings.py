@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sonda_analyzer.engine.arrays import (
-    ASCII_SPACE,
     bool_array,
     index_array,
     primitive,
@@ -244,10 +243,13 @@ def _ascii_words(values: pa.Array) -> np.ndarray | None:
     """Runs of non-blank characters in each value of an ASCII string array without nulls, from
     its bytes: a word starts at a non-blank byte that begins its value or follows a blank one
     (Arrow's split builds a list of every word: 110-120 ms for 500,000 to 1M short values).
-    None when the array has nulls or non-ASCII text."""
+    None when the array has nulls or non-ASCII text.
+
+    The blanks are told by two comparisons (the ASCII white space is 9-13 and 28-32), and the
+    words of a value are the difference of a running count of word starts at its bounds: a
+    look-up table and a search of the starts took twice as long (the 1M-row file's 531,507
+    distinct comments: 25 ms against 52 ms)."""
     if not pa.types.is_string(values.type) or values.null_count or len(values) == 0:
-        return None
-    if not pc.all(pc.string_is_ascii(values)).as_py():
         return None
     data = values.buffers()[2]
     offsets = string_offsets(values)
@@ -258,14 +260,19 @@ def _ascii_words(values: pa.Array) -> np.ndarray | None:
     for at in range(0, len(values), _WORDS_SLICE):
         bounds = offsets[at : at + _WORDS_SLICE + 1].astype(np.int64)
         first = int(bounds[0])
-        blank = ASCII_SPACE[text[first : int(bounds[-1])]]
+        part = text[first : int(bounds[-1])]
+        if part.size and int(part.max()) >= 0x80:
+            return None  # not ASCII: a blank may take several bytes
+        blank = (part - np.uint8(9) < 5) | (part - np.uint8(28) < 5)
         begins = ~blank
         begins[1:] &= blank[:-1]
         bounds -= first
         filled = bounds[:-1][np.diff(bounds) > 0]
         begins[filled] = ~blank[filled]  # a value's first byte follows no byte of it
         # the words of each value: the word starts between its bounds
-        words[at : at + len(bounds) - 1] = np.diff(np.searchsorted(np.flatnonzero(begins), bounds))
+        started = np.zeros(len(part) + 1, dtype=np.int32)
+        np.cumsum(begins, dtype=np.int32, out=started[1:])
+        words[at : at + len(bounds) - 1] = np.diff(started[bounds])
     return words
 
 
