@@ -196,3 +196,15 @@ def test_words_counted_from_bytes_are_arrows(seed: int) -> None:
     assert _ascii_words(accented) is None
     assert words_per_value(accented).tolist() == _arrow_words(accented) == [2, 2, 3]
     assert _ascii_words(pa.array(["a b", None])) is None
+
+
+@pytest.mark.parametrize("width", [1, 7, 8, 13, 16, 36])
+def test_strings_of_one_length_hash_as_among_others(width: int) -> None:
+    """Strings all of one length are read at a fixed stride; they hash as they do beside a
+    string of another length (read by index), sliced or not, the last ones at the buffer's end."""
+    rng = np.random.default_rng(width)
+    values = ["".join(rng.choice(list("0123456789abcdef-"), width)) for _ in range(200)]
+    mixed = word_hashes(pa.array([*values, "z" * (width + 1)]))[:-1]
+    np.testing.assert_array_equal(word_hashes(pa.array(values)), mixed)
+    np.testing.assert_array_equal(word_hashes(pa.array(["pad", *values]).slice(1)), mixed)
+    np.testing.assert_array_equal(word_hashes(pa.array(values[:3])), mixed[:3])
