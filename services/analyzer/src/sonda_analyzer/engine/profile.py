@@ -136,22 +136,33 @@ class _Loaded:
     sampler: RowSampler
     #: Per column with a gap: its missing mask, bit-packed (numpy ``packbits``), for the patterns.
     gaps: list[np.ndarray | None]
+    #: The table until ``sampler`` has drawn its rows (see :meth:`draw`).
+    unsampled: pa.Table | None = None
     #: Columns whose ``gaps`` were taken before they were profiled (see :func:`_gaps_ahead`).
     gaps_known: set[int] = field(default_factory=set)
+    _drawing: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def take(cls, table: pa.Table, sample_rows: int) -> _Loaded:
-        sampler = RowSampler(sample_rows)
-        sampler.update(table)
         return cls(
             names=list(table.column_names),
             columns=list(table.columns),
             rows=table.num_rows,
             memory_bytes=int(table.nbytes),
             sample=sample_rows_of(table, sample_rows),
-            sampler=sampler,
+            sampler=RowSampler(sample_rows),
             gaps=[None] * table.num_columns,
+            unsampled=table,
         )
+
+    def draw(self) -> None:
+        """The sampled rows, drawn once: by a pool thread while the first columns are profiled
+        (on this thread before them, the other core waited 30 ms on the 1M-row file); a
+        second call waits for the first."""
+        with self._drawing:
+            if self.unsampled is not None:
+                self.sampler.update(self.unsampled)
+                self.unsampled = None
 
 
 def _in_one_piece(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -228,6 +239,7 @@ def _missingness(loaded: _Loaded) -> Missingness:
         acc.update(masks, stop - start)
     result = acc.result()
     # The sampled rows' bits, read straight from the packed masks (bit 7 - i % 8 of byte i // 8).
+    loaded.draw()  # drawn already, or being drawn
     at = loaded.sampler.row_numbers()
     shift = (7 - (at & 7)).astype(np.uint8)
     sampled = [
@@ -395,6 +407,7 @@ def _profile_loaded(
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="sonda-profile-big") as one_big,
         queue,
     ):
+        pool.submit(loaded.draw)
         futures: dict[int, Future[ColumnWork]] = {
             i: pool.submit(_profile_column_at, loaded, i, ctx) for i in small
         }
@@ -521,6 +534,7 @@ def _profile_loaded(
         + personal_data_alerts(columns)
         + alerts
     )
+    loaded.draw()
     sampler, sample = loaded.sampler, loaded.sample
     return ProfileResult(
         schema_version=SCHEMA_VERSION,
