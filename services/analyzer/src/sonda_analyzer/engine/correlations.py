@@ -8,6 +8,7 @@ ranked once per group from one sort of it, and one matrix product gives every pa
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -196,14 +197,20 @@ def ratio_from_sums(sizes: np.ndarray, sums: np.ndarray, sq_total: float) -> flo
     return fnum(min(1.0, np.sqrt(max(0.0, between) / total)))
 
 
+#: Maps a function over items, in some thread or threads, the results in item order.
+Spread = Callable[
+    [Callable[[ColumnWork], list[CorrelationRatio]], list[ColumnWork]], list[list[CorrelationRatio]]
+]
+
+
 def _ratios(
     numeric: list[ColumnWork],
     categorical: list[ColumnWork],
     codes: list[tuple[np.ndarray, int]],
-    pool: Executor | None = None,
+    spread: Spread,
 ) -> list[CorrelationRatio]:
-    """All numeric x categorical ratios: per numeric column, weighted ``bincount`` sums for every
-    category column, a block of rows at a time."""
+    """All numeric x categorical ratios: per numeric column (the items ``spread`` maps),
+    weighted ``bincount`` sums for every category column, a block of rows at a time."""
     step = _block_rows(1)
     cat_sizes = [np.bincount(c, minlength=k).astype(np.float64) for c, k in codes]
     # the categories with missing rows (their last code), whose rows' squares are left out
@@ -246,7 +253,32 @@ def _ratios(
             for j, (cw, (_, k)) in enumerate(zip(categorical, codes, strict=True))
         ]  # fmt: skip
 
-    return [r for rows in _map(pool, one_numeric, numeric) for r in rows]
+    return [r for rows in spread(one_numeric, numeric) for r in rows]
+
+
+class _Shared:
+    """Items that every thread calling :meth:`drain` takes one at a time until none is left."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._left: list[int] = []
+        self._items: list[ColumnWork] = []
+        self._fn: Callable[[ColumnWork], list[CorrelationRatio]] | None = None
+        self.results: list[list[CorrelationRatio]] = []
+
+    def start(self, fn: Callable[[ColumnWork], list[CorrelationRatio]], items: list[ColumnWork]) -> None:
+        with self._lock:
+            self._fn, self._items = fn, items
+            self.results = [[] for _ in items]
+            self._left = list(reversed(range(len(items))))
+
+    def drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._left or self._fn is None:
+                    return
+                i, fn = self._left.pop(), self._fn
+            self.results[i] = fn(self._items[i])
 
 
 def _rows(matrix: Floats) -> list[list[float | None]]:
@@ -284,7 +316,11 @@ def without_spearman(works: list[ColumnWork], max_columns: int, pool: Executor |
     """Picks the most informative columns (at most ``max_columns`` of each kind) and computes
     Pearson, Cramér's V and the correlation ratios: the measures summed a block of rows at a time,
     with no buffer the size of a column (they may run beside the big text columns; Spearman's
-    ranks may not)."""
+    ranks may not). The ratios of each numeric column on ``pool``, if any."""
+    return _measures(works, max_columns, lambda fn, items: _map(pool, fn, items))
+
+
+def _measures(works: list[ColumnWork], max_columns: int, spread: Spread) -> Partial:
     numeric, categorical, omitted = _chosen(works, max_columns)
     num_names = [w.profile.name for w in numeric]
     cat_names = [w.profile.name for w in categorical]
@@ -299,7 +335,7 @@ def without_spearman(works: list[ColumnWork], max_columns: int, pool: Executor |
         for j in range(i + 1, len(codes)):
             b, kb = codes[j]
             cv[i][j] = cv[j][i] = cramers_v(a, ka, b, kb)
-    ratios = _ratios(numeric, categorical, codes, pool)
+    ratios = _ratios(numeric, categorical, codes, spread)
     return Partial(
         numeric=numeric,
         correlations=Correlations(
@@ -329,9 +365,27 @@ def _spearman_of(numeric: list[ColumnWork], pool: Executor | None = None) -> lis
 
 def side_by_side(works: list[ColumnWork], max_columns: int, pool: Executor) -> Correlations:
     """Every measure: Spearman on a thread of ``pool`` while the calling thread (not one of the
-    pool's) takes the others, each on its own thread, which use about the same time."""
+    pool's) takes Pearson and Cramér's V; then both take the correlation ratios, a numeric column
+    at a time, until none is left. The calling thread's measures took longer than Spearman (on
+    the 1M-row file 0.26 s against 0.20 s): the thread done first now helps the other."""
     numeric, _, _ = _chosen(works, max_columns)
-    spearman = pool.submit(_spearman_of, numeric)
-    result = without_spearman(works, max_columns).correlations
+    shared = _Shared()
+
+    def spearman_then_ratios() -> list[list[float | None]]:
+        matrix = _spearman_of(numeric)
+        shared.drain()  # the ratios not yet taken, if the calling thread has started them
+        return matrix
+
+    spearman = pool.submit(spearman_then_ratios)
+
+    def spread(
+        fn: Callable[[ColumnWork], list[CorrelationRatio]], items: list[ColumnWork]
+    ) -> list[list[CorrelationRatio]]:
+        shared.start(fn, items)
+        shared.drain()
+        spearman.result()  # the pool's thread has ended its last ratio too
+        return shared.results
+
+    result = _measures(works, max_columns, spread).correlations
     result.spearman = Matrix(columns=result.pearson.columns, matrix=spearman.result())
     return result
