@@ -95,9 +95,10 @@ class RankBasis:
         index = np.int32 if len(x) < 2**31 else np.int64
         if present.all():  # most columns: the order is the rows' order, no indirection
             values = np.ascontiguousarray(x)
-            sorted_rows = value_order(values).astype(index)
-            ordered = values[sorted_rows]
-            del values
+            order = value_order(values)
+            ordered = values[order]  # by the intp order: faster than by the int32 one
+            sorted_rows = order.astype(index)
+            del values, order
         else:
             rows = np.flatnonzero(present).astype(index)
             values = x[rows]
@@ -130,7 +131,7 @@ class RankBasis:
         if keep is None:
             kept_rows, kept, n = self.order, None, len(self.order)
         else:
-            kept = keep.mask[self.order]
+            kept = np.take(keep.mask, self.order)
             kept_rows, n = self.order[kept], keep.size
             out[:] = 0
         if self.starts is None or self.sizes is None:  # no ties: a rank is a position
@@ -149,7 +150,9 @@ class RankBasis:
             doubled = np.repeat(average, self.sizes)
             if kept is not None:
                 doubled = doubled[kept]
-        out[kept_rows] = doubled
+        # numpy scatters by an intp index in less than half the time it takes by an int32 one
+        # (1.6 ms against 3.5 ms for 1M rows, the conversion included)
+        out[kept_rows.astype(np.intp)] = doubled
 
 
 class Subset:
