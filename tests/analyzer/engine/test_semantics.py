@@ -306,3 +306,34 @@ def test_every_distinct_value_is_checked_past_the_first_slice(tmp_path: Path) ->
     expected = sum(bool(pattern.match(v)) for v in values) / len(values)
     assert col.semantic_validity == {"email": pytest.approx(expected, abs=1e-6)}
     assert col.pii and col.distinct == 83_000
+
+
+@pytest.mark.parametrize("width", [36, 32])
+def test_uuids_read_from_their_bytes_match_as_the_regex_does(width: int) -> None:
+    """Values all 36 (or 32) bytes long are checked word by word; each verdict is RE2's, for
+    upper and lower case, every byte value at every position, and letters of two bytes."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from sonda_analyzer.engine.patterns import UUID, uuid_mask
+
+    rng = np.random.default_rng(width)
+    values = []
+    for _ in range(4_000):
+        text = str(uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | int(rng.integers(0, 2**63))))
+        text = text if width == 36 else text.replace("-", "")
+        raw = bytearray((text.upper() if rng.random() < 0.3 else text).encode())
+        for _ in range(int(rng.integers(0, 3))):  # a byte of any value anywhere
+            raw[int(rng.integers(0, width))] = int(rng.integers(0, 128))
+        if rng.random() < 0.05:  # a letter of two bytes in place of two characters
+            at = int(rng.integers(0, width - 1))
+            raw[at : at + 2] = "é".encode()
+        values.append(raw.decode())
+    arr = pa.array(values)
+    assert {len(v.encode()) for v in values} == {width}
+    expected = np.asarray(pc.match_substring_regex(arr, UUID))
+    assert 0 < expected.sum() < len(values)
+    np.testing.assert_array_equal(uuid_mask(arr), expected)
+    np.testing.assert_array_equal(uuid_mask(arr.slice(7)), expected[7:])  # a slice of them
+    mixed = pa.array([*values[:10], "not a uuid"])  # other lengths: the regex itself
+    np.testing.assert_array_equal(uuid_mask(mixed), pc.match_substring_regex(mixed, UUID))

@@ -100,7 +100,7 @@ class RankBasis:
             sorted_rows = order.astype(index)
             del values, order
         else:
-            rows = np.flatnonzero(present).astype(index)
+            rows: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.flatnonzero(present).astype(index)
             values = np.take(x, rows)  # np.take reads by int32 rows as fast as by intp ones
             order = value_order(values)
             ordered = values[order]

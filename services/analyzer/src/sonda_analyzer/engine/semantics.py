@@ -39,7 +39,7 @@ from sonda_analyzer.engine.arrays import (
     trim_whitespace,
 )
 from sonda_analyzer.engine.checkdigits import char_matrix, cnpj_valid, cpf_valid, lengths_of, luhn_valid
-from sonda_analyzer.engine.patterns import EMAIL, URL, UUID
+from sonda_analyzer.engine.patterns import EMAIL, URL, uuid_mask
 from sonda_analyzer.engine.result import ColumnProfile
 
 #: A column has a semantic type when at least this share of its present values are evidence of it.
@@ -144,6 +144,11 @@ def _pattern(pattern: str) -> Callable[[pa.Array], Checks]:
     return check
 
 
+def _uuid(values: pa.Array) -> Checks:
+    match = uuid_mask(values)
+    return Checks(match, match, match)
+
+
 def _ip(values: pa.Array) -> Checks:
     v4_shape = _re(values, r"^\d{1,3}(\.\d{1,3}){3}$")
     v4 = _re(values, rf"^{_OCTET}(\.{_OCTET}){{3}}$")
@@ -194,7 +199,7 @@ RULES: tuple[Rule, ...] = (
     Rule("phone", _phone, names=r"(^|[^a-z])(tel|fone|phone|celular|cel|whatsapp|mobile)", numbers=True),
     Rule("email", _pattern(EMAIL), names=r"e-?mail"),
     Rule("url", _pattern(URL)),
-    Rule("uuid", _pattern(UUID)),
+    Rule("uuid", _uuid),
     Rule("ip", _ip),
     Rule("credit_card", _credit_card, names=r"cart[aã]o|card", numbers=True),
     Rule("uf", _uf),
