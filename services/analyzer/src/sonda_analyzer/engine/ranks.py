@@ -93,20 +93,17 @@ class RankBasis:
         # Every numeric column of the table keeps one until the pairs are done: row indices as
         # int32 where they fit, and no groups at all for a column without ties (most measures).
         index = np.int32 if len(x) < 2**31 else np.int64
+        # The sorted values are read from ``x`` by the narrow sorted rows (np.take reads by int32
+        # rows as fast as by intp ones), once the wide order and the gathered values are gone:
+        # 8 MB less held at once per 1M rows.
         if present.all():  # most columns: the order is the rows' order, no indirection
-            values = np.ascontiguousarray(x)
-            order = value_order(values)
-            ordered = values[order]  # by the intp order: faster than by the int32 one
-            sorted_rows = order.astype(index)
-            del values, order
+            sorted_rows = value_order(np.ascontiguousarray(x)).astype(index)
         else:
             rows: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.flatnonzero(present).astype(index)
-            values = np.take(x, rows)  # np.take reads by int32 rows as fast as by intp ones
-            order = value_order(values)
-            ordered = values[order]
-            del values
+            order = value_order(np.take(x, rows))
             sorted_rows = rows[order]
             del order, rows
+        ordered = np.take(x, sorted_rows)
         differs = ordered[1:] != ordered[:-1]
         present_count = len(ordered)
         groups = int(np.count_nonzero(differs)) + 1 if present_count else 0
