@@ -59,6 +59,10 @@ def radix_keys(values: Floats) -> np.ndarray | None:
     return None
 
 
+#: Row positions, int32 or int64.
+_Rows = np.ndarray[Any, np.dtype[np.signedinteger[Any]]]
+
+
 def value_order(values: Floats) -> np.ndarray:
     """The positions of ``values`` (finite, no NaN) in ascending order; ties in any order."""
     keys = radix_keys(values)
@@ -96,10 +100,11 @@ class RankBasis:
         # The sorted values are read from ``x`` by the narrow sorted rows (np.take reads by int32
         # rows as fast as by intp ones), once the wide order and the gathered values are gone:
         # 8 MB less held at once per 1M rows.
+        sorted_rows: _Rows
         if present.all():  # most columns: the order is the rows' order, no indirection
             sorted_rows = value_order(np.ascontiguousarray(x)).astype(index)
         else:
-            rows: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.flatnonzero(present).astype(index)
+            rows: _Rows = np.flatnonzero(present).astype(index)
             order = value_order(np.take(x, rows))
             sorted_rows = rows[order]
             del order, rows
