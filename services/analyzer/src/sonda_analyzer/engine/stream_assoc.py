@@ -51,7 +51,7 @@ class StreamAssociations:
         #: (the ratio needs it only summed over the categories: one matrix product a chunk).
         self.g_ss = np.zeros((k, c))
 
-    def _category_codes(self, j: int, arr: pa.Array) -> np.ndarray | None:
+    def _category_codes(self, j: int, arr: pa.Array, encoded: pa.DictionaryArray | None) -> np.ndarray | None:
         mapping = self.codes[j]
         if mapping is None:
             return None
@@ -60,7 +60,7 @@ class StreamAssociations:
             codes = primitive(arr).astype(np.int64)
             mapping.update({False: 0, True: 1})
         else:
-            encoded = pc.dictionary_encode(arr)
+            encoded = pc.dictionary_encode(arr) if encoded is None else encoded
             local = []
             for value in encoded.dictionary.to_pylist():
                 code = mapping.setdefault(value, len(mapping))
@@ -79,7 +79,9 @@ class StreamAssociations:
             codes = np.where(valid, codes, MAX_CODES)
         return codes
 
-    def update(self, table: pa.Table) -> None:
+    def update(self, table: pa.Table, encoded: dict[str, pa.DictionaryArray] | None = None) -> None:
+        """Take a chunk; ``encoded``: the dictionary encodings of its text category columns, when
+        the caller has them."""
         k = len(self.numeric)
         rows = table.num_rows
         # Column-major matrices: each column's presence, shifted values (0 where missing) and
@@ -102,7 +104,10 @@ class StreamAssociations:
             self.sxy += xz.T @ xz
             self.sxx += squares.T @ m
             self._sample_rows(m, xz)
-        codes = [self._category_codes(j, table.column(n)) for j, n in enumerate(self.categorical)]
+        given = encoded or {}
+        codes = [
+            self._category_codes(j, table.column(n), given.get(n)) for j, n in enumerate(self.categorical)
+        ]
         width = MAX_CODES + 1
         if self.tables is not None:
             for a in range(len(codes)):

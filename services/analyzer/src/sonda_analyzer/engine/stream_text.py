@@ -81,7 +81,10 @@ class StringAcc:
             return None
         return encoded.values, encoded.counts, kept[0]
 
-    def update(self, arr: pa.Array, thresholds: AlertThresholds) -> None:
+    def update(
+        self, arr: pa.Array, thresholds: AlertThresholds, encoded: pa.DictionaryArray | None = None
+    ) -> None:
+        """Take a chunk; ``encoded``: its dictionary encoding, when the caller has it."""
         arr = single(arr)
         self.rows += len(arr)
         self.missing += arr.null_count
@@ -91,7 +94,7 @@ class StringAcc:
             dictionary, counts, hashes = hashed
             codes, valid = np.zeros(0, dtype=np.int64), None  # the first chunk alone needs them
         else:
-            encoded = pc.dictionary_encode(arr)
+            encoded = pc.dictionary_encode(arr) if encoded is None else encoded
             dictionary = encoded.dictionary
             indices = encoded.indices
             codes = filled_codes(indices, 0)

@@ -166,12 +166,28 @@ def _association_columns(table: pa.Table, max_columns: int) -> tuple[list[str], 
     )
 
 
-def _update(acc: object, column: pa.ChunkedArray, thresholds: AlertThresholds) -> None:
-    """One column's chunk into its summaries."""
+def _encoded_categories(table: pa.Table, assoc: StreamAssociations | None) -> dict[str, pa.DictionaryArray]:
+    """The chunk's text category columns dictionary-encoded once, for their own summaries and the
+    associations alike (each encoded them: a fifth of the associations' time). On the thread
+    that submits the chunk, which otherwise waits for the chunk before."""
+    if assoc is None:
+        return {}
+    return {
+        name: pc.dictionary_encode(single(table.column(name)))
+        for name in assoc.categorical
+        if name in table.column_names and pa.types.is_string(table.column(name).type)
+    }
+
+
+def _update(
+    acc: object, column: pa.ChunkedArray, thresholds: AlertThresholds, encoded: pa.DictionaryArray | None
+) -> None:
+    """One column's chunk into its summaries (``encoded``: a text column's dictionary encoding,
+    when made already)."""
     if isinstance(acc, StringAcc):
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             raise TypeConflict(acc.name, pa.string())
-        acc.update(column.combine_chunks(), thresholds)
+        acc.update(column.combine_chunks(), thresholds, encoded)
     else:
         acc.update(column.combine_chunks())  # type: ignore[attr-defined]
 
@@ -285,12 +301,13 @@ def _one_pass(
             # Each column's summaries are its own: the columns update side by side (numpy, Arrow
             # and the sketches do their work outside the GIL), the associations and the row
             # hashes beside them.
+            encoded = _encoded_categories(table, state.assoc)
             futures = [
-                in_order.submit(i, _update, acc, table.column(i), settings_thresholds)
-                for i, acc in enumerate(state.accs)
+                in_order.submit(i, _update, acc, table.column(i), settings_thresholds, encoded.get(name))
+                for i, (acc, name) in enumerate(zip(state.accs, table.column_names, strict=True))
             ]
             if state.assoc is not None:
-                futures.append(in_order.submit(-2, state.assoc.update, table))
+                futures.append(in_order.submit(-2, state.assoc.update, table, encoded))
             futures.append(in_order.submit(-1, _fold_in, state, table, submitted, dups))
             submitted += table.num_rows
             if waiting is not None:
