@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_mask
+from sonda_analyzer.engine.arrays import bool_mask, string_offsets
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 URL = r"^(?i:https?|ftp)://[^\s]+$"
@@ -64,7 +64,7 @@ def uuid_mask(values: pa.Array) -> np.ndarray:
     n = len(values)
     data = values.buffers()[2] if pa.types.is_string(values.type) and n else None
     if data is not None and not values.null_count:
-        offsets = np.frombuffer(values.buffers()[1], dtype=np.int32, count=n + 1, offset=values.offset * 4)
+        offsets = string_offsets(values)
         width = int(offsets[1] - offsets[0])
         words = _UUID_WORDS.get(width)
         if (

@@ -97,12 +97,13 @@ def word_hashes(values: pa.Array) -> np.ndarray:
     # The last bytes of each string whose length is not a whole number of words: read as the word
     # that starts there, or at the data's last word when that would run past its end (shifted
     # into place), and cut to the string's bytes.
-    tail = np.flatnonzero(lengths & 7)
     if width & 7:
         # of one length, the strings whose last bytes start a word within the data: a view
         within = min(n, max(0, (size - 8 - first - (width & ~7)) // width + 1))
         mix(slice(0, within), words[first + (width & ~7) :: width][:within] & _BYTE_MASKS[width & 7])
-        tail = tail[within:]
+        tail = np.arange(within, n)
+    else:
+        tail = np.flatnonzero(lengths & 7)  # none, for strings of one length in whole words
     if len(tail):
         at = starts[tail] + (lengths[tail] & ~7)
         read = np.minimum(at, size - 8)
