@@ -1,11 +1,20 @@
-"""Validity and float values of chunked columns, read chunk by chunk, are those of the joined column."""
+"""Validity and float values of chunked columns, read chunk by chunk, are those of the joined
+column; rows taken and distinct values found without numpy's or Arrow's whole-array paths are
+theirs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 import pytest
-from sonda_analyzer.engine.arrays import floats, valid_mask
+from sonda_analyzer.engine.arrays import (
+    distinct,
+    distinct_ascending,
+    floats,
+    spread_rows,
+    take_sorted,
+    valid_mask,
+)
 
 
 def _chunked(kind: pa.DataType) -> pa.ChunkedArray:
@@ -66,3 +75,45 @@ def test_trim_whitespace_is_arrows_and_skips_the_copy_when_nothing_is_blank() ->
     plain = pa.array(["abc", "d e", "", "x"])
     assert trim_whitespace(plain) is plain
     assert trim_whitespace(pa.array(["abc", "é"])).to_pylist() == ["abc", "é"]  # looked at by Arrow
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint32, np.int32, "datetime64[s]"])
+def test_distinct_values_are_numpys_unique(dtype: str) -> None:
+    rng = np.random.default_rng(8)
+    cases = [
+        np.array([], dtype=np.int64),
+        np.array([5]),
+        np.array([3, 3, 3]),
+        rng.integers(0, 50, 2_000),  # many repeats
+        rng.integers(0, 1 << 30, 2_000),  # nearly all distinct
+    ]
+    for values in (c.astype(dtype) for c in cases):
+        expected = np.unique(values)
+        found = distinct(values)
+        assert found.dtype == expected.dtype and found.tolist() == expected.tolist()
+        ascending = np.sort(values)
+        assert distinct_ascending(ascending).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize(
+    ("rows", "size"), [(0, 10), (1, 10), (7, 10), (10, 10), (11, 10), (1_000_003, 20_000)]
+)
+def test_spread_rows_are_evenly_spaced_distinct_positions(rows: int, size: int) -> None:
+    spread = spread_rows(rows, size)
+    expected = np.unique(np.linspace(0, max(rows - 1, 0), min(rows, size)).astype(np.int64))
+    assert spread.tolist() == expected.tolist()
+    if rows:
+        assert spread[0] == 0 and spread[-1] == rows - 1
+
+
+def test_rows_taken_chunk_by_chunk_are_the_joined_columns() -> None:
+    arr = _chunked(pa.int64())
+    joined = arr.combine_chunks()
+    rng = np.random.default_rng(9)
+    for rows in (
+        np.arange(len(arr)),
+        np.array([], dtype=np.int64),
+        np.array([0, 0, 2, 3, 4, 13, len(arr) - 1, len(arr) - 1]),  # repeats, rows at chunk edges
+        np.sort(rng.integers(0, len(arr), 25)),
+    ):
+        assert take_sorted(arr, rows).to_pylist() == joined.take(pa.array(rows, type=pa.int64())).to_pylist()

@@ -20,6 +20,8 @@ def test_dataset_figures(mixed: pd.DataFrame, mixed_result: ProfileResult) -> No
     assert ds.format == "csv" and ds.delimiter == "," and ds.encoding == "utf-8"
     assert ds.mode == "exact" and not ds.approximate and mixed_result.approximations == []
     assert ds.memory_bytes > 0 and ds.file_size > 0
+    # the table's bytes are its columns' (read once per column)
+    assert ds.memory_bytes == sum(c.memory_bytes for c in mixed_result.columns)
     assert mixed_result.sample.columns == list(mixed.columns)
     assert len(mixed_result.sample.rows) == 10
     assert mixed_result.sample.rows[0][0] == int(mixed["id"].iloc[0])

@@ -6,6 +6,7 @@ cold start); these helpers read the Arrow buffers directly instead.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -45,12 +46,14 @@ def take_sorted(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
         return arr.take(index_array(rows))
     if arr.num_chunks == 0:
         return pa.nulls(0, arr.type)
-    sizes = np.array([len(c) for c in arr.chunks], dtype=np.int64)
-    ends = np.cumsum(sizes)
-    which = np.searchsorted(ends, rows, side="right")
+    starts = np.cumsum([0, *(len(c) for c in arr.chunks)], dtype=np.int64)
+    # The rows ascend: each chunk's are one run of them, found by bisection (on the 1M-row file a
+    # mask of all the rows per chunk took 250 passes over 20,000 rows).
+    bounds = np.searchsorted(rows, starts).tolist()
     parts = [
-        arr.chunk(k).take(index_array(rows[which == k] - (ends[k] - sizes[k])))
-        for k in np.unique(which).tolist()
+        arr.chunk(k).take(index_array(rows[lo:hi] - starts[k]))
+        for k, (lo, hi) in enumerate(itertools.pairwise(bounds))
+        if hi > lo
     ]
     return pa.concat_arrays(parts) if parts else pa.nulls(0, arr.type)
 
@@ -69,8 +72,30 @@ def string_offsets(values: pa.Array) -> np.ndarray:
 def spread_rows(rows: int, size: int) -> np.ndarray:
     """Up to ``size`` row positions evenly spread over ``rows`` rows, ascending, first and last
     included."""
-    spread: np.ndarray = np.unique(np.linspace(0, max(rows - 1, 0), min(rows, size)).astype(np.int64))
-    return spread
+    return distinct_ascending(np.linspace(0, max(rows - 1, 0), min(rows, size)).astype(np.int64))
+
+
+def distinct_ascending(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an ascending integer array, in order, as ``np.unique`` gives them
+    (not for floats: NaNs would each stay).
+
+    numpy 2.3's ``np.unique`` of integers, asked for no counts or positions, puts them in a hash
+    table rather than sorting them, and a large table is slow: 1M distinct int64 in 0.8 s
+    against 12 ms sorted (20,000 row positions: 14 ms). This and :func:`distinct` sort instead.
+    """
+    if len(values) < 2:
+        return values.copy()
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    kept: np.ndarray = values[keep]
+    return kept
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of a one-dimensional integer array, by sorting (see
+    :func:`distinct_ascending`)."""
+    return distinct_ascending(np.sort(values))
 
 
 #: The ASCII bytes that are white space, as Arrow's UTF-8 functions and Python's ``isspace`` see it.

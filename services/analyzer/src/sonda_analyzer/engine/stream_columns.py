@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from sonda_analyzer.engine.arrays import (
+    distinct,
     floats,
     ints,
     valid_mask,
@@ -266,7 +267,7 @@ class DatetimeAcc:
             self.distinct.update(present)
             _sketch_past_the_cap(self.distinct, present, self.sketch, None)
             if self.first_unique is None:
-                self.first_unique = np.unique(present)
+                self.first_unique = distinct(present)
 
     def finish(self, s: Settings) -> tuple[ColumnProfile, set[str]]:
         count = self.rows - self.missing

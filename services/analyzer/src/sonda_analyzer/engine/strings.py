@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from sonda_analyzer.engine.arrays import (
     bool_array,
+    distinct_ascending,
     index_array,
     primitive,
     single,
@@ -160,7 +161,7 @@ def _sharing_a_hash(hashes: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         return None, empty
     if not len(again):
         return empty, empty
-    repeated = np.unique(again)
+    repeated = distinct_ascending(again)  # ``again`` came from a sorted array
     # A bitmap of the repeated upper halves' low bits spares most rows the search among them.
     bits = np.uint32((1 << 20) - 1)
     seen = np.zeros(1 << 20, dtype=bool)

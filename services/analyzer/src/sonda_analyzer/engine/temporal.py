@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import ints, single, valid_mask
+from sonda_analyzer.engine.arrays import distinct_ascending, ints, single, valid_mask
 from sonda_analyzer.engine.floats import histogram_counts, histogram_edges, pct
 from sonda_analyzer.engine.result import ColumnProfile, DatetimeStats, TimeHistogram
 from sonda_analyzer.engine.work import ColumnWork, dense_codes, masked
@@ -102,7 +102,7 @@ def _first_distinct(sorted_values: np.ndarray, n: int) -> np.ndarray:
     that holds them (found by quadrupling)."""
     size = n
     while True:
-        head: np.ndarray = np.unique(sorted_values[:size])
+        head = distinct_ascending(sorted_values[:size])
         if len(head) >= n or size >= len(sorted_values):
             return head[:n]
         size *= 4
