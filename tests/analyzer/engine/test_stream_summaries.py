@@ -10,7 +10,16 @@ from sonda_analyzer.engine.extremes import ExtremesAcc, K
 from sonda_analyzer.engine.numeric import FEW_DISTINCT, numeric_stats
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.rowhash import text_hashes
-from sonda_analyzer.engine.sketches import EXACT_DISTINCT, ValueCounts, kll_rank_error, repeated
+from sonda_analyzer.engine.sketches import (
+    EXACT_DISTINCT,
+    THIN_RUN,
+    ThinnedKll,
+    ValueCounts,
+    kll_pmf_error,
+    kll_rank_error,
+    repeated,
+    thinning_error,
+)
 from sonda_analyzer.engine.stream_assoc import SPEARMAN_SAMPLE, StreamAssociations
 from sonda_analyzer.engine.stream_columns import DatetimeAcc, NumericAcc, Settings
 from sonda_analyzer.engine.stream_text import StringAcc
@@ -223,8 +232,8 @@ def test_numbers_past_the_cap_keep_every_value_in_the_sketch() -> None:
         acc.update(pa.array(chunk))
     streamed, approximate = acc.finish(SETTINGS)
     assert "quantiles" in approximate and streamed.stats is not None
-    assert acc.sketch.n == len(values)  # type: ignore[attr-defined]
-    bound = kll_rank_error()
+    assert acc.sketch.n == len(values)
+    bound = kll_rank_error() + thinning_error()
     x = np.sort(values)
     q = streamed.stats.quantiles
     for p, value in [(0.05, q.p5), (0.5, q.p50), (0.75, q.p75), (0.95, q.p95)]:
@@ -261,3 +270,39 @@ def test_instants_with_few_distinct_values_get_the_exact_histogram() -> None:
     exact = profile_datetime("d", pa.chunked_array([arr]), len(days), SETTINGS.bins).profile
     assert approximate == set()
     assert streamed.datetime == exact.datetime
+
+
+@pytest.mark.parametrize("kind", ["normal", "ascending", "descending", "few values", "one value"])
+def test_the_thinned_sketch_keeps_every_rank_within_its_stated_bound(kind: str) -> None:
+    """Ranks and bin shares from the thinned sketch against numpy's, for values in orders and
+    shapes that would hurt a thinning that was not bounded whatever the values."""
+    rng = np.random.default_rng(21)
+    n = 5 * THIN_RUN + 12_345  # a short last run
+    values = {
+        "normal": rng.normal(size=n),
+        "ascending": np.arange(n, dtype=np.float64),
+        "descending": np.arange(n, 0, -1, dtype=np.float64),
+        "few values": rng.integers(0, 7, size=n).astype(np.float64),
+        "one value": np.full(n, 3.5),
+    }[kind]
+    sketch = ThinnedKll()
+    for piece in np.array_split(values, 23):  # chunks that do not line up with the runs
+        sketch.update(piece)
+    assert sketch.n == n and sketch.is_estimation_mode()
+    kll = sketch.finished()
+    assert kll.n * 8 == pytest.approx(n, abs=8 * 8)  # an eighth of each run, give or take one
+    ordered = np.sort(values)
+    probes = np.quantile(values, np.linspace(0, 1, 41))
+    rank_bound = kll_rank_error() + thinning_error()
+    for x in probes:
+        true = np.searchsorted(ordered, x, side="right") / n
+        assert abs(kll.get_rank(float(x), True) - true) <= rank_bound, x
+    edges = sorted(set(np.quantile(values, [0.1, 0.3, 0.6, 0.9]).tolist()))
+    counts = np.histogram(values, bins=[-np.inf, *edges, np.inf])[0]
+    for share, true in zip(kll.get_pmf(edges), counts / n, strict=True):
+        assert abs(share - true) <= kll_pmf_error() + thinning_error()
+    for p in (0.01, 0.25, 0.5, 0.75, 0.99):
+        q = kll.get_quantiles([p])[0]
+        lo = np.searchsorted(ordered, q, side="left") / n
+        hi = np.searchsorted(ordered, q, side="right") / n
+        assert lo - rank_bound <= p <= hi + rank_bound, p

@@ -11,9 +11,12 @@ from sonda_analyzer.engine.sketches import (
     FREQ_LG_MAX,
     HLL_LG_K,
     KLL_K,
+    THIN_RUN,
+    THIN_STRIDE,
     hll_relative_error,
     kll_pmf_error,
     kll_rank_error,
+    thinning_error,
 )
 from sonda_analyzer.engine.stream_assoc import SPEARMAN_SAMPLE
 
@@ -26,8 +29,12 @@ def approximations(
     correlations: Correlations,
 ) -> list[Approximation]:
     out: list[Approximation] = []
-    rank, pmf = kll_rank_error(), kll_pmf_error()
-    kll_method = f"KLL quantile sketch (Apache DataSketches, k={KLL_K})"
+    # The sketch's own error (99 % confidence) and the most its thinned input adds (always).
+    rank, pmf = kll_rank_error() + thinning_error(), kll_pmf_error() + thinning_error()
+    kll_method = (
+        f"KLL quantile sketch (Apache DataSketches, k={KLL_K}) of every {THIN_STRIDE}th value "
+        f"of each run of {THIN_RUN:,} sorted values"
+    )
     if "quantiles" in figures:
         out.append(Approximation(
             figure="columns[].stats.quantiles", method=kll_method, error_bound=rank,

@@ -41,9 +41,10 @@ from sonda_analyzer.engine.result import (
 )
 from sonda_analyzer.engine.semantics import SemanticScan, mark_semantics, present_numbers
 from sonda_analyzer.engine.sketches import (
+    THIN_RUN,
     DistinctNumbers,
     Moments,
-    kll,
+    ThinnedKll,
     mad_from_sketch,
     repeated,
 )
@@ -57,9 +58,9 @@ class Settings:
     thresholds: AlertThresholds
 
 
-def _sketch_counts(sketch: object, edges: np.ndarray, n: int) -> list[int]:
+def _sketch_counts(sketch: ThinnedKll, edges: np.ndarray, n: int) -> list[int]:
     """Histogram counts from a quantile sketch's PMF, rounded so they add up to ``n``."""
-    pmf = sketch.get_pmf([float(e) for e in edges[1:-1]])  # type: ignore[attr-defined]
+    pmf = sketch.finished().get_pmf([float(e) for e in edges[1:-1]])
     raw = np.array(pmf) * n
     counts = np.floor(raw).astype(np.int64)
     short = n - int(counts.sum())
@@ -68,13 +69,8 @@ def _sketch_counts(sketch: object, edges: np.ndarray, n: int) -> list[int]:
     return [int(c) for c in counts]
 
 
-#: Values given to the quantile sketch per call. DataSketches holds the GIL while it takes them
-#: (about 40 ns a value): a whole chunk at once kept every other thread waiting for 5 ms.
-_SKETCH_SLICE = 1 << 14
-
-
 def _sketch_past_the_cap(
-    distinct: DistinctNumbers, finite: np.ndarray, sketch: object, extremes: ExtremesAcc | None
+    distinct: DistinctNumbers, finite: np.ndarray, sketch: ThinnedKll, extremes: ExtremesAcc | None
 ) -> None:
     """Feeds a chunk's finite values to the quantile sketch (and the ends), once the column has
     more distinct values than are counted exactly. The chunk that passes the cap feeds them the
@@ -84,14 +80,12 @@ def _sketch_past_the_cap(
         distinct.dropped = None
         keep = np.isfinite(values)
         values, counts = values[keep].astype(np.float64), counts[keep]
-        for piece in repeated(values, counts, _SKETCH_SLICE):
-            sketch.update(piece)  # type: ignore[attr-defined]
+        for piece in repeated(values, counts, THIN_RUN):
+            sketch.update(piece)
         if extremes is not None:
             extremes.add_counts(values, counts)
     elif not distinct.exact and len(finite):
-        values = finite.astype(np.float64, copy=False)
-        for start in range(0, len(values), _SKETCH_SLICE):
-            sketch.update(values[start : start + _SKETCH_SLICE])  # type: ignore[attr-defined]
+        sketch.update(finite.astype(np.float64, copy=False))
         if extremes is not None:
             extremes.update(finite)
 
@@ -111,7 +105,7 @@ class NumericAcc:
     sequential: bool = True
     last: float = -math.inf
     moments: Moments = field(default_factory=Moments)
-    sketch: object = field(default_factory=kll)
+    sketch: ThinnedKll = field(default_factory=ThinnedKll)
     distinct: DistinctNumbers = field(default_factory=DistinctNumbers)
     semantic: list[str] = field(default_factory=list)
     extremes: ExtremesAcc = field(default_factory=ExtremesAcc)
@@ -154,8 +148,7 @@ class NumericAcc:
         stats = histogram = None
         if count:
             infinite = self.pos_inf + self.neg_inf
-            sketch = self.sketch
-            estimating = bool(sketch.is_estimation_mode()) if n else False  # type: ignore[attr-defined]
+            estimating = self.sketch.is_estimation_mode() if n else False
             runs = self.distinct.runs()
             if n and runs is not None:  # every value counted: the figures are exact mode's
                 order = order_stats(runs, s.bins, len(runs.values))
@@ -163,18 +156,19 @@ class NumericAcc:
                 outliers, histogram = order.outliers, order.histogram
                 extremes: Extremes | None = extremes_of_runs(runs.values, runs.counts)
             elif n:
-                qs = [float(q) for q in sketch.get_quantiles(PROBS)]  # type: ignore[attr-defined]
+                sketch = self.sketch.finished()
+                qs = [float(q) for q in sketch.get_quantiles(PROBS)]
                 median = qs[3]
                 iqr = qs[4] - qs[2]
                 # Ranks one by one: with IQR 0 both fences are the same value.
-                below = sketch.get_rank(qs[2] - 1.5 * iqr, False)  # type: ignore[attr-defined]
-                upto = sketch.get_rank(qs[4] + 1.5 * iqr, True)  # type: ignore[attr-defined]
+                below = sketch.get_rank(qs[2] - 1.5 * iqr, False)
+                upto = sketch.get_rank(qs[4] + 1.5 * iqr, True)
                 outliers = round(n * (below + 1.0 - upto))
                 mad = mad_from_sketch(sketch, median, self.hi - self.lo)
                 bins = max(1, min(s.bins, distinct))
                 edges = histogram_edges(self.lo, self.hi, bins)
                 histogram = Histogram(
-                    edges=[float(e) for e in edges], counts=_sketch_counts(sketch, edges, n)
+                    edges=[float(e) for e in edges], counts=_sketch_counts(self.sketch, edges, n)
                 )
                 if estimating:
                     approx.update({"quantiles", "histogram"})
@@ -249,7 +243,7 @@ class DatetimeAcc:
     tz: str | None = None
     date_only: bool = False
     distinct: DistinctNumbers = field(default_factory=DistinctNumbers)
-    sketch: object = field(default_factory=kll)
+    sketch: ThinnedKll = field(default_factory=ThinnedKll)
     first_unique: np.ndarray | None = None
 
     def update(self, arr: pa.Array) -> None:
@@ -287,7 +281,7 @@ class DatetimeAcc:
                 counts = histogram_counts(runs, edges)
             else:
                 counts = _sketch_counts(self.sketch, edges, count)
-                if self.sketch.is_estimation_mode():  # type: ignore[attr-defined]
+                if self.sketch.is_estimation_mode():
                     approx.add("histogram")
             stats = DatetimeStats(
                 min=iso(self.lo, self.unit, date_only=self.date_only, tz=self.tz),
