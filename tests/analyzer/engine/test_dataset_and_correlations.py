@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 from scipy.stats.contingency import association
 from sonda_analyzer.engine import ProfileOptions, ProfileResult, profile_table
 
 
-def test_dataset_figures(mixed: pd.DataFrame, mixed_result: ProfileResult) -> None:
+def test_dataset_figures(mixed: pd.DataFrame, mixed_csv: Path, mixed_result: ProfileResult) -> None:
     ds = mixed_result.dataset
     assert ds.rows == len(mixed)
     assert ds.columns == mixed.shape[1]
@@ -20,8 +23,13 @@ def test_dataset_figures(mixed: pd.DataFrame, mixed_result: ProfileResult) -> No
     assert ds.format == "csv" and ds.delimiter == "," and ds.encoding == "utf-8"
     assert ds.mode == "exact" and not ds.approximate and mixed_result.approximations == []
     assert ds.memory_bytes > 0 and ds.file_size > 0
-    # the table's bytes are its columns' (read once per column)
+    # the table's bytes are its columns' Arrow bytes, as pyarrow counts them reading the same file
     assert ds.memory_bytes == sum(c.memory_bytes for c in mixed_result.columns)
+    read = pacsv.read_csv(mixed_csv)
+    numbers = [c for c in mixed_result.columns if c.dtype in ("int64", "double")]
+    assert numbers  # what Arrow's own reader makes of them too
+    for c in numbers:
+        assert c.memory_bytes == read.column(c.name).nbytes, c.name
     assert mixed_result.sample.columns == list(mixed.columns)
     assert len(mixed_result.sample.rows) == 10
     assert mixed_result.sample.rows[0][0] == int(mixed["id"].iloc[0])
