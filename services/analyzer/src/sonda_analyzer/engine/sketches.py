@@ -274,14 +274,15 @@ def thinning_error() -> float:
 class ThinnedKll:
     """DataSketches' KLL sketch, fed the values thinned eightfold in sorted runs.
 
-    The sketch holds the GIL while it takes values (about 45 ns each): past the cap, every numeric
-    and date column of a streamed file fed it every row, and the other threads waited (a fifth
+    The sketch holds the GIL while it takes values (about 42 ns each): past the cap, every numeric
+    and date column of a streamed file fed it every row, and the other threads waited (a quarter
     of a 1 GB pass's GIL time). A run is sorted by numpy, outside the GIL, and the sketch takes
     an eighth of it, every value of which stands for eight. That is what the sketch's own
     compactors do to the values it holds (sort, keep every other from a random start), done
     before it gets them; the error it adds is bounded whatever the values (:func:`thinning_error`)
     and stated beside the sketch's own. A run is made of whole ``THIN_RUN`` values across chunks,
-    the last one at :meth:`finished`. Not thread-safe: a column's updates run one at a time.
+    the last one at :meth:`finished`: a column holds at most a run waiting (512 KB), half of what
+    its exact counts held before the cap. Not thread-safe: a column's updates run one at a time.
     """
 
     def __init__(self, seed: int = 0x51A7) -> None:
