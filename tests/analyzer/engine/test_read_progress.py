@@ -39,6 +39,33 @@ def test_the_heartbeat_moves_the_bar_with_the_bytes_read() -> None:
     assert [u.bytes_done for u in seen] == sorted(u.bytes_done for u in seen)
 
 
+def test_a_read_moves_the_bar_by_each_step_without_waiting_for_the_heartbeat() -> None:
+    """Bytes read move the bar as soon as they make ``min_step`` points, not once an interval:
+    the interval here is an hour, so only the step can send these."""
+    position = 0
+    seen: list[ProgressUpdate] = []
+    changed = threading.Condition()
+
+    def on_progress(update: ProgressUpdate) -> None:
+        with changed:
+            seen.append(update)
+            changed.notify_all()
+
+    with ProgressReporter(
+        on_progress, interval=3600, min_step=5.0, bytes_source=lambda: position
+    ) as reporter:
+        reporter.update(1.0, "reading", "reading the csv file", force=True)
+        reporter.read_span = (1.0, 35.0, 1000)
+        for read, bar in ((200, 7.8), (400, 14.6), (700, 24.8), (1000, 35.0)):
+            position = read
+            with changed:
+                assert changed.wait_for(lambda bar=bar: any(u.progress >= bar for u in seen), timeout=60)
+        position = 1000
+    progress = [u.progress for u in seen]
+    assert progress == sorted(progress) and progress[-1] == 35.0
+    assert len(progress) >= 4  # the start and at least three steps of the read
+
+
 def test_a_read_profile_reports_progress_between_start_and_profiling(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     rng = np.random.default_rng(1)

@@ -27,6 +27,9 @@ class ProgressUpdate(msgspec.Struct, frozen=True, kw_only=True):
 
 ProgressCallback = Callable[[ProgressUpdate], None]
 
+#: How often the heartbeat looks at the bytes read, at most.
+_POLL_SECONDS = 0.1
+
 
 class ProgressReporter:
     """Forwards progress to a callback at most every ``min_step`` points or ``interval`` seconds.
@@ -126,11 +129,12 @@ class ProgressReporter:
         self._callback(self._state)
 
     def _beat(self) -> None:
-        while not self._stop.wait(self._interval / 4):
+        # The bytes read are looked at several times a second: a read moves the bar by
+        # ``min_step`` as soon as it has read that share, as the profiling steps do (once a
+        # second, a 262 MB file read in 0.6 s showed no value between its start and its end).
+        while not self._stop.wait(min(self._interval / 4, _POLL_SECONDS)):
             with self._lock:
                 now = time.monotonic()
-                if now - self._last_sent_at < self._interval:
-                    continue
                 if self.bytes_source is not None:
                     done = self.bytes_source()
                     if done > self._state.bytes_done:
@@ -140,6 +144,11 @@ class ProgressReporter:
                             moved = round(start + (end - start) * min(1.0, done / total), 1)
                             if moved > self._state.progress:
                                 self._state = msgspec.structs.replace(self._state, progress=moved)
+                if (
+                    now - self._last_sent_at < self._interval
+                    and self._state.progress - self._last_sent_progress < self._min_step
+                ):
+                    continue
                 try:
                     self._send(now)
                 except BaseException as exc:  # handed to the profiling thread by _raise_pending
