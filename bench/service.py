@@ -123,9 +123,9 @@ def main() -> None:
         "",
         f"Progress while reading: the WebSocket showed {min(r['reading_steps'] for r in warm)}–"
         f"{max(r['reading_steps'] for r in warm)} distinct reading values per analysis, the "
-        f"highest {max(r['reading_max'] for r in warm):.0f} % (the heartbeat turns the bytes read "
-        "into progress once a second: a read that ends sooner shows only its start before the "
-        "profiling stage).",
+        f"highest {max(r['reading_max'] for r in warm):.0f} % (reading takes the bar from 1 % to "
+        "35 %: the heartbeat looks at the bytes read ten times a second and sends each 5 % step "
+        "of the bar, and the profiling stage takes over at 35 %).",
     ]
     text = "\n".join(lines)
     print(text)

@@ -51,6 +51,10 @@ def test_a_read_moves_the_bar_by_each_step_without_waiting_for_the_heartbeat() -
             seen.append(update)
             changed.notify_all()
 
+    def shown(bar: float) -> bool:
+        with changed:
+            return changed.wait_for(lambda: any(u.progress >= bar for u in seen), timeout=60)
+
     with ProgressReporter(
         on_progress, interval=3600, min_step=5.0, bytes_source=lambda: position
     ) as reporter:
@@ -58,9 +62,7 @@ def test_a_read_moves_the_bar_by_each_step_without_waiting_for_the_heartbeat() -
         reporter.read_span = (1.0, 35.0, 1000)
         for read, bar in ((200, 7.8), (400, 14.6), (700, 24.8), (1000, 35.0)):
             position = read
-            with changed:
-                assert changed.wait_for(lambda bar=bar: any(u.progress >= bar for u in seen), timeout=60)
-        position = 1000
+            assert shown(bar)
     progress = [u.progress for u in seen]
     assert progress == sorted(progress) and progress[-1] == 35.0
     assert len(progress) >= 4  # the start and at least three steps of the read
