@@ -185,3 +185,23 @@ def test_missing_patterns_beside_big_text_columns_match_pandas(tmp_path: Path, b
     pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
     result = profile_file(path)
     assert_matches_pandas(result, frame.isna())
+
+
+def test_numeric_columns_are_profiled_between_the_others() -> None:
+    """Two numeric sorts at once made the profile's peak: the numbers are spread among the other
+    columns, each group in the order given, none lost or repeated."""
+    from sonda_analyzer.engine.profile import _Loaded, _numbers_apart
+
+    n = 10
+    table = pa.table({
+        "t1": pa.array(["a"] * n), "x1": pa.array(np.arange(n)), "x2": pa.array(np.ones(n)),
+        "x3": pa.array(np.arange(n, dtype=np.int32)), "d": pa.array(np.arange(n).astype("datetime64[s]")),
+        "t2": pa.array(["b"] * n), "b": pa.array([True] * n),
+    })  # fmt: skip
+    loaded = _Loaded.take(table, 5)
+    order = [6, 1, 2, 0, 3, 4, 5]
+    apart = _numbers_apart(loaded, order)
+    assert sorted(apart) == sorted(order)
+    assert [i for i in apart if i in (1, 2, 3)] == [1, 2, 3]  # the numbers keep their order
+    assert [i for i in apart if i not in (1, 2, 3)] == [6, 0, 4, 5]
+    assert apart == [6, 1, 0, 2, 4, 3, 5]  # no two numbers side by side while others are left
