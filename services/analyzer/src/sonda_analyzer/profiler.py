@@ -128,26 +128,33 @@ class ProfilerProcess:
         assert self._proc.stdin is not None
         self._killed_for_memory = False
         self.jobs += 1
-        deadline: asyncio.Timeout | None = None
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + timeout_s
         watch = asyncio.create_task(self._watch_memory())
         try:
             self._proc.stdin.write(encoder.encode(job) + b"\n")
             await self._proc.stdin.drain()
-            async with asyncio.timeout(timeout_s) as deadline:
-                while (message := await self._read()) is not None:
-                    if isinstance(message, Progress):
-                        await on_progress(message)
-                    elif isinstance(message, Done):
-                        return message
-                    elif isinstance(message, Failure):
-                        raise EngineFailure(message.code, message.message, retryable=message.retryable)
-        except EngineFailure:
-            raise  # the process answered and waits for its next job
-        except TimeoutError:
-            await self.kill()
-            if deadline is not None and deadline.expired():
-                raise AnalysisTimeoutError(timeout_s) from None
-            raise
+            while True:
+                # The time limit stops the wait for the process's next message, never a progress
+                # event on its way to the bus: cancelled after JetStream had stored one but before
+                # its acknowledgement came back, the analysis' writer kept its old position, and
+                # the failure event that followed was refused as a lost race (the analysis stayed
+                # running). A limit reached during a publish is acted on as soon as it returns.
+                try:
+                    message = await asyncio.wait_for(self._read(), max(0.0, ends_at - loop.time()))
+                except TimeoutError:
+                    await self.kill()
+                    raise AnalysisTimeoutError(timeout_s) from None
+                if message is None:
+                    break
+                if isinstance(message, Progress):
+                    await on_progress(message)
+                elif isinstance(message, Done):
+                    return message
+                elif isinstance(message, Failure):
+                    raise EngineFailure(message.code, message.message, retryable=message.retryable)
+        except (EngineFailure, AnalysisTimeoutError):
+            raise  # answered (it waits for its next job), or killed above
         except BaseException:  # cancelled, or on_progress failed: the process is mid-job
             await self.kill()
             raise
