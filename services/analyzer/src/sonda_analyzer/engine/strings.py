@@ -267,7 +267,8 @@ def _ascii_words(values: pa.Array) -> np.ndarray | None:
         begins = ~blank
         begins[1:] &= blank[:-1]
         bounds -= first
-        filled = bounds[:-1][np.diff(bounds) > 0]
+        nonempty = np.diff(bounds) > 0
+        filled = bounds[:-1][nonempty]
         begins[filled] = ~blank[filled]  # a value's first byte follows no byte of it
         # The words of each value are the word starts among its bytes: summed from each filled
         # value's first byte to the next one's (the empty values between have no bytes), in one
@@ -275,7 +276,7 @@ def _ascii_words(values: pa.Array) -> np.ndarray | None:
         # 1M-row file's comments).
         if len(filled):
             counts = words[at : at + len(bounds) - 1]
-            counts[np.diff(bounds) > 0] = np.add.reduceat(begins, filled, dtype=np.int64)
+            counts[nonempty] = np.add.reduceat(begins, filled, dtype=np.int64)
     return words
 
 
