@@ -11,59 +11,55 @@ from sonda_analyzer.engine import profile_file
 from sonda_analyzer.engine.progress import ProgressReporter, ProgressUpdate
 
 
+class _Seen:
+    """The updates a reporter sent (from its heartbeat thread), and a wait for the bar to reach a
+    value."""
+
+    def __init__(self) -> None:
+        self.updates: list[ProgressUpdate] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, update: ProgressUpdate) -> None:
+        with self._changed:
+            self.updates.append(update)
+            self._changed.notify_all()
+
+    def shown(self, progress: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: any(u.progress >= progress for u in self.updates), timeout=60
+            )
+
+
 def test_the_heartbeat_moves_the_bar_with_the_bytes_read() -> None:
     position = 0
-    seen: list[ProgressUpdate] = []
-    changed = threading.Condition()
-
-    def on_progress(update: ProgressUpdate) -> None:
-        with changed:
-            seen.append(update)
-            changed.notify_all()
-
-    def shown(progress: float) -> bool:
-        with changed:
-            return changed.wait_for(lambda: any(u.progress >= progress for u in seen), timeout=60)
-
-    with ProgressReporter(on_progress, interval=0.05, bytes_source=lambda: position) as reporter:
+    seen = _Seen()
+    with ProgressReporter(seen, interval=0.05, bytes_source=lambda: position) as reporter:
         reporter.update(1.0, "reading", "reading the csv file", force=True)
         reporter.read_span = (1.0, 35.0, 1000)
         position = 500  # half the file read, inside one call that sends nothing itself
-        assert shown(18.0)
+        assert seen.shown(18.0)
         position = 1000
-        assert shown(35.0)
+        assert seen.shown(35.0)
     # bytes and progress only grow, and the read never claims more than its share
-    progress = [u.progress for u in seen]
+    progress = [u.progress for u in seen.updates]
     assert progress == sorted(progress)
     assert max(progress) == 35.0
-    assert [u.bytes_done for u in seen] == sorted(u.bytes_done for u in seen)
+    assert [u.bytes_done for u in seen.updates] == sorted(u.bytes_done for u in seen.updates)
 
 
 def test_a_read_moves_the_bar_by_each_step_without_waiting_for_the_heartbeat() -> None:
     """Bytes read move the bar as soon as they make ``min_step`` points, not once an interval:
     the interval here is an hour, so only the step can send these."""
     position = 0
-    seen: list[ProgressUpdate] = []
-    changed = threading.Condition()
-
-    def on_progress(update: ProgressUpdate) -> None:
-        with changed:
-            seen.append(update)
-            changed.notify_all()
-
-    def shown(bar: float) -> bool:
-        with changed:
-            return changed.wait_for(lambda: any(u.progress >= bar for u in seen), timeout=60)
-
-    with ProgressReporter(
-        on_progress, interval=3600, min_step=5.0, bytes_source=lambda: position
-    ) as reporter:
+    seen = _Seen()
+    with ProgressReporter(seen, interval=3600, min_step=5.0, bytes_source=lambda: position) as reporter:
         reporter.update(1.0, "reading", "reading the csv file", force=True)
         reporter.read_span = (1.0, 35.0, 1000)
         for read, bar in ((200, 7.8), (400, 14.6), (700, 24.8), (1000, 35.0)):
             position = read
-            assert shown(bar)
-    progress = [u.progress for u in seen]
+            assert seen.shown(bar)
+    progress = [u.progress for u in seen.updates]
     assert progress == sorted(progress) and progress[-1] == 35.0
     assert len(progress) >= 4  # the start and at least three steps of the read
 
