@@ -1,5 +1,5 @@
 """Benchmark: Sonda's full profile vs DuckDB SUMMARIZE, polars describe, ydata-profiling and a bare
-pyarrow parse, on the same files, in one run (the tools interleaved file by file).
+pyarrow parse, on the same files, in one run (on each file the tools take turns).
 
     uv run python bench/analyzer.py                      # all tools; ydata-profiling on the 100k file
     uv run python bench/analyzer.py --stream-gb 1 --stream-budget-mb 512   # a smaller streaming check
@@ -221,11 +221,21 @@ def streamed_pairs(
     return runs["sonda"][n // 2], runs["duckdb-summarize"][n // 2]
 
 
-def best_of(n: int, tool: str, path: Path, env: dict[str, str], budget_mb: int, timeout: float) -> Measure:
-    """The median run of ``n`` (the machine is shared; the median resists a noisy neighbour)."""
-    runs = [measure(tool, path, env, budget_mb, timeout) for _ in range(n)]
-    runs.sort(key=lambda m: m.wall_s)
-    return runs[len(runs) // 2]
+def interleaved(
+    n: int, tools: list[str], path: Path, env: dict[str, str], budget_mb: int, timeout: float
+) -> dict[str, Measure]:
+    """Each tool's median run of ``n`` (the machine is shared; the median resists a noisy
+    neighbour), the tools taking turns: round ``i`` starts with tool
+    ``i`` (mod their number). Run tool by tool, a drift of the machine's speed fell on whichever
+    tool ran during it: the same code measured 0.91x and 1.22x DuckDB's time in two runs of the
+    1M-row file within an hour, DuckDB's own CPU time moving by 39 % between them."""
+    runs: dict[str, list[Measure]] = {tool: [] for tool in tools}
+    for i in range(n):
+        for tool in tools[i % len(tools) :] + tools[: i % len(tools)]:
+            runs[tool].append(measure(tool, path, env, budget_mb, timeout))
+    for measures in runs.values():
+        measures.sort(key=lambda m: m.wall_s)
+    return {tool: measures[len(measures) // 2] for tool, measures in runs.items()}
 
 
 FILES = {"mixed_100k.csv": 100_000, "mixed_1m.csv": 1_000_000, "wide_10k_x_500.csv": 10_000}
@@ -390,14 +400,9 @@ def main() -> None:
     results: list[Measure] = []
     floor: dict[str, Measure] = {}
     plan: list[tuple[str, str]] = []
+    fast = ["pyarrow", "duckdb-summarize", "polars-describe", "dataprof", "sonda"]
     for name in files:
-        plan += [
-            ("pyarrow", name),
-            ("duckdb-summarize", name),
-            ("polars-describe", name),
-            ("dataprof", name),
-            ("sonda", name),
-        ]
+        plan += [(tool, name) for tool in fast]
         # ydata-profiling takes minutes per file: the 100k file by default, the others on request.
         if not args.skip_ydata and (name == "mixed_100k.csv" or args.ydata_all):
             plan.append(("ydata-minimal", name))
@@ -405,8 +410,12 @@ def main() -> None:
                 plan.append(("ydata-default", name))
     saved_path = work / "measures.json"
     saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
+    medians: dict[str, Measure] = {}
     for tool, name in plan:
         path = files[name]
+        if tool == fast[0]:  # the fast tools of this file, taking turns
+            print(f"{', '.join(fast)} on {name}, {args.repeat} rounds ...", flush=True)
+            medians = interleaved(args.repeat, fast, path, env, args.budget_mb, 600)
         print(f"{tool:14s} {name} ...", end=" ", flush=True)
         key = f"{tool}|{name}"
         if tool.startswith("ydata") and args.reuse_ydata and key in saved:
@@ -415,7 +424,7 @@ def main() -> None:
             limit = args.ydata_default_timeout if tool == "ydata-default" else args.ydata_timeout
             m = measure(tool, path, env, args.budget_mb, limit)
         else:
-            m = best_of(args.repeat, tool, path, env, args.budget_mb, 600)
+            m = medians[tool]
         print(
             f"{m.wall_s:.2f}s wall, {m.work_s:.2f}s work, {m.cpu_s:.2f}s CPU, "
             f"{m.peak_mb:,.0f} MB {m.note} (load {m.load:.1f})",
@@ -464,7 +473,8 @@ def main() -> None:
         f"Machine: {os.cpu_count()} cores ({cpu_model()}), Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}; run on {time.strftime('%Y-%m-%d')}. The "
         "machine was shared with other work while measuring, so timings carry some noise; the fast "
-        f"tools are the median of {args.repeat} runs, ydata-profiling ran once.",
+        f"tools are the median of {args.repeat} rounds in which they took turns (each round starting "
+        "with the next tool), ydata-profiling ran once.",
         "",
         "*wall* is the whole process (interpreter start, imports, work) with warm bytecode; *work* "
         "excludes start-up and imports; *CPU* is user + system time of the process and *peak RSS* "
