@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,28 +211,35 @@ def streamed_pairs(
     """Sonda and DuckDB on the big file ``n`` times each, in alternating order (Sonda first,
     then DuckDB first, ...), each run after the file was read into the page cache: the median
     of each."""
-    runs: dict[str, list[Measure]] = {"sonda": [], "duckdb-summarize": []}
-    for i in range(n):
-        for tool in ("sonda", "duckdb-summarize") if i % 2 == 0 else ("duckdb-summarize", "sonda"):
-            cached(big)
-            print(f"{tool} {big.name} ...", flush=True)
-            runs[tool].append(measure(tool, big, env, budget_mb, timeout))
-    for measures in runs.values():
-        measures.sort(key=lambda m: m.wall_s)
-    return runs["sonda"][n // 2], runs["duckdb-summarize"][n // 2]
+
+    def before(tool: str) -> None:
+        cached(big)
+        print(f"{tool} {big.name} ...", flush=True)
+
+    medians = interleaved(n, ["sonda", "duckdb-summarize"], big, env, budget_mb, timeout, before)
+    return medians["sonda"], medians["duckdb-summarize"]
 
 
 def interleaved(
-    n: int, tools: list[str], path: Path, env: dict[str, str], budget_mb: int, timeout: float
+    n: int,
+    tools: list[str],
+    path: Path,
+    env: dict[str, str],
+    budget_mb: int,
+    timeout: float,
+    before: Callable[[str], None] | None = None,
 ) -> dict[str, Measure]:
     """Each tool's median run of ``n`` (the machine is shared; the median resists a noisy
-    neighbour), the tools taking turns: round ``i`` starts with tool
-    ``i`` (mod their number). Run tool by tool, a drift of the machine's speed fell on whichever
-    tool ran during it: the same code measured 0.91x and 1.22x DuckDB's time in two runs of the
-    1M-row file within an hour, DuckDB's own CPU time moving by 39 % between them."""
+    neighbour), the tools taking turns: round ``i`` starts with tool ``i`` (mod their number);
+    ``before`` is called with the tool before each run. Run tool by tool, a drift of the
+    machine's speed fell on whichever tool ran during it: the same code measured 0.91x and 1.22x
+    DuckDB's time in two runs of the 1M-row file within an hour, DuckDB's own CPU time moving
+    by 39 % between them."""
     runs: dict[str, list[Measure]] = {tool: [] for tool in tools}
     for i in range(n):
         for tool in tools[i % len(tools) :] + tools[: i % len(tools)]:
+            if before is not None:
+                before(tool)
             runs[tool].append(measure(tool, path, env, budget_mb, timeout))
     for measures in runs.values():
         measures.sort(key=lambda m: m.wall_s)
