@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ START, END = "<!-- service:start -->", "<!-- service:end -->"
 
 ENGINE = """
 import json, sys, time
+from collections.abc import Iterable
 from pathlib import Path
 from sonda_analyzer.native_env import set_native_options
 set_native_options()
@@ -87,6 +89,13 @@ def write_doc(text: str) -> None:
     write_section(START, END, text, heading="Service path", doc=DOC)
 
 
+def _span(counts: Iterable[int]) -> str:
+    """``3`` or ``3-5``: the range of a count over the analyses."""
+    seen = list(counts)
+    low, high = min(seen), max(seen)
+    return str(low) if low == high else f"{low}-{high}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -121,8 +130,8 @@ def main() -> None:
         f"| `sonda up`: first analysis after start-up | {rounds[0]['seconds']:.2f} | "
         f"{rounds[0]['seconds'] / engine_s:.2f}x |",
         "",
-        f"Progress while reading: the WebSocket showed {min(r['reading_steps'] for r in warm)}–"
-        f"{max(r['reading_steps'] for r in warm)} distinct reading values per analysis, the "
+        f"Progress while reading: the WebSocket showed {_span(r['reading_steps'] for r in warm)} "
+        "distinct reading values per analysis, the "
         f"highest {max(r['reading_max'] for r in warm):.0f} % (reading takes the bar from 1 % to "
         "35 %: the heartbeat looks at the bytes read ten times a second and sends each 5 % step "
         "of the bar, and the profiling stage takes over at 35 %).",
