@@ -52,6 +52,8 @@ def profile_column(name: str, arr: pa.ChunkedArray, ctx: ColumnContext) -> Colum
     target: ColumnTypeName | None = options.column_types.get(name)
     forced = None
     if target is not None:
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.cast(arr.type.value_type)
         coerced, forced, failed = coerce(arr, target, ctx.decimal)
         arr = pa.chunked_array([coerced])
         if failed:

@@ -88,7 +88,7 @@ def load_table(
         raise TooManyColumnsError(
             f"the file has {table.num_columns} columns; at most {options.max_columns} can be profiled"
         )
-    table = normalize_table(table)
+    table = normalize_table(table, text_dictionaries=True)
     # The parser's scratch blocks stay in the allocator's cache; hand them back before profiling.
     pa.default_memory_pool().release_unused()
     if options.max_rows is not None and table.num_rows > options.max_rows:
@@ -113,22 +113,30 @@ def _load_csv(
         reporter.bytes_source = position
 
     dialect = csv_dialect(source, options)
-    state = CsvState(dialect=dialect)
+    state = CsvState(dialect=dialect, text_dictionaries=True)
     table = None
     if source.compression is None:
         table = read_csv_pieces(state, source.path, source.file_size, counting)
     if table is None:
         table = read_csv_table(state, opener)
-    binary = [f.name for f in table.schema if pa.types.is_binary(f.type)]
+    binary = [f.name for f in table.schema if _bytes(f.type)]
     if binary and options.encoding is None and dialect.encoding.startswith("utf-8"):
         # The first megabyte was UTF-8 but later bytes are not: a Western file after all.
-        sample = b"".join(v for v in table.column(binary[0]).drop_null().to_pylist()[:1000] if v)
-        state = CsvState(dialect=reread_encoding(dialect, sample))
+        column = table.column(binary[0])
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        sample = b"".join(v for v in column.drop_null().to_pylist()[:1000] if v)
+        state = CsvState(dialect=reread_encoding(dialect, sample), text_dictionaries=True)
         table = read_csv_table(state, opener)
     d = state.dialect
     info.encoding, info.delimiter, info.quotechar = d.encoding, d.delimiter, d.quotechar
     info.decimal, info.header, info.malformed_rows = d.decimal, d.header, state.malformed_rows
     return table
+
+
+def _bytes(t: pa.DataType) -> bool:
+    """Binary values (text that is not UTF-8), plain or as a dictionary's values."""
+    return bool(pa.types.is_binary(t) or (pa.types.is_dictionary(t) and pa.types.is_binary(t.value_type)))
 
 
 def _load_parquet(source: Source, reader: CountingReader) -> pa.Table:

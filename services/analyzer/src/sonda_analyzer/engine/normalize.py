@@ -25,10 +25,16 @@ def _binary_text(arr: pa.Array) -> pa.Array:
         return pa.array([None if v is None else v.hex() for v in arr.to_pylist()], type=pa.string())
 
 
-def normalize_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """One column in a profilable type: numbers, bool, timestamp/date, string, or null."""
+def normalize_array(
+    arr: pa.Array | pa.ChunkedArray, *, text_dictionaries: bool = False
+) -> pa.Array | pa.ChunkedArray:
+    """One column in a profilable type: numbers, bool, timestamp/date, string, or null; with
+    ``text_dictionaries``, a dictionary of strings too (the exact profile encodes text columns
+    as dictionaries, so it takes one as it is)."""
     t = arr.type
     if pa.types.is_dictionary(t):
+        if text_dictionaries and pa.types.is_string(t.value_type):
+            return arr
         return normalize_array(pc.cast(arr, t.value_type))
     if pa.types.is_decimal(t) or pa.types.is_float16(t):
         return pc.cast(arr, pa.float64())
@@ -51,12 +57,16 @@ def normalize_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArr
     return arr
 
 
-def normalize_table(table: pa.Table | pa.RecordBatch) -> pa.Table:
-    """Flatten structs into "parent.child" columns, normalise types, make names unique."""
+def normalize_table(table: pa.Table | pa.RecordBatch, *, text_dictionaries: bool = False) -> pa.Table:
+    """Flatten structs into "parent.child" columns, normalise types, make names unique
+    (``text_dictionaries``: see :func:`normalize_array`)."""
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
     names = unique_names([str(n) for n in table.column_names])
-    columns = [normalize_array(table.column(i)) for i in range(table.num_columns)]
+    columns = [
+        normalize_array(table.column(i), text_dictionaries=text_dictionaries)
+        for i in range(table.num_columns)
+    ]
     return pa.Table.from_arrays(columns, names=names)

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from sonda_analyzer.engine.arrays import (
     bool_array,
     distinct_ascending,
+    filled_codes,
     index_array,
     primitive,
     single,
@@ -176,6 +177,8 @@ def _sharing_a_hash(hashes: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
 
 def encode(arr: pa.ChunkedArray | pa.Array) -> Encoded:
     """The column's distinct values (first appearance first), their counts and each row's code."""
+    if pa.types.is_dictionary(arr.type):
+        return encode_dictionary(arr)
     if _looks_unique(arr):
         hashed = encode_by_hash(arr)
         if hashed is not None:
@@ -199,6 +202,49 @@ def encode_by_dictionary(arr: pa.ChunkedArray | pa.Array) -> Encoded:
         codes = remap[codes]
         dictionary = dictionary.filter(bool_array(valid))
     return Encoded(values=dictionary, counts=counts[valid], codes=codes, missing=missing)
+
+
+def encode_dictionary(arr: pa.ChunkedArray | pa.Array) -> Encoded:
+    """:func:`encode` of a column already held as a dictionary (text of few distinct values, as
+    the CSV reader keeps it, or a Parquet dictionary): its indices are the codes once the chunks
+    share one dictionary, where encoding its text again took 20 ms per 1M rows.
+
+    A dictionary may list values in any order, hold values no row uses, and nulls: the values are
+    put in first-appearance order with only the used ones, as :func:`encode_by_dictionary` gives
+    them. The CSV reader's dictionaries (each chunk's in the order its values appear, joined in
+    chunk order) already are, which one pass over the codes confirms."""
+    chunked = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+    if chunked.num_chunks == 0:
+        chunked = pa.chunked_array([pa.array([], type=arr.type)])
+    try:
+        unified = chunked.unify_dictionaries()
+    except pa.ArrowInvalid:  # Arrow does not unify dictionaries that hold nulls: encode the text
+        return encode_by_dictionary(chunked.cast(chunked.type.value_type))
+    dictionary = unified.chunk(0).dictionary.cast(pa.string())
+    k = len(dictionary)
+    codes = np.concatenate([filled_codes(c.indices, k) for c in unified.chunks])
+    entry_valid = valid_mask(dictionary)
+    if entry_valid is not None:  # null entries: their rows are missing
+        codes = np.append(np.where(entry_valid, np.arange(k), k), k)[codes]
+    present = codes[codes < k]
+    ahead = np.maximum.accumulate(present) if len(present) else present
+    in_order = len(present) == 0 or (present[0] == 0 and bool((present[1:] <= ahead[:-1] + 1).all()))
+    if in_order:
+        used = int(ahead[-1]) + 1 if len(present) else 0
+        values = dictionary.slice(0, used)
+        if used < k:
+            codes = np.where(codes == k, used, codes)  # missing rows take the last code
+    else:
+        # the first row of each value used, and the values in the order of those rows
+        firsts, first_rows = np.unique(present, return_index=True)
+        by_appearance = firsts[np.argsort(first_rows, kind="stable")]
+        used = len(by_appearance)
+        remap = np.full(k + 1, used, dtype=np.int64)  # unused values and missing rows: none of them
+        remap[by_appearance] = np.arange(used)
+        codes = remap[codes]
+        values = dictionary.take(index_array(by_appearance))
+    counts = np.bincount(codes, minlength=used + 1)[:used].astype(np.int64)
+    return Encoded(values=values, counts=counts, codes=codes, missing=len(codes) - len(present))
 
 
 def top_values(values: pa.Array, counts: np.ndarray, k: int, total: int) -> list[TopValue]:
