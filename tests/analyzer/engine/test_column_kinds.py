@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 from scipy import stats as sps
 from sonda_analyzer.engine import ProfileOptions, ProfileResult, profile_table
+from sonda_analyzer.engine.strings import entropy_bits
 from sonda_analyzer.engine.temporal import _first_distinct
 
 from tests.analyzer.engine.conftest import column
@@ -171,3 +172,22 @@ def test_top_values_option() -> None:
     df = pd.DataFrame({"c": [f"v{i % 30}" for i in range(300)]})
     result = profile_table(pa.Table.from_pandas(df, preserve_index=False), ProfileOptions(top_values=3))
     assert len(column(result, "c").top_values) == 3
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        np.ones(100_000, dtype=np.int64),  # unique values
+        np.random.default_rng(1).integers(1, 4, 50_000),  # mostly small counts, summed per count
+        np.array([10**6, 1, 1, 2]),  # one value dominates: a term per value
+        np.array([0, 5, 0, 7]),  # values no row has
+        np.array([3.0, 1.0, 1.0]),  # counts as floats
+    ],
+    ids=["unique", "small-counts", "skewed", "zeros", "floats"],
+)
+def test_entropy_and_imbalance_against_scipy(counts: np.ndarray) -> None:
+    entropy, imbalance = entropy_bits(counts)
+    present = counts[counts > 0]
+    assert entropy == pytest.approx(sps.entropy(present, base=2), rel=1e-9, abs=1e-12)
+    want = 1 - sps.entropy(present, base=2) / np.log2(len(present)) if len(present) > 1 else 0.0
+    assert imbalance == pytest.approx(max(0.0, want), rel=1e-9, abs=1e-12)
