@@ -7,7 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sonda_analyzer.native_env import AVX512_FEATURES, NUMPY_DISABLED_FEATURES, slow_avx512_sort
+from sonda_analyzer.native_env import (
+    AVX512_FEATURES,
+    NUMPY_DISABLED_FEATURES,
+    OPENBLAS_THREADS,
+    slow_avx512_sort,
+)
 
 
 def cpuinfo(vendor: str, family: int, flags: str) -> str:
@@ -65,3 +70,30 @@ def test_the_profiling_process_tells_numpy_before_it_loads(tmp_path: Path) -> No
     assert run(zen4, "numpy-first")[0] == "-"
     # an operator's own setting is kept
     assert run(zen4, env={NUMPY_DISABLED_FEATURES: "AVX512_SPR"})[0] == "AVX512_SPR"
+
+
+BLAS_SCRIPT = """
+from sonda_analyzer.native_env import set_native_options
+set_native_options()
+import numpy as np
+from sonda_analyzer.engine.blas import _openblas
+found = _openblas()
+print(found[1]() if found else "none")
+"""
+
+
+def test_openblas_starts_with_one_thread_unless_the_operator_says_otherwise() -> None:
+    base = {k: v for k, v in os.environ.items() if k != OPENBLAS_THREADS}
+
+    def threads(env: dict[str, str]) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", BLAS_SCRIPT],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**base, **env},
+        )
+        return out.stdout.strip()
+
+    assert threads({}) == "1"
+    assert threads({OPENBLAS_THREADS: "2"}) == "2"

@@ -1,5 +1,5 @@
-"""Options the native libraries read from the environment once, as they load: Arrow's jemalloc
-and the CPU code paths numpy picks.
+"""Options the native libraries read from the environment once, as they load: Arrow's jemalloc,
+OpenBLAS's threads and the CPU code paths numpy picks.
 
 A process that profiles files sets them before it imports pyarrow or numpy (the profiling
 process, the benchmarks): :func:`set_native_options`. ``engine.allocator`` then makes that
@@ -29,6 +29,10 @@ DIRTY_DECAY_MS = 100
 #: ``MADV_FREE``, leaves them counted in the process's memory until the kernel runs short.
 MUZZY_DECAY_MS = 0
 
+#: The environment variable OpenBLAS (numpy's BLAS) reads as it loads, for its threads. A profile
+#: keeps BLAS on one thread (``engine.blas``); started with a thread per core, OpenBLAS's other
+#: thread spun while numpy loaded: about 0.1 s of CPU in every profiling process, for nothing.
+OPENBLAS_THREADS = "OPENBLAS_NUM_THREADS"
 #: The environment variable numpy reads, as it loads, for CPU features it must not use.
 NUMPY_DISABLED_FEATURES = "NPY_DISABLE_CPU_FEATURES"
 #: Every AVX-512 feature numpy dispatches on, by its names up to 2.3 and its later group name
@@ -77,6 +81,7 @@ def set_native_options(cpuinfo: Path = Path("/proc/cpuinfo")) -> None:
         JEMALLOC_CONF,
         f"narenas:{ARENAS},dirty_decay_ms:{DIRTY_DECAY_MS},muzzy_decay_ms:{MUZZY_DECAY_MS}",
     )
+    env.setdefault(OPENBLAS_THREADS, "1")
     if NUMPY_DISABLED_FEATURES in env or "numpy" in sys.modules:
         return  # the operator's choice, or too late: numpy reads it once, as it loads
     try:
