@@ -186,17 +186,3 @@ def test_a_column_with_more_values_later_is_read_as_text(write_text: Callable[..
     assert result.dataset.rows == len(first) + len(later)
     assert column(result, "code").distinct == 5 + len(later)
     assert column(result, "code").count == len(first) + len(later)
-
-
-def test_latin1_after_the_first_megabyte_in_a_column_of_few_values(write_text: Callable[..., Path]) -> None:
-    """Bytes that are not UTF-8 past the first megabyte, in a column read as a dictionary: the file
-    is read again as a Western encoding, as it is for plain text."""
-    rows = [f"{i},{['Belo', 'Rio', 'Natal'][i % 3]}" for i in range(120_000)]
-    rows.append("120000,Conceição")
-    path = write_text("late.csv", "id,city\n" + "\n".join(rows) + "\n", encoding="latin-1")
-    assert path.stat().st_size > 1 << 20
-    result = profile_file(path)
-    assert result.dataset.encoding in ("latin-1", "cp1252")
-    city = column(result, "city")
-    assert city.distinct == 4
-    assert {v.value for v in city.top_values} == {"Belo", "Rio", "Natal", "Conceição"}
