@@ -38,7 +38,6 @@ START, END = "<!-- service:start -->", "<!-- service:end -->"
 
 ENGINE = """
 import json, sys, time
-from collections.abc import Iterable
 from pathlib import Path
 from sonda_analyzer.native_env import set_native_options
 set_native_options()

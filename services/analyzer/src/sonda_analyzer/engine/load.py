@@ -89,7 +89,9 @@ def load_table(
             f"the file has {table.num_columns} columns; at most {options.max_columns} can be profiled"
         )
     table = normalize_table(table, text_dictionaries=True)
-    # The parser's scratch blocks stay in the allocator's cache; hand them back before profiling.
+    # The parser's scratch blocks stay in the allocator's cache; hand them back before profiling
+    # (mimalloc and the system allocator do; with jemalloc, as the profiling process runs it,
+    # this build's purge leaves them and its 0.1 s decay hands them back).
     pa.default_memory_pool().release_unused()
     if options.max_rows is not None and table.num_rows > options.max_rows:
         table = table.slice(0, options.max_rows)

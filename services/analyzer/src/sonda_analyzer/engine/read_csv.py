@@ -48,7 +48,7 @@ _STREAM_BLOCK = 4 << 20
 #: Most distinct values in a block for a text column to be read as a dictionary (with
 #: ``CsvState.text_dictionaries``): an int32 index per row and each value once per block, where
 #: plain text holds every value's bytes and an offset per row. On the 1M-row benchmark file its
-#: five category columns (3 to 998 values) took 17 MB instead of 42 MB, read in the same time, and
+#: five category columns (3 to 998 values) take 20 MB instead of 42 MB, read in the same time, and
 #: their profiles 20 ms less each; a column of mostly distinct values stays text.
 DICTIONARY_MAX_DISTINCT = 1024
 
