@@ -226,7 +226,8 @@ def encode_dictionary(arr: pa.ChunkedArray | pa.Array) -> Encoded:
     entry_valid = valid_mask(dictionary)
     if entry_valid is not None:  # null entries: their rows are missing
         codes = np.append(np.where(entry_valid, np.arange(k), k), k)[codes]
-    present = codes[codes < k]
+    # Without null rows or entries every row is present: no pass over the codes picks them out.
+    present = codes[codes < k] if chunked.null_count or entry_valid is not None else codes
     ahead = np.maximum.accumulate(present) if len(present) else present
     in_order = len(present) == 0 or (present[0] == 0 and bool((present[1:] <= ahead[:-1] + 1).all()))
     if in_order:
@@ -367,13 +368,16 @@ def text_figures(values: pa.Array, counts: np.ndarray, *, with_words: bool) -> T
     )
 
 
-def row_sample(values: pa.Array, codes: np.ndarray, size: int = HINT_SAMPLE) -> pa.Array:
+def row_sample(
+    values: pa.Array, codes: np.ndarray, size: int = HINT_SAMPLE, *, missing: int | None = None
+) -> pa.Array:
     """The values of up to ``size`` present rows, evenly spaced through the column.
 
     Rows, not distinct values: the first distinct values met are the frequent ones, so a sample
-    of them would misjudge, say, the typical number of words.
+    of them would misjudge, say, the typical number of words. ``missing``: the column's missing
+    rows, when known (none: every row is present, and no pass over the codes picks them out).
     """
-    present = codes[codes < len(values)]
+    present = codes if missing == 0 else codes[codes < len(values)]
     if len(present) > size:
         present = present[np.linspace(0, len(present) - 1, size).astype(np.int64)]
     return values.take(index_array(present))
@@ -427,7 +431,7 @@ def profile_strings(
     enc = encoded or encode(arr)
     count = int(enc.counts.sum())
     distinct = len(enc.values)
-    sample = row_sample(enc.values, enc.codes)
+    sample = row_sample(enc.values, enc.codes, missing=enc.missing)
     hints, _ = semantic_hints(sample, thresholds)
     scan = SemanticScan(name)
     scan.add_text(enc.values, enc.counts, sample)
