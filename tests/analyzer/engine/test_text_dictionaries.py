@@ -98,6 +98,28 @@ def test_a_dictionary_column_encodes_as_its_text_does(layout: str, chunks: int) 
     assert len(want.values) == len({v for v in values if v is not None})
 
 
+@pytest.mark.parametrize("distinct", [127, 128, 32_767, 32_768])
+@pytest.mark.parametrize("layout", ["as-read", "shuffled"])
+def test_codes_at_the_edges_of_their_integers(layout: str, distinct: int) -> None:
+    """The codes are kept in the narrowest integers that hold them and the missing rows' code:
+    dictionaries of about 127 and 32,767 values (with the shuffled layout's unused values and
+    null entry, a few more) encode as their text does on either side of the edge."""
+    rng = np.random.default_rng(distinct)
+    words = [f"v{i:05d}" for i in range(distinct)]
+    # as many rows drawn at random, a fifth of them missing, then every value once (so that the
+    # dictionary holds them all), each part in a random order
+    drawn: list[str | None] = [words[i] for i in rng.integers(0, distinct, distinct)]
+    for i in rng.choice(distinct, distinct // 5, replace=False):
+        drawn[i] = None
+    picked = drawn + [words[i] for i in rng.permutation(distinct)]
+    arr = _as_read(picked, 3) if layout == "as-read" else _shuffled(picked, 3, seed=distinct)
+    want = encode_by_dictionary(_plain(arr))
+    got = encode_dictionary(arr)
+    _same_encoding(got, want)
+    assert len(want.values) == distinct
+    assert int(got.codes.max()) == distinct  # the missing rows' code fits too
+
+
 @pytest.mark.parametrize(
     "values",
     [[None, None, None], [], ["only"], ["b", "a", "b", None]],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -265,8 +266,8 @@ def null_scalar(type_: pa.DataType) -> pa.Scalar:
     return pa.nulls(1, type_)[0]
 
 
-def filled_codes(indices: pa.Array, fill: int) -> np.ndarray:
-    """Dictionary indices as int64, ``fill`` where missing."""
-    codes = primitive(indices).astype(np.int64)
+def filled_codes(indices: pa.Array, fill: int, kind: type[np.signedinteger[Any]] = np.int64) -> np.ndarray:
+    """Dictionary indices as ``kind`` (which holds them and ``fill``), ``fill`` where missing."""
+    codes = primitive(indices).astype(kind)
     valid = valid_mask(indices)
-    return codes if valid is None else np.where(valid, codes, fill)
+    return codes if valid is None else np.where(valid, codes, kind(fill))

@@ -37,15 +37,20 @@ class ColumnWork:
     ranks: Callable[[], RankBasis] | None = None
 
 
+def narrowest(cardinality: int) -> type[np.signedinteger[Any]]:
+    """The narrowest signed integers that hold codes 0..cardinality-1."""
+    for kind in (np.int8, np.int16, np.int32):
+        if cardinality <= np.iinfo(kind).max + 1:
+            return kind
+    return np.int64
+
+
 def narrow(codes: npt.NDArray[np.integer[Any]], cardinality: int) -> Codes:
     """``codes`` (0..cardinality-1) in the narrowest signed integers that hold them: a category
     column's codes are kept until the associations are done, and as int8 they take an eighth of
     the memory (on the 1M-row file, six such columns held 24 MB as int32)."""
-    for kind in (np.int8, np.int16, np.int32):
-        if cardinality <= np.iinfo(kind).max + 1:
-            out: Codes = codes.astype(kind, copy=False)
-            return out
-    return codes.astype(np.int64, copy=False)
+    out: Codes = codes.astype(narrowest(cardinality), copy=False)
+    return out
 
 
 def masked(values: npt.NDArray[np.generic], missing: npt.NDArray[np.bool_], kind: pa.DataType) -> pa.Array:
