@@ -152,16 +152,71 @@ def test_median_distance_is_numpys_mad(seed: int) -> None:
         (np.array([7.0]), False),
     ],
 )
-def test_value_order_sorts_every_kind_of_column(values: np.ndarray, radix: bool) -> None:
-    """Whole numbers, tenths and hundredths in a narrow span take a counting sort of step keys,
-    the rest the comparison sort; both order the values exactly as numpy sorts them."""
+def test_one_sort_gives_the_sorted_values_and_every_rank(values: np.ndarray, radix: bool) -> None:
+    """Whole numbers, tenths and hundredths in a narrow span are counted by step keys (no sort),
+    the rest sorted; either way the sorted values are the column's own floats (a -0.0 stays one),
+    and its doubled centred ranks over all rows and over a subset of them are scipy's average ranks, with
+    gaps in the column or not."""
+    from scipy.stats import rankdata
     from sonda_analyzer.engine import ranks
 
-    keys = ranks.radix_keys(values)
-    assert (keys is not None) == radix
-    if keys is not None:
-        assert keys.dtype in (np.uint8, np.uint16)
-        np.testing.assert_array_equal(values[np.argsort(keys, kind="stable")], np.sort(values))
-    order = ranks.value_order(values)
-    assert sorted(order.tolist()) == list(range(len(values)))
-    np.testing.assert_array_equal(values[order], np.sort(values))
+    steps = ranks.radix_steps(values)
+    assert (steps is not None) == radix
+    if steps is not None:
+        assert steps.keys.dtype in (np.uint8, np.uint16)
+        decoded = steps.values_of_keys(int(steps.keys.max()) + 1)[steps.keys]
+        np.testing.assert_array_equal(decoded, values)  # the same floats (-0.0 aside)
+    rng = np.random.default_rng(len(values))
+    for gaps in (False, True):
+        x = values.copy()
+        if gaps and len(x) > 2:
+            x[rng.choice(len(x), len(x) // 7 or 1, replace=False)] = np.nan
+        present = ~np.isnan(x)
+        basis, ordered = ranks.RankBasis.sorting(x, present)
+        if not gaps:
+            assert (basis.counted is not None) == radix
+        # the very floats of the column, equal ones (0.0 and -0.0) in row order, as a stable sort
+        # leaves them (numpy's own sort may turn a -0.0 into 0.0)
+        kept = x[present]
+        assert (
+            ordered.view(np.int64).tolist() == kept[np.argsort(kept, kind="stable")].view(np.int64).tolist()
+        )
+        subsets: list[np.ndarray | None] = [rng.random(len(x)) < 0.8]
+        if not gaps:
+            subsets.append(None)
+        for mask in subsets:
+            keep = None if mask is None else ranks.Subset(mask & present)
+            rows = present if keep is None else keep.mask
+            out = np.full(len(x), 99, dtype=np.int32)
+            basis.doubled_ranks(keep, out)
+            n = int(rows.sum())
+            expected = np.zeros(len(x))
+            expected[rows] = 2 * rankdata(x[rows]) - (n + 1)
+            np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("correlations", [True, False], ids=["ranked", "not-ranked"])
+def test_few_numbers_are_listed_as_pandas_counts_them(correlations: bool) -> None:
+    """A numeric column of at most ten values lists them all with their counts, most frequent
+    first (ties: the smaller first): counted by step keys, read off the sorted values, or counted
+    anew when infinities are among them."""
+    rng = np.random.default_rng(11)
+    n = 30_000
+    columns = {
+        "visits": rng.integers(0, 9, n).astype(float),  # whole steps: counted by key
+        "rate": rng.choice([0.001, 2.5e6, 3.14159], n),  # no steps: sorted
+        "limit": rng.choice([1.0, 2.0, np.inf, -np.inf], n),  # infinities
+        "other": rng.normal(size=n),  # a second numeric column, so that the others are ranked
+    }
+    frame = pd.DataFrame(columns)
+    for name in ("visits", "rate", "limit"):
+        frame.loc[rng.choice(n, n // 9, replace=False), name] = np.nan
+    result = profile_dataframe(frame, ProfileOptions(correlations=correlations))
+    for name in ("visits", "rate", "limit"):
+        counts = frame[name].value_counts()
+        want = sorted(((float(v), int(c)) for v, c in counts.items()), key=lambda vc: (-vc[1], vc[0]))
+        top = column(result, name).top_values
+        assert top is not None
+        got = [(float(t.value) if t.value is not None else None, t.count) for t in top]
+        assert got == [(v if np.isfinite(v) else None, c) for v, c in want]
+        assert [t.pct for t in top] == pytest.approx([c / counts.sum() for _, c in want])
