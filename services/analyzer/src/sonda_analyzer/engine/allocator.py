@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 
 #: glibc's ``mallopt`` parameters: the size from which a block gets its own mapping, and the free
@@ -67,14 +66,6 @@ class ReturningAllocator:
         against 3.5 million and 13-15 s, 35-37 s against 42-50 s, for 881 MB at the peak against
         825 MB. What mimalloc kept goes back at the end, and exact mode keeps the tight setting:
         its peak is the whole table.
-
-        numpy asks for huge pages for its arrays of 4 MB or more; in the heap that keeps memory
-        from chunk to chunk, the kernel zeroed those 2 MB pages over and over (9 % of a 1 GB
-        pass's CPU samples in ``clear_page_erms``). Without the request while streaming, four
-        interleaved pairs of 1 GB passes at a 1 GB budget: 5.07-5.21 s and 9.2-9.4 s of CPU
-        (0.6-0.75 s in the kernel) against 5.24-5.39 s and 9.6-9.8 s (0.8-1.3 s), at the same
-        peak. Exact mode keeps them: its arrays are mapped afresh, and there huge pages fault in
-        faster (1M rows: 1.35 s of work against 1.42 s without).
         """
         if not self.glibc or budget_bytes < _STREAM_KEEP_FROM:
             yield  # a small budget: the fixed part of streaming already takes most of it
@@ -86,27 +77,15 @@ class ReturningAllocator:
         keeping = _keeping_pool()
         if keeping is not None:
             pa.set_memory_pool(keeping)
-        huge_pages = _numpy_huge_pages(False)
         try:
             yield
         finally:
-            _numpy_huge_pages(huge_pages)
             if keeping is not None:
                 pa.set_memory_pool(arrow_pool)
                 keeping.release_unused()
             libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
             libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
             libc.malloc_trim(0)
-
-
-def _numpy_huge_pages(enabled: bool) -> bool:
-    """Whether numpy asks the kernel for huge pages for its large arrays, set to ``enabled``;
-    returns the setting before. numpy's own switch (what its ``NUMPY_MADVISE_HUGEPAGE`` sets as
-    it loads) is private: a numpy without it is left as it is."""
-    switch = getattr(getattr(getattr(np, "_core", None), "multiarray", None), "_set_madvise_hugepage", None)
-    if switch is None:
-        return enabled
-    return bool(switch(enabled))
 
 
 def _keeping_pool() -> pa.MemoryPool | None:
