@@ -1,4 +1,5 @@
-"""numpy's CPU code paths in the profiling process: AVX-512 left out where its sorts are slow."""
+"""numpy's CPU code paths in the profiling process (AVX-512 left out where its sorts are slow),
+OpenBLAS's threads and glibc's malloc arenas."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from sonda_analyzer.native_env import (
     AVX512_FEATURES,
+    MALLOC_ARENAS,
     NUMPY_DISABLED_FEATURES,
     OPENBLAS_THREADS,
     slow_avx512_sort,
@@ -97,3 +99,49 @@ def test_openblas_starts_with_one_thread_unless_the_operator_says_otherwise() ->
 
     assert threads({}) == "1"
     assert threads({OPENBLAS_THREADS: "2"}) == "2"
+
+
+ARENA_SCRIPT = """
+import ctypes, sys, threading, time
+from sonda_analyzer.native_env import set_native_options
+set_native_options()
+import numpy, pyarrow
+def allocate():  # four threads at once, each allocating and freeing as a profile's threads do
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        blocks = [bytearray(2048) for _ in range(200)]
+        del blocks
+threads = [threading.Thread(target=allocate) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+libc = ctypes.CDLL(None)
+libc.open_memstream.restype = ctypes.c_void_p
+text, size = ctypes.c_char_p(), ctypes.c_size_t()
+stream = libc.open_memstream(ctypes.byref(text), ctypes.byref(size))
+libc.malloc_info(0, ctypes.c_void_p(stream))
+libc.fclose(ctypes.c_void_p(stream))
+print(ctypes.string_at(text, size.value).decode().count("<heap nr="))
+"""
+
+
+def test_the_profiling_process_allocates_from_one_malloc_arena_unless_the_operator_says_otherwise() -> None:
+    """Threads that allocate at once share glibc's one arena (each made its own: six in a
+    profile), unless the operator set how many there may be."""
+    if not os.confstr("CS_GNU_LIBC_VERSION"):
+        return  # not glibc: nothing to set
+    base = {k: v for k, v in os.environ.items() if k != MALLOC_ARENAS}
+
+    def arenas(env: dict[str, str]) -> int:
+        out = subprocess.run(
+            [sys.executable, "-c", ARENA_SCRIPT],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**base, **env},
+        )
+        return int(out.stdout.strip())
+
+    assert arenas({}) == 1
+    assert 1 < arenas({MALLOC_ARENAS: "3"}) <= 3
