@@ -84,18 +84,18 @@ print(found[1]() if found else "none")
 """
 
 
-def test_openblas_starts_with_one_thread_unless_the_operator_says_otherwise() -> None:
-    base = {k: v for k, v in os.environ.items() if k != OPENBLAS_THREADS}
+def _printed(script: str, unset: str, env: dict[str, str]) -> str:
+    """What ``script`` prints, run in a process whose environment lacks ``unset`` but has ``env``."""
+    base = {k: v for k, v in os.environ.items() if k != unset}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env={**base, **env}
+    )
+    return out.stdout.strip()
 
+
+def test_openblas_starts_with_one_thread_unless_the_operator_says_otherwise() -> None:
     def threads(env: dict[str, str]) -> str:
-        out = subprocess.run(
-            [sys.executable, "-c", BLAS_SCRIPT],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**base, **env},
-        )
-        return out.stdout.strip()
+        return _printed(BLAS_SCRIPT, OPENBLAS_THREADS, env)
 
     assert threads({}) == "1"
     assert threads({OPENBLAS_THREADS: "2"}) == "2"
@@ -131,17 +131,9 @@ def test_the_profiling_process_allocates_from_one_malloc_arena_unless_the_operat
     profile), unless the operator set how many there may be."""
     if not os.confstr("CS_GNU_LIBC_VERSION"):
         return  # not glibc: nothing to set
-    base = {k: v for k, v in os.environ.items() if k != MALLOC_ARENAS}
 
     def arenas(env: dict[str, str]) -> int:
-        out = subprocess.run(
-            [sys.executable, "-c", ARENA_SCRIPT],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**base, **env},
-        )
-        return int(out.stdout.strip())
+        return int(_printed(ARENA_SCRIPT, MALLOC_ARENAS, env))
 
     assert arenas({}) == 1
     assert 1 < arenas({MALLOC_ARENAS: "3"}) <= 3
