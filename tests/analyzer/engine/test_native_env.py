@@ -127,7 +127,7 @@ print(ctypes.string_at(text, size.value).decode().count("<heap nr="))
 
 
 def test_the_profiling_process_allocates_from_one_malloc_arena_unless_the_operator_says_otherwise() -> None:
-    """Threads that allocate at once share glibc's one arena (each made its own: six in a
+    """Threads that allocate share glibc's one arena (each new one made its own: six in a
     profile), unless the operator set how many there may be."""
     if not os.confstr("CS_GNU_LIBC_VERSION"):
         return  # not glibc: nothing to set

@@ -99,8 +99,8 @@ def set_native_options(cpuinfo: Path = Path("/proc/cpuinfo")) -> None:
 
 
 def _one_malloc_arena(env: os._Environ[str]) -> None:
-    """glibc's malloc gives a thread that finds the heap in use an arena of its own, up to eight
-    per core, each keeping its own freed space and holes: a profile's threads (the pool, the big
+    """glibc's malloc gives each new thread that allocates an arena of its own, up to eight per
+    core, each keeping its own freed space and holes: a profile's threads (the pool, the big
     columns, the CSV pieces, the native libraries' own) made six. One arena for the process: on
     the 1M-row benchmark file, seven interleaved runs each, a peak of 400-415 MB against
     416-447 MB, for 1.38 s of work against 1.35 s (two arenas: 405-440 MB); a 1 GB streaming
