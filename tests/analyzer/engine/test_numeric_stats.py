@@ -150,6 +150,13 @@ def test_median_distance_is_numpys_mad(seed: int) -> None:
         (np.array([0.1, 0.2, 0.30000000000000004, 0.3]), False),  # 0.1 + 0.2 is no tenth
         (np.array([5.0, -0.0, 0.0, 5.0, 1.0]), True),
         (np.array([7.0]), False),
+        # already in order (an id, a series' times), with ties and zeros of both signs among them
+        (np.arange(-70_000, 130_000, dtype=float), False),
+        (np.sort(np.round(np.random.default_rng(9).normal(size=150_000) * 1e4, 2)), False),
+        (np.concatenate([np.full(3, -0.0), np.zeros(2), [-0.0], np.arange(1.0, 80_000.0)]), False),
+        # in order but for its last value, or one early in a later block
+        (np.append(np.arange(100_000, dtype=float), 5.5), False),
+        (np.where(np.arange(90_000) == 66_600, -1.0, np.arange(90_000) * 1.5), False),
     ],
 )
 def test_one_sort_gives_the_sorted_values_and_every_rank(values: np.ndarray, radix: bool) -> None:
@@ -193,6 +200,21 @@ def test_one_sort_gives_the_sorted_values_and_every_rank(values: np.ndarray, rad
             expected = np.zeros(len(x))
             expected[rows] = 2 * rankdata(x[rows]) - (n + 1)
             np.testing.assert_array_equal(out, expected)
+
+
+def test_a_column_in_order_is_told_wherever_it_first_falls() -> None:
+    """The check that spares a column already in order its sort finds a value smaller than the
+    one before it anywhere: in the first look, at the edges of the blocks after it, or last."""
+    from sonda_analyzer.engine import ranks
+
+    values = np.arange(200_000, dtype=float)
+    assert ranks.ascending(values)
+    assert ranks.ascending(np.repeat(values[:1000], 3))  # ties are in order
+    assert ranks.ascending(values[:1]) and ranks.ascending(values[:0])
+    for at in (1, 999, 1000, 1001, 1002, 66_535, 66_536, 66_537, 131_072, 199_999):
+        broken = values.copy()
+        broken[at] = broken[at - 1] - 0.5
+        assert not ranks.ascending(broken), at
 
 
 @pytest.mark.parametrize("correlations", [True, False], ids=["ranked", "not-ranked"])
