@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,6 +33,7 @@ def test_the_profiling_process_allocator_is_chosen_explicitly() -> None:
 
 
 ARENAS_SCRIPT = """
+import json
 import os
 from sonda_analyzer.native_env import JEMALLOC_CONF, set_native_options
 set_native_options()
@@ -134,3 +136,47 @@ def _has_mimalloc() -> bool:
     except NotImplementedError:
         return False
     return True
+
+
+COLUMNS_SCRIPT = """
+import ctypes, json
+import numpy as np
+from sonda_analyzer.engine.allocator import use_returning_allocator
+
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+allocator = use_returning_allocator()
+
+def mapped_while_held(rows):
+    before = libc.mallinfo2().hblkhd
+    block = np.ones(rows)  # a column of 8-byte values
+    mapped = libc.mallinfo2().hblkhd - before
+    del block
+    return mapped
+
+seen = {"before": mapped_while_held(1_000_000)}
+with allocator.columns(1_000_000):
+    seen["columns"] = mapped_while_held(1_000_000)
+    seen["wider"] = mapped_while_held(5_000_000)  # beyond glibc's largest threshold
+seen["after"] = mapped_while_held(1_000_000)
+print(json.dumps([allocator.glibc, seen]))
+"""
+
+
+def test_columns_working_arrays_come_from_the_heap_while_columns_are_profiled() -> None:
+    """While the columns are profiled, a block the size of a column of 8-byte values comes from
+    glibc's heap (reused for the next column), not a mapping of its own; before and after, and
+    beyond glibc's largest threshold, it is mapped (and handed back when freed) as before."""
+    out = subprocess.run([sys.executable, "-c", COLUMNS_SCRIPT], capture_output=True, text=True, check=True)
+    glibc, seen = json.loads(out.stdout)
+    if not glibc:
+        return  # another libc: nothing is set
+    column = 8 * 1_000_000
+    assert seen["before"] >= column
+    assert seen["columns"] == 0
+    assert seen["wider"] >= 5 * column
+    assert seen["after"] >= column

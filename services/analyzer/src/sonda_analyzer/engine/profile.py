@@ -9,7 +9,7 @@ import time
 import zipfile
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,7 +111,7 @@ def profile_file(
                 )  # fmt: skip
                 loaded = _Loaded.take(table, opts.sample_rows)
                 del table  # columns are freed one by one as they are profiled
-                result = _profile_loaded(loaded, info, opts, reporter, source.file_size)
+                result = _profile_loaded(loaded, info, opts, reporter, source.file_size, allocator=allocator)
         except MemoryError:
             raise OutOfMemoryError(
                 "the analysis ran out of memory; it can be retried on a less busy worker"
@@ -387,6 +387,8 @@ def _profile_loaded(
     opts: ProfileOptions,
     report: ProgressReporter,
     file_size: int,
+    *,
+    allocator: ReturningAllocator | None = None,
 ) -> ProfileResult:
     rows = loaded.rows
     n_cols = len(loaded.names)
@@ -426,7 +428,15 @@ def _profile_loaded(
         ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sonda-profile") as pool,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="sonda-profile-big") as one_big,
         queue,
+        ExitStack() as later,
     ):
+        # Once the small columns are done (or, when the big ones start beside them, under way),
+        # a column's working arrays come from the heap and are reused (``ReturningAllocator.
+        # columns``); not before, while the whole table and the read's freed memory are held.
+        def reuse_blocks() -> None:
+            if allocator is not None:
+                later.enter_context(allocator.columns(rows))
+
         pool.submit(loaded.draw)
         futures: dict[int, Future[ColumnWork]] = {
             i: pool.submit(_profile_column_at, loaded, i, ctx) for i in small
@@ -484,6 +494,7 @@ def _profile_loaded(
                 column_done(i)
             small_works = [futures[i].result() for i in sorted(small)]
             report.update(_progress_of(done, n_cols), "correlations", "computing correlations")
+            reuse_blocks()
             correlations = side_by_side(small_works, opts.max_correlation_columns, pool)
             for work in small_works:
                 _measured(work, unique_column)
@@ -502,6 +513,7 @@ def _profile_loaded(
             start_big = max(0, len(small) - threads)
             for position, at in enumerate([*small, None]):
                 if position == start_big:
+                    reuse_blocks()
                     futures.update(queue.futures)
                     one_big.submit(queue.work)
                 if at is not None:
