@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from sonda_analyzer.engine.arrays import (
     distinct,
@@ -117,3 +118,29 @@ def test_rows_taken_chunk_by_chunk_are_the_joined_columns() -> None:
         np.sort(rng.integers(0, len(arr), 25)),
     ):
         assert take_sorted(arr, rows).to_pylist() == joined.take(pa.array(rows, type=pa.int64())).to_pylist()
+
+
+def test_character_lengths_are_arrows_utf8_lengths() -> None:
+    """Lengths in characters: ASCII text from its offsets, any other text (an accent early, or
+    only far into the bytes), a slice of an array, empty strings, nulls and large strings all
+    as Arrow counts them."""
+    from sonda_analyzer.engine.arrays import char_lengths
+
+    rng = np.random.default_rng(3)
+    ascii_words = ["", "a", "rua das flores", "x" * 70, "00000000-0000-0000-0000-000000000000"]
+    plain = pa.array([ascii_words[i] for i in rng.integers(0, len(ascii_words), 40_000)])
+    late = pa.concat_arrays([plain, pa.array(["coração", "ok"])])  # the only accent far in
+    early = pa.array(["ação", *plain.to_pylist()[:500]])
+    cases = [
+        plain, late, early, plain.slice(1_234, 20_000), late.slice(39_999), pa.array(["", ""]),
+        pa.array([], pa.string()), pa.array(["ab", None, "çc"]), pa.array(["日本", "abc"], pa.large_string()),
+        pa.array(["é" * 3] * 10).slice(2),
+    ]  # fmt: skip
+    for values in cases:
+        got = char_lengths(values)
+        want = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+        if values.null_count:
+            keep = values.is_valid().to_numpy(zero_copy_only=False)
+            got, want = got[keep], want[keep]
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype.kind == "i"

