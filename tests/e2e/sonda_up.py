@@ -53,6 +53,18 @@ class SondaUp:
         return "\n".join(self.lines)
 
     def start(self, *args: str, timeout: float = 150.0) -> SondaUp:
+        """Start ``sonda up`` on ``port``; when another program took that port after it was found
+        free (any program asking the system for a free port may get it), again on another."""
+        for _ in range(3):
+            try:
+                return self._start(args, timeout)
+            except RuntimeError:
+                if f"port {self.port} is in use" not in self.output:
+                    raise
+                self.port, self.lines = free_port(), []
+        return self._start(args, timeout)
+
+    def _start(self, args: tuple[str, ...], timeout: float) -> SondaUp:
         self.proc = subprocess.Popen(
             [
                 sys.executable,

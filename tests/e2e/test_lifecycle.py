@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -35,6 +36,11 @@ def alive(process: psutil.Process) -> bool:
         return False
 
 
+def listening(process: psutil.Process) -> set[int]:
+    """The TCP ports ``process`` holds a listening socket on."""
+    return {c.laddr.port for c in process.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+
+
 def record_exits(processes: dict[str, psutil.Process], order: list[str], timeout: float = 60.0) -> None:
     """Append each name to ``order`` as its process ends (polled every few milliseconds)."""
     deadline = time.monotonic() + timeout
@@ -54,9 +60,23 @@ async def test_supervision_clean_stop_and_restart(tmp_path: Path, sales_csv: Pat
         children = first.children()
         assert set(children) == {"nats", "gateway", *SERVICES}
 
-        # A service that dies is restarted; the others keep answering meanwhile.
+        # sonda up opens every listening socket itself and hands it to the process that serves on
+        # it: from the moment a port is chosen no other program can take it, and each process
+        # serves on its own port only.
+        assert first.proc is not None
+        ports: dict[str, int] = {svc: int(first.service_url(svc).rsplit(":", 1)[1]) for svc in SERVICES}
+        ports["gateway"] = first.port
+        assert set(ports.values()) <= listening(psutil.Process(first.proc.pid))
+        for name, port in ports.items():
+            assert listening(children[name]) == {port}, name
+
+        # A service that dies is restarted; the others keep answering meanwhile, and its port
+        # stays taken while it is down.
         victim = children["analyzer"]
         victim.kill()
+        victim.wait(10)
+        with socket.socket() as thief, pytest.raises(OSError):
+            thief.bind(("127.0.0.1", ports["analyzer"]))
         async with httpx.AsyncClient(base_url=first.url, timeout=10, trust_env=False) as client:
             assert (await client.get(f"/api/v1/analysis/status-enhanced/{analysis_id}")).status_code == 200
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import socket
+import sys
 
 import click
 
@@ -11,6 +14,16 @@ from sonda.gateway.routes import DEFAULT_PORTS, SERVICES
 
 #: Largest request line plus headers accepted; browsers send a few KiB, proxies cap at 8–64 KiB.
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
+#: uvicorn's exit status when the server could not start.
+_STARTUP_FAILURE = 3
+
+#: ``--fd``: the listening socket handed over by ``sonda up``, which chose and bound the port.
+fd_option = click.option(
+    "--fd",
+    type=click.IntRange(0),
+    default=None,
+    help="Serve on the listening socket inherited as this file descriptor, not on a socket of its own.",
+)
 
 
 def _run_uvicorn(
@@ -22,10 +35,12 @@ def _run_uvicorn(
     forwarded_allow_ips: str | None,
     ws_ping_interval: float = 20.0,
     ws_ping_timeout: float = 20.0,
+    fd: int | None = None,
 ) -> None:
+    """uvicorn on ``host:port``, or on the listening socket ``fd`` (its family read from it)."""
     import uvicorn
 
-    uvicorn.run(
+    config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         factory=factory,
         host=host,
@@ -55,6 +70,16 @@ def _run_uvicorn(
         # (JSON, API keys in WebSocket query strings redacted), as every other log line.
         log_config=None,
     )
+    sockets = None
+    if fd is not None:
+        inherited = socket.socket(fileno=fd)
+        inherited.set_inheritable(False)  # this process's own children (a profiling process) get none
+        sockets = [inherited]
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=sockets)
+    if not server.started:
+        sys.exit(_STARTUP_FAILURE)
 
 
 def _configure_logging(process: str) -> None:
@@ -84,7 +109,8 @@ def _configure_logging(process: str) -> None:
     metavar="IPS",
     help="Proxies whose X-Forwarded-* headers are trusted (comma-separated, or '*') [default: 127.0.0.1].",
 )
-def serve(service: str, host: str, port: int | None, forwarded_allow_ips: str | None) -> None:
+@fd_option
+def serve(service: str, host: str, port: int | None, forwarded_allow_ips: str | None, fd: int | None) -> None:
     """Run one service alone (ingest, analyzer, notifier or query).
 
     The service reads its settings from environment variables (DATABASE_URL, NATS_URL,
@@ -106,6 +132,7 @@ def serve(service: str, host: str, port: int | None, forwarded_allow_ips: str | 
         forwarded_allow_ips=forwarded_allow_ips,
         ws_ping_interval=ping_interval,
         ws_ping_timeout=ping_timeout,
+        fd=fd,
     )
 
 
@@ -158,10 +185,12 @@ def _notifier_keepalive() -> tuple[float, float]:
     show_envvar=True,
     help="Where query listens.",
 )
+@fd_option
 def gateway(
     *,
     host: str,
     port: int,
+    fd: int | None,
     ingest_url: str | None,
     analyzer_url: str | None,
     notifier_url: str | None,
@@ -197,6 +226,7 @@ def gateway(
         forwarded_allow_ips=None,
         ws_ping_interval=settings.sonda_ws_ping_interval,
         ws_ping_timeout=settings.sonda_ws_pong_timeout,
+        fd=fd,
     )
 
 

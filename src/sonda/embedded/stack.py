@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -87,6 +88,25 @@ async def wait_ready(name: str, url: str, supervisor: Supervisor, timeout: float
     return last
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0: any free port) that a child process can inherit.
+
+    ``sonda up`` opens the gateway's and every service's socket itself and hands each to its
+    process: a port chosen free and bound only by the child a moment later could be taken in
+    between by any program asking the system for a free port, and requests meant for the service
+    went to that program (seen in a test run: another process's service answering 404 for ingest's
+    routes). Kept open while ``sonda up`` runs, so a restarted child serves on it again.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=_BACKLOG)
+    sock.set_inheritable(True)
+    return sock
+
+
+#: Connections a listening socket queues before its child accepts them (uvicorn's default).
+_BACKLOG = 2048
+
+
 class Stack:
     """Everything one ``sonda up`` runs."""
 
@@ -96,11 +116,22 @@ class Stack:
         self.supervisor = Supervisor(report)
         self.nats_url = config.nats_url or ""
         self.service_urls: dict[Service, str] = {}
+        #: The listening sockets handed to the gateway and the services, held until the stop.
+        self.sockets: list[socket.socket] = []
+
+    def _listen(self, host: str, port: int, what: str, hint: str) -> socket.socket:
+        try:
+            sock = listening_socket(host, port)
+        except OSError:
+            raise UpError(f"port {port} is in use{what}; {hint}") from None
+        self.sockets.append(sock)
+        return sock
 
     async def start(self) -> None:
         config = self.config
-        if not embedded_nats.port_is_free(config.port, config.host):
-            raise UpError(f"port {config.port} is in use (another sonda up?); choose one with --port")
+        gateway_socket = self._listen(
+            config.host, config.port, " (another sonda up?)", "choose one with --port"
+        )
         config.logs_dir.mkdir(parents=True, exist_ok=True)
         if not config.nats_url:
             await self._start_nats()
@@ -113,14 +144,23 @@ class Stack:
         env = child_env(config, self.nats_url)
         services = available_services()
         for svc in services:
-            port = config.service_ports.get(svc) or embedded_nats.free_port()
+            sock = self._listen(
+                "127.0.0.1",
+                config.service_ports.get(svc, 0),
+                f" ({svc})",
+                "choose others with --service-ports",
+            )
+            port, fd = sock.getsockname()[1], sock.fileno()
             self.service_urls[svc] = f"http://127.0.0.1:{port}"
             await self.supervisor.start(
                 ProcessSpec(
                     name=svc,
-                    argv=sonda_argv("serve", svc, "--host", "127.0.0.1", "--port", str(port)),
+                    argv=sonda_argv(
+                        "serve", svc, "--host", "127.0.0.1", "--port", str(port), "--fd", str(fd)
+                    ),
                     env=env,
                     log_path=config.logs_dir / f"{svc}.log",
+                    pass_fds=(fd,),
                 )
             )
         gateway_env = dict(env)
@@ -128,10 +168,14 @@ class Stack:
         await self.supervisor.start(
             ProcessSpec(
                 name="gateway",
-                argv=sonda_argv("gateway", "--host", config.host, "--port", str(config.port)),
+                argv=sonda_argv(
+                    *("gateway", "--host", config.host, "--port", str(config.port)),
+                    *("--fd", str(gateway_socket.fileno())),
+                ),
                 env=gateway_env,
                 log_path=config.logs_dir / "gateway.log",
                 stop_timeout=10.0,
+                pass_fds=(gateway_socket.fileno(),),
             )
         )
         # The gateway starts while the services warm up; it answers 503 for a service not up yet.
@@ -178,6 +222,9 @@ class Stack:
         await self.supervisor.stop(["gateway"])
         await self.supervisor.stop([s for s in self.supervisor.children if s != "nats"])
         await self.supervisor.stop(["nats"])
+        for sock in self.sockets:
+            sock.close()
+        self.sockets.clear()
 
 
 async def run_stack(

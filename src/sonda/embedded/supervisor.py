@@ -37,6 +37,9 @@ class ProcessSpec(msgspec.Struct, frozen=True, kw_only=True):
     backoff: Sequence[float] = (0.5, 1.0, 2.0, 5.0, 10.0)
     #: Seconds between SIGTERM and SIGKILL when stopping.
     stop_timeout: float = 15.0
+    #: Descriptors the child inherits: the listening socket it serves on, which ``sonda up`` opened
+    #: (and keeps for the child's restarts).
+    pass_fds: Sequence[int] = ()
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -108,6 +111,7 @@ class Supervised:
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=self._preexec,
+                pass_fds=tuple(self.spec.pass_fds),
             )
         finally:
             os.close(log_fd)
