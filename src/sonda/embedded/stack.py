@@ -116,21 +116,29 @@ class Stack:
         self.supervisor = Supervisor(report)
         self.nats_url = config.nats_url or ""
         self.service_urls: dict[Service, str] = {}
-        #: The listening sockets handed to the gateway and the services, held until the stop.
-        self.sockets: list[socket.socket] = []
+        #: The listening socket handed to each process (gateway, services), held until it stops.
+        self.sockets: dict[str, socket.socket] = {}
 
-    def _listen(self, host: str, port: int, what: str, hint: str) -> socket.socket:
+    def _listen(self, name: str, host: str, port: int, what: str, hint: str) -> socket.socket:
         try:
             sock = listening_socket(host, port)
         except OSError:
             raise UpError(f"port {port} is in use{what}; {hint}") from None
-        self.sockets.append(sock)
+        self.sockets[name] = sock
         return sock
+
+    def _close_sockets(self, names: list[str]) -> None:
+        """Closed once their processes stopped: a client then finds the port closed at once
+        instead of waiting in a queue nobody takes from."""
+        for name in names:
+            sock = self.sockets.pop(name, None)
+            if sock is not None:
+                sock.close()
 
     async def start(self) -> None:
         config = self.config
         gateway_socket = self._listen(
-            config.host, config.port, " (another sonda up?)", "choose one with --port"
+            "gateway", config.host, config.port, " (another sonda up?)", "choose one with --port"
         )
         config.logs_dir.mkdir(parents=True, exist_ok=True)
         if not config.nats_url:
@@ -145,6 +153,7 @@ class Stack:
         services = available_services()
         for svc in services:
             sock = self._listen(
+                svc,
                 "127.0.0.1",
                 config.service_ports.get(svc, 0),
                 f" ({svc})",
@@ -220,11 +229,10 @@ class Stack:
 
     async def stop(self) -> None:
         await self.supervisor.stop(["gateway"])
+        self._close_sockets(["gateway"])
         await self.supervisor.stop([s for s in self.supervisor.children if s != "nats"])
+        self._close_sockets(list(self.sockets))
         await self.supervisor.stop(["nats"])
-        for sock in self.sockets:
-            sock.close()
-        self.sockets.clear()
 
 
 async def run_stack(
