@@ -88,6 +88,10 @@ async def wait_ready(name: str, url: str, supervisor: Supervisor, timeout: float
     return last
 
 
+#: Connections a listening socket queues before its child accepts them (uvicorn's default).
+_BACKLOG = 2048
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port`` (0: any free port) that a child process can inherit.
 
@@ -101,10 +105,6 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock = socket.create_server((host, port), family=family, backlog=_BACKLOG)
     sock.set_inheritable(True)
     return sock
-
-
-#: Connections a listening socket queues before its child accepts them (uvicorn's default).
-_BACKLOG = 2048
 
 
 class Stack:
