@@ -21,6 +21,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from sonda.gateway.routes import SERVICES
 from tests.e2e.flow import chunks
 from tests.e2e.sonda_up import SondaUp
 
@@ -140,3 +141,44 @@ def test_the_gateway_answers_malformed_requests_with_problem_bodies(
     assert problem["status"] == status and problem["code"] and problem["detail"]
     # and the gateway goes on serving
     assert httpx.get(f"{sonda.url}/api/v1/health/live", timeout=10, trust_env=False).status_code == 200
+
+
+def _answer(conn: socket.socket) -> tuple[int, bytes]:
+    """Read one HTTP answer with a Content-Length body from ``conn``; (status, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + _length(data):
+        chunk = conn.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"the server closed the connection after {len(data)} bytes: {data[:200]!r}")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+#: Longer than uvicorn's default keep-alive timeout and httpx's default pool expiry (5 s each).
+CLIENT_IDLE_S = 6.0
+
+
+def test_an_idle_keep_alive_connection_is_still_served(sonda: SondaUp) -> None:
+    """A client that keeps its connection idle as long as httpx's pool does (5 s) and then sends
+    its next request on it gets an answer, from the gateway and from each service: a server that
+    closed the connection at that same moment lost the request ("server disconnected without
+    sending a response"), which a client cannot safely send again when it is a POST."""
+    ports = {"gateway": sonda.port} | {
+        service: int(sonda.service_url(service).rsplit(":", 1)[1]) for service in SERVICES
+    }
+    request = b"GET /api/v1/health/live HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    conns = {name: socket.create_connection(("127.0.0.1", port), timeout=30) for name, port in ports.items()}
+    try:
+        for conn in conns.values():
+            conn.sendall(request)
+        assert {name: _answer(conn)[0] for name, conn in conns.items()} == dict.fromkeys(ports, 200)
+        # The idle time is the input here, not a bound on anything: what is checked is that the
+        # connection is still served after it.
+        time.sleep(CLIENT_IDLE_S)
+        for conn in conns.values():
+            conn.sendall(request)
+        assert {name: _answer(conn)[0] for name, conn in conns.items()} == dict.fromkeys(ports, 200)
+    finally:
+        for conn in conns.values():
+            conn.close()

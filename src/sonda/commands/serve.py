@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from sonda.gateway.keepalive import SERVER_IDLE_S
 from sonda.gateway.routes import DEFAULT_PORTS, SERVICES
 
 #: Largest request line plus headers accepted; browsers send a few KiB, proxies cap at 8–64 KiB.
@@ -53,6 +54,8 @@ def _run_uvicorn(
         http="h11",
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         lifespan="on",
+        # Longer than any client's idle expiry, so a client never sends on a connection being closed.
+        timeout_keep_alive=SERVER_IDLE_S,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         # Our WebSocket messages are a few hundred bytes: per-message deflate cost the notifier

@@ -17,6 +17,7 @@ from msgspec import Meta
 
 from sonda.gateway.asgi import Receive, Scope, Send, send_problem
 from sonda.gateway.http_proxy import forward_http
+from sonda.gateway.keepalive import UPSTREAM_IDLE_S
 from sonda.gateway.openapi import JSON_PATHS, PAGE_PATHS, serve_api_docs
 from sonda.gateway.routes import API_PREFIX, DEFAULT_PORTS, ROUTES, SERVICES, Route, Service, route_for
 from sonda.gateway.static import StaticFiles
@@ -65,7 +66,9 @@ class Gateway:
                 trust_env=False,
                 follow_redirects=False,
                 timeout=httpx.Timeout(connect=5.0, read=None, write=None, pool=10.0),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=32),
+                limits=httpx.Limits(
+                    max_connections=200, max_keepalive_connections=32, keepalive_expiry=UPSTREAM_IDLE_S
+                ),
             )
             for svc, url in self.upstreams.items()
         }
