@@ -336,16 +336,23 @@ def shown_args(argv: list[str]) -> list[str]:
 
 
 def cpu_model() -> str:
-    """The processor's name as the kernel reports it: the same run differs by vendor and family
-    (numpy's sorts, Arrow's parser), so the figures say which one they come from."""
+    """The processor's name as the kernel reports it, with its family and model: the same run
+    differs by vendor and family (numpy's sorts, Arrow's parser, the cost of a page fault), and
+    virtual machines often name every Intel processor alike ("Intel(R) Xeon(R) Processor"),
+    so the figures say which one they come from."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if not line.strip():
+                break  # the first processor tells for all of them
             key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                return " ".join(value.split())
+            fields.setdefault(key.strip(), " ".join(value.split()))
     except OSError:
         pass
-    return platform.processor() or "unknown processor"
+    name = fields.get("model name") or platform.processor() or "unknown processor"
+    if "cpu family" in fields and "model" in fields:
+        name += f", family {fields['cpu family']} model {fields['model']}"
+    return name
 
 
 def write_doc(section: str) -> None:
