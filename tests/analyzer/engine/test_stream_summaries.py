@@ -13,6 +13,7 @@ from sonda_analyzer.engine.rowhash import text_hashes
 from sonda_analyzer.engine.sketches import (
     EXACT_DISTINCT,
     THIN_RUN,
+    DistinctNumbers,
     ThinnedKll,
     ValueCounts,
     kll_pmf_error,
@@ -29,6 +30,41 @@ from sonda_analyzer.engine.temporal import profile_datetime
 def _chunks(values: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     cuts = np.sort(rng.choice(np.arange(1, len(values)), size=min(len(values) - 1, 9), replace=False))
     return np.split(values, cuts)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_distinct_numbers_over_chunks_are_numpys_unique_of_the_whole_column(seed: int) -> None:
+    """Each chunk's values are put among the sorted ones counted so far: integers, whole numbers
+    in floats, both zeros, NaNs (two payloads), infinities, a chunk with none and a late chunk
+    that takes the counts past the cap; the values and counts are ``np.unique``'s of the whole."""
+    rng = np.random.default_rng(seed)
+    kind = seed % 3
+    n = int(rng.integers(2, 5_000))
+    if kind == 0:
+        values = rng.integers(-(2**40), 2**40, size=n) // int(rng.choice([1, 2**20, 2**38]))
+    else:
+        pool = np.array([0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf, 1.5, -2.25, 1e300, 5e-324])
+        values = np.where(
+            rng.random(n) < 0.3, rng.choice(pool, n), rng.normal(size=n).round(int(rng.integers(0, 4)))
+        )
+    chunks = [*_chunks(values, rng), values[:0]]
+    if seed % 5 == 0:  # past the cap, in the last chunk
+        chunks.append(rng.normal(size=EXACT_DISTINCT) if kind else np.arange(EXACT_DISTINCT) + 2**41)
+    counter = DistinctNumbers()
+    for chunk in chunks:
+        counter.update(chunk)
+    whole = np.concatenate(chunks)
+    truth, truth_counts = np.unique(whole, return_counts=True)
+    if counter.exact:
+        assert counter.values is not None
+        assert np.array_equal(counter.values, truth, equal_nan=True)
+        assert counter.counts.tolist() == truth_counts.tolist()
+        assert counter.estimate() == len(truth)
+    else:
+        assert counter.dropped is not None
+        dropped, dropped_counts = counter.dropped
+        assert np.array_equal(dropped, truth, equal_nan=True)
+        assert dropped_counts.tolist() == truth_counts.tolist()
 
 
 @pytest.mark.parametrize("seed", range(40))
