@@ -98,12 +98,17 @@ def _raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes
     """Send ``request`` byte for byte (no client library would send these); the parsed answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
         conn.sendall(request)
-        data = b""
-        while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + _length(data):
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        return _answer(conn)
+
+
+def _answer(conn: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Read one HTTP answer with a Content-Length body from ``conn``: (status, headers, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + _length(data):
+        chunk = conn.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"the server closed the connection after {len(data)} bytes: {data[:200]!r}")
+        data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
@@ -141,18 +146,6 @@ def test_the_gateway_answers_malformed_requests_with_problem_bodies(
     assert problem["status"] == status and problem["code"] and problem["detail"]
     # and the gateway goes on serving
     assert httpx.get(f"{sonda.url}/api/v1/health/live", timeout=10, trust_env=False).status_code == 200
-
-
-def _answer(conn: socket.socket) -> tuple[int, bytes]:
-    """Read one HTTP answer with a Content-Length body from ``conn``; (status, body)."""
-    data = b""
-    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + _length(data):
-        chunk = conn.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"the server closed the connection after {len(data)} bytes: {data[:200]!r}")
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body
 
 
 #: Longer than uvicorn's default keep-alive timeout and httpx's default pool expiry (5 s each).
