@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import socket
 import sys
@@ -20,6 +21,7 @@ from sonda_events.bus import provision, require_supported_server
 from sonda_events.bus.server import redact_url
 
 from sonda.embedded.config import NATS_PORT_FILE
+from sonda.embedded.supervisor import Supervised
 
 PORT_FILE = NATS_PORT_FILE
 
@@ -65,7 +67,43 @@ def choose_port(store_dir: Path, requested: int = 0) -> int:
 
 
 def server_argv(binary: str, port: int, store_dir: Path) -> list[str]:
-    return [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir), "-n", "sonda-embedded"]
+    # --ports_file_dir: once listening, the server writes <name>_<pid>.ports there (see listening).
+    return [
+        *(binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir)),
+        *("-n", "sonda-embedded", "--ports_file_dir", str(store_dir)),
+    ]
+
+
+def clear_ports_files(store_dir: Path) -> None:
+    """Ports files left by servers that were killed (a clean stop removes its own)."""
+    for stale in store_dir.glob("*.ports"):
+        stale.unlink(missing_ok=True)
+
+
+async def listening(store_dir: Path, binary: str, child: Supervised, timeout: float = 20.0) -> bool:
+    """Whether this nats-server process got its port: True once it wrote its ports file (after
+    binding), False when it exited first (the port was taken).
+
+    The port was free when chosen, but nats-server cannot be handed a bound socket, so any
+    program asking the system for a free port meanwhile may take it; a connection to the port
+    would then reach that program (another NATS, even) instead of ours.
+
+    Raises:
+        TimeoutError: the process neither listened nor exited in ``timeout`` seconds.
+    """
+    pid = child.pid
+    # nats-server names the file after its executable (the base name of argv[0]) and its pid.
+    written = str(store_dir / f"{Path(binary).name}_{pid}.ports")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        process = child.process
+        if pid is None or process is None or process.pid != pid or process.returncode is not None:
+            return False
+        if await asyncio.to_thread(os.path.exists, written):
+            return True
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"nats-server neither listened nor exited in {timeout:g}s")
 
 
 async def _quiet(_: Exception) -> None:

