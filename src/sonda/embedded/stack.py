@@ -203,31 +203,37 @@ class Stack:
         requested = self.config.nats_port
         for _ in range(_NATS_PORT_TRIES):
             port = embedded_nats.choose_port(self.config.nats_dir, requested)
-            if not embedded_nats.port_is_free(port):
-                raise UpError(f"NATS port {port} is in use; choose another with --nats-port")
-            self.nats_url = f"nats://127.0.0.1:{port}"
-            # Remembered for the next start and for `sonda events tail --data-dir`.
-            (self.config.nats_dir / embedded_nats.PORT_FILE).write_text(f"{port}\n")
-            embedded_nats.clear_ports_files(self.config.nats_dir)
-            child = await self.supervisor.start(
-                ProcessSpec(
-                    name="nats",
-                    argv=embedded_nats.server_argv(binary, port, self.config.nats_dir),
-                    env=dict(os.environ),
-                    log_path=self.config.logs_dir / "nats.log",
-                )
-            )
-            try:
-                if await embedded_nats.listening(self.config.nats_dir, binary, child):
+            if embedded_nats.port_is_free(port):
+                self.nats_url = f"nats://127.0.0.1:{port}"
+                # Remembered for the next start and for `sonda events tail --data-dir`.
+                (self.config.nats_dir / embedded_nats.PORT_FILE).write_text(f"{port}\n")
+                if await self._nats_listens_on(binary, port):
                     return
-            except TimeoutError as exc:
-                raise UpError(f"{exc}; see {self.config.logs_dir / 'nats.log'}") from None
-            # Another program took the port between the check and nats-server's bind.
-            await self.supervisor.stop(["nats"])
+            # Taken, perhaps by a program that asked the system for a free port after we did.
             if requested:
                 raise UpError(f"NATS port {port} is in use; choose another with --nats-port")
             self.report("warning", f"NATS port {port} was taken as NATS started; trying another port")
         raise UpError(f"NATS could not listen on a free port in {_NATS_PORT_TRIES} tries")
+
+    async def _nats_listens_on(self, binary: str, port: int) -> bool:
+        """Start nats-server on ``port``: True once it listens there; False, and stopped, when it
+        could not bind the port."""
+        embedded_nats.clear_ports_files(self.config.nats_dir)
+        child = await self.supervisor.start(
+            ProcessSpec(
+                name="nats",
+                argv=embedded_nats.server_argv(binary, port, self.config.nats_dir),
+                env=dict(os.environ),
+                log_path=self.config.logs_dir / "nats.log",
+            )
+        )
+        try:
+            if await embedded_nats.listening(self.config.nats_dir, binary, child):
+                return True
+        except TimeoutError as exc:
+            raise UpError(f"{exc}; see {self.config.logs_dir / 'nats.log'}") from None
+        await self.supervisor.stop(["nats"])
+        return False
 
     async def _wait_gateway(self) -> None:
         url = f"http://127.0.0.1:{self.config.port}/"
