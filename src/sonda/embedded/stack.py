@@ -228,7 +228,8 @@ class Stack:
             )
         )
         try:
-            if await embedded_nats.listening(self.config.nats_dir, binary, child):
+            # A large store is recovered before the port opens: as long as a service's start.
+            if await embedded_nats.listening(self.config.nats_dir, binary, child, READY_TIMEOUT_S):
                 return True
         except TimeoutError as exc:
             raise UpError(f"{exc}; see {self.config.logs_dir / 'nats.log'}") from None
