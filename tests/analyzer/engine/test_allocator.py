@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from sonda_analyzer.engine.stream_memory import KEEP_FREED_FROM
 from sonda_analyzer.native_env import ARENAS, DIRTY_DECAY_MS, JEMALLOC_CONF, MUZZY_DECAY_MS
 
 SCRIPT = """
@@ -94,36 +95,42 @@ from sonda_analyzer.engine.allocator import use_returning_allocator
 import pyarrow as pa
 allocator = use_returning_allocator()
 path = Path(sys.argv[1])
+keeping, smaller = int(sys.argv[2]), int(sys.argv[2]) // 2
 seen = []
 def watch(update):
     seen.append(pa.default_memory_pool().backend_name)
 kept = json.loads(encode_result(profile_file(
-    path, {"streaming": True}, budget_mb=512, allocator=allocator, on_progress=watch)))
+    path, {"streaming": True}, budget_mb=keeping, allocator=allocator, on_progress=watch)))
 seen.append(pa.default_memory_pool().backend_name)
-plain = json.loads(encode_result(profile_file(path, {"streaming": True}, budget_mb=512)))
+plain = json.loads(encode_result(profile_file(path, {"streaming": True}, budget_mb=keeping)))
+below = []
+profile_file(path, {"streaming": True}, budget_mb=smaller, allocator=allocator,
+             on_progress=lambda _: below.append(pa.default_memory_pool().backend_name))
 after = json.loads(encode_result(profile_file(path, {"streaming": False}, allocator=allocator)))
-print(json.dumps([kept["dataset"], plain["dataset"], after["dataset"]["rows"], allocator.backend, seen]))
+print(json.dumps([kept["dataset"], plain["dataset"], after["dataset"]["rows"], allocator.backend, seen, below]))
 """
 
 
 def test_streaming_with_the_process_allocators_profiles_the_same(tmp_path: Path) -> None:
-    """The profiling process lets streaming keep freed memory between chunks and tightens it
-    again afterwards: the figures are those of a streaming pass without it, and an exact profile
-    after it runs as usual."""
+    """The profiling process lets streaming keep freed memory between chunks (from the budget
+    where that pays) and tightens it again afterwards: the figures are those of a streaming pass
+    without it, and an exact profile after it runs as usual. A smaller budget keeps nothing."""
     import json
 
     rng = np.random.default_rng(4)
     path = tmp_path / "s.csv"
     pd.DataFrame({"a": rng.normal(size=120_000), "b": rng.integers(0, 50, 120_000)}).to_csv(path, index=False)
     out = subprocess.run(
-        [sys.executable, "-c", STREAMING_SCRIPT, str(path)], capture_output=True, text=True, check=True
-    )
-    kept, plain, rows, backend, pools = json.loads(out.stdout)
+        [sys.executable, "-c", STREAMING_SCRIPT, str(path), str(KEEP_FREED_FROM >> 20)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    kept, plain, rows, backend, pools, below = json.loads(out.stdout)
     # Arrow's buffers come from a pool that keeps freed pages while chunks stream (mimalloc where
     # the build has it), and from the process's own pool again afterwards
     if _has_mimalloc():
         assert "mimalloc" in pools[:-1]
     assert pools[-1] == backend
+    assert set(below) == {backend}  # the smaller budget's chunks came from the process's own pool
     assert kept["mode"] == plain["mode"] == "streaming"
     for key in ("rows", "columns", "missing_cells", "duplicate_rows"):
         assert kept[key] == plain[key], key

@@ -49,11 +49,8 @@ _COLUMN_SLACK = 1 << 20
 _STREAM_MMAP_THRESHOLD = 16 << 20
 #: While streaming, the freed heap space kept for the next chunk, as a share of the budget (with
 #: Arrow's buffers in mimalloc meanwhile, 5 GB at a 1 GB budget peaked at 987 MB with an eighth,
-#: 881 MB with a 32nd and 846 MB with a 64th, at about the same speed)...
+#: 881 MB with a 32nd and 846 MB with a 64th, at about the same speed).
 _STREAM_KEPT_SHARE = 32
-#: ...from this budget on. Below it the chunks are small anyway, and keeping memory broke the
-#: budget: at 256 MB the 0.5 GB benchmark file peaked at 341-353 MB kept, 283 MB not.
-_STREAM_KEEP_FROM = 512 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +79,9 @@ class ReturningAllocator:
             libc.malloc_trim(0)
 
     @contextmanager
-    def streaming(self, budget_bytes: int) -> Iterator[None]:
-        """While a file streams, the memory freed by one chunk is kept for the next.
+    def streaming(self, budget_bytes: int, keep_freed: bool) -> Iterator[None]:
+        """While a file streams, the memory freed by one chunk is kept for the next, when
+        ``keep_freed`` (``engine.stream_memory`` decides, with the chunk size).
 
         Every chunk builds the same working arrays (a megabyte to a few each). With each of them
         mapped afresh and handed back when freed, a 5 GB pass took 9 million page faults and a
@@ -96,8 +94,8 @@ class ReturningAllocator:
         825 MB. What mimalloc kept goes back at the end, and exact mode keeps the tight setting:
         its peak is the whole table.
         """
-        if not self.glibc or budget_bytes < _STREAM_KEEP_FROM:
-            yield  # a small budget: the fixed part of streaming already takes most of it
+        if not self.glibc or not keep_freed:
+            yield  # a smaller budget: it goes to larger chunks instead
             return
         libc = _libc()
         libc.mallopt(_M_MMAP_THRESHOLD, _STREAM_MMAP_THRESHOLD)

@@ -43,6 +43,7 @@ from sonda_analyzer.engine.result import (
 )
 from sonda_analyzer.engine.samples import RowSampler
 from sonda_analyzer.engine.source import ContentLimitExceeded, detect_source
+from sonda_analyzer.engine.stream_memory import stream_memory
 from sonda_analyzer.engine.threads import profile_threads
 from sonda_analyzer.engine.work import ColumnWork
 
@@ -102,7 +103,8 @@ def profile_file(
             if table is None:
                 from sonda_analyzer.engine.streaming import profile_streaming
 
-                with allocator.streaming(budget) if allocator is not None else nullcontext():
+                keep = stream_memory(budget).keep_freed
+                with allocator.streaming(budget, keep) if allocator is not None else nullcontext():
                     result = profile_streaming(source, opts, budget, reporter)
             else:
                 reporter.update(

@@ -33,6 +33,7 @@ from sonda_analyzer.engine.read_csv import (
 )
 from sonda_analyzer.engine.read_json import iter_jsonl_batches
 from sonda_analyzer.engine.source import CountingReader, Source
+from sonda_analyzer.engine.stream_memory import READ_AHEAD, stream_memory
 from sonda_analyzer.engine.strings import encode
 from sonda_analyzer.engine.text_formats import TextFormat, converts, detect, reported
 
@@ -85,28 +86,10 @@ class StreamPlan:
     block_bytes: int = 1 << 20
 
 
-#: Memory streaming needs whatever the chunk size: the interpreter with pyarrow, numpy and pandas,
-#: the sketches and the value counts of the columns still counted exactly (up to 65,536 values
-#: each). A 5 GB run at a 1 GB budget peaked at 1.08 GB with 250 MB here: now 300 MB and half
-#: the budget for the chunks. The profiling process also keeps freed memory between chunks
-#: (``engine.allocator``): the 5 GB run at 1 GB then peaked at 825-881 MB.
-FIXED_BYTES = 300 << 20
-#: Chunks the reader may fetch ahead of the one being profiled.
-READ_AHEAD = 2
 #: Content Arrow's CSV reader parses at a time; a chunk joins as many parsed blocks as it holds.
 #: Arrow parses 2M rows in 1.6 s (2.5 s CPU) with 2 MB blocks against 3.2 s (4.4 s CPU) with 30 MB
 #: ones: small blocks stay in cache and their buffers are reused instead of mapped afresh.
 PARSE_BLOCK = 2 << 20
-
-
-def block_bytes(budget_bytes: int) -> int:
-    """Chunk size so that the chunks in flight fit in the budget beside the fixed part.
-
-    A chunk is held as text and as parsed columns while read ahead (about twice its size each)
-    and in about three copies while profiled; duplicate-row hashes take a tenth of the budget.
-    """
-    room = 0.5 * budget_bytes - FIXED_BYTES
-    return int(min(64 << 20, max(1 << 20, room / (2 * READ_AHEAD + 3))))
 
 
 def _types_of(sample: pa.Table) -> dict[str, pa.DataType]:
@@ -121,7 +104,7 @@ def _cut_lines(head: bytes) -> bytes:
 
 def plan_stream(source: Source, options: ProfileOptions, budget_bytes: int) -> StreamPlan:
     fmt = source.format
-    block = block_bytes(budget_bytes)
+    block = stream_memory(budget_bytes).block_bytes
     info = read_info(source)
     if fmt in ("csv", "tsv"):
         return _plan_csv(source, options, info, block)

@@ -40,8 +40,8 @@ from sonda_analyzer.engine.samples import RowSampler
 from sonda_analyzer.engine.source import Source
 from sonda_analyzer.engine.stream_assoc import MAX_CODES, StreamAssociations
 from sonda_analyzer.engine.stream_columns import DatetimeAcc, NumericAcc, Settings
+from sonda_analyzer.engine.stream_memory import READ_AHEAD
 from sonda_analyzer.engine.stream_read import (
-    READ_AHEAD,
     FormatFound,
     LongLine,
     StreamPlan,
