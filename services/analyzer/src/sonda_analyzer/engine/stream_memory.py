@@ -26,8 +26,9 @@ CHUNK_COPIES = 2 * READ_AHEAD + 3
 #: in 32 s, 48 MB chunks not 663 MB in 29 s. At 1 GB keeping wins: 30 MB chunks kept peaked at
 #: 796 MB in 28 s, 64 MB chunks not at 872 MB in 29 s.
 KEEP_FREED_FROM = 1024 << 20
-#: The share of the budget the fixed part and the chunks may take: what is kept takes a quarter
-#: of it (glibc's heap keeps a 32nd of the budget, mimalloc the pages of Arrow's buffers).
+#: The share of the budget the fixed part and the chunks in flight may take; the rest is for the
+#: duplicate-row hashes (a tenth) and slack, and, when freed memory is kept, another quarter for
+#: what is kept (glibc's heap keeps a 32nd of the budget, mimalloc the pages of Arrow's buffers).
 _SHARE_KEEPING = 0.5
 _SHARE = 0.75
 _MIN_CHUNK = 1 << 20
