@@ -54,6 +54,26 @@ def test_repeats_order_and_merging_change_nothing() -> None:
         left.merge(HyperLogLog(13))
 
 
+def test_the_estimate_is_never_above_the_values_given() -> None:
+    """Sets of unique values, as a column of ids gives them: the raw estimate falls above the true
+    count about half the time, but there are never more distinct values than values (merging
+    adds what each side was given)."""
+    rng = np.random.default_rng(12)
+    for n in [100_000 + 7 * i for i in range(40)]:
+        hashes = rng.choice(np.iinfo(np.int64).max, size=n, replace=False).view(np.uint64)
+        sketch = HyperLogLog(HLL_LG_K)
+        for chunk in np.array_split(hashes, 3):
+            sketch.update(chunk)
+        assert sketch.estimate() <= n
+        assert abs(sketch.estimate() - n) <= BOUND * n
+    left, right = HyperLogLog(HLL_LG_K), HyperLogLog(HLL_LG_K)
+    left.update(np.arange(10, dtype=np.uint64))
+    right.update(np.arange(10, 30, dtype=np.uint64))
+    left.merge(right)
+    assert left.estimate() == pytest.approx(30, abs=1)
+    assert left.given == 30
+
+
 def test_distinct_numbers_switch_to_the_sketch_past_the_exact_cap() -> None:
     """Exact while small; past the cap the estimate keeps the bound, and -0.0 is 0.0."""
     rng = np.random.default_rng(9)

@@ -252,3 +252,30 @@ def test_extreme_values_are_exact_in_both_modes(
         assert found is not None
         assert [(x.value, x.count) for x in found.smallest] == smallest
         assert [(x.value, x.count) for x in found.largest] == largest
+
+
+def test_a_column_of_rising_values_has_every_value_distinct_exactly(tmp_path: Path) -> None:
+    """Past the exact cap distinct values are estimated, but a numeric column whose every value
+    is above the one before, none missing, has as many distinct values as values; and no estimate
+    is above the number of values."""
+    rows = 150_000
+    rng = np.random.default_rng(31)
+    path = tmp_path / "ids.csv"
+    frame = pd.DataFrame({
+        "row": np.arange(1, rows + 1) * 3,
+        "unique": rng.permutation(rows) + 0.5,  # all distinct, in no order
+        "almost": np.concatenate([np.arange(rows - 1), [5]]),  # one repeat, at the end
+    })  # fmt: skip
+    frame.to_csv(path, index=False)
+    result = profile_file(path, budget_mb=64)
+    assert result.dataset.mode == "streaming"
+    row, unique, almost = (column(result, n) for n in ("row", "unique", "almost"))
+    assert row.distinct == frame["row"].nunique() == rows
+    assert row.unique
+    distinct = _bound(result, "columns[].distinct")
+    assert "row" not in distinct.columns
+    assert {"unique", "almost"} <= set(distinct.columns)
+    for c in (unique, almost):
+        truth = frame[c.name].nunique()
+        assert c.distinct <= c.count == rows
+        assert abs(c.distinct - truth) <= distinct.error_bound * truth

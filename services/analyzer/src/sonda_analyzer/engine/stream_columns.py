@@ -142,9 +142,14 @@ class NumericAcc:
         n = m.n
         count = self.rows - self.missing
         approx: set[str] = set()
-        distinct = self.distinct.estimate()
-        if not self.distinct.exact:
-            approx.add("distinct")
+        if self.sequential and count and not self.distinct.exact:
+            # every value above the one before, none missing: all distinct, however many (a
+            # column of row numbers was estimated at 4,020,155 distinct values in 4,000,000)
+            distinct = count
+        else:
+            distinct = self.distinct.estimate()
+            if not self.distinct.exact:
+                approx.add("distinct")
         stats = histogram = None
         if count:
             infinite = self.pos_inf + self.neg_inf
