@@ -40,14 +40,30 @@ def percent(fraction: Any) -> str:
     return "-" if fraction is None else f"{100 * float(fraction):.1f}%"
 
 
-def describe_column(column: dict[str, Any]) -> str:
+#: Marks a figure estimated from a sketch (a file profiled in streaming mode).
+ESTIMATE = "≈"
+
+
+def estimated(body: dict[str, Any]) -> dict[str, set[str]]:
+    """Which columns' figures are estimates, by figure (``columns[].distinct``, ...), as the
+    result's ``approximations`` list them."""
+    found: dict[str, set[str]] = {}
+    for approximation in body.get("approximations") or []:
+        found.setdefault(str(approximation.get("figure")), set()).update(approximation.get("columns") or [])
+    return found
+
+
+def describe_column(column: dict[str, Any], estimates: dict[str, set[str]] | None = None) -> str:
     """The few statistics that matter for the column's type, in one line."""
     if column.get("masked"):
         return personal_line(column)
     stats = column.get("stats") or {}
     if stats:
+        about = (
+            ESTIMATE if column.get("name") in (estimates or {}).get("columns[].stats.quantiles", ()) else ""
+        )
         return (
-            f"mean {number(stats.get('mean'))}, median {number(stats.get('median'))}, "
+            f"mean {number(stats.get('mean'))}, median {about}{number(stats.get('median'))}, "
             f"min {number(stats.get('min'))}, max {number(stats.get('max'))}, std {number(stats.get('std'))}"
         )
     if dt := column.get("datetime"):
@@ -102,7 +118,10 @@ def render_report(results: dict[str, Any], summary: dict[str, Any] | None = None
     if dataset.get("delimiter"):
         fmt += f", delimiter {escape(repr(dataset['delimiter']))}"
     overview.add_row("Format", fmt or "-", "Took", f"{number(body.get('duration_seconds'))} s")
+    if dataset.get("mode") == "streaming":
+        overview.add_row("Mode", f"streaming: {ESTIMATE} marks estimates", "", "")
     parts.append(overview)
+    estimates = estimated(body)
 
     found = body.get("alerts") or (results.get("summary") or {}).get("alerts") or []
     # Worst first, as the page shows them: the 15 lines shown are the 15 that matter most.
@@ -124,12 +143,13 @@ def render_report(results: dict[str, Any], summary: dict[str, Any] | None = None
         for header in ("Column", "Type", "Missing", "Distinct", "Statistics"):
             table.add_column(header, overflow="fold")
         for column in columns:
+            about = ESTIMATE if column.get("name") in estimates.get("columns[].distinct", ()) else ""
             table.add_row(
                 escape(str(column.get("name"))),
                 escape(str(column.get("type"))),
                 percent(column.get("missing_pct")),
-                number(column.get("distinct")),
-                describe_column(column),
+                about + number(column.get("distinct")),
+                describe_column(column, estimates),
             )
         parts.append(table)
 
