@@ -14,6 +14,7 @@ from pathlib import Path
 import nats
 
 from sonda.embedded.nats import free_port, listening, nats_server_binary, port_is_free, server_argv
+from sonda.embedded.stack import READY_TIMEOUT_S
 from sonda.embedded.supervisor import ProcessSpec, Supervised, Supervisor
 
 
@@ -36,7 +37,7 @@ async def test_a_server_that_got_its_port_says_so(tmp_path: Path) -> None:
     supervisor = Supervisor(lambda level, text: None)
     child = await _start(supervisor, binary, port, tmp_path)
     try:
-        assert await listening(tmp_path, binary, child)
+        assert await listening(tmp_path, binary, child, READY_TIMEOUT_S)
         assert not port_is_free(port)
         nc = await nats.connect(f"nats://127.0.0.1:{port}", allow_reconnect=False)
         assert nc.is_connected
@@ -55,7 +56,7 @@ async def test_a_server_whose_port_another_program_took_says_so(tmp_path: Path) 
         taken.listen()
         child = await _start(supervisor, binary, taken.getsockname()[1], tmp_path)
         try:
-            assert not await listening(tmp_path, binary, child)
+            assert not await listening(tmp_path, binary, child, READY_TIMEOUT_S)
         finally:
             await supervisor.stop(["nats"])
     assert "address already in use" in (tmp_path / "nats.log").read_text()

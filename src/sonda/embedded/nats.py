@@ -80,7 +80,7 @@ def clear_ports_files(store_dir: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-async def listening(store_dir: Path, binary: str, child: Supervised, timeout: float = 20.0) -> bool:
+async def listening(store_dir: Path, binary: str, child: Supervised, timeout: float) -> bool:
     """Whether this nats-server process got its port: True once it wrote its ports file (after
     binding), False when it exited first (the port was taken).
 

@@ -384,8 +384,8 @@ def _count(data: bytes, byte: int) -> int:
     return sum(int(np.count_nonzero(array[at : at + step] == byte)) for at in range(0, len(array), step))
 
 
-#: Chunks from this size on are streamed as pieces. Smaller ones (budgets under about 768 MB give
-#: 1 MB chunks) went slower as pieces: the 0.5 GB benchmark file at a 512 MB budget took 9.5 s
+#: Chunks from this size on are streamed as pieces. Smaller ones (budgets under about 480 MB give
+#: them) went slower as pieces: the 0.5 GB benchmark file in 1 MB chunks took 9.5 s
 #: against 8.5 s with Arrow's streaming reader, a mapping and a hand-over per megabyte.
 PIECES_FROM = 8 << 20
 
